@@ -1,0 +1,114 @@
+"""The `prove` command line (SPEC §6). Untrusted glue: it collects files, asks `proofs.check_file`
+(which asks the kernel), and prints through `render.py`. Exit codes: 0 all valid, 1 some proof
+invalid, 2 a file could not be read or the command was misused."""
+from __future__ import annotations
+
+import json
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import click
+
+from .proofs import FileResult, check_file, collect
+from .render import json_report, summary, text_report
+from .source import SourceError
+
+
+def _check_one(args: tuple[str, list[str]]) -> FileResult:
+    path, lib = args
+    try:
+        return check_file(Path(path), lib=[Path(p) for p in lib])
+    except SourceError as exc:  # the rule base itself is broken
+        return FileResult(path, "error", message=exc.message)
+    except Exception as exc:  # noqa: BLE001 - never a traceback; an internal error fails the file
+        return FileResult(path, "error", message=f"internal error: {type(exc).__name__}: {exc}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="prove", prog_name="prove")
+def main() -> None:
+    """Check matrix-calculus derivations step by step (the trace/differential method)."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="How to print the results.")
+@click.option("--strict", is_flag=True, help="Warnings fail too (a step that changes nothing, "
+              "a deprecated rule name, a rule cited where algebra alone suffices).")
+@click.option("--lib", "lib", multiple=True, type=click.Path(), help="Where to look for lemma "
+              "files besides each proof's own folder (repeatable).")
+@click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
+              help="Check this many files in parallel.")
+def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], jobs: int) -> None:
+    """Check proof files, or every *.yaml under the folders given."""
+    files, results = collect(list(paths))
+    work = [(str(f), list(lib)) for f in files]
+    if jobs > 1 and len(work) > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            results.extend(pool.map(_check_one, work))
+    else:
+        results.extend(_check_one(w) for w in work)
+    if fmt == "json":
+        click.echo(json_report(results, strict))
+    else:
+        click.echo(text_report(results, strict, color=sys.stdout.isatty()))
+    counts = summary(results, strict)
+    if counts["error"]:
+        sys.exit(2)
+    sys.exit(1 if counts["invalid"] else 0)
+
+
+@main.command()
+@click.option("--verify", is_flag=True, help="Confirm every rule with Z3 at small sizes.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def rules(verify: bool, fmt: str) -> None:
+    """List the rule base (rules/*.yaml)."""
+    from .rulebase import load_rulebook, verify_rule
+
+    try:
+        entries, _ = load_rulebook()
+    except SourceError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        sys.exit(2)
+    rows = []
+    bad = 0
+    for e in entries:
+        m = e.model
+        row = {"id": m.id, "aliases": m.aliases, "kind": m.kind, "statement": m.statement,
+               "summary": m.summary, "source": m.source}
+        if verify:
+            v = verify_rule(e)
+            row["verified"] = v.status
+            row["detail"] = v.detail
+            bad += v.status not in ("confirmed", "skipped")
+        rows.append(row)
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for r in rows:
+            alias = f" ({', '.join(r['aliases'])})" if r["aliases"] else ""
+            click.echo(f"{r['id']}{alias}")
+            click.echo(f"    {r['statement']}")
+            click.echo(f"    {r['summary']}")
+            if verify:
+                click.echo(f"    verified: {r['verified']}" + (f" — {r['detail']}" if r["detail"] else ""))
+        if verify:
+            click.echo(f"{len(rows)} rules, {bad} not confirmed")
+    sys.exit(1 if bad else 0)
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of proof files (for editors)."""
+    from .proofs import ProofFile
+
+    s = ProofFile.model_json_schema()
+    s["$schema"] = "http://json-schema.org/draft-07/schema#"
+    s["title"] = "prove proof file"
+    click.echo(json.dumps(s, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,436 @@
+"""Replaying a proof: the only code that says "valid" (SPEC §3, §5).
+
+Input is plain data (`ProofIn`: texts, citations, locations) built by the loader outside the
+kernel; output is a `ProofResult` whose every step carries its evidence — the rule applications,
+the checks that confirmed it, or the counterexample. Rules come from a `RuleBook`; lemmas through
+a callback that must itself call back into this module to check the lemma's file.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import Limits, ProveError
+from .expr import RESERVED, Expr, Func, Mul, Span, Sym, T, d, mul
+from .match import Rule, algebra_equal, justify
+from .parser import parse
+from .printer import show
+from .shapes import SCALAR, Shape, VarInfo, same_shape, shape_of
+from .truth import Context, Counterexample, check_equal
+
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+# -- inputs -------------------------------------------------------------------------------------
+@dataclass
+class StepIn:
+    text: str  # the expression (or G, for a derivative step)
+    by: list[str]  # citations as written
+    derivative: bool = False
+    loc: Any = None  # opaque to the kernel: where the loader found `text`
+    by_loc: Any = None
+
+
+@dataclass
+class ProofIn:
+    theorem: str
+    variables: dict[str, VarInfo]
+    claim: dict[str, str]  # {"lhs","rhs"} or {"derivative","wrt","equals"[, "layout"]}
+    steps: list[StepIn]
+    claim_loc: Any = None
+
+
+# -- outputs ------------------------------------------------------------------------------------
+@dataclass
+class StepResult:
+    index: int
+    expr: str
+    by: list[str]
+    status: str  # valid | invalid | unjustified | error
+    message: str = ""
+    checked_by: list[str] = field(default_factory=list)
+    counterexample: Counterexample | None = None
+    applications: list[str] = field(default_factory=list)
+    suggestion: list[str] = field(default_factory=list)
+    help: str = ""
+    span: Span | None = None  # within `source_text`, for the caret
+    source_text: str = ""
+    loc: Any = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProofResult:
+    theorem: str
+    claim: str
+    status: str  # valid | invalid | error
+    steps: list[StepResult]
+    message: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "valid"
+
+
+# -- rules by name ------------------------------------------------------------------------------
+def normalize(name: str) -> str:
+    """Citations forgive case, spaces, dashes and underscores; `thm` abbreviates `theorem`.
+
+    >>> normalize("Theorem 2") == normalize("thm-2") == normalize("theorem2")
+    True
+    """
+    n = re.sub(r"[\s\-_]+", "", name.strip().lower())
+    return re.sub(r"^thm(?=\d)", "theorem", n)
+
+
+class RuleBook:
+    def __init__(self, rules: list[Rule], aliases: dict[str, str], deprecated: dict[str, str] | None = None):
+        self.rules = {r.id: r for r in rules}
+        self.names: dict[str, str] = {}
+        for r in rules:
+            self.names[normalize(r.id)] = r.id
+        for alias, rid in aliases.items():
+            self.names[normalize(alias)] = rid
+        self.deprecated = {normalize(k): v for k, v in (deprecated or {}).items()}
+
+    def resolve(self, name: str) -> str | None:
+        n = normalize(name)
+        return self.names.get(n) or self.deprecated.get(n)
+
+    def closest(self, name: str) -> list[str]:
+        return [self.names[m] for m in difflib.get_close_matches(normalize(name), list(self.names), 3, 0.6)]
+
+
+LemmaResolver = Callable[[str], "tuple[Rule | None, str]"]
+
+
+# -- the checker --------------------------------------------------------------------------------
+class _StepError(Exception):
+    def __init__(self, result: StepResult):
+        self.result = result
+
+
+def claim_text(claim: dict[str, str]) -> str:
+    if "derivative" in claim:
+        eq = claim.get("equals")
+        return f"∂({claim['derivative']})/∂{claim['wrt']}" + (f" = {eq}" if eq else "")
+    return f"{claim.get('lhs')} = {claim.get('rhs')}"
+
+
+def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = None) -> ProofResult:
+    """Check every step; the proof is valid when all are valid and the chain ends at the claim."""
+    env = proof.variables
+    names = set(env)
+    is_deriv = "derivative" in proof.claim
+    claim = claim_text(proof.claim)
+    try:
+        _check_declarations(proof)
+        if is_deriv:
+            wrt = proof.claim["wrt"]
+            varying = {wrt}
+            f = _parse_checked(proof.claim["derivative"], names, env, "the claim's derivative")
+            if not shape_of(f, env).scalar:
+                raise ProveError("claim", f"∂f/∂{wrt} needs a scalar f; {show(f)} is "
+                                 f"{shape_of(f, env)}")
+            start = d(f)
+            layout = proof.claim.get("layout", "numerator")
+            wshape = env[wrt].shape
+            gshape = Shape(wshape.cols, wshape.rows) if layout == "numerator" else wshape
+            claimed_g = None
+            if proof.claim.get("equals"):
+                claimed_g = _parse_checked(proof.claim["equals"], names, env, "the claim's answer")
+                if not same_shape(shape_of(claimed_g, env), gshape):
+                    raise ProveError("claim", f"the claimed derivative {show(claimed_g)} is "
+                                     f"{shape_of(claimed_g, env)}; in {layout} layout ∂f/∂{wrt} "
+                                     f"is {gshape}")
+            end = None
+        else:
+            varying = {n for n, v in env.items() if not v.constant}
+            start = _parse_checked(proof.claim["lhs"], names, env, "the claim's lhs")
+            end = _parse_checked(proof.claim["rhs"], names, env, "the claim's rhs")
+            if not same_shape(shape_of(start, env), shape_of(end, env)):
+                raise ProveError("claim", f"the two sides of the claim differ in shape: "
+                                 f"{shape_of(start, env)} and {shape_of(end, env)}")
+    except ProveError as exc:
+        return ProofResult(proof.theorem, claim, "error", [], f"claim: {exc.diag.message}")
+
+    ctx = Context(env, varying)
+    results: list[StepResult] = []
+    prev: Expr | None = None
+    finished = False
+    for i, step in enumerate(proof.steps):
+        if finished:
+            results.append(StepResult(i, step.text, [], "error", "a derivative: step ends the "
+                                      "proof; nothing may follow it", loc=step.loc))
+            continue
+        try:
+            if i == 0:
+                results.append(_check_start(step, start, env, ctx, names))
+                prev = parse(step.text, names)
+                continue
+            if prev is None:
+                raise _StepError(StepResult(i, step.text, [], "error",
+                                            "not checked: an earlier line has an error", loc=step.loc))
+            if step.derivative:
+                if not is_deriv:
+                    raise _StepError(StepResult(i, step.text, [], "error", "a derivative: step "
+                                                "needs a derivative claim", loc=step.loc))
+                r = _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape,
+                                      claimed_g, layout)
+                results.append(r)
+                finished = True
+                continue
+            r, cur = _check_rewrite(i, step, prev, env, ctx, names, book, lemmas)
+            results.append(r)
+            prev = cur if r.status != "error" else None
+        except _StepError as exc:
+            results.append(exc.result)
+            prev = None if i > 0 else prev
+        except ProveError as exc:
+            results.append(StepResult(i, step.text, [], "error", exc.diag.message, loc=step.loc,
+                                      span=exc.diag.span, source_text=step.text, help=exc.diag.help))
+            prev = None
+        except RecursionError:
+            results.append(StepResult(i, step.text, [], "error", "expression too deeply nested",
+                                      loc=step.loc))
+            prev = None
+
+    # A file is `error` only when its claim or declarations are unusable (above); a step that
+    # does not parse is that step's `error`, and makes the proof `invalid`.
+    status, message = "valid", ""
+    if any(r.status != "valid" for r in results):
+        status = "invalid"
+    elif not results:
+        status, message = "invalid", "the proof has no steps"
+    elif is_deriv and not finished:
+        status, message = "invalid", ("incomplete: the proof does not end with a derivative: "
+                                      "step (Theorem 4)")
+    elif not is_deriv and prev is not None and not algebra_equal(prev, end, ctx):
+        status, message = "invalid", (f"incomplete: the proof ends at {show(prev, names)}, "
+                                      f"not at the claim's right-hand side {show(end, names)}")
+    return ProofResult(proof.theorem, claim, status, results, message)
+
+
+def _check_declarations(proof: ProofIn) -> None:
+    for name, info in proof.variables.items():
+        if not NAME.match(name) or name in RESERVED:
+            raise ProveError("declaration", f"{name!r} cannot be a variable name"
+                             + (" (it is reserved)" if name in RESERVED else ""))
+        for dim in (info.shape.rows, info.shape.cols):
+            if isinstance(dim, int) and not 1 <= dim <= Limits.max_dimension:
+                raise ProveError("limit", f"{name}: dimension {dim} is outside 1..{Limits.max_dimension}")
+            if isinstance(dim, str) and not NAME.match(dim):
+                raise ProveError("declaration", f"{name}: {dim!r} is not a dimension symbol")
+    if "derivative" in proof.claim:
+        wrt = proof.claim.get("wrt", "")
+        info = proof.variables.get(wrt)
+        if info is None:
+            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable")
+        if info.constant:
+            raise ProveError("claim", f"{wrt} is declared constant, so nothing can be "
+                             "differentiated with respect to it")
+        if info.symmetric:
+            raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a "
+                             "symmetric matrix have competing conventions, and prove does not "
+                             "pick one", help="drop `symmetric: true` to differentiate over all "
+                             "square matrices")
+
+
+def _parse_checked(text: str, names: set[str], env, what: str) -> Expr:
+    try:
+        e = parse(text, names)
+        shape_of(e, env)
+        return e
+    except ProveError as exc:
+        raise ProveError(exc.diag.code, f"{what}: {exc.diag.message}", exc.diag.span,
+                         exc.diag.help) from None
+
+
+def _parse_step(i: int, step: StepIn, names, env) -> tuple[Expr, Shape]:
+    try:
+        e = parse(step.text, names)
+        return e, shape_of(e, env)
+    except ProveError as exc:
+        raise _StepError(StepResult(i, step.text, [], "error", exc.diag.message,
+                                    help=exc.diag.help, span=exc.diag.span,
+                                    source_text=step.text, loc=step.loc)) from None
+
+
+def _check_start(step: StepIn, start: Expr, env, ctx, names) -> StepResult:
+    if step.derivative or step.by:
+        raise _StepError(StepResult(0, step.text, [], "error", "the first item gives the starting "
+                                    "expression (expr:) and cites no rule", loc=step.loc))
+    e, _ = _parse_step(0, step, names, env)
+    if e != start and not algebra_equal(e, start, ctx):
+        return StepResult(0, show(e, names), [], "invalid",
+                          f"the proof must start from {show(start, names)}", loc=step.loc,
+                          span=Span(0, len(step.text)), source_text=step.text)
+    return StepResult(0, show(e, names), [], "valid", loc=step.loc)
+
+
+def _resolve(i: int, step: StepIn, book: RuleBook, lemmas) -> tuple[list[str], list[Rule], bool, list[str]]:
+    ids, rules, index, warnings = [], [], False, []
+    for name in step.by:
+        rid = book.resolve(name)
+        if rid is not None:
+            if normalize(name) in book.deprecated:
+                warnings.append(f"{name!r} is a deprecated name for {rid}")
+            ids.append(rid)
+            rules.append(book.rules[rid])
+            continue
+        if normalize(name) == "index":
+            ids.append("index")
+            index = True
+            continue
+        rule, reason = (lemmas(name) if lemmas else (None, ""))
+        if rule is not None:
+            ids.append(rule.id)
+            rules.append(rule)
+            continue
+        near = book.closest(name)
+        raise _StepError(StepResult(
+            i, step.text, [], "error", reason or f"unknown rule {name!r}",
+            help=("did you mean " + " or ".join(near) + "?") if near else
+            "`prove rules` lists the rules; a lemma is another proof file's theorem name",
+            loc=step.by_loc or step.loc))
+    if not step.by:
+        raise _StepError(StepResult(i, step.text, [], "error", "this step cites no rule (by:)",
+                                    help="cite the rule that produces this line, or algebra",
+                                    loc=step.loc))
+    return ids, rules, index, warnings
+
+
+def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
+    cur, shape = _parse_step(i, step, names, env)
+    ids, rules, index, warnings = _resolve(i, step, book, lemmas)
+    pshape = shape_of(prev, env)
+    printed = show(cur, names)
+    base = dict(index=i, expr=printed, by=ids, loc=step.loc, warnings=warnings)
+    if not same_shape(pshape, shape):
+        return StepResult(**base, status="error", message=f"this line is {shape}, the line "
+                          f"before it is {pshape}: a step cannot change the shape"), None
+    if cur == prev:
+        warnings.append("this step changes nothing")
+    truth = check_equal(prev, cur, ctx)
+    if truth.status == "false":
+        msg = f"this step is false: {show(prev, names)} ≠ {printed}"
+        if truth.counterexample is None:
+            msg += f" ({truth.note})"
+        return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
+                          counterexample=truth.counterexample,
+                          help=_false_hint(prev, cur)), cur
+    if truth.status == "unknown":
+        return StepResult(**base, status="invalid", message=f"could not be confirmed: {truth.note}",
+                          checked_by=truth.checked_by), cur
+    if index:
+        if truth.status != "true":
+            return StepResult(**base, status="invalid", message="by: index needs an exact "
+                              f"confirmation, and none was reached ({truth.note})",
+                              checked_by=truth.checked_by), cur
+        return StepResult(**base, status="valid", checked_by=["index"] + truth.checked_by), cur
+    found = justify(prev, cur, rules, ctx)
+    if found is None:
+        hint = suggest(prev, cur, ctx, book)
+        named = ", ".join(ids)
+        msg = (f"this step is true, but {named} does not produce it"
+               + (f"; {_listing(hint)} would justify it" if hint else ""))
+        return StepResult(**base, status="unjustified", message=msg, checked_by=truth.checked_by,
+                          suggestion=hint), cur
+    if not found.applications and "algebra" not in ids:
+        warnings.append(f"no rule was needed: this step is algebra, not {', '.join(ids)}")
+    note = "" if truth.status == "true" else f"not confirmed exactly: {truth.note}"
+    return StepResult(**base, status="valid", message=note, checked_by=["rule"] + truth.checked_by,
+                      applications=[a.describe() for a in found.applications]), cur
+
+
+def _listing(ids: list[str]) -> str:
+    return ids[0] if len(ids) == 1 else "[" + ", ".join(ids) + "]"
+
+
+def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook) -> list[str]:
+    """The shortest list of rules found that would justify a true step."""
+    everything = [r for r in book.rules.values() if r.kind == "rewrite"]
+    for r in everything:  # one rule alone is the most useful hint
+        if justify(prev, cur, [r], ctx, max_apps=3, budget=600):
+            return [r.id]
+    found = justify(prev, cur, everything, ctx, max_apps=4, budget=4000)
+    if found is None:
+        return []
+    return found.rules or ["algebra"]
+
+
+def _false_hint(prev: Expr, cur: Expr) -> str:
+    return "check the order of factors, transposes and signs; matrix products do not commute"
+
+
+def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claimed_g, layout):
+    ids, rules, index, warnings = _resolve(i, step, book, None)
+    base = dict(index=i, by=ids, loc=step.loc, warnings=warnings)
+    g, shape = _parse_step(i, step, names, env)
+    base["expr"] = show(g, names)
+    if not any(r.kind == "derivative" for r in rules):
+        return StepResult(**base, status="unjustified", message="reading off a derivative needs "
+                          "Theorem 4 (derivative-from-differential)",
+                          suggestion=["derivative-from-differential"])
+    wrt = proof.claim["wrt"]
+    gprime = _extract(prev, wrt)
+    if gprime is None:
+        return StepResult(**base, status="unjustified", message=f"Theorem 4 reads ∂f/∂{wrt} off "
+                          f"a line of the form tr(G d{wrt}); the line before is "
+                          f"{show(prev, names)}", help=f"move d{wrt} to the end inside the trace "
+                          "(trace-cyclic) and gather the terms under one trace (trace-add)")
+    if layout == "denominator":
+        gprime = T(gprime)
+    if not same_shape(shape, gshape):
+        return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; in "
+                          f"{layout} layout ∂f/∂{wrt} is {gshape}",
+                          help="the answer may be transposed (numerator vs denominator layout)")
+    truth = check_equal(gprime, g, ctx)
+    if truth.status != "true" and truth.status != "probable":
+        msg = (f"the line before gives ∂f/∂{wrt} = {show(gprime, names)}, not {base['expr']}")
+        if _transposed(gprime, g, ctx):
+            msg += " (they differ by a transpose: check the layout)"
+        return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
+                          counterexample=truth.counterexample)
+    checked = ["rule"] + truth.checked_by
+    if claimed_g is not None:
+        t2 = check_equal(g, claimed_g, ctx)
+        if t2.status not in ("true", "probable"):
+            msg = f"this derivative is not the claimed {show(claimed_g, names)}"
+            if _transposed(g, claimed_g, ctx):
+                msg += " (they differ by a transpose: check the layout)"
+            return StepResult(**base, status="invalid", message=msg, checked_by=t2.checked_by,
+                              counterexample=t2.counterexample)
+    return StepResult(**base, status="valid", checked_by=checked,
+                      applications=[f"derivative-from-differential (G := {show(gprime, names)})"])
+
+
+def _transposed(a: Expr, b: Expr, ctx) -> bool:
+    try:
+        return check_equal(T(a), b, ctx, use_z3=False).status in ("true", "probable")
+    except Exception:  # noqa: BLE001 - only a hint; shapes may not allow the transpose
+        return False
+
+
+def _extract(e: Expr, wrt: str) -> Expr | None:
+    """G from tr(G dX); None unless e has exactly that form with no differential inside G."""
+    if not (isinstance(e, Func) and e.name == "tr"):
+        return None
+    arg = e.arg
+    dx = d(Sym(wrt))
+    from .expr import Ident
+
+    if arg == dx:
+        return Ident()
+    if not (isinstance(arg, Mul) and arg.args[-1] == dx):
+        return None
+    g = mul(*arg.args[:-1])
+    if any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
+        return None
+    return g
+
+
+__all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "RuleBook", "check_proof", "normalize",
+           "SCALAR"]

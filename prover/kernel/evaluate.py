@@ -1,0 +1,527 @@
+"""Evaluate an expression at concrete dimensions, entry by entry, over a field.
+
+One evaluator serves three fields: integers mod a large prime (fast random checks), exact
+rationals (counterexamples a person can read) and Z3 terms (exact confirmation). The
+differential is exact: every value is a truncated Taylor series x + ε·dx + …, and `d(·)` is the
+derivative in ε, so `d` of anything, nested `d` included, is the total differential with d²X = 0.
+
+Two interpretations of the functions:
+- `truth`: tr, det, log, d mean what they mean (SPEC §5, "True").
+- `free`: tr, det, log, d are arbitrary functions of their argument's value (SPEC §5, `algebra`),
+  realised as a keyed hash of the argument's entries, so only the ring laws make two sides agree.
+
+`I` and `0` are lazy values c·I whose size the neighbours fix. Read next: `truth.py`.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Callable, Mapping
+
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
+
+P = (1 << 61) - 1  # a Mersenne prime: Schwartz–Zippel error ≤ degree / P per point
+
+
+class Singular(ArithmeticError):
+    """A division by zero at this point (a singular matrix, a zero scalar): pick another point."""
+
+
+class Domain(ArithmeticError):
+    """The point is outside the function's domain (log of a non-positive number)."""
+
+
+# -- fields ---------------------------------------------------------------------------------
+class ModP:
+    name = "modp"
+    zero, one = 0, 1
+
+    @staticmethod
+    def const(q: Fraction) -> int:
+        return q.numerator % P * pow(q.denominator, -1, P) % P
+
+    @staticmethod
+    def add(a, b):
+        return (a + b) % P
+
+    @staticmethod
+    def sub(a, b):
+        return (a - b) % P
+
+    @staticmethod
+    def mul(a, b):
+        return a * b % P
+
+    @staticmethod
+    def neg(a):
+        return -a % P
+
+    @staticmethod
+    def recip(a):
+        if a % P == 0:
+            raise Singular("division by zero")
+        return pow(a, -1, P)
+
+    @staticmethod
+    def is_zero(a) -> bool:
+        return a % P == 0
+
+    @staticmethod
+    def log(a):
+        # A generic function stands in for log: agreement for every function implies agreement
+        # for log. (The converse fails, so a disagreement here is re-checked over the reals.)
+        if a % P == 0:
+            raise Domain("log of 0")
+        return hash_to_field(("log", a))
+
+    @staticmethod
+    def eq(a, b) -> bool:
+        return (a - b) % P == 0
+
+
+class QQ:
+    name = "rational"
+    zero, one = Fraction(0), Fraction(1)
+    const = staticmethod(Fraction)
+    add = staticmethod(lambda a, b: a + b)
+    sub = staticmethod(lambda a, b: a - b)
+    mul = staticmethod(lambda a, b: a * b)
+    neg = staticmethod(lambda a: -a)
+
+    @staticmethod
+    def recip(a):
+        if a == 0:
+            raise Singular("division by zero")
+        return 1 / a
+
+    @staticmethod
+    def is_zero(a) -> bool:
+        return a == 0
+
+    @staticmethod
+    def log(a):
+        raise NeedsReals("log")
+
+    @staticmethod
+    def eq(a, b) -> bool:
+        return a == b
+
+
+class NeedsReals(Exception):
+    """Raised by the rational field where a value is irrational (a log)."""
+
+
+class Reals:
+    """High-precision floats (mpmath), used only to show and confirm counterexamples with log."""
+
+    name = "real"
+
+    def __init__(self):
+        import mpmath
+
+        self.mp = mpmath.mp.clone() if hasattr(mpmath.mp, "clone") else mpmath.mp
+        self.mp.dps = 50
+        self.zero, self.one = self.mp.mpf(0), self.mp.mpf(1)
+
+    def const(self, q: Fraction):
+        return self.mp.mpf(q.numerator) / q.denominator
+
+    add = staticmethod(lambda a, b: a + b)
+    sub = staticmethod(lambda a, b: a - b)
+    mul = staticmethod(lambda a, b: a * b)
+    neg = staticmethod(lambda a: -a)
+
+    def recip(self, a):
+        if abs(a) < self.mp.mpf(10) ** -40:
+            raise Singular("division by zero")
+        return 1 / a
+
+    def is_zero(self, a) -> bool:
+        return abs(a) < self.mp.mpf(10) ** -40
+
+    def log(self, a):
+        if a <= 0:
+            raise Domain("log of a non-positive number")
+        return self.mp.log(a)
+
+    def eq(self, a, b) -> bool:
+        return abs(a - b) <= self.mp.mpf(10) ** -30 * (1 + abs(a) + abs(b))
+
+
+def hash_to_field(key: Any) -> int:
+    """A deterministic pseudo-random element of F_P for a hashable key of ints and strings."""
+    h = hash(repr(key)) & ((1 << 64) - 1)
+    h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15 & ((1 << 64) - 1)
+    h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9 & ((1 << 64) - 1)
+    return (h ^ (h >> 32)) % P
+
+
+# -- values: truncated series of matrices, or a lazy c·I --------------------------------------
+class Mat:
+    """A series of matrices c[0] + ε c[1] + … (K+1 coefficients); rows×cols each."""
+
+    __slots__ = ("c", "rows", "cols")
+
+    def __init__(self, c: list[list[list[Any]]], rows: int, cols: int):
+        self.c, self.rows, self.cols = c, rows, cols
+
+
+class Lazy:
+    """c·I for a scalar series c, with no size of its own (`I`, `0`, `2 I`)."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c: list[Any]):
+        self.c = c
+
+
+Value = Mat | Lazy
+
+
+class Evaluator:
+    """Evaluates trees at one point. `point[name]` is a matrix of field elements; `dpoint[name]`
+    the differential's matrix for each varying variable (absent for constants)."""
+
+    def __init__(self, field: Any, order: int, point: Mapping[str, list[list[Any]]],
+                 dpoint: Mapping[str, list[list[Any]]], free: bool = False,
+                 hook: Callable[[str, Any], None] | None = None):
+        self.F, self.K, self.point, self.dpoint, self.free = field, order, point, dpoint, free
+        self.hook = hook  # told of every denominator and log argument (Z3 adds side conditions)
+        self.memo: dict[Expr, Value] = {}
+
+    # scalar series ------------------------------------------------------------------------
+    def s_mul(self, a: list, b: list) -> list:
+        F = self.F
+        out = []
+        for k in range(self.K + 1):
+            acc = F.zero
+            for i in range(k + 1):
+                acc = F.add(acc, F.mul(a[i], b[k - i]))
+            out.append(acc)
+        return out
+
+    def s_recip(self, a: list) -> list:
+        F = self.F
+        if self.hook:
+            self.hook("nonzero", a[0])
+        b0 = F.recip(a[0])
+        b = [b0]
+        for k in range(1, self.K + 1):
+            acc = F.zero
+            for j in range(1, k + 1):
+                acc = F.add(acc, F.mul(a[j], b[k - j]))
+            b.append(F.neg(F.mul(b0, acc)))
+        return b
+
+    def s_log(self, a: list) -> list:
+        F = self.F
+        if self.hook:
+            self.hook("positive", a[0])
+        head = F.log(a[0])
+        u = self.s_mul(a, [F.recip(a[0])] + [F.zero] * self.K)
+        u[0] = F.zero
+        out = [head] + [F.zero] * self.K
+        power = [F.one] + [F.zero] * self.K
+        for m in range(1, self.K + 1):
+            power = self.s_mul(power, u)
+            coef = F.const(Fraction((-1) ** (m + 1), m))
+            out = [F.add(o, F.mul(coef, p)) for o, p in zip(out, power)]
+        return out
+
+    # matrix helpers ------------------------------------------------------------------------
+    def zeros(self, r: int, c: int) -> list[list[Any]]:
+        return [[self.F.zero] * c for _ in range(r)]
+
+    def mm(self, a, b):
+        F = self.F
+        n, m = len(b), len(b[0])
+        out = []
+        for row in a:
+            orow = []
+            for j in range(m):
+                acc = F.zero
+                for k in range(n):
+                    acc = F.add(acc, F.mul(row[k], b[k][j]))
+                orow.append(acc)
+            out.append(orow)
+        return out
+
+    def madd(self, a, b):
+        F = self.F
+        return [[F.add(x, y) for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+
+    def mscale(self, s, a):
+        F = self.F
+        return [[F.mul(s, x) for x in row] for row in a]
+
+    def as_series(self, v: Value, rows: int, cols: int) -> list:
+        if isinstance(v, Mat):
+            return v.c
+        F = self.F
+        return [[[c if i == j else F.zero for j in range(cols)] for i in range(rows)] for c in v.c]
+
+    def minv(self, a):
+        """Gauss–Jordan inverse; Z3 (no decidable zero test) uses the adjugate instead."""
+        F, n = self.F, len(a)
+        if getattr(F, "symbolic", False):
+            return F.inverse(a, self)
+        m = [list(row) + [F.one if i == j else F.zero for j in range(n)] for i, row in enumerate(a)]
+        for col in range(n):
+            piv = next((r for r in range(col, n) if not F.is_zero(m[r][col])), None)
+            if piv is None:
+                raise Singular("singular matrix")
+            m[col], m[piv] = m[piv], m[col]
+            inv = F.recip(m[col][col])
+            m[col] = [F.mul(inv, x) for x in m[col]]
+            for r in range(n):
+                if r != col and not F.is_zero(m[r][col]):
+                    f = m[r][col]
+                    m[r] = [F.sub(x, F.mul(f, y)) for x, y in zip(m[r], m[col])]
+        return [row[n:] for row in m]
+
+    def s_det(self, c: list) -> list:
+        """Determinant of a square matrix series, as a scalar series (Leibniz / Laplace)."""
+        n = len(c[0])
+        entries = [[[c[k][i][j] for k in range(self.K + 1)] for j in range(n)] for i in range(n)]
+        if not getattr(self.F, "symbolic", False) and n > 3:
+            try:
+                return self._det_elim(entries)
+            except Singular:
+                pass
+        return self._det_laplace(entries)
+
+    def _det_laplace(self, m: list) -> list:
+        F = self.F
+        n = len(m)
+        if n == 1:
+            return m[0][0]
+        acc = [F.zero] * (self.K + 1)
+        for j in range(n):
+            minor = [row[:j] + row[j + 1:] for row in m[1:]]
+            term = self.s_mul(m[0][j], self._det_laplace(minor))
+            acc = [(F.sub if j % 2 else F.add)(x, y) for x, y in zip(acc, term)]
+        return acc
+
+    def _det_elim(self, m: list) -> list:
+        F = self.F
+        n = len(m)
+        m = [list(row) for row in m]
+        det = [F.one] + [F.zero] * self.K
+        for col in range(n):
+            piv = next((r for r in range(col, n) if not F.is_zero(m[r][col][0])), None)
+            if piv is None:
+                raise Singular("no pivot with a nonzero constant term")
+            if piv != col:
+                m[col], m[piv] = m[piv], m[col]
+                det = [F.neg(x) for x in det]
+            det = self.s_mul(det, m[col][col])
+            inv = self.s_recip(m[col][col]) if self.hook is None else self._recip_quiet(m[col][col])
+            for r in range(col + 1, n):
+                f = self.s_mul(m[r][col], inv)
+                m[r] = [[F.sub(x, y) for x, y in zip(a, self.s_mul(f, b))]
+                        for a, b in zip(m[r], m[col])]
+        return det
+
+    def _recip_quiet(self, a):
+        hook, self.hook = self.hook, None
+        try:
+            return self.s_recip(a)
+        finally:
+            self.hook = hook
+
+    # the evaluator ---------------------------------------------------------------------------
+    def value(self, e: Expr) -> Value:
+        v = self.memo.get(e)
+        if v is None:
+            v = self._eval(e)
+            self.memo[e] = v
+        return v
+
+    def _eval(self, e: Expr) -> Value:
+        F, K = self.F, self.K
+        if isinstance(e, Num):
+            return Lazy([F.const(e.value)] + [F.zero] * K) if e.value == 0 else \
+                Mat([[[F.const(e.value)]]] + [[[F.zero]]] * K, 1, 1)
+        if isinstance(e, Ident):
+            return Lazy([F.one] + [F.zero] * K)
+        if isinstance(e, Sym):
+            x = self.point[e.name]
+            r, c = len(x), len(x[0])
+            coeffs = [x]
+            if K:
+                dx = self.dpoint.get(e.name)
+                coeffs.append(dx if dx is not None else self.zeros(r, c))
+                coeffs.extend(self.zeros(r, c) for _ in range(K - 1))
+            return Mat(coeffs, r, c)
+        if isinstance(e, Neg):
+            return self.scale([F.neg(F.one)] + [F.zero] * K, self.value(e.arg))
+        if isinstance(e, Add):
+            acc = self.value(e.args[0])
+            for t in e.args[1:]:
+                acc = self.plus(acc, self.value(t))
+            return acc
+        if isinstance(e, Mul):
+            acc = self.value(e.args[0])
+            for f in e.args[1:]:
+                acc = self.times(acc, self.value(f))
+            return acc
+        if isinstance(e, Div):
+            den = self.value(e.den)
+            s = den.c if isinstance(den, Lazy) else [m[0][0] for m in den.c]
+            return self.scale(self.s_recip(s), self.value(e.num))
+        if isinstance(e, T):
+            v = self.value(e.arg)
+            if isinstance(v, Lazy):
+                return v
+            return Mat([[list(col) for col in zip(*m)] for m in v.c], v.cols, v.rows)
+        if isinstance(e, (Inv, Pow)):
+            return self.power(self.value(e.arg), -1 if isinstance(e, Inv) else e.k)
+        if isinstance(e, Func):
+            v = self.value(e.arg)
+            if self.free:
+                return self.free_func(e.name, v)
+            if e.name == "d":
+                if isinstance(v, Lazy):
+                    return Lazy(self.shift(v.c))
+                return Mat([self.mscale(F.const(Fraction(k + 1)), v.c[k + 1]) if k < K
+                            else self.zeros(v.rows, v.cols) for k in range(K + 1)], v.rows, v.cols)
+            if isinstance(v, Lazy):
+                if e.name == "log":
+                    return Mat([[[x]] for x in self.s_log(v.c)], 1, 1)
+                raise Singular(f"{e.name} of I or 0 of unknown size")
+            if e.name == "tr":
+                out = []
+                for m in v.c:
+                    acc = F.zero
+                    for i in range(v.rows):
+                        acc = F.add(acc, m[i][i])
+                    out.append([[acc]])
+                return Mat(out, 1, 1)
+            if e.name == "det":
+                return Mat([[[x]] for x in self.s_det(v.c)], 1, 1)
+            if e.name == "log":
+                return Mat([[[x]] for x in self.s_log([m[0][0] for m in v.c])], 1, 1)
+        raise TypeError(type(e).__name__)
+
+    def shift(self, c: list) -> list:
+        F = self.F
+        return [F.mul(F.const(Fraction(k + 1)), c[k + 1]) for k in range(self.K)] + [F.zero]
+
+    def free_func(self, name: str, v: Value) -> Value:
+        if self.K:
+            raise ValueError("free functions are evaluated without series")
+        if isinstance(v, Lazy):
+            key = (name, "lazy", v.c[0])
+            return Lazy([hash_to_field(key)]) if name == "d" else Mat([[[hash_to_field(key)]]], 1, 1)
+        m = v.c[0]
+        key = (name, v.rows, v.cols, tuple(x for row in m for x in row))
+        if name == "d":
+            return Mat([[[hash_to_field((key, i, j)) for j in range(v.cols)]
+                         for i in range(v.rows)]], v.rows, v.cols)
+        return Mat([[[hash_to_field(key)]]], 1, 1)
+
+    def scale(self, s: list, v: Value) -> Value:
+        if isinstance(v, Lazy):
+            return Lazy(self.s_mul(s, v.c))
+        F, K = self.F, self.K
+        out = []
+        for k in range(K + 1):
+            acc = self.zeros(v.rows, v.cols)
+            for i in range(k + 1):
+                if not (F is ModP and s[i] == 0):
+                    acc = self.madd(acc, self.mscale(s[i], v.c[k - i]))
+            out.append(acc)
+        return Mat(out, v.rows, v.cols)
+
+    def plus(self, a: Value, b: Value) -> Value:
+        F = self.F
+        if isinstance(a, Lazy) and isinstance(b, Lazy):
+            return Lazy([F.add(x, y) for x, y in zip(a.c, b.c)])
+        if isinstance(a, Lazy):
+            a, b = b, a
+        if isinstance(b, Lazy):
+            bc = self.as_series(b, a.rows, a.cols)
+            return Mat([self.madd(x, y) for x, y in zip(a.c, bc)], a.rows, a.cols)
+        return Mat([self.madd(x, y) for x, y in zip(a.c, b.c)], a.rows, a.cols)
+
+    def times(self, a: Value, b: Value) -> Value:
+        if isinstance(a, Lazy):
+            return self.scale(a.c, b)
+        if isinstance(b, Lazy):
+            return self.scale(b.c, a)
+        if a.rows == 1 and a.cols == 1 and not (b.rows == 1):
+            return self.scale([m[0][0] for m in a.c], b)
+        if b.rows == 1 and b.cols == 1 and not (a.cols == 1):
+            return self.scale([m[0][0] for m in b.c], a)
+        F, K = self.F, self.K
+        out = []
+        for k in range(K + 1):
+            acc = None
+            for i in range(k + 1):
+                p = self.mm(a.c[i], b.c[k - i])
+                acc = p if acc is None else self.madd(acc, p)
+            out.append(acc)
+        return Mat(out, a.rows, b.cols)
+
+    def power(self, v: Value, k: int) -> Value:
+        F = self.F
+        if k < 0:
+            if isinstance(v, Lazy):
+                v = Lazy(self.s_recip(v.c))
+            else:
+                if self.hook:
+                    self.hook("invertible", v.c[0])
+                b0 = self.minv(v.c[0])
+                b = [b0]
+                for j in range(1, self.K + 1):
+                    acc = self.zeros(v.rows, v.rows)
+                    for i in range(1, j + 1):
+                        acc = self.madd(acc, self.mm(v.c[i], b[j - i]))
+                    b.append(self.mscale(F.neg(F.one), self.mm(b0, acc)))
+                v = Mat(b, v.rows, v.cols)
+            k = -k
+        if isinstance(v, Lazy):
+            out = [F.one] + [F.zero] * self.K
+            for _ in range(k):
+                out = self.s_mul(out, v.c)
+            return Lazy(out)
+        acc: Value = Lazy([F.one] + [F.zero] * self.K)
+        for _ in range(k):
+            acc = self.times(acc, v)
+        return acc
+
+
+def entries(v: Value, rows: int | None = None, cols: int | None = None, F: Any = ModP) -> list:
+    """The value at ε = 0 as a list of rows (a lazy c·I materialised at rows×cols)."""
+    if isinstance(v, Mat):
+        return v.c[0]
+    n = rows if rows is not None else 1
+    m = cols if cols is not None else n
+    return [[v.c[0] if i == j else F.zero for j in range(m)] for i in range(n)]
+
+
+def same_value(a: Value, b: Value, F: Any) -> bool:
+    if isinstance(a, Lazy) and isinstance(b, Lazy):
+        return F.eq(a.c[0], b.c[0])
+    if isinstance(a, Lazy):
+        a, b = b, a
+    if isinstance(b, Lazy):
+        if a.rows != a.cols and not F.is_zero(b.c[0]):
+            return False
+        b = Mat([entries(b, a.rows, a.cols, F)], a.rows, a.cols)
+    if (a.rows, a.cols) != (b.rows, b.cols):
+        return False
+    return all(F.eq(x, y) for ra, rb in zip(a.c[0], b.c[0]) for x, y in zip(ra, rb))
+
+
+def digest(v: Value) -> tuple:
+    """A hashable fingerprint of a ModP value (used as an algebra key in search)."""
+    if isinstance(v, Lazy):
+        return ("lazy", v.c[0])
+    if v.rows == v.cols:
+        # c·I must fingerprint like the lazy c·I, so `I` and an explicit identity meet.
+        m = v.c[0]
+        c = m[0][0]
+        if all(m[i][j] == (c if i == j else 0) for i in range(v.rows) for j in range(v.cols)):
+            return ("lazy", c)
+    return (v.rows, v.cols, tuple(x for row in v.c[0] for x in row))
+

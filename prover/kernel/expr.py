@@ -1,0 +1,256 @@
+"""Expression trees of the notation (SPEC §2), with source spans.
+
+Nodes are frozen dataclasses compared by structure; the span is carried along but ignored by
+equality and hashing, so `parse("A B") == parse("A  B")`. Sums and products are n-ary and kept
+flat by the smart constructors `add` and `mul`: associativity is invisible in the notation, and
+the printer (`printer.py`) relies on flat trees to round-trip. Read next: `parser.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterator
+
+FUNCS = ("tr", "det", "log", "d")
+RESERVED = frozenset(FUNCS + ("I",))
+
+
+@dataclass(frozen=True)
+class Span:
+    """Half-open character range [start, end) in the source text of one expression."""
+
+    start: int
+    end: int
+
+
+NOSPAN = Span(0, 0)
+
+
+@dataclass(frozen=True)
+class Expr:
+    span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
+
+    def children(self) -> tuple["Expr", ...]:
+        return ()
+
+    def with_children(self, kids: tuple["Expr", ...]) -> "Expr":
+        return self
+
+    def walk(self) -> Iterator["Expr"]:
+        yield self
+        for k in self.children():
+            yield from k.walk()
+
+    def __str__(self) -> str:
+        from .printer import show
+
+        return show(self)
+
+
+@dataclass(frozen=True)
+class Num(Expr):
+    """A non-negative rational literal. `0` is the zero matrix of whatever size the context fixes."""
+
+    value: Fraction
+
+
+@dataclass(frozen=True)
+class Sym(Expr):
+    """A declared variable (in a proof) or a pattern variable (in a rule)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Ident(Expr):
+    """`I`, the identity of whatever (square) size the context fixes."""
+
+
+@dataclass(frozen=True)
+class Add(Expr):
+    args: tuple[Expr, ...]
+
+    def children(self):
+        return self.args
+
+    def with_children(self, kids):
+        return add(*kids)
+
+
+@dataclass(frozen=True)
+class Neg(Expr):
+    arg: Expr
+
+    def children(self):
+        return (self.arg,)
+
+    def with_children(self, kids):
+        return Neg(kids[0])
+
+
+@dataclass(frozen=True)
+class Mul(Expr):
+    args: tuple[Expr, ...]
+
+    def children(self):
+        return self.args
+
+    def with_children(self, kids):
+        return mul(*kids)
+
+
+@dataclass(frozen=True)
+class Div(Expr):
+    """`num / den`; the denominator must be 1×1."""
+
+    num: Expr
+    den: Expr
+
+    def children(self):
+        return (self.num, self.den)
+
+    def with_children(self, kids):
+        return Div(kids[0], kids[1])
+
+
+@dataclass(frozen=True)
+class T(Expr):
+    """Transpose."""
+
+    arg: Expr
+
+    def children(self):
+        return (self.arg,)
+
+    def with_children(self, kids):
+        return T(kids[0])
+
+
+@dataclass(frozen=True)
+class Inv(Expr):
+    arg: Expr
+
+    def children(self):
+        return (self.arg,)
+
+    def with_children(self, kids):
+        return Inv(kids[0])
+
+
+@dataclass(frozen=True)
+class Pow(Expr):
+    """`X^k` for an integer k other than -1 (that one is `Inv`); X^-k means (X^-1)^k."""
+
+    arg: Expr
+    k: int
+
+    def children(self):
+        return (self.arg,)
+
+    def with_children(self, kids):
+        return Pow(kids[0], self.k)
+
+
+@dataclass(frozen=True)
+class Func(Expr):
+    """`tr(·)`, `det(·)`, `log(·)` or `d(·)`."""
+
+    name: str
+    arg: Expr
+
+    def children(self):
+        return (self.arg,)
+
+    def with_children(self, kids):
+        return Func(self.name, kids[0])
+
+
+def add(*terms: Expr, span: Span = NOSPAN) -> Expr:
+    flat: list[Expr] = []
+    for t in terms:
+        flat.extend(t.args if isinstance(t, Add) else (t,))
+    if len(flat) == 1:
+        return flat[0]
+    return Add(tuple(flat), span=span)
+
+
+def mul(*factors: Expr, span: Span = NOSPAN) -> Expr:
+    flat: list[Expr] = []
+    for f in factors:
+        flat.extend(f.args if isinstance(f, Mul) else (f,))
+    if len(flat) == 1:
+        return flat[0]
+    return Mul(tuple(flat), span=span)
+
+
+def d(e: Expr) -> Expr:
+    return Func("d", e)
+
+
+ZERO = Num(Fraction(0))
+ONE = Num(Fraction(1))
+
+
+def is_zero(e: Expr) -> bool:
+    return isinstance(e, Num) and e.value == 0
+
+
+def size(e: Expr) -> int:
+    return sum(1 for _ in e.walk())
+
+
+def depth(e: Expr) -> int:
+    kids = e.children()
+    return 1 + (max(depth(k) for k in kids) if kids else 0)
+
+
+def symbols(e: Expr) -> set[str]:
+    return {n.name for n in e.walk() if isinstance(n, Sym)}
+
+
+def d_depth(e: Expr) -> int:
+    """How deeply `d` nests in e: the order of the Taylor series the evaluator must carry."""
+    inner = max((d_depth(k) for k in e.children()), default=0)
+    return inner + 1 if isinstance(e, Func) and e.name == "d" else inner
+
+
+Path = tuple[int, ...]
+
+
+def subterms(e: Expr, path: Path = ()) -> Iterator[tuple[Path, Expr]]:
+    """Every subterm with its position (the child indices from the root), root first."""
+    yield path, e
+    for i, k in enumerate(e.children()):
+        yield from subterms(k, path + (i,))
+
+
+def replace_at(e: Expr, path: Path, new: Expr) -> Expr:
+    if not path:
+        return new
+    kids = list(e.children())
+    kids[path[0]] = replace_at(kids[path[0]], path[1:], new)
+    return e.with_children(tuple(kids))
+
+
+def _cached_hash(self: Expr) -> int:
+    # Trees are compared and used as dict keys constantly during search; a dataclass hash would
+    # walk the whole tree every time, so it is computed once per node.
+    h = self.__dict__.get("_hash")
+    if h is None:
+        h = hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
+        object.__setattr__(self, "_hash", h)
+    return h
+
+
+def _fast_eq(self: Expr, other: object) -> bool:
+    if self is other:
+        return True
+    if type(self) is not type(other) or hash(self) != hash(other):
+        return False
+    return all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+
+for _cls in (Num, Sym, Ident, Add, Neg, Mul, Div, T, Inv, Pow, Func):
+    _cls._fields = tuple(f for f in _cls.__dataclass_fields__ if f != "span")
+    _cls.__hash__ = _cached_hash
+    _cls.__eq__ = _fast_eq

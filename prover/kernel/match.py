@@ -1,0 +1,366 @@
+"""Rules, matching, and the search that decides whether a step is justified (SPEC §5, "Justified").
+
+A `Rule` is an equation between two patterns whose variables carry shapes and side conditions.
+`rewrites(e, rule)` yields every `Application` of a rule to e — at any position, in either
+direction — each recording the rule, direction, position and substitution (STYLE §6).
+`justify(e, e2, rules)` searches from both ends for a chain of applications that meets up to
+`algebra` (equality with tr, d, det and log read as arbitrary functions). Read next: `check.py`.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from itertools import combinations
+from typing import Iterator, Mapping
+
+from .evaluate import Domain, Evaluator, ModP, P, Singular, digest
+from .expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Path, Pow, Sym, T, add, mul,
+                   replace_at, size, subterms, symbols)
+from .shapes import Env, Shape, VarInfo, shape_of
+from .truth import Context, assignments, random_point
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    lhs: Expr
+    rhs: Expr
+    vars: Mapping[str, VarInfo]  # pattern variables; flags are side conditions
+    scalar: frozenset[str] = frozenset()
+    constant: frozenset[str] = frozenset()
+    invertible: frozenset[str] = frozenset()
+    kind: str = "rewrite"  # "rewrite", "algebra" or "derivative"
+
+    def directions(self) -> list[tuple[str, Expr, Expr]]:
+        out = []
+        lv, rv = symbols(self.lhs) & set(self.vars), symbols(self.rhs) & set(self.vars)
+        if rv <= lv:
+            out.append(("->", self.lhs, self.rhs))
+        if lv <= rv and self.lhs != self.rhs:
+            out.append(("<-", self.rhs, self.lhs))
+        return out
+
+
+@dataclass
+class Application:
+    rule: str
+    direction: str  # "->" (left to right as stated) or "<-"
+    path: Path
+    binding: dict[str, str]  # pattern variable -> printed subterm
+
+    def describe(self) -> str:
+        pos = "at the root" if not self.path else "at position " + ".".join(map(str, self.path))
+        sub = ", ".join(f"{k} := {v}" for k, v in sorted(self.binding.items()))
+        return f"{self.rule} ({'left to right' if self.direction == '->' else 'right to left'}, " \
+               f"{pos}; {sub})"
+
+
+# -- side conditions ----------------------------------------------------------------------------
+class Facts:
+    """What the matcher may assume of the proof's variables: shapes, and which ones vary."""
+
+    def __init__(self, env: Env, varying: set[str]):
+        self.env, self.varying = env, varying
+        self._shapes: dict[Expr, Shape | None] = {}
+
+    def shape(self, e: Expr) -> Shape | None:
+        if e not in self._shapes:
+            try:
+                self._shapes[e] = shape_of(e, self.env)
+            except Exception:  # noqa: BLE001 - an ill-shaped candidate simply does not match
+                self._shapes[e] = None
+        return self._shapes[e]
+
+    def constant(self, e: Expr) -> bool:
+        return not (symbols(e) & self.varying)
+
+    def invertible(self, e: Expr) -> bool:
+        if isinstance(e, Sym):
+            info = self.env.get(e.name)
+            return bool(info and info.invertible)
+        if isinstance(e, Ident):
+            return True
+        if isinstance(e, Num):
+            return e.value != 0
+        if isinstance(e, (T, Inv, Pow, Neg)):
+            return self.invertible(e.arg)
+        if isinstance(e, Mul):
+            s = self.shape(e)
+            return all(self.invertible(f) for f in e.args) and all(
+                (sh := self.shape(f)) is not None and (sh.scalar or sh.rows == sh.cols == s.rows)
+                for f in e.args) if s is not None else False
+        return False
+
+    def symmetric(self, e: Expr) -> bool:
+        if isinstance(e, T):
+            return self.symmetric(e.arg)
+        return isinstance(e, Sym) and bool((i := self.env.get(e.name)) and i.symmetric)
+
+
+# -- matching -----------------------------------------------------------------------------------
+Binding = dict[str, Expr]
+
+
+def _bind_dim(dims: dict, pat, val) -> bool:
+    if isinstance(pat, int) or val is None:
+        return pat == val or val is None
+    if pat in dims:
+        return dims[pat] == val or dims[pat] is None
+    dims[pat] = val
+    return True
+
+
+def _var_ok(rule: Rule, name: str, subj: Expr, facts: Facts, dims: dict) -> bool:
+    info = rule.vars[name]
+    s = facts.shape(subj)
+    if s is None:
+        return False
+    if name in rule.scalar and not s.scalar:
+        return False
+    want = info.shape
+    # A 1×1 subterm scales anything, so it fits a matrix pattern without fixing its sizes.
+    if want.rows is not None and not s.scalar and not (_bind_dim(dims, want.rows, s.rows)
+                                      and _bind_dim(dims, want.cols, s.cols)):
+        return False
+    if (name in rule.constant or info.constant) and not facts.constant(subj):
+        return False
+    if (name in rule.invertible or info.invertible) and not facts.invertible(subj):
+        return False
+    if info.symmetric and not facts.symmetric(subj):
+        return False
+    return True
+
+
+def match(pat: Expr, subj: Expr, rule: Rule, facts: Facts, b: Binding, dims: dict) -> Iterator[tuple[Binding, dict]]:
+    if isinstance(pat, Sym) and pat.name in rule.vars:
+        if pat.name in b:
+            if b[pat.name] == subj:
+                yield b, dims
+            return
+        dims2 = dict(dims)
+        if _var_ok(rule, pat.name, subj, facts, dims2):
+            yield {**b, pat.name: subj}, dims2
+        return
+    if isinstance(pat, Mul):
+        if isinstance(subj, Neg) and len(pat.args) == 2 and isinstance(pat.args[0], Sym) \
+                and pat.args[0].name in rule.scalar:
+            yield from _match_seq(pat.args, [Neg(Num(Fraction(1))), subj.arg], rule, facts, b, dims)
+            return
+        if not isinstance(subj, Mul):
+            return
+        for order in _orders(subj.args, facts):
+            yield from _match_split(pat.args, order, rule, facts, b, dims)
+        return
+    if isinstance(pat, Add):
+        if not isinstance(subj, Add) or len(subj.args) < len(pat.args):
+            return
+        yield from _match_partition(pat.args, list(subj.args), rule, facts, b, dims)
+        return
+    if type(pat) is not type(subj):
+        return
+    if isinstance(pat, (Num, Ident, Sym)):
+        if pat == subj:
+            yield b, dims
+        return
+    if isinstance(pat, Func) and pat.name != subj.name or isinstance(pat, Pow) and pat.k != subj.k:
+        return
+    yield from _match_seq(pat.children(), subj.children(), rule, facts, b, dims)
+
+
+def _match_seq(pats, subjs, rule, facts, b, dims):
+    if len(pats) != len(subjs):
+        return
+    if not pats:
+        yield b, dims
+        return
+    for b2, d2 in match(pats[0], subjs[0], rule, facts, b, dims):
+        yield from _match_seq(pats[1:], subjs[1:], rule, facts, b2, d2)
+
+
+def _orders(factors: tuple[Expr, ...], facts: Facts) -> list[tuple[Expr, ...]]:
+    """The product as written, and with its 1×1 factors moved to the front or the back
+    (scalars commute, so `tr(A) c` offers `c tr(A)` to a pattern)."""
+    out = [factors]
+    scal = [f for f in factors if (s := facts.shape(f)) is not None and s.scalar]
+    if scal and len(scal) < len(factors):
+        rest = [f for f in factors if not ((s := facts.shape(f)) is not None and s.scalar)]
+        for o in (tuple(scal + rest), tuple(rest + scal)):
+            if o not in out:
+                out.append(o)
+    return out
+
+
+def _match_split(pats, factors, rule, facts, b, dims):
+    """Give each pattern factor a contiguous, non-empty block of the subject's factors."""
+    k = len(pats)
+    if k == 1:
+        yield from match(pats[0], mul(*factors), rule, facts, b, dims)
+        return
+    for cut in range(1, len(factors) - k + 2):
+        for b2, d2 in match(pats[0], mul(*factors[:cut]), rule, facts, b, dims):
+            yield from _match_split(pats[1:], factors[cut:], rule, facts, b2, d2)
+
+
+def _match_partition(pats, terms, rule, facts, b, dims):
+    """Give each pattern term a non-empty group of the subject's terms (sums commute)."""
+    if len(pats) == 1:
+        yield from match(pats[0], add(*terms), rule, facts, b, dims)
+        return
+    n = len(terms)
+    if n > 8:
+        groups = [terms[:i] for i in range(1, n)]
+    else:
+        groups = [[terms[i] for i in idx] for r in range(1, n - len(pats) + 2)
+                  for idx in combinations(range(n), r)]
+    for g in groups:
+        rest = [t for t in terms if not any(t is x for x in g)]
+        for b2, d2 in match(pats[0], add(*g), rule, facts, b, dims):
+            yield from _match_partition(pats[1:], rest, rule, facts, b2, d2)
+
+
+def instantiate(e: Expr, b: Binding) -> Expr:
+    if isinstance(e, Sym) and e.name in b:
+        return b[e.name]
+    kids = e.children()
+    if not kids:
+        return e
+    return e.with_children(tuple(instantiate(k, b) for k in kids))
+
+
+# -- rewriting ----------------------------------------------------------------------------------
+def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tuple[Expr, Application]]:
+    """Every single application of rule to e: each position, each direction, each substitution.
+    A product or sum also offers its contiguous factor ranges / term subsets to the pattern."""
+    count = 0
+    for direction, lhs, rhs in rule.directions():
+        for path, sub in subterms(e):
+            for target, rebuild in _sites(sub, lhs):
+                seen: set[Expr] = set()
+                for b, _ in match(lhs, target, rule, facts, {}, {}):
+                    new = instantiate(rhs, b)
+                    if new in seen:
+                        continue
+                    seen.add(new)
+                    out = replace_at(e, path, rebuild(new))
+                    yield out, Application(rule.id, direction, path,
+                                           {k: str(v) for k, v in b.items()})
+                    count += 1
+                    if count >= limit:
+                        return
+
+
+def _sites(sub: Expr, lhs: Expr):
+    yield sub, lambda new: new
+    if isinstance(lhs, Mul) and isinstance(sub, Mul):
+        n, k = len(sub.args), len(lhs.args)
+        for i in range(n):
+            for j in range(i + k, n + 1):
+                if j - i == n:
+                    continue
+                yield mul(*sub.args[i:j]), (lambda new, i=i, j=j: mul(*sub.args[:i], new, *sub.args[j:]))
+    if isinstance(lhs, Add) and isinstance(sub, Add) and len(sub.args) > len(lhs.args):
+        n, k = len(sub.args), len(lhs.args)
+        if n <= 8:
+            for idx in combinations(range(n), k):
+                rest = [t for i, t in enumerate(sub.args) if i not in idx]
+                yield add(*[sub.args[i] for i in idx]), (lambda new, rest=rest: add(new, *rest))
+
+
+# -- algebra keys -----------------------------------------------------------------------------
+class AlgebraKey:
+    """Fingerprints of expressions under `algebra`: values at fixed random points with tr, d,
+    det and log replaced by random functions. Equal keys mean equal up to algebra, except with
+    probability below degree / 2^61 per point."""
+
+    def __init__(self, ctx: Context, names: set[str], npoints: int = 2, seed: int = 7):
+        rng = random.Random(seed)
+        dims_list = assignments(ctx.dim_syms)
+        self.evs: list[Evaluator] = []
+        for i in range(npoints):
+            dims = dims_list[i % len(dims_list)]
+            point, _ = random_point(ctx, names, dims, lambda: rng.randrange(P), 0, with_d=False)
+            self.evs.append(Evaluator(ModP, 0, point, {}, free=True))
+        self.cache: dict[Expr, tuple | None] = {}
+
+    def __call__(self, e: Expr) -> tuple | None:
+        k = self.cache.get(e, 0)
+        if k == 0:
+            try:
+                k = tuple(digest(ev.value(e)) for ev in self.evs)
+            except (Singular, Domain, IndexError, KeyError, ValueError, ZeroDivisionError):
+                k = None
+            self.cache[e] = k
+        return k
+
+
+def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
+    names = symbols(a) | symbols(b)
+    key = AlgebraKey(ctx, names, npoints=3, seed=11)
+    ka = key(a)
+    return ka is not None and ka == key(b)
+
+
+# -- the search -------------------------------------------------------------------------------
+@dataclass
+class Justification:
+    applications: list[Application] = field(default_factory=list)
+
+    @property
+    def rules(self) -> list[str]:
+        out: list[str] = []
+        for a in self.applications:
+            if a.rule not in out:
+                out.append(a.rule)
+        return out
+
+
+def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 4,
+            budget: int = 3000) -> Justification | None:
+    """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules` (each
+    application in either direction). Returns the applications from e's side then e2's side
+    (those reversed), or None within the bounds."""
+    facts = Facts(ctx.env, ctx.varying)
+    names = symbols(e) | symbols(e2) | set(ctx.env)
+    key = AlgebraKey(ctx, names)
+    ke, ke2 = key(e), key(e2)
+    if ke is None or ke2 is None:
+        return None
+    if ke == ke2:
+        return Justification([])
+    rewriting = [r for r in rules if r.kind == "rewrite"]
+    if not rewriting:
+        return None
+    limit = 2 * max(size(e), size(e2)) + 12
+    sides = [{ke: (e, [])}, {ke2: (e2, [])}]
+    frontiers = [[(e, [])], [(e2, [])]]
+    spent = 0
+    for step in range(max_apps):
+        s = 0 if len(frontiers[0]) <= len(frontiers[1]) or step % 2 == 0 else 1
+        new_frontier = []
+        for expr, trail in frontiers[s]:
+            for rule in rewriting:
+                for out, app in rewrites(expr, rule, facts):
+                    spent += 1
+                    if spent > budget:
+                        return None
+                    if size(out) > limit:
+                        continue
+                    k = key(out)
+                    if k is None or k in sides[s]:
+                        continue
+                    if s == 1:
+                        app = Application(app.rule, "<-" if app.direction == "->" else "->",
+                                          app.path, app.binding)
+                    t2 = trail + [app]
+                    sides[s][k] = (out, t2)
+                    other = sides[1 - s].get(k)
+                    if other is not None:
+                        fwd, bwd = (t2, other[1]) if s == 0 else (other[1], t2)
+                        if algebra_equal(out, other[0], ctx):
+                            return Justification(fwd + list(reversed(bwd)))
+                    new_frontier.append((out, t2))
+        frontiers[s] = new_frontier
+        if not frontiers[0] and not frontiers[1]:
+            return None
+    return None

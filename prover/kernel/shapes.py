@@ -1,0 +1,172 @@
+"""Shape inference with dimension symbols (SPEC §2).
+
+A dimension is a positive int or a symbol such as "n"; distinct symbols stand for distinct sizes
+of at least 2, so a symbol never equals 1 or another symbol. `I` and `0` have no size of their
+own: their dimensions stay `None` until the context fixes them. A 1×1 factor scales a matrix of
+any shape. Errors name the operator, both shapes and the span. Read next: `evaluate.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Union
+
+from .errors import ProveError
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
+from .printer import show
+
+Dim = Union[int, str]
+
+
+@dataclass(frozen=True)
+class Shape:
+    rows: Dim | None
+    cols: Dim | None
+    square: bool = False  # rows == cols is required even while both are unknown (`I`)
+
+    @property
+    def scalar(self) -> bool:
+        return self.rows == 1 and self.cols == 1
+
+    @property
+    def known(self) -> bool:
+        return self.rows is not None and self.cols is not None
+
+    def __str__(self) -> str:
+        return f"{_d(self.rows)}×{_d(self.cols)}"
+
+
+def _d(x: Dim | None) -> str:
+    return "?" if x is None else str(x)
+
+
+SCALAR = Shape(1, 1)
+
+
+@dataclass(frozen=True)
+class VarInfo:
+    """What the kernel needs to know of a declared (or pattern) variable."""
+
+    shape: Shape
+    constant: bool = False
+    symmetric: bool = False
+    invertible: bool = False
+
+
+Env = Mapping[str, VarInfo]
+
+
+def _unify(a: Dim | None, b: Dim | None) -> tuple[bool, Dim | None]:
+    if a is None:
+        return True, b
+    if b is None or a == b:
+        return True, a
+    return False, None
+
+
+def _square(s: Shape, e: Expr, op: str, what: str) -> Shape:
+    ok, n = _unify(s.rows, s.cols)
+    if not ok:
+        raise ProveError("shape-error", f"{op}: {show(e)} is {s}, {what} needs a square matrix",
+                         e.span)
+    return Shape(n, n, True)
+
+
+def shape_of(e: Expr, env: Env) -> Shape:
+    """The shape of e, or a shape-error naming the operator, the shapes and the span.
+
+    >>> env = {"a": VarInfo(Shape("n", 1)), "X": VarInfo(Shape("n", "n"))}
+    >>> from .parser import parse
+    >>> str(shape_of(parse("a^T X a"), env))
+    '1×1'
+    >>> shape_of(parse("tr(a^T X)"), env)
+    Traceback (most recent call last):
+    prover.kernel.errors.ProveError: tr(a^T X): a^T X is 1×n, trace needs a square matrix
+    """
+    if isinstance(e, Num):
+        return Shape(None, None) if e.value == 0 else SCALAR
+    if isinstance(e, Ident):
+        return Shape(None, None, True)
+    if isinstance(e, Sym):
+        info = env.get(e.name)
+        if info is None:
+            raise ProveError("undeclared", f"{e.name} is not a declared variable", e.span,
+                             f"declare it under `variables:`, e.g. {e.name}: {{shape: [n, n]}}")
+        return info.shape
+    if isinstance(e, Neg):
+        return shape_of(e.arg, env)
+    if isinstance(e, Add):
+        acc = shape_of(e.args[0], env)
+        for t in e.args[1:]:
+            s = shape_of(t, env)
+            ok_r, r = _unify(acc.rows, s.rows)
+            ok_c, c = _unify(acc.cols, s.cols)
+            if not (ok_r and ok_c):
+                raise ProveError("shape-error", f"{show(e)}: cannot add a {acc} matrix and "
+                                 f"{show(t)}, which is {s}", t.span, "terms of a sum share one shape")
+            acc = Shape(r, c, acc.square or s.square)
+            if acc.square:
+                acc = _square(acc, e, show(e), "a sum with I")
+        return acc
+    if isinstance(e, Mul):
+        acc = shape_of(e.args[0], env)
+        for i, f in enumerate(e.args[1:], 1):
+            s = shape_of(f, env)
+            acc = _product(acc, s, mul(*e.args[:i]), f, e)
+        return acc
+    if isinstance(e, Div):
+        top, den = shape_of(e.num, env), shape_of(e.den, env)
+        if not den.scalar:
+            raise ProveError("shape-error", f"{show(e)}: '/' divides by a scalar, but "
+                             f"{show(e.den)} is {den}", e.den.span,
+                             "only a 1×1 expression can stand after '/'")
+        return top
+    if isinstance(e, T):
+        s = shape_of(e.arg, env)
+        return Shape(s.cols, s.rows, s.square)
+    if isinstance(e, (Inv, Pow)):
+        s = shape_of(e.arg, env)
+        if isinstance(e.arg, Num) and e.arg.value == 0 and (isinstance(e, Inv) or e.k < 0):
+            raise ProveError("shape-error", "0 has no inverse", e.span)
+        return _square(s, e, show(e), "an inverse" if isinstance(e, Inv) else "a power")
+    if isinstance(e, Func):
+        s = shape_of(e.arg, env)
+        if e.name == "d":
+            return s
+        if e.name == "log":
+            if s.rows not in (1, None) or s.cols not in (1, None):
+                raise ProveError("shape-error", f"{show(e)}: {show(e.arg)} is {s}, log needs a "
+                                 "scalar (1×1)", e.span)
+            return SCALAR
+        what = "trace" if e.name == "tr" else "determinant"
+        sq = _square(s, e, show(e), what)
+        if sq.rows is None:
+            raise ProveError("shape-error", f"{show(e)}: the size of {show(e.arg)} is not fixed "
+                             "by anything", e.span, "an I or 0 needs a neighbour that fixes its size")
+        return SCALAR
+    raise TypeError(type(e).__name__)
+
+
+def _product(a: Shape, b: Shape, left: Expr, right: Expr, whole: Expr) -> Shape:
+    if a.scalar:
+        return b
+    if b.scalar:
+        return a
+    if a.rows is None and a.cols is None:
+        return b if a.square else Shape(None, b.cols)
+    if b.rows is None and b.cols is None:
+        return a if b.square else Shape(a.rows, None)
+    ok, _ = _unify(a.cols, b.rows)
+    if not ok:
+        raise ProveError("shape-error", f"{show(left)} {show(right)}: {show(left)} is {a} and "
+                         f"{show(right)} is {b}; a product needs the columns on the left "
+                         f"({_d(a.cols)}) to match the rows on the right ({_d(b.rows)})",
+                         whole.span, "a transpose may be missing")
+    return Shape(a.rows, b.cols)
+
+
+def same_shape(a: Shape, b: Shape) -> bool:
+    return _unify(a.rows, b.rows)[0] and _unify(a.cols, b.cols)[0]
+
+
+def dims_of(env: Env) -> set[str]:
+    return {x for v in env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)}

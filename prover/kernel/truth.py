@@ -1,0 +1,197 @@
+"""Is `lhs = rhs` true as a function of the variables' entries? (SPEC §5, "True")
+
+1. Random points mod a 61-bit prime at several dimension assignments (fast; a disagreement is
+   almost surely real, and is then shown as a rational counterexample).
+2. Exact confirmation with Z3 at the small assignments (every symbol distinct, sizes 2 and 3).
+3. Where Z3 answers `unknown` or runs out of time, the verdict is `probable` with the
+   Schwartz–Zippel bound of step 1; it is never silently `true`.
+
+Read next: `match.py` (is the step justified by its rules?).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Mapping
+
+from .evaluate import (P, Domain, Evaluator, Mat, ModP, NeedsReals, QQ, Reals, Singular,
+                       entries, same_value)
+from .expr import Expr, d_depth, symbols
+from .shapes import Env
+
+Matrix = list[list[Any]]
+
+
+@dataclass
+class Counterexample:
+    dims: dict[str, int]
+    values: dict[str, Matrix]  # the variables (and differentials, as "dX") at the point
+    lhs: Matrix
+    rhs: Matrix
+
+    def to_json(self) -> dict:
+        fmt = lambda m: [[_fmt(x) for x in row] for row in m]  # noqa: E731
+        return {"dims": self.dims, "values": {k: fmt(v) for k, v in self.values.items()},
+                "lhs": fmt(self.lhs), "rhs": fmt(self.rhs)}
+
+
+def _fmt(x: Any) -> str:
+    if isinstance(x, Fraction):
+        return str(x)
+    try:
+        return format(float(x), ".6g")
+    except (TypeError, ValueError):
+        return str(x)
+
+
+@dataclass
+class Truth:
+    status: str  # "true" (exact), "probable" (random only, bound stated), "false", "unknown"
+    checked_by: list[str] = field(default_factory=list)
+    counterexample: Counterexample | None = None
+    note: str = ""
+
+
+def assignments(dim_syms: set[str]) -> list[dict[str, int]]:
+    """Dimension assignments to check at: distinct per symbol, never 1, both orders of 2 and 3."""
+    syms = sorted(dim_syms)
+    if not syms:
+        return [{}]
+    a = {s: 2 + i for i, s in enumerate(syms)}
+    b = {s: 2 + i for i, s in enumerate(reversed(syms))} if len(syms) > 1 else {syms[0]: 3}
+    c = {s: 4 + i for i, s in enumerate(syms)}
+    out = []
+    for x in (a, b, c):
+        if x not in out:
+            out.append(x)
+    return out
+
+
+def _dim(x, dims: Mapping[str, int]) -> int:
+    return x if isinstance(x, int) else dims[x]
+
+
+class Context:
+    """What a truth check needs besides the two trees: declarations and which variables vary."""
+
+    def __init__(self, env: Env, varying: set[str]):
+        self.env, self.varying = env, varying
+        self.dim_syms = {x for v in env.values() for x in (v.shape.rows, v.shape.cols)
+                         if isinstance(x, str)}
+
+    def shapes(self, dims: Mapping[str, int], names: set[str]) -> dict[str, tuple[int, int]]:
+        return {n: (_dim(self.env[n].shape.rows, dims), _dim(self.env[n].shape.cols, dims))
+                for n in names if n in self.env}
+
+
+def random_point(ctx: Context, names: set[str], dims: Mapping[str, int], draw, zero, with_d=True):
+    point, dpoint = {}, {}
+    for name, (r, c) in sorted(ctx.shapes(dims, names).items()):
+        info = ctx.env[name]
+        for target in ((point, dpoint) if with_d and name in ctx.varying else (point,)):
+            m = [[draw() for _ in range(c)] for _ in range(r)]
+            if info.symmetric and r == c:
+                m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
+            target[name] = m
+    return point, dpoint
+
+
+def _modp_agree(lhs: Expr, rhs: Expr, ctx: Context, dims, rng: random.Random, order: int) -> bool | None:
+    names = symbols(lhs) | symbols(rhs)
+    for _ in range(4):  # re-draw on an unlucky singular point
+        point, dpoint = random_point(ctx, names, dims, lambda: rng.randrange(P), 0)
+        ev = Evaluator(ModP, order, point, dpoint)
+        try:
+            return same_value(ev.value(lhs), ev.value(rhs), ModP)
+        except (Singular, Domain):
+            continue
+    return None
+
+
+def find_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 60,
+                        seed: int = 0) -> Counterexample | None:
+    """Small integer matrices where the two sides differ, evaluated exactly (or with 50-digit
+    reals where a log leaves the rationals)."""
+    rng = random.Random(seed)
+    order = max(d_depth(lhs), d_depth(rhs))
+    names = symbols(lhs) | symbols(rhs)
+    for dims in assignments(ctx.dim_syms):
+        for attempt in range(tries):
+            span = 2 if attempt < tries // 2 else 5
+            point, dpoint = random_point(ctx, names, dims,
+                                         lambda: Fraction(rng.randint(-span, span)), 0)
+            for F in (QQ, None):
+                field_ = F or Reals()
+                if F is None:
+                    point = {k: [[field_.const(x) for x in r] for r in m] for k, m in point.items()}
+                    dpoint = {k: [[field_.const(x) for x in r] for r in m] for k, m in dpoint.items()}
+                ev = Evaluator(field_, order, point, dpoint)
+                try:
+                    lv, rv = ev.value(lhs), ev.value(rhs)
+                except NeedsReals:
+                    continue
+                except (Singular, Domain):
+                    break
+                if not same_value(lv, rv, field_):
+                    return _counterexample(dims, point, dpoint, lv, rv)
+                break
+    return None
+
+
+def _counterexample(dims, point, dpoint, lv, rv) -> Counterexample:
+    shape = lambda v, o: (v.rows, v.cols) if isinstance(v, Mat) else (  # noqa: E731
+        (o.rows, o.cols) if isinstance(o, Mat) else (1, 1))
+    values = dict(point)
+    values.update({"d" + k: v for k, v in dpoint.items()})
+    return Counterexample(dict(dims), values, entries(lv, *shape(lv, rv), F=QQ),
+                          entries(rv, *shape(rv, lv), F=QQ))
+
+
+_CACHE: dict[tuple, Truth] = {}
+
+
+def check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool = True) -> Truth:
+    """Decide whether lhs = rhs holds for all values of the variables (see module docstring)."""
+    key = (lhs, rhs, tuple(sorted(ctx.env.items())), frozenset(ctx.varying), use_z3)
+    hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    result = _check_equal(lhs, rhs, ctx, use_z3)
+    if len(_CACHE) > 20000:
+        _CACHE.clear()
+    _CACHE[key] = result
+    return result
+
+
+def _check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> Truth:
+    order = max(d_depth(lhs), d_depth(rhs))
+    rng = random.Random(hash((lhs, rhs)) & 0xFFFFFFFF)
+    points = 0
+    for dims in assignments(ctx.dim_syms):
+        for _ in range(2):
+            agree = _modp_agree(lhs, rhs, ctx, dims, rng, order)
+            if agree is None:
+                continue
+            points += 1
+            if not agree:
+                cex = find_counterexample(lhs, rhs, ctx)
+                if cex is not None:
+                    return Truth("false", ["random"], cex)
+                return Truth("false", ["random"], None,
+                             f"the two sides differ at a random point with n-values {dims} "
+                             "(mod a 61-bit prime); no small integer counterexample was found")
+    if points == 0:
+        return Truth("unknown", [], None, "every sampled point was singular or outside the domain")
+    bound = f"{points} random points, chance of error below 10^-15"
+    if not use_z3:
+        return Truth("probable", ["random"], None, bound)
+    from .z3check import z3_equal  # Z3 is imported lazily: it costs ~0.2 s to load
+
+    verdict, detail = z3_equal(lhs, rhs, ctx, assignments(ctx.dim_syms)[:2], order)
+    if verdict == "unsat":
+        return Truth("true", ["z3", "random"], None, "")
+    if verdict == "sat" and detail is not None:
+        return Truth("false", ["z3"], detail)
+    return Truth("probable", ["random"], None, f"Z3: {detail}; rests on {bound}")
+

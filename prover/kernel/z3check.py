@@ -1,0 +1,186 @@
+"""Exact confirmation with Z3 at concrete dimensions.
+
+Every entry of every variable (and of its differential) becomes a real unknown; both sides are
+evaluated to Z3 terms by the same evaluator as the random checks; Z3 is asked for a point where
+some entry differs, with every denominator nonzero and every log argument positive. `unsat`
+confirms the identity at those dimensions; `sat` gives a counterexample (re-checked exactly
+before it is believed); `unknown` or a timeout is reported as such, never as a pass.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import z3
+
+from .errors import Limits
+from .evaluate import Evaluator, Lazy, Mat, QQ, Reals, Singular, Domain, NeedsReals, same_value
+from .expr import Expr, symbols
+
+
+class Z3Field:
+    name = "z3"
+    symbolic = True
+
+    def __init__(self):
+        self.zero, self.one = z3.RealVal(0), z3.RealVal(1)
+        self.log_fn = z3.Function("log", z3.RealSort(), z3.RealSort())
+        self.used_log = False
+        self.recips: dict[int, Any] = {}
+        self.side: list = []
+
+    def const(self, q: Fraction):
+        return z3.RealVal(q.numerator) / q.denominator if q.denominator != 1 else z3.RealVal(q.numerator)
+
+    add = staticmethod(lambda a, b: a + b)
+    sub = staticmethod(lambda a, b: a - b)
+    mul = staticmethod(lambda a, b: a * b)
+    neg = staticmethod(lambda a: -a)
+
+    def recip(self, a):
+        # A fresh unknown r with a·r = 1 keeps every term a polynomial, which Z3's nonlinear
+        # arithmetic handles far better than division.
+        if z3.is_rational_value(a):
+            if a.as_fraction() == 0:
+                raise Singular("division by zero")
+            return z3.RealVal(1 / a.as_fraction())
+        key = a.get_id()
+        r = self.recips.get(key)
+        if r is None:
+            r = z3.Real(f"_r{len(self.recips)}")
+            self.recips[key] = r
+            self.side.append(a * r == 1)
+        return r
+
+    @staticmethod
+    def is_zero(a) -> bool:
+        return z3.is_rational_value(a) and a.as_fraction() == 0
+
+    def log(self, a):
+        self.used_log = True
+        return self.log_fn(a)
+
+    def inverse(self, a, ev: Evaluator):
+        n = len(a)
+        det = _det(a)
+        if ev.hook:
+            ev.hook("nonzero", det)
+        cof = [[(-1) ** (i + j) * _det([r[:j] + r[j + 1:] for k, r in enumerate(a) if k != i])
+                if n > 1 else self.one for j in range(n)] for i in range(n)]
+        r = self.recip(det)
+        return [[cof[j][i] * r for j in range(n)] for i in range(n)]
+
+
+def _det(a):
+    n = len(a)
+    if n == 0:
+        return z3.RealVal(1)
+    if n == 1:
+        return a[0][0]
+    return z3.Sum([(-1) ** j * a[0][j] * _det([r[:j] + r[j + 1:] for r in a[1:]]) for j in range(n)])
+
+
+def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: int,
+             timeout_s: float | None = None) -> tuple[str, Any]:
+    """("unsat", None) when equal at every assignment in all_dims; ("sat", Counterexample) on a
+    confirmed difference; ("unknown", reason) otherwise."""
+    timeout_s = Limits.step_seconds if timeout_s is None else timeout_s
+    names = symbols(lhs) | symbols(rhs)
+    for dims in all_dims:
+        F = Z3Field()
+        conds: list = []
+        hook = lambda kind, a: conds.append(a != 0 if kind == "nonzero" else a > 0) \
+            if kind in ("nonzero", "positive") else None  # noqa: E731
+        point, dpoint, unknowns = {}, {}, {}
+        for name, (r, c) in sorted(ctx.shapes(dims, names).items()):
+            info = ctx.env[name]
+            for prefix, target in (("", point), ("d", dpoint)):
+                if prefix and name not in ctx.varying:
+                    continue
+                m = [[z3.Real(f"{prefix}{name}_{i + 1}_{j + 1}") for j in range(c)] for i in range(r)]
+                if info.symmetric and r == c:
+                    m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
+                target[name] = m
+                unknowns[(prefix, name)] = m
+        ev = Evaluator(F, order, point, dpoint, hook=hook)
+        try:
+            lv, rv = ev.value(lhs), ev.value(rhs)
+        except (Singular, Domain) as exc:
+            return "unknown", f"cannot evaluate symbolically ({exc})"
+        diffs = _differences(lv, rv, F)
+        if diffs is None:
+            return "sat", None
+        s = z3.Solver()
+        s.set("timeout", int(timeout_s * 1000))
+        s.add(*conds)
+        s.add(*F.side)
+        s.add(z3.Or(*diffs) if diffs else z3.BoolVal(False))
+        res = s.check()
+        if res == z3.unsat:
+            continue
+        if res == z3.unknown:
+            reason = s.reason_unknown()
+            return "unknown", ("timed out after %.1f s" % timeout_s if "timeout" in reason
+                               or "canceled" in reason else f"unknown ({reason})")
+        model = s.model()
+        cex = _confirm(model, unknowns, lhs, rhs, ctx, dims, order)
+        if cex is None:
+            return "unknown", "Z3 found a difference that exact re-evaluation did not confirm"
+        return "sat", cex
+    return "unsat", None
+
+
+def _differences(lv, rv, F) -> list | None:
+    if isinstance(lv, Lazy) and isinstance(rv, Lazy):
+        return [z3.simplify(lv.c[0] - rv.c[0]) != 0]
+    if isinstance(lv, Lazy):
+        lv, rv = rv, lv
+    if isinstance(rv, Lazy):
+        rv = Mat([[[rv.c[0] if i == j else F.zero for j in range(lv.cols)]
+                   for i in range(lv.rows)]], lv.rows, lv.cols)
+        if lv.rows != lv.cols:
+            return [rv.c[0][0][0] != 0]
+    if (lv.rows, lv.cols) != (rv.rows, rv.cols):
+        return None
+    out = []
+    for ra, rb in zip(lv.c[0], rv.c[0]):
+        for x, y in zip(ra, rb):
+            diff = z3.simplify(x - y, som=True)
+            if z3.is_rational_value(diff) and diff.as_fraction() == 0:
+                continue
+            out.append(diff != 0)
+    return out
+
+
+def _confirm(model, unknowns, lhs, rhs, ctx, dims, order):
+    """Turn a Z3 model into a counterexample, re-checked with exact (or 50-digit) arithmetic."""
+    from .truth import _counterexample
+
+    def val(v):
+        r = model.eval(v, model_completion=True)
+        if z3.is_rational_value(r):
+            return r.as_fraction()
+        if z3.is_algebraic_value(r):
+            return Fraction(r.approx(30).as_decimal(30).rstrip("?"))
+        return None
+
+    point, dpoint = {}, {}
+    for (prefix, name), m in unknowns.items():
+        vals = [[val(x) for x in row] for row in m]
+        if any(x is None for row in vals for x in row):
+            return None
+        (dpoint if prefix else point)[name] = vals
+    for F in (QQ, Reals()):
+        p = point if F is QQ else {k: [[F.const(x) for x in r] for r in m] for k, m in point.items()}
+        dp = dpoint if F is QQ else {k: [[F.const(x) for x in r] for r in m] for k, m in dpoint.items()}
+        ev = Evaluator(F, order, p, dp)
+        try:
+            lv, rv = ev.value(lhs), ev.value(rhs)
+        except NeedsReals:
+            continue
+        except (Singular, Domain):
+            return None
+        if same_value(lv, rv, F):
+            return None
+        return _counterexample(dims, point, dpoint, lv, rv)
+    return None

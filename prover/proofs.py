@@ -1,0 +1,321 @@
+"""Proof files (SPEC §3): the pydantic models, loading with positions, lemmas, and `check_file`.
+
+This module is outside the kernel: it turns YAML into the kernel's plain `ProofIn`, hands it to
+`kernel.check.check_proof`, and attaches file, line and column to whatever comes back. Lemmas
+(`by: theorem5`) are found as other proof files in the same folder or under `--lib`, and are
+used only if the kernel checks them too; cycles are refused. Read next: `render.py`, `cli.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError,
+                      field_validator)
+
+from .kernel.check import ProofIn, ProofResult, RuleBook, StepIn, check_proof, normalize
+from .kernel.errors import Limits, ProveError
+from .kernel.expr import Sym, T, d, mul, Func
+from .kernel.match import Rule
+from .kernel.parser import parse
+from .kernel.shapes import SCALAR, Shape, VarInfo
+from .rulebase import load_rulebook
+from .source import Located, SourceError, load_yaml, read_text
+
+Dim = Union[int, str]
+
+
+def _text(v: Any) -> Any:
+    if isinstance(v, bool):
+        raise ValueError("expected an expression; quote it if it is meant as text")
+    if isinstance(v, (int, float)):
+        return str(v)
+    return v
+
+
+class VarDecl(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shape: Union[Literal["scalar"], tuple[Dim, Dim]] = Field(
+        description="[rows, cols] (dimension symbols or positive integers) or 'scalar'")
+    constant: bool = False
+    symmetric: bool = False
+    invertible: bool = False
+
+    def info(self) -> VarInfo:
+        shape = SCALAR if self.shape == "scalar" else Shape(self.shape[0], self.shape[1])
+        return VarInfo(shape, self.constant, self.symmetric, self.invertible)
+
+
+class IdentityClaim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lhs: str
+    rhs: str
+    _t = field_validator("lhs", "rhs", mode="before")(_text)
+
+
+class DerivativeClaim(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    derivative: str
+    wrt: str
+    equals: Optional[str] = None
+    _t = field_validator("derivative", "equals", mode="before")(_text)
+
+
+Citation = Union[str, list[str]]
+
+
+class ExprStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expr: str
+    by: Optional[Citation] = None
+    _t = field_validator("expr", mode="before")(_text)
+
+
+class DerivativeStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    derivative: str
+    by: Optional[Citation] = None
+    _t = field_validator("derivative", mode="before")(_text)
+
+
+def _kind(*keys: str):
+    def pick(v: Any) -> str:
+        if isinstance(v, dict):
+            return keys[1] if any(k in v for k in ("derivative", "wrt", "equals")) else keys[0]
+        return keys[0]
+    return pick
+
+
+Claim = Annotated[Union[Annotated[IdentityClaim, Tag("IdentityClaim")],
+                        Annotated[DerivativeClaim, Tag("DerivativeClaim")]],
+                  Discriminator(_kind("IdentityClaim", "DerivativeClaim"))]
+Step = Annotated[Union[Annotated[ExprStep, Tag("ExprStep")],
+                       Annotated[DerivativeStep, Tag("DerivativeStep")]],
+                 Discriminator(_kind("ExprStep", "DerivativeStep"))]
+
+
+class ProofFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    theorem: str = Field(description="the theorem's name; other proofs cite it as a lemma")
+    title: Optional[str] = None
+    source: Optional[str] = None
+    layout: Literal["numerator", "denominator"] = "numerator"
+    variables: dict[str, VarDecl]
+    claim: Claim
+    proof: list[Step] = Field(default_factory=list,
+                                                         max_length=Limits.max_steps)
+
+
+@dataclass
+class FileResult:
+    """The outcome for one file: a kernel ProofResult plus where things are in the file."""
+
+    path: str
+    status: str  # valid | invalid | error
+    claim: str = ""
+    result: ProofResult | None = None
+    message: str = ""
+    line: int = 0
+    col: int = 0
+    help: str = ""
+    lines: list[str] = field(default_factory=list)  # the file's text, for carets
+    title: str = ""
+
+    @property
+    def steps(self):
+        return self.result.steps if self.result else []
+
+
+def _pyd_error(exc: ValidationError, src: Located) -> SourceError:
+    errs = exc.errors()
+    # For a union (claim, steps) pydantic reports every branch; the most specific one wins.
+    err = max(errs, key=lambda e: (e["type"] == "extra_forbidden", len(e["loc"])))
+    loc = [x for x in err["loc"] if not (isinstance(x, str) and x[:1].isupper()
+                                         or x in ("tagged-union", "function-after", "str", "list[str]"))]
+    where = ".".join(str(x) for x in loc) or "the file"
+    if err["type"] == "extra_forbidden":
+        line, col = src.key_pos(tuple(loc))
+        allowed = _allowed(loc)
+        return SourceError(f"unknown key {loc[-1]!r}", line, col,
+                           f"allowed here: {allowed}" if allowed else "")
+    if err["type"] == "missing":
+        line, col = src.pos(tuple(loc[:-1]))
+        return SourceError(f"missing key {loc[-1]!r} in {'.'.join(map(str, loc[:-1])) or 'the file'}",
+                           line, col)
+    line, col = src.pos(tuple(loc))
+    return SourceError(f"{where}: {err['msg']}", line, col)
+
+
+def _allowed(loc: list) -> str:
+    top = ["theorem", "title", "source", "layout", "variables", "claim", "proof"]
+    if len(loc) == 1:
+        return ", ".join(top)
+    if loc[0] == "claim":
+        return "lhs, rhs (an identity) or derivative, wrt, equals"
+    if loc[0] == "proof":
+        return "expr or derivative, and by"
+    if loc[0] == "variables":
+        return "shape, constant, symmetric, invertible"
+    return ""
+
+
+def parse_proof(data: Any, src: Located) -> ProofFile:
+    if not isinstance(data, dict):
+        raise SourceError("a proof file is a YAML mapping (theorem:, variables:, claim:, proof:)",
+                          1, 1)
+    if isinstance(data.get("proof"), list) and len(data["proof"]) > Limits.max_steps:
+        line, col = src.pos(("proof",))
+        raise SourceError(f"the proof has {len(data['proof'])} steps; the limit is "
+                          f"{Limits.max_steps}", line, col)
+    try:
+        return ProofFile.model_validate(data)
+    except ValidationError as exc:
+        raise _pyd_error(exc, src) from None
+
+
+def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
+    claim: dict[str, str]
+    if isinstance(pf.claim, DerivativeClaim):
+        claim = {"derivative": pf.claim.derivative, "wrt": pf.claim.wrt, "layout": pf.layout}
+        if pf.claim.equals is not None:
+            claim["equals"] = pf.claim.equals
+    else:
+        claim = {"lhs": pf.claim.lhs, "rhs": pf.claim.rhs}
+    steps = []
+    for i, item in enumerate(pf.proof):
+        key = "expr" if isinstance(item, ExprStep) else "derivative"
+        by = item.by if isinstance(item.by, list) else ([item.by] if item.by else [])
+        steps.append(StepIn(getattr(item, key), by, key == "derivative",
+                            loc=src.pos(base + ("proof", i, key)),
+                            by_loc=src.pos(base + ("proof", i, "by"))))
+    return ProofIn(pf.theorem, {n: v.info() for n, v in pf.variables.items()}, claim, steps,
+                   claim_loc=src.pos(base + ("claim",)))
+
+
+# -- lemmas -------------------------------------------------------------------------------------
+class Library:
+    """Finds lemma files by theorem name (same folder first, then --lib paths), checks each once,
+    and refuses cycles."""
+
+    def __init__(self, book: RuleBook, lib: list[Path] | None = None):
+        self.book, self.lib = book, lib or []
+        self.index: dict[str, Path] | None = None
+        self.done: dict[str, tuple[Rule | None, str]] = {}
+        self.active: list[str] = []
+
+    def _scan(self, folder: Path) -> dict[str, Path]:
+        out: dict[str, Path] = {}
+        files = [folder] if folder.is_file() else sorted(folder.rglob("*.yaml"))
+        for f in files[:2000]:
+            try:
+                text = read_text(f)
+            except SourceError:
+                continue
+            for line in text.splitlines()[:40]:
+                if line.startswith("theorem:"):
+                    name = line.split(":", 1)[1].strip().strip("'\"")
+                    out.setdefault(normalize(name), f)
+                    break
+        return out
+
+    def resolver(self, here: Path):
+        def resolve(name: str) -> tuple[Rule | None, str]:
+            key = normalize(name)
+            path = self._scan(here.parent).get(key)
+            if path is None:
+                for lib in self.lib:
+                    path = self._scan(lib).get(key)
+                    if path:
+                        break
+            if path is None:
+                return None, ""
+            if key in self.active:
+                chain = " → ".join(self.active + [key])
+                return None, f"lemma cycle: {chain}"
+            if key not in self.done:
+                self.active.append(key)
+                try:
+                    self.done[key] = self._lemma(path, name)
+                finally:
+                    self.active.pop()
+            return self.done[key]
+
+        return resolve
+
+    def _lemma(self, path: Path, name: str) -> tuple[Rule | None, str]:
+        fr = check_file(path, self.book, self)
+        if fr.status != "valid":
+            return None, f"lemma {name!r} ({path.name}) does not check: {fr.status}" + (
+                f" ({fr.message})" if fr.message else "")
+        src = load_yaml(read_text(path))
+        pf = parse_proof(src.data, src)
+        return lemma_rule(pf), ""
+
+
+def lemma_rule(pf: ProofFile) -> Rule:
+    """A checked theorem as a rewrite rule: an identity as it stands, a derivative claim as
+    d(f) = tr(G dX) with every other variable required constant."""
+    env = {n: v.info() for n, v in pf.variables.items()}
+    names = set(env)
+    scalar = frozenset(n for n, v in env.items() if v.shape == SCALAR)
+    if isinstance(pf.claim, IdentityClaim):
+        lhs, rhs = parse(pf.claim.lhs, names), parse(pf.claim.rhs, names)
+        constant = frozenset(n for n, v in env.items() if v.constant)
+    else:
+        wrt = pf.claim.wrt
+        g = parse(pf.claim.equals or "0", names)
+        if pf.layout == "denominator":
+            g = T(g)
+        lhs = d(parse(pf.claim.derivative, names))
+        rhs = Func("tr", mul(g, d(Sym(wrt))))
+        constant = frozenset(n for n in env if n != wrt)
+    return Rule(normalize(pf.theorem), lhs, rhs, env, scalar, constant,
+                frozenset(n for n, v in env.items() if v.invertible))
+
+
+# -- the entry point ----------------------------------------------------------------------------
+def check_file(path: Path | str, book: RuleBook | None = None, library: Library | None = None,
+               lib: list[Path] | None = None) -> FileResult:
+    """Check one proof file; never raises for bad input (the result says what is wrong)."""
+    path = Path(path)
+    if book is None:
+        _, book = load_rulebook()
+    library = library or Library(book, lib)
+    shown = str(path)
+    lines: list[str] = []
+    try:
+        text = read_text(path)
+        lines = text.splitlines()
+        src = load_yaml(text)
+        pf = parse_proof(src.data, src)
+        proof_in = to_kernel(pf, src)
+    except SourceError as exc:
+        return FileResult(shown, "error", message=exc.message, line=exc.line, col=exc.col,
+                          help=exc.help, lines=lines)
+    try:
+        result = check_proof(proof_in, book, library.resolver(path))
+    except ProveError as exc:  # the kernel reports through results; this is a last resort
+        return FileResult(shown, "error", message=exc.diag.message, lines=lines)
+    except RecursionError:
+        return FileResult(shown, "error", message="the proof nests too deeply to check", lines=lines)
+    fr = FileResult(shown, result.status, result.claim, result, result.message, lines=lines,
+                    title=pf.title or "")
+    if result.status == "error":
+        fr.line, fr.col = proof_in.claim_loc or (0, 0)
+    return fr
+
+
+def collect(paths: list[str]) -> tuple[list[Path], list[FileResult]]:
+    """Expand files and folders (every *.yaml below) in a stable order; report missing paths."""
+    files: list[Path] = []
+    missing: list[FileResult] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            files.extend(sorted(x for x in path.rglob("*.yaml") if x.is_file()))
+        elif path.exists():
+            files.append(path)
+        else:
+            missing.append(FileResult(p, "error", message="no such file or folder"))
+    return files, missing

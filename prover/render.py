@@ -1,0 +1,153 @@
+"""Turning check results into text (with carets) and JSON (SPEC §6). Untrusted: it only reads
+results. One function draws every source excerpt, so every diagnostic looks the same."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from .kernel.check import StepResult
+from .proofs import FileResult
+
+MARK = {"valid": "✓", "invalid": "✗", "unjustified": "?", "error": "!"}
+COLOR = {"valid": "green", "invalid": "red", "unjustified": "yellow", "error": "red"}
+
+
+def excerpt(lines: list[str], line: int, col: int, width: int = 1) -> list[str]:
+    """The source line with a caret under [col, col + width)."""
+    if not (1 <= line <= len(lines)):
+        return []
+    src = lines[line - 1].rstrip("\n")
+    col = max(1, min(col, len(src) + 1))
+    width = max(1, min(width, len(src) - col + 1 if len(src) >= col else 1))
+    gutter = " " * len(str(line))
+    return [f"{gutter} |", f"{line} | {src}", f"{gutter} | {' ' * (col - 1)}{'^' * width}"]
+
+
+def _matrix(m: list[list[Any]]) -> str:
+    return "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in m) + "]"
+
+
+def step_location(fr: FileResult, s: StepResult) -> tuple[int, int, int]:
+    """Line, column and caret width for a step's diagnostic."""
+    if not s.loc:
+        return 0, 0, 1
+    line, col = s.loc
+    width = len(s.source_text or s.expr) or 1
+    if s.span is not None and s.span.end > s.span.start and s.source_text:
+        src = fr.lines[line - 1] if 0 < line <= len(fr.lines) else ""
+        found = src.find(s.source_text, col - 1)
+        base = found + 1 if found >= 0 else col
+        return line, base + s.span.start, s.span.end - s.span.start
+    if s.source_text and 0 < line <= len(fr.lines):
+        found = fr.lines[line - 1].find(s.source_text, col - 1)
+        if found >= 0:
+            col = found + 1
+    return line, col, width
+
+
+def step_diagnostic(fr: FileResult, s: StepResult) -> list[str]:
+    line, col, width = step_location(fr, s)
+    head = f"{fr.path}:{line}:{col}: {s.status}: step {s.index}: {s.message}"
+    out = [head] + excerpt(fr.lines, line, col, width)
+    cex = s.counterexample
+    if cex is not None:
+        dims = ", ".join(f"{k} = {v}" for k, v in cex.dims.items()) or "these sizes"
+        out.append(f"  = counterexample at {dims}:")
+        j = cex.to_json()
+        for name, m in j["values"].items():
+            out.append(f"      {name} = {_matrix(m)}")
+        out.append(f"      line before = {_matrix(j['lhs'])}")
+        out.append(f"      this line   = {_matrix(j['rhs'])}")
+    if s.suggestion:
+        out.append(f"  = help: cite {', '.join(s.suggestion)}")
+    if s.help:
+        out.append(f"  = help: {s.help}")
+    for w in s.warnings:
+        out.append(f"  = warning: {w}")
+    return out
+
+
+def text_report(results: list[FileResult], strict: bool = False, color: bool = False) -> str:
+    out: list[str] = []
+    style = (lambda t, c: click.style(t, fg=c)) if color else (lambda t, c: t)  # noqa: E731
+    for fr in results:
+        if fr.status == "error" and fr.result is None:
+            out.append(f"{fr.path}:{fr.line}:{fr.col}: " + style("error", "red") + f": {fr.message}")
+            out.extend(excerpt(fr.lines, fr.line, fr.col))
+            if fr.help:
+                out.append(f"  = help: {fr.help}")
+            out.append("")
+            continue
+        out.append(f"{fr.path}: {fr.claim}" + (f"  ({fr.title})" if fr.title else ""))
+        width = max((len(s.expr) for s in fr.steps), default=10)
+        width = min(width, 48)
+        problems: list[list[str]] = []
+        for s in fr.steps:
+            by = ", ".join(s.by) if s.by else ("start" if s.index == 0 else "")
+            expr = s.expr if len(s.expr) <= width else s.expr[: width - 1] + "…"
+            checked = f"  [{', '.join(s.checked_by)}]" if s.checked_by else ""
+            mark = style(f"{MARK[s.status]} {s.status}", COLOR[s.status])
+            out.append(f"  {s.index:>3}  {expr:<{width}}  {by:<28} {mark}{checked}")
+            if s.status != "valid" or (strict and s.warnings):
+                problems.append(step_diagnostic(fr, s))
+            elif s.message:
+                out.append(f"       note: {s.message}")
+        for p in problems:
+            out.append("")
+            out.extend(p)
+        if fr.message:
+            out.append(f"{fr.path}: {fr.message}")
+        n = len(fr.steps)
+        verdict = file_status(fr, strict)
+        out.append(style(f"{verdict}", COLOR.get(verdict, "red")) + f": {n} step{'s' * (n != 1)}")
+        out.append("")
+    counts = summary(results, strict)
+    out.append(f"{counts['files']} file{'s' * (counts['files'] != 1)}: {counts['valid']} valid, "
+               f"{counts['invalid']} invalid, {counts['error']} error")
+    return "\n".join(out)
+
+
+def file_status(fr: FileResult, strict: bool) -> str:
+    if strict and fr.status == "valid" and any(s.warnings for s in fr.steps):
+        return "invalid"
+    return fr.status
+
+
+def summary(results: list[FileResult], strict: bool = False) -> dict[str, int]:
+    st = [file_status(r, strict) for r in results]
+    return {"files": len(results), "valid": st.count("valid"), "invalid": st.count("invalid"),
+            "error": st.count("error")}
+
+
+def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
+    line, col, _ = step_location(fr, s)
+    out: dict[str, Any] = {"index": s.index, "line": line, "expr": s.expr, "by": s.by,
+                           "status": s.status, "message": s.message, "checked_by": s.checked_by}
+    out["column"] = col
+    if s.counterexample is not None:
+        out["counterexample"] = s.counterexample.to_json()
+    if s.suggestion:
+        out["suggestion"] = s.suggestion
+    if s.help:
+        out["help"] = s.help
+    if s.warnings:
+        out["warnings"] = s.warnings
+    if s.applications:
+        out["applications"] = s.applications
+    return out
+
+
+def json_report(results: list[FileResult], strict: bool = False) -> str:
+    files = []
+    for fr in results:
+        entry: dict[str, Any] = {"path": fr.path, "status": file_status(fr, strict),
+                                 "claim": fr.claim, "steps": [step_json(fr, s) for s in fr.steps]}
+        if fr.message:
+            entry["message"] = fr.message
+        if fr.result is None and fr.status == "error":
+            entry["line"], entry["column"] = fr.line, fr.col
+        files.append(entry)
+    return json.dumps({"files": files, "summary": summary(results, strict)}, ensure_ascii=False,
+                      indent=2)

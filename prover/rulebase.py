@@ -1,0 +1,182 @@
+"""The rule base: `rules/*.yaml` read into kernel `Rule`s (SPEC §4.1).
+
+Rule files are data: each rule has an id, aliases, a statement in the notation, pattern variables
+with shapes, side conditions, a source and a summary. `verify_rule` confirms a rule's statement
+semantically (Z3 at small dimensions plus random points), so a mistyped rule is reported rather
+than used. Read next: `proofs.py`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .kernel.check import RuleBook, normalize
+from .kernel.errors import ProveError
+from .kernel.expr import Expr
+from .kernel.match import Rule
+from .kernel.parser import parse
+from .kernel.shapes import SCALAR, Shape, VarInfo, shape_of
+from .kernel.truth import Context, check_equal
+from .source import SourceError, load_yaml, read_text
+
+Dim = Union[int, str]
+
+
+class RuleVar(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    shape: Union[Literal["scalar"], tuple[Dim, Dim], None] = None
+    constant: bool = False
+    symmetric: bool = False
+    invertible: bool = False
+
+
+class RuleModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="kebab-case rule id")
+    aliases: list[str] = []
+    deprecated_aliases: list[str] = []
+    kind: Literal["rewrite", "algebra", "derivative"] = "rewrite"
+    statement: str
+    variables: dict[str, RuleVar] = {}
+    constant: list[str] = []
+    scalar: list[str] = []
+    invertible: list[str] = []
+    source: str
+    summary: str
+
+
+class RuleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: list[RuleModel]
+
+
+@dataclass
+class RuleEntry:
+    model: RuleModel
+    rule: Rule
+    file: str
+
+
+def rules_dir() -> Path:
+    """`rules/` beside the package (a checkout or editable install) or inside it (a wheel)."""
+    env = os.environ.get("PROVE_RULES")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parent
+    for cand in (here / "_rules", here.parent / "rules"):
+        if cand.is_dir():
+            return cand
+    raise SourceError("the rule base (rules/*.yaml) is missing from this installation")
+
+
+def _var_info(v: RuleVar) -> VarInfo:
+    if v.shape == "scalar":
+        shape = SCALAR
+    elif v.shape is None:
+        shape = Shape(None, None)
+    else:
+        shape = Shape(v.shape[0], v.shape[1])
+    return VarInfo(shape, v.constant, v.symmetric, v.invertible)
+
+
+def build_rule(m: RuleModel) -> Rule:
+    env = {name: _var_info(v) for name, v in m.variables.items()}
+    if m.kind != "rewrite":
+        return Rule(m.id, Expr(), Expr(), env, kind=m.kind)
+    if "=" not in m.statement:
+        raise ProveError("rule", f"{m.id}: the statement needs one '='")
+    left, right = m.statement.split("=", 1)
+    lhs, rhs = parse(left.strip()), parse(right.strip())
+    names = {n.name for e in (lhs, rhs) for n in e.walk() if hasattr(n, "name") and
+             type(n).__name__ == "Sym"}
+    for n in names:
+        env.setdefault(n, VarInfo(Shape(None, None)))
+    scalar = set(m.scalar) | {n for n, v in m.variables.items() if v.shape == "scalar"}
+    for group in (m.constant, m.scalar, m.invertible):
+        for n in group:
+            if n not in names:
+                raise ProveError("rule", f"{m.id}: side condition names {n!r}, which is not in "
+                                 "the statement")
+    return Rule(m.id, lhs, rhs, env, frozenset(scalar), frozenset(m.constant),
+                frozenset(m.invertible))
+
+
+def load_rule_files(folder: Path) -> list[RuleEntry]:
+    entries: list[RuleEntry] = []
+    seen: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        src = load_yaml(read_text(path))
+        try:
+            rf = RuleFile.model_validate(src.data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            line, col = src.pos(err["loc"])
+            raise SourceError(f"{path.name}:{line}:{col}: {'.'.join(map(str, err['loc']))}: "
+                              f"{err['msg']}") from None
+        for i, m in enumerate(rf.rules):
+            for name in [m.id, *m.aliases, *m.deprecated_aliases]:
+                key = normalize(name)
+                if key in seen:
+                    line, _ = src.pos(("rules", i))
+                    raise SourceError(f"{path.name}:{line}: {name!r} also names {seen[key]}")
+                seen[key] = m.id
+            try:
+                rule = build_rule(m)
+            except ProveError as exc:
+                line, col = src.pos(("rules", i, "statement"))
+                raise SourceError(f"{path.name}:{line}:{col}: {m.id}: {exc.diag.message}") from None
+            entries.append(RuleEntry(m, rule, path.name))
+    return entries
+
+
+@lru_cache(maxsize=8)
+def _cached(folder: str) -> tuple[list[RuleEntry], RuleBook]:
+    entries = load_rule_files(Path(folder))
+    aliases = {a: e.model.id for e in entries for a in e.model.aliases}
+    deprecated = {a: e.model.id for e in entries for a in e.model.deprecated_aliases}
+    return entries, RuleBook([e.rule for e in entries], aliases, deprecated)
+
+
+def load_rulebook(folder: Path | None = None) -> tuple[list[RuleEntry], RuleBook]:
+    return _cached(str((folder or rules_dir()).resolve()))
+
+
+@dataclass
+class RuleVerdict:
+    id: str
+    status: str  # "confirmed", "probable", "false", "skipped"
+    detail: str = ""
+
+
+def verify_rule(entry: RuleEntry) -> RuleVerdict:
+    """Confirm a rewrite rule's statement at small dimensions (every pattern variable varies
+    unless the rule says it is constant)."""
+    r = entry.rule
+    if r.kind != "rewrite":
+        return RuleVerdict(r.id, "skipped", f"a {r.kind} rule has no equation to confirm")
+    env = dict(r.vars)
+    for name in r.scalar:
+        env[name] = VarInfo(SCALAR, env[name].constant, env[name].symmetric, env[name].invertible)
+    missing = [n for n, v in env.items() if v.shape.rows is None]
+    if missing:
+        return RuleVerdict(r.id, "false", "give the shape of " + ", ".join(sorted(missing))
+                           + " under variables: so that the rule can be confirmed")
+    varying = {n for n in env if n not in r.constant and not env[n].constant}
+    try:
+        shape_of(r.lhs, env), shape_of(r.rhs, env)
+    except ProveError as exc:
+        return RuleVerdict(r.id, "false", f"the statement does not shape-check: {exc.diag.message}")
+    t = check_equal(r.lhs, r.rhs, Context(env, varying))
+    if t.status == "true":
+        return RuleVerdict(r.id, "confirmed", "exact (Z3) at sizes 2 and 3, and random points")
+    if t.status == "probable":
+        return RuleVerdict(r.id, "probable", t.note)
+    detail = t.note
+    if t.counterexample:
+        detail = f"counterexample: {t.counterexample.to_json()}"
+    return RuleVerdict(r.id, "false", detail)
