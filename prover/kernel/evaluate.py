@@ -99,7 +99,9 @@ class QQ:
 
     @staticmethod
     def log(a):
-        raise NeedsReals("log")
+        if a <= 0:
+            raise Domain("log of a non-positive number")
+        return Irrational()
 
     @staticmethod
     def eq(a, b) -> bool:
@@ -107,7 +109,19 @@ class QQ:
 
 
 class NeedsReals(Exception):
-    """Raised by the rational field where a value is irrational (a log)."""
+    """Raised where an irrational value (a log) enters rational arithmetic."""
+
+
+class Irrational:
+    """log of a rational, as the rational field's stand-in: harmless while a `d` discards it,
+    and any arithmetic on it asks for the real field instead."""
+
+    def _no(self, *args):
+        raise NeedsReals("log")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _no
+    __rtruediv__ = __neg__ = __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = _no
+    __hash__ = None
 
 
 class Reals:
@@ -219,12 +233,13 @@ class Evaluator:
         head = F.log(a[0])
         u = self.s_mul(a, [F.recip(a[0])] + [F.zero] * self.K)
         u[0] = F.zero
-        out = [head] + [F.zero] * self.K
+        out = [F.zero] * (self.K + 1)
         power = [F.one] + [F.zero] * self.K
         for m in range(1, self.K + 1):
             power = self.s_mul(power, u)
             coef = F.const(Fraction((-1) ** (m + 1), m))
             out = [F.add(o, F.mul(coef, p)) for o, p in zip(out, power)]
+        out[0] = head  # set last: over the rationals it is an Irrational that d may drop
         return out
 
     # matrix helpers ------------------------------------------------------------------------
@@ -387,7 +402,9 @@ class Evaluator:
             if isinstance(v, Lazy):
                 if e.name == "log":
                     return Mat([[[x]] for x in self.s_log(v.c)], 1, 1)
-                raise Singular(f"{e.name} of I or 0 of unknown size")
+                if self.is_zero_lazy(v):  # tr(0) = det(0) = 0 whatever the size
+                    return Mat([[[F.zero]] for _ in range(K + 1)], 1, 1)
+                raise Singular(f"{e.name} of I of unknown size")
             if e.name == "tr":
                 out = []
                 for m in v.c:
@@ -409,11 +426,9 @@ class Evaluator:
     def free_func(self, name: str, v: Value) -> Value:
         if self.K:
             raise ValueError("free functions are evaluated without series")
-        if isinstance(v, Lazy):
-            key = (name, "lazy", v.c[0])
-            return Lazy([hash_to_field(key)]) if name == "d" else Mat([[[hash_to_field(key)]]], 1, 1)
-        m = v.c[0]
-        key = (name, v.rows, v.cols, tuple(x for row in m for x in row))
+        key = (name, digest(v))
+        if name == "d" and key[1][0] == "lazy":
+            return Lazy([hash_to_field(key)])  # equal arguments, equal values, whatever the form
         if name == "d":
             return Mat([[[hash_to_field((key, i, j)) for j in range(v.cols)]
                          for i in range(v.rows)]], v.rows, v.cols)
@@ -443,7 +458,13 @@ class Evaluator:
             return Mat([self.madd(x, y) for x, y in zip(a.c, bc)], a.rows, a.cols)
         return Mat([self.madd(x, y) for x, y in zip(a.c, b.c)], a.rows, a.cols)
 
+    def is_zero_lazy(self, v: Value) -> bool:
+        return isinstance(v, Lazy) and all(self.F.is_zero(x) for x in v.c)
+
     def times(self, a: Value, b: Value) -> Value:
+        # 0 times anything is a zero whose size the context fixes (`X^T 0` need not be X's shape)
+        if self.is_zero_lazy(a) or self.is_zero_lazy(b):
+            return Lazy([self.F.zero] * (self.K + 1))
         if isinstance(a, Lazy):
             return self.scale(a.c, b)
         if isinstance(b, Lazy):
@@ -514,9 +535,12 @@ def same_value(a: Value, b: Value, F: Any) -> bool:
 
 
 def digest(v: Value) -> tuple:
-    """A hashable fingerprint of a ModP value (used as an algebra key in search)."""
+    """A hashable fingerprint of a ModP value (used as an algebra key in search). A zero matrix
+    and c·I fingerprint like the lazy `0` and `c I`: in a well-shaped position they are equal."""
     if isinstance(v, Lazy):
         return ("lazy", v.c[0])
+    if all(x == 0 for row in v.c[0] for x in row):
+        return ("lazy", 0)
     if v.rows == v.cols:
         # c·I must fingerprint like the lazy c·I, so `I` and an explicit identity meet.
         m = v.c[0]

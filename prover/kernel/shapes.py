@@ -63,11 +63,11 @@ def _unify(a: Dim | None, b: Dim | None) -> tuple[bool, Dim | None]:
     return False, None
 
 
-def _square(s: Shape, e: Expr, op: str, what: str) -> Shape:
+def _square(s: Shape, whole: Expr, operand: Expr, what: str) -> Shape:
     ok, n = _unify(s.rows, s.cols)
     if not ok:
-        raise ProveError("shape-error", f"{op}: {show(e)} is {s}, {what} needs a square matrix",
-                         e.span)
+        raise ProveError("shape-error", f"{show(whole)}: {show(operand)} is {s}, {what} needs a "
+                         "square matrix", whole.span)
     return Shape(n, n, True)
 
 
@@ -105,7 +105,7 @@ def shape_of(e: Expr, env: Env) -> Shape:
                                  f"{show(t)}, which is {s}", t.span, "terms of a sum share one shape")
             acc = Shape(r, c, acc.square or s.square)
             if acc.square:
-                acc = _square(acc, e, show(e), "a sum with I")
+                acc = _square(acc, e, e, "a sum with I")
         return acc
     if isinstance(e, Mul):
         acc = shape_of(e.args[0], env)
@@ -127,7 +127,7 @@ def shape_of(e: Expr, env: Env) -> Shape:
         s = shape_of(e.arg, env)
         if isinstance(e.arg, Num) and e.arg.value == 0 and (isinstance(e, Inv) or e.k < 0):
             raise ProveError("shape-error", "0 has no inverse", e.span)
-        return _square(s, e, show(e), "an inverse" if isinstance(e, Inv) else "a power")
+        return _square(s, e, e.arg, "an inverse" if isinstance(e, Inv) else "a power")
     if isinstance(e, Func):
         s = shape_of(e.arg, env)
         if e.name == "d":
@@ -138,7 +138,7 @@ def shape_of(e: Expr, env: Env) -> Shape:
                                  "scalar (1×1)", e.span)
             return SCALAR
         what = "trace" if e.name == "tr" else "determinant"
-        sq = _square(s, e, show(e), what)
+        sq = _square(s, e, e.arg, what)
         if sq.rows is None:
             raise ProveError("shape-error", f"{show(e)}: the size of {show(e.arg)} is not fixed "
                              "by anything", e.span, "an I or 0 needs a neighbour that fixes its size")

@@ -14,7 +14,7 @@ from typing import Any
 import z3
 
 from .errors import Limits
-from .evaluate import Evaluator, Lazy, Mat, QQ, Reals, Singular, Domain, NeedsReals, same_value
+from .evaluate import Domain, Evaluator, Lazy, Mat, NeedsReals, Singular, same_value
 from .expr import Expr, symbols
 
 
@@ -154,7 +154,7 @@ def _differences(lv, rv, F) -> list | None:
 
 def _confirm(model, unknowns, lhs, rhs, ctx, dims, order):
     """Turn a Z3 model into a counterexample, re-checked with exact (or 50-digit) arithmetic."""
-    from .truth import _counterexample
+    from .truth import _counterexample, evaluate_pair
 
     def val(v):
         r = model.eval(v, model_completion=True)
@@ -170,17 +170,10 @@ def _confirm(model, unknowns, lhs, rhs, ctx, dims, order):
         if any(x is None for row in vals for x in row):
             return None
         (dpoint if prefix else point)[name] = vals
-    for F in (QQ, Reals()):
-        p = point if F is QQ else {k: [[F.const(x) for x in r] for r in m] for k, m in point.items()}
-        dp = dpoint if F is QQ else {k: [[F.const(x) for x in r] for r in m] for k, m in dpoint.items()}
-        ev = Evaluator(F, order, p, dp)
-        try:
-            lv, rv = ev.value(lhs), ev.value(rhs)
-        except NeedsReals:
-            continue
-        except (Singular, Domain):
-            return None
-        if same_value(lv, rv, F):
-            return None
-        return _counterexample(dims, point, dpoint, lv, rv)
-    return None
+    try:
+        lv, rv, F, equal = evaluate_pair(lhs, rhs, point, dpoint, order)
+    except (Singular, Domain, NeedsReals):
+        return None
+    if equal:
+        return None
+    return _counterexample(dims, point, dpoint if order else {}, lv, rv)

@@ -1,0 +1,82 @@
+"""The semantic check: true identities are confirmed exactly, false ones get a counterexample
+that really is one (SPEC §5, "True")."""
+from fractions import Fraction
+
+import pytest
+
+from prover.kernel.evaluate import same_value
+from prover.kernel.parser import parse
+from prover.kernel.shapes import Shape, VarInfo
+from prover.kernel.truth import Context, assignments, check_equal, evaluate_pair
+
+ENV = {"a": VarInfo(Shape("n", 1), constant=True), "b": VarInfo(Shape("n", 1), constant=True),
+       "X": VarInfo(Shape("n", "n")), "A": VarInfo(Shape("n", "n")), "B": VarInfo(Shape("n", "n")),
+       "C": VarInfo(Shape("n", "n")), "Y": VarInfo(Shape("n", "m")), "s": VarInfo(Shape(1, 1))}
+
+
+def truth(lhs, rhs, varying=("X",)):
+    ctx = Context(ENV, set(varying))
+    return check_equal(parse(lhs, set(ENV)), parse(rhs, set(ENV)), ctx)
+
+
+@pytest.mark.parametrize("lhs, rhs", [
+    ("tr(A B)", "tr(B A)"),
+    ("tr(A B C)", "tr(C A B)"),
+    ("(A B)^T", "B^T A^T"),
+    ("d(a^T X a)", "tr(a a^T dX)"),
+    ("d(X X)", "dX X + X dX"),
+    ("d(X^-1)", "-X^-1 dX X^-1"),
+    ("d(det(X))", "det(X) tr(X^-1 dX)"),
+    ("d(log(det(X)))", "tr(X^-1 dX)"),
+    ("d(d(X X))", "2 dX dX"),
+    ("tr(Y^T A Y)", "tr(A Y Y^T)"),
+    ("X^0", "I"),
+    ("X^-2", "X^-1 X^-1"),
+])
+def test_true_identities_are_confirmed_exactly(lhs, rhs):
+    t = truth(lhs, rhs)
+    assert t.status == "true", t.note
+    assert "z3" in t.checked_by
+
+
+@pytest.mark.parametrize("lhs, rhs", [
+    ("A B", "B A"),  # true at 1×1 only: the check must never rest on n = 1
+    ("tr(A B)", "tr(A) tr(B)"),
+    ("(A B)^T", "A^T B^T"),
+    ("tr(A B C)", "tr(A C B)"),
+    ("d(X X)", "2 X dX"),
+    ("d(X^-1)", "-X^-2 dX"),
+    ("d(a^T X a)", "tr(a^T a dX)"),
+    ("d(log(det(X)))", "tr(X dX)"),
+])
+def test_false_identities_get_a_real_counterexample(lhs, rhs):
+    t = truth(lhs, rhs)
+    assert t.status == "false"
+    cex = t.counterexample
+    assert cex is not None
+    assert all(v >= 2 for v in cex.dims.values())
+    # re-evaluate both sides at the reported point with exact rationals
+    point = {k: v for k, v in cex.values.items() if k in ENV}
+    dpoint = {k[1:]: v for k, v in cex.values.items() if k.startswith("d") and k[1:] in ENV}
+    lv, rv, F, equal = evaluate_pair(parse(lhs, set(ENV)), parse(rhs, set(ENV)), point, dpoint, 2)
+    assert not equal and not same_value(lv, rv, F)
+    assert cex.lhs != cex.rhs
+
+
+def test_constants_have_no_differential():
+    assert truth("d(A X)", "A dX").status == "true"           # A constant here
+    assert truth("d(A X)", "A dX", varying=("A", "X")).status == "false"
+
+
+def test_assignments_never_use_one_and_keep_symbols_distinct():
+    for dims in assignments({"m", "n"}):
+        assert len(set(dims.values())) == 2 and min(dims.values()) >= 2
+    sizes = {d["n"] for d in assignments({"n"})}
+    assert {2, 3} <= sizes
+
+
+def test_rational_arithmetic_is_exact():
+    assert truth("0.5 X + 0.5 X", "X").status == "true"
+    assert truth("X / (1/3)", "3 X").status == "true"
+    assert truth("(1/3) X", "0.333 X").status == "false"
+    assert Fraction(1, 3) != Fraction(333, 1000)
