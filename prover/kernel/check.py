@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import difflib
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import Limits, ProveError
-from .expr import RESERVED, Expr, Func, Mul, Span, Sym, T, d, mul
+from .expr import RESERVED, Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
 from .match import Rule, algebra_equal, justify
 from .parser import parse
 from .printer import show
@@ -59,6 +60,7 @@ class StepResult:
     source_text: str = ""
     loc: Any = None
     warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # time spent checking this step
 
 
 @dataclass
@@ -160,7 +162,12 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = N
     results: list[StepResult] = []
     prev: Expr | None = None
     finished = False
+    t_prev = time.perf_counter()
     for i, step in enumerate(proof.steps):
+        t0 = time.perf_counter()
+        if results:
+            results[-1].seconds = results[-1].seconds or (t0 - t_prev)
+        t_prev = t0
         if finished:
             results.append(StepResult(i, step.text, [], "error", "a derivative: step ends the "
                                       "proof; nothing may follow it", loc=step.loc))
@@ -197,6 +204,8 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = N
                                       loc=step.loc))
             prev = None
 
+    if results:
+        results[-1].seconds = results[-1].seconds or (time.perf_counter() - t_prev)
     # A file is `error` only when its claim or declarations are unusable (above); a step that
     # does not parse is that step's `error`, and makes the proof `invalid`.
     status, message = "valid", ""
@@ -415,21 +424,22 @@ def _transposed(a: Expr, b: Expr, ctx) -> bool:
 
 
 def _extract(e: Expr, wrt: str) -> Expr | None:
-    """G from tr(G dX); None unless e has exactly that form with no differential inside G."""
+    """G from tr(G dX) (or tr(-G dX)); None unless e has that form with no differential in G."""
     if not (isinstance(e, Func) and e.name == "tr"):
         return None
-    arg = e.arg
+    arg, sign = e.arg, False
+    if isinstance(arg, Neg):
+        arg, sign = arg.arg, True
     dx = d(Sym(wrt))
-    from .expr import Ident
-
     if arg == dx:
-        return Ident()
-    if not (isinstance(arg, Mul) and arg.args[-1] == dx):
+        g: Expr = Ident()
+    elif isinstance(arg, Mul) and arg.args[-1] == dx:
+        g = mul(*arg.args[:-1])
+    else:
         return None
-    g = mul(*arg.args[:-1])
     if any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
         return None
-    return g
+    return Neg(g) if sign else g
 
 
 __all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "RuleBook", "check_proof", "normalize",

@@ -200,7 +200,10 @@ class Evaluator:
                  hook: Callable[[str, Any], None] | None = None):
         self.F, self.K, self.point, self.dpoint, self.free = field, order, point, dpoint, free
         self.hook = hook  # told of every denominator and log argument (Z3 adds side conditions)
-        self.memo: dict[Expr, Value] = {}
+        self.memo: dict[Expr, tuple[Value, tuple]] = {}
+        # Side conditions the hook produced, in order; each memo entry keeps the ones its own
+        # evaluation needed, so a reused subterm brings its conditions along and no other's.
+        self.collected: list = []
 
     # scalar series ------------------------------------------------------------------------
     def s_mul(self, a: list, b: list) -> list:
@@ -329,26 +332,23 @@ class Evaluator:
                 m[col], m[piv] = m[piv], m[col]
                 det = [F.neg(x) for x in det]
             det = self.s_mul(det, m[col][col])
-            inv = self.s_recip(m[col][col]) if self.hook is None else self._recip_quiet(m[col][col])
+            inv = self.s_recip(m[col][col])
             for r in range(col + 1, n):
                 f = self.s_mul(m[r][col], inv)
                 m[r] = [[F.sub(x, y) for x, y in zip(a, self.s_mul(f, b))]
                         for a, b in zip(m[r], m[col])]
         return det
 
-    def _recip_quiet(self, a):
-        hook, self.hook = self.hook, None
-        try:
-            return self.s_recip(a)
-        finally:
-            self.hook = hook
-
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:
-        v = self.memo.get(e)
-        if v is None:
-            v = self._eval(e)
-            self.memo[e] = v
+        hit = self.memo.get(e)
+        if hit is not None:
+            if hit[1]:
+                self.collected.extend(hit[1])
+            return hit[0]
+        start = len(self.collected)
+        v = self._eval(e)
+        self.memo[e] = (v, tuple(self.collected[start:]))
         return v
 
     def _eval(self, e: Expr) -> Value:

@@ -147,6 +147,10 @@ def match(pat: Expr, subj: Expr, rule: Rule, facts: Facts, b: Binding, dims: dic
                 and pat.args[0].name in rule.scalar:
             yield from _match_seq(pat.args, [Neg(Num(Fraction(1))), subj.arg], rule, facts, b, dims)
             return
+        if isinstance(subj, Neg) and isinstance(subj.arg, Mul):
+            # -(f1 f2 …) is (-f1) f2 …: the sign rides on the first factor
+            inner = subj.arg.args
+            subj = Mul((Neg(inner[0]),) + tuple(inner[1:]))
         if not isinstance(subj, Mul):
             return
         for order in _orders(subj.args, facts):

@@ -18,66 +18,106 @@ from .evaluate import Domain, Evaluator, Lazy, Mat, NeedsReals, Singular, same_v
 from .expr import Expr, symbols
 
 
+def _z(x):
+    """A Python number as a Z3 real; a Z3 term as itself."""
+    if isinstance(x, (int, Fraction)):
+        q = Fraction(x)
+        return z3.RealVal(q.numerator) if q.denominator == 1 else z3.Q(q.numerator, q.denominator)
+    return x
+
+
 class Z3Field:
+    """Z3 real terms, with plain Python rationals kept as they are until they meet a term:
+    most entries of a differential are 0, and folding them in Python saves most of Z3's work."""
+
     name = "z3"
     symbolic = True
 
     def __init__(self):
-        self.zero, self.one = z3.RealVal(0), z3.RealVal(1)
+        self.zero, self.one = Fraction(0), Fraction(1)
         self.log_fn = z3.Function("log", z3.RealSort(), z3.RealSort())
         self.used_log = False
         self.recips: dict[int, Any] = {}
-        self.side: list = []
+        self.sink: list = []  # the evaluator's `collected`: definitions go with the terms that use them
 
-    def const(self, q: Fraction):
-        return z3.RealVal(q.numerator) / q.denominator if q.denominator != 1 else z3.RealVal(q.numerator)
+    @staticmethod
+    def const(q: Fraction):
+        return Fraction(q)
 
-    add = staticmethod(lambda a, b: a + b)
-    sub = staticmethod(lambda a, b: a - b)
-    mul = staticmethod(lambda a, b: a * b)
-    neg = staticmethod(lambda a: -a)
+    @staticmethod
+    def add(a, b):
+        if isinstance(a, Fraction):
+            if isinstance(b, Fraction):
+                return a + b
+            return b if a == 0 else _z(a) + b
+        if isinstance(b, Fraction):
+            return a if b == 0 else a + _z(b)
+        return a + b
+
+    @staticmethod
+    def sub(a, b):
+        return Z3Field.add(a, Z3Field.neg(b))
+
+    @staticmethod
+    def mul(a, b):
+        if isinstance(a, Fraction):
+            if isinstance(b, Fraction):
+                return a * b
+            return Fraction(0) if a == 0 else (b if a == 1 else _z(a) * b)
+        if isinstance(b, Fraction):
+            return Fraction(0) if b == 0 else (a if b == 1 else a * _z(b))
+        return a * b
+
+    @staticmethod
+    def neg(a):
+        return -a
 
     def recip(self, a):
         # A fresh unknown r with a·r = 1 keeps every term a polynomial, which Z3's nonlinear
         # arithmetic handles far better than division.
-        if z3.is_rational_value(a):
-            if a.as_fraction() == 0:
+        if isinstance(a, Fraction):
+            if a == 0:
                 raise Singular("division by zero")
-            return z3.RealVal(1 / a.as_fraction())
+            return 1 / a
         key = a.get_id()
         r = self.recips.get(key)
         if r is None:
             r = z3.Real(f"_r{len(self.recips)}")
             self.recips[key] = r
-            self.side.append(a * r == 1)
+        self.sink.append(a * r == 1)
         return r
 
     @staticmethod
     def is_zero(a) -> bool:
-        return z3.is_rational_value(a) and a.as_fraction() == 0
+        return isinstance(a, Fraction) and a == 0
 
     def log(self, a):
         self.used_log = True
-        return self.log_fn(a)
+        return self.log_fn(_z(a))
 
     def inverse(self, a, ev: Evaluator):
         n = len(a)
         det = _det(a)
         if ev.hook:
             ev.hook("nonzero", det)
-        cof = [[(-1) ** (i + j) * _det([r[:j] + r[j + 1:] for k, r in enumerate(a) if k != i])
+        cof = [[Z3Field.mul(Fraction((-1) ** (i + j)),
+                            _det([r[:j] + r[j + 1:] for k, r in enumerate(a) if k != i]))
                 if n > 1 else self.one for j in range(n)] for i in range(n)]
         r = self.recip(det)
-        return [[cof[j][i] * r for j in range(n)] for i in range(n)]
+        return [[Z3Field.mul(cof[j][i], r) for j in range(n)] for i in range(n)]
 
 
 def _det(a):
     n = len(a)
     if n == 0:
-        return z3.RealVal(1)
+        return Fraction(1)
     if n == 1:
         return a[0][0]
-    return z3.Sum([(-1) ** j * a[0][j] * _det([r[:j] + r[j + 1:] for r in a[1:]]) for j in range(n)])
+    acc = Fraction(0)
+    for j in range(n):
+        term = Z3Field.mul(a[0][j], _det([r[:j] + r[j + 1:] for r in a[1:]]))
+        acc = Z3Field.add(acc, term if j % 2 == 0 else Z3Field.neg(term))
+    return acc
 
 
 def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: int,
@@ -85,35 +125,20 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
     """("unsat", None) when equal at every assignment in all_dims; ("sat", Counterexample) on a
     confirmed difference; ("unknown", reason) otherwise."""
     timeout_s = Limits.step_seconds if timeout_s is None else timeout_s
-    names = symbols(lhs) | symbols(rhs)
     for dims in all_dims:
-        F = Z3Field()
-        conds: list = []
-        hook = lambda kind, a: conds.append(a != 0 if kind == "nonzero" else a > 0) \
-            if kind in ("nonzero", "positive") else None  # noqa: E731
-        point, dpoint, unknowns = {}, {}, {}
-        for name, (r, c) in sorted(ctx.shapes(dims, names).items()):
-            info = ctx.env[name]
-            for prefix, target in (("", point), ("d", dpoint)):
-                if prefix and name not in ctx.varying:
-                    continue
-                m = [[z3.Real(f"{prefix}{name}_{i + 1}_{j + 1}") for j in range(c)] for i in range(r)]
-                if info.symmetric and r == c:
-                    m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
-                target[name] = m
-                unknowns[(prefix, name)] = m
-        ev = Evaluator(F, order, point, dpoint, hook=hook)
+        ev, unknowns = _evaluator(ctx, dims, order)
+        ev.collected.clear()
         try:
             lv, rv = ev.value(lhs), ev.value(rhs)
         except (Singular, Domain) as exc:
             return "unknown", f"cannot evaluate symbolically ({exc})"
-        diffs = _differences(lv, rv, F)
+        diffs = _differences(lv, rv, ev.F)
         if diffs is None:
-            return "sat", None
+            return "unknown", ("internal error: the exact evaluation finds a constant difference "
+                               "that the random evaluation did not")
         s = z3.Solver()
         s.set("timeout", int(timeout_s * 1000))
-        s.add(*conds)
-        s.add(*F.side)
+        s.add(*ev.collected)
         s.add(z3.Or(*diffs) if diffs else z3.BoolVal(False))
         res = s.check()
         if res == z3.unsat:
@@ -123,31 +148,78 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
             return "unknown", ("timed out after %.1f s" % timeout_s if "timeout" in reason
                                or "canceled" in reason else f"unknown ({reason})")
         model = s.model()
-        cex = _confirm(model, unknowns, lhs, rhs, ctx, dims, order)
+        names = symbols(lhs) | symbols(rhs)
+        cex = _confirm(model, {k: v for k, v in unknowns.items() if k[1] in names}, lhs, rhs,
+                       ctx, dims, order)
         if cex is None:
             return "unknown", "Z3 found a difference that exact re-evaluation did not confirm"
         return "sat", cex
     return "unsat", None
 
 
+_EVALUATORS: dict[tuple, tuple[Evaluator, dict]] = {}
+
+
+def _evaluator(ctx, dims: dict[str, int], order: int) -> tuple[Evaluator, dict]:
+    """One Z3 evaluator per declarations, dimensions and order, reused across the steps of a
+    proof (consecutive steps share most subterms). Unknowns are named after the entries."""
+    key = (tuple(sorted(ctx.env.items())), frozenset(ctx.varying), tuple(sorted(dims.items())), order)
+    hit = _EVALUATORS.get(key)
+    if hit is not None and len(hit[0].memo) < 5000:
+        return hit
+    F = Z3Field()
+    point, dpoint, unknowns = {}, {}, {}
+    for name, (r, c) in sorted(ctx.shapes(dims, set(ctx.env)).items()):
+        info = ctx.env[name]
+        for prefix, target in (("", point), ("d", dpoint)):
+            if prefix and name not in ctx.varying:
+                continue
+            m = [[z3.Real(f"{prefix}{name}_{i + 1}_{j + 1}") for j in range(c)] for i in range(r)]
+            if info.symmetric and r == c:
+                m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
+            target[name] = m
+            unknowns[(prefix, name)] = m
+    ev = Evaluator(F, order, point, dpoint)
+
+    def hook(kind: str, a: Any) -> None:
+        if kind not in ("nonzero", "positive"):
+            return
+        if isinstance(a, Fraction):
+            if (a == 0) if kind == "nonzero" else (a <= 0):
+                raise Domain("a constant denominator is 0" if kind == "nonzero"
+                             else "a constant log argument is not positive")
+            return
+        ev.collected.append(a != 0 if kind == "nonzero" else a > 0)
+
+    ev.hook = hook
+    F.sink = ev.collected
+    if len(_EVALUATORS) > 32:
+        _EVALUATORS.clear()
+    _EVALUATORS[key] = (ev, unknowns)
+    return ev, unknowns
+
+
 def _differences(lv, rv, F) -> list | None:
     if isinstance(lv, Lazy) and isinstance(rv, Lazy):
-        return [z3.simplify(lv.c[0] - rv.c[0]) != 0]
+        diff = F.sub(lv.c[0], rv.c[0])
+        return [] if F.is_zero(diff) else [_z(diff) != 0]
     if isinstance(lv, Lazy):
         lv, rv = rv, lv
     if isinstance(rv, Lazy):
         rv = Mat([[[rv.c[0] if i == j else F.zero for j in range(lv.cols)]
                    for i in range(lv.rows)]], lv.rows, lv.cols)
         if lv.rows != lv.cols:
-            return [rv.c[0][0][0] != 0]
+            return [] if F.is_zero(rv.c[0][0][0]) else [_z(rv.c[0][0][0]) != 0]
     if (lv.rows, lv.cols) != (rv.rows, rv.cols):
         return None
     out = []
     for ra, rb in zip(lv.c[0], rv.c[0]):
         for x, y in zip(ra, rb):
-            diff = z3.simplify(x - y, som=True)
-            if z3.is_rational_value(diff) and diff.as_fraction() == 0:
-                continue
+            diff = F.sub(x, y)
+            if isinstance(diff, Fraction):
+                if diff == 0:
+                    continue
+                return None  # a constant difference: certainly not an identity
             out.append(diff != 0)
     return out
 
