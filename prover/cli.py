@@ -62,16 +62,20 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], 
 
 @main.command()
 @click.option("--verify", is_flag=True, help="Confirm every rule with Z3 at small sizes.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              help="markdown prints the rule reference (docs/rules.md).")
 def rules(verify: bool, fmt: str) -> None:
     """List the rule base (rules/*.yaml)."""
-    from .rulebase import load_rulebook, verify_rule
+    from .rulebase import load_rulebook, rule_reference, verify_rule
 
     try:
         entries, _ = load_rulebook()
     except SourceError as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
+    if fmt == "markdown":
+        click.echo(rule_reference(entries), nl=False)
+        return
     rows = []
     bad = 0
     for e in entries:

@@ -26,6 +26,8 @@ def excerpt(lines: list[str], line: int, col: int, width: int = 1) -> list[str]:
 
 
 def _matrix(m: list[list[Any]]) -> str:
+    if len(m) == 1 and len(m[0]) == 1:
+        return str(m[0][0])
     return "[" + ", ".join("[" + ", ".join(str(x) for x in row) + "]" for row in m) + "]"
 
 
@@ -58,8 +60,10 @@ def step_diagnostic(fr: FileResult, s: StepResult) -> list[str]:
         j = cex.to_json()
         for name, m in j["values"].items():
             out.append(f"      {name} = {_matrix(m)}")
-        out.append(f"      line before = {_matrix(j['lhs'])}")
-        out.append(f"      this line   = {_matrix(j['rhs'])}")
+        left, right = cex.labels
+        pad = max(len(left), len(right))
+        out.append(f"      {left:<{pad}} = {_matrix(j['lhs'])}")
+        out.append(f"      {right:<{pad}} = {_matrix(j['rhs'])}")
     if s.suggestion:
         out.append(f"  = help: cite {', '.join(s.suggestion)}")
     if s.help:

@@ -180,3 +180,42 @@ def verify_rule(entry: RuleEntry) -> RuleVerdict:
     if t.counterexample:
         detail = f"counterexample: {t.counterexample.to_json()}"
     return RuleVerdict(r.id, "false", detail)
+
+
+def rule_reference(entries: list[RuleEntry]) -> str:
+    """The rule reference page (docs/rules.md), generated from rules/*.yaml."""
+    out = ["# Rule reference", "",
+           "Generated from `rules/*.yaml` by `prove rules --format markdown`; a test keeps this",
+           "page in step with the rule files. Cite a rule by its id or any alias; case, spaces,",
+           "dashes and underscores do not matter, and `thm` abbreviates `theorem`.", ""]
+    by_file: dict[str, list[RuleEntry]] = {}
+    for e in entries:
+        by_file.setdefault(e.file, []).append(e)
+    for file, group in by_file.items():
+        out += [f"## {file[:-5].capitalize()} (`rules/{file}`)", ""]
+        for e in group:
+            m = e.model
+            out.append(f"### `{m.id}`")
+            out.append("")
+            if m.aliases:
+                out.append("Aliases: " + ", ".join(f"`{a}`" for a in m.aliases))
+                out.append("")
+            out.append(f"    {m.statement}")
+            out.append("")
+            conds = []
+            for name, v in m.variables.items():
+                shape = v.shape if v.shape is None or v.shape == "scalar" else f"{v.shape[0]}×{v.shape[1]}"
+                flags = [f for f in ("constant", "symmetric", "invertible") if getattr(v, f)]
+                if shape or flags:
+                    conds.append(f"`{name}`: " + ", ".join(([str(shape)] if shape else []) + flags))
+            conds += [f"`{n}` constant" for n in m.constant]
+            conds += [f"`{n}` scalar" for n in m.scalar]
+            conds += [f"`{n}` invertible" for n in m.invertible]
+            if conds:
+                out.append("Where: " + "; ".join(conds) + ".")
+                out.append("")
+            out.append(m.summary)
+            out.append("")
+            out.append(f"Source: {m.source}")
+            out.append("")
+    return "\n".join(out)

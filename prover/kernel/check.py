@@ -7,6 +7,7 @@ a callback that must itself call back into this module to check the lemma's file
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import time
@@ -329,7 +330,7 @@ def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
             msg += f" ({truth.note})"
         return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
                           counterexample=truth.counterexample,
-                          help=_false_hint(prev, cur)), cur
+                          help=_false_hint(prev, rules, ctx, names)), cur
     if truth.status == "unknown":
         return StepResult(**base, status="invalid", message=f"could not be confirmed: {truth.note}",
                           checked_by=truth.checked_by), cur
@@ -370,8 +371,25 @@ def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook) -> list[str]:
     return found.rules or ["algebra"]
 
 
-def _false_hint(prev: Expr, cur: Expr) -> str:
-    return "check the order of factors, transposes and signs; matrix products do not commute"
+def _false_hint(prev: Expr, rules: list[Rule], ctx: Context, names) -> str:
+    """What the cited rules really give from the line before: usually the fastest way to see
+    which factor, transpose or sign went astray."""
+    from .match import Facts, rewrites
+
+    facts = Facts(ctx.env, ctx.varying)
+    outs: list[str] = []
+    for rule in rules:
+        if rule.kind != "rewrite":
+            continue
+        for out, _ in rewrites(prev, rule, facts, limit=40):
+            text = show(out, names)
+            if text not in outs:
+                outs.append(text)
+            if len(outs) >= 3:
+                break
+    if outs:
+        return "from the line before, the cited rule gives " + " or ".join(outs)
+    return "matrix products do not commute; check the order of factors, transposes and signs"
 
 
 def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claimed_g, layout):
@@ -402,7 +420,8 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claim
         if _transposed(gprime, g, ctx):
             msg += " (they differ by a transpose: check the layout)"
         return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
-                          counterexample=truth.counterexample)
+                          counterexample=_label(truth.counterexample, "G from the line before",
+                                                "this line"))
     checked = ["rule"] + truth.checked_by
     if claimed_g is not None:
         t2 = check_equal(g, claimed_g, ctx)
@@ -411,9 +430,13 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claim
             if _transposed(g, claimed_g, ctx):
                 msg += " (they differ by a transpose: check the layout)"
             return StepResult(**base, status="invalid", message=msg, checked_by=t2.checked_by,
-                              counterexample=t2.counterexample)
+                              counterexample=_label(t2.counterexample, "this line", "the claim"))
     return StepResult(**base, status="valid", checked_by=checked,
                       applications=[f"derivative-from-differential (G := {show(gprime, names)})"])
+
+
+def _label(cex: Counterexample | None, left: str, right: str) -> Counterexample | None:
+    return dataclasses.replace(cex, labels=(left, right)) if cex is not None else None
 
 
 def _transposed(a: Expr, b: Expr, ctx) -> bool:

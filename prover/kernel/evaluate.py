@@ -465,6 +465,10 @@ class Evaluator:
         # 0 times anything is a zero whose size the context fixes (`X^T 0` need not be X's shape)
         if self.is_zero_lazy(a) or self.is_zero_lazy(b):
             return Lazy([self.F.zero] * (self.K + 1))
+        if isinstance(a, Lazy) and isinstance(b, Mat) and b.rows == b.cols == 1:
+            return Lazy(self.s_mul(a.c, [m[0][0] for m in b.c]))  # (c I) s = (c s) I
+        if isinstance(b, Lazy) and isinstance(a, Mat) and a.rows == a.cols == 1:
+            return Lazy(self.s_mul([m[0][0] for m in a.c], b.c))
         if isinstance(a, Lazy):
             return self.scale(a.c, b)
         if isinstance(b, Lazy):

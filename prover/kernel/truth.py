@@ -29,11 +29,12 @@ class Counterexample:
     values: dict[str, Matrix]  # the variables (and differentials, as "dX") at the point
     lhs: Matrix
     rhs: Matrix
+    labels: tuple[str, str] = ("line before", "this line")
 
     def to_json(self) -> dict:
         fmt = lambda m: [[_fmt(x) for x in row] for row in m]  # noqa: E731
         return {"dims": self.dims, "values": {k: fmt(v) for k, v in self.values.items()},
-                "lhs": fmt(self.lhs), "rhs": fmt(self.rhs)}
+                "lhs": fmt(self.lhs), "rhs": fmt(self.rhs), "labels": list(self.labels)}
 
 
 def _fmt(x: Any) -> str:
