@@ -87,13 +87,14 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
         out.append(f"{fr.path}: {fr.claim}" + (f"  ({fr.title})" if fr.title else ""))
         width = max((len(s.expr) for s in fr.steps), default=10)
         width = min(width, 48)
+        bywidth = min(max((len(", ".join(s.by)) for s in fr.steps), default=5), 44)
         problems: list[list[str]] = []
         for s in fr.steps:
             by = ", ".join(s.by) if s.by else ("start" if s.index == 0 else "")
             expr = s.expr if len(s.expr) <= width else s.expr[: width - 1] + "…"
             checked = f"  [{', '.join(s.checked_by)}]" if s.checked_by else ""
             mark = style(f"{MARK[s.status]} {s.status}", COLOR[s.status])
-            out.append(f"  {s.index:>3}  {expr:<{width}}  {by:<28} {mark}{checked}")
+            out.append(f"  {s.index:>3}  {expr:<{width}}  {by:<{bywidth}}  {mark}{checked}")
             if s.status != "valid" or (strict and s.warnings):
                 problems.append(step_diagnostic(fr, s))
             elif s.message:
