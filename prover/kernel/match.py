@@ -254,6 +254,26 @@ def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tu
                         return
 
 
+def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts) -> Iterator[tuple[Expr, list[Application]]]:
+    """The rule applied at every outermost position where it matches, all at once (one binding
+    per position): `d(A) = 0` over a whole sum in a single move."""
+    for direction, lhs, rhs in rule.directions():
+        apps: list[Application] = []
+
+        def go(x: Expr, path: tuple) -> Expr:
+            for b, _ in match(lhs, x, rule, facts, {}, {}):
+                apps.append(Application(rule.id, direction, path, {k: str(v) for k, v in b.items()}))
+                return instantiate(rhs, b)
+            kids = x.children()
+            if not kids:
+                return x
+            return x.with_children(tuple(go(k, path + (i,)) for i, k in enumerate(kids)))
+
+        out = go(e, ())
+        if len(apps) > 1:
+            yield out, apps
+
+
 def _sites(sub: Expr, lhs: Expr):
     yield sub, lambda new: new
     if isinstance(lhs, Mul) and isinstance(sub, Mul):
@@ -319,8 +339,8 @@ class Justification:
         return out
 
 
-def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 4,
-            budget: int = 3000) -> Justification | None:
+def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 5,
+            budget: int = 4000) -> Justification | None:
     """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules` (each
     application in either direction). Returns the applications from e's side then e2's side
     (those reversed), or None within the bounds."""
@@ -339,12 +359,20 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     sides = [{ke: (e, [])}, {ke2: (e2, [])}]
     frontiers = [[(e, [])], [(e2, [])]]
     spent = 0
-    for step in range(max_apps):
-        s = 0 if len(frontiers[0]) <= len(frontiers[1]) or step % 2 == 0 else 1
+    depth = [0, 0]
+    for _ in range(max_apps):
+        live = [i for i in (0, 1) if frontiers[i]]
+        if not live:
+            return None
+        # expand the side that has gone less deep; on a tie, the smaller frontier
+        s = min(live, key=lambda i: (depth[i], len(frontiers[i])))
+        depth[s] += 1
         new_frontier = []
         for expr, trail in frontiers[s]:
             for rule in rewriting:
-                for out, app in rewrites(expr, rule, facts):
+                moves = [(out, [app]) for out, app in rewrites(expr, rule, facts)]
+                moves += list(rewrite_everywhere(expr, rule, facts))
+                for out, apps in moves:
                     spent += 1
                     if spent > budget:
                         return None
@@ -354,9 +382,9 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
                     if k is None or k in sides[s]:
                         continue
                     if s == 1:
-                        app = Application(app.rule, "<-" if app.direction == "->" else "->",
-                                          app.path, app.binding)
-                    t2 = trail + [app]
+                        apps = [Application(a.rule, "<-" if a.direction == "->" else "->",
+                                            a.path, a.binding) for a in apps]
+                    t2 = trail + apps
                     sides[s][k] = (out, t2)
                     other = sides[1 - s].get(k)
                     if other is not None:
@@ -365,6 +393,4 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
                             return Justification(fwd + list(reversed(bwd)))
                     new_frontier.append((out, t2))
         frontiers[s] = new_frontier
-        if not frontiers[0] and not frontiers[1]:
-            return None
     return None
