@@ -116,8 +116,9 @@ class FileResult:
     claim: str = ""
     result: ProofResult | None = None
     message: str = ""
-    line: int = 0
-    col: int = 0
+    line: int = 1
+    col: int = 1
+    width: int = 1
     help: str = ""
     lines: list[str] = field(default_factory=list)  # the file's text, for carets
     title: str = ""
@@ -127,12 +128,28 @@ class FileResult:
         return self.result.steps if self.result else []
 
 
+def _data_path(loc: tuple, data: Any, keep_last: bool) -> list:
+    """pydantic's error location with union tags and type names dropped: only the keys and
+    indices that really lead through the data."""
+    path: list = []
+    node = data
+    for i, x in enumerate(loc):
+        if isinstance(node, dict) and x in node:
+            path.append(x)
+            node = node[x]
+        elif isinstance(node, list) and isinstance(x, int) and 0 <= x < len(node):
+            path.append(x)
+            node = node[x]
+        elif keep_last and i == len(loc) - 1:
+            path.append(x)
+    return path
+
+
 def _pyd_error(exc: ValidationError, src: Located) -> SourceError:
     errs = exc.errors()
     # For a union (claim, steps) pydantic reports every branch; the most specific one wins.
     err = max(errs, key=lambda e: (e["type"] == "extra_forbidden", len(e["loc"])))
-    loc = [x for x in err["loc"] if not (isinstance(x, str) and x[:1].isupper()
-                                         or x in ("tagged-union", "function-after", "str", "list[str]"))]
+    loc = _data_path(err["loc"], src.data, err["type"] == "missing")
     where = ".".join(str(x) for x in loc) or "the file"
     if err["type"] == "extra_forbidden":
         line, col = src.key_pos(tuple(loc))
@@ -186,9 +203,11 @@ def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
     for i, item in enumerate(pf.proof):
         key = "expr" if isinstance(item, ExprStep) else "derivative"
         by = item.by if isinstance(item.by, list) else ([item.by] if item.by else [])
+        by_path = base + ("proof", i, "by")
+        by_locs = ([src.pos(by_path + (j,)) for j in range(len(by))] if isinstance(item.by, list)
+                   else [src.pos(by_path)] * len(by))
         steps.append(StepIn(getattr(item, key), by, key == "derivative",
-                            loc=src.pos(base + ("proof", i, key)),
-                            by_loc=src.pos(base + ("proof", i, "by"))))
+                            loc=src.pos(base + ("proof", i, key)), by_loc=by_locs))
     return ProofIn(pf.theorem, {n: v.info() for n, v in pf.variables.items()}, claim, steps,
                    claim_loc=src.pos(base + ("claim",)))
 
@@ -291,8 +310,8 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
         pf = parse_proof(src.data, src)
         proof_in = to_kernel(pf, src)
     except SourceError as exc:
-        return FileResult(shown, "error", message=exc.message, line=exc.line, col=exc.col,
-                          help=exc.help, lines=lines)
+        return FileResult(shown, "error", message=exc.message, line=exc.line or 1,
+                          col=exc.col or 1, help=exc.help, lines=lines)
     try:
         result = check_proof(proof_in, book, library.resolver(path))
     except ProveError as exc:  # the kernel reports through results; this is a last resort
@@ -300,9 +319,22 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
     except RecursionError:
         return FileResult(shown, "error", message="the proof nests too deeply to check", lines=lines)
     fr = FileResult(shown, result.status, result.claim, result, result.message, lines=lines,
-                    title=pf.title or "")
+                    title=pf.title or "", help=result.help)
     if result.status == "error":
-        fr.line, fr.col = proof_in.claim_loc or (0, 0)
+        where = tuple(result.where) or ("claim",)
+        if where[-1] == "@key":
+            fr.line, fr.col = src.key_pos(where[:-1])
+        else:
+            fr.line, fr.col = src.pos(where)
+        if result.source_text and 0 < fr.line <= len(lines):
+            at = lines[fr.line - 1].find(result.source_text, fr.col - 1)
+            if at >= 0:
+                fr.col = at + 1
+                if result.span is not None and result.span.end > result.span.start:
+                    fr.col += result.span.start
+                    fr.width = result.span.end - result.span.start
+                else:
+                    fr.width = len(result.source_text)
     return fr
 
 

@@ -33,8 +33,13 @@ def _matrix(m: list[list[Any]]) -> str:
 
 def step_location(fr: FileResult, s: StepResult) -> tuple[int, int, int]:
     """Line, column and caret width for a step's diagnostic."""
+    if s.caret:
+        (line, col), text = s.caret
+        src = fr.lines[line - 1] if 0 < line <= len(fr.lines) else ""
+        found = src.find(text, col - 1)
+        return line, (found + 1 if found >= 0 else col), len(text)
     if not s.loc:
-        return 0, 0, 1
+        return 1, 1, 1
     line, col = s.loc
     width = len(s.source_text or s.expr) or 1
     if s.span is not None and s.span.end > s.span.start and s.source_text:
@@ -77,9 +82,9 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
     out: list[str] = []
     style = (lambda t, c: click.style(t, fg=c)) if color else (lambda t, c: t)  # noqa: E731
     for fr in results:
-        if fr.status == "error" and fr.result is None:
+        if fr.status == "error":
             out.append(f"{fr.path}:{fr.line}:{fr.col}: " + style("error", "red") + f": {fr.message}")
-            out.extend(excerpt(fr.lines, fr.line, fr.col))
+            out.extend(excerpt(fr.lines, fr.line, fr.col, fr.width))
             if fr.help:
                 out.append(f"  = help: {fr.help}")
             out.append("")
@@ -128,6 +133,8 @@ def summary(results: list[FileResult], strict: bool = False) -> dict[str, int]:
 
 def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
     line, col, _ = step_location(fr, s)
+    if s.loc:
+        line = s.loc[0]  # SPEC §6: `line` is the item's line
     out: dict[str, Any] = {"index": s.index, "line": line, "expr": s.expr, "by": s.by,
                            "status": s.status, "message": s.message, "checked_by": s.checked_by}
     out["column"] = col
@@ -151,7 +158,7 @@ def json_report(results: list[FileResult], strict: bool = False) -> str:
                                  "claim": fr.claim, "steps": [step_json(fr, s) for s in fr.steps]}
         if fr.message:
             entry["message"] = fr.message
-        if fr.result is None and fr.status == "error":
+        if fr.status == "error":
             entry["line"], entry["column"] = fr.line, fr.col
         files.append(entry)
     return json.dumps({"files": files, "summary": summary(results, strict)}, ensure_ascii=False,

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from .errors import Limits, ProveError
 from .expr import RESERVED, Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
-from .match import Rule, algebra_equal, justify
+from .match import Rule, algebra_equal, justify, unmet_conditions
 from .parser import parse
 from .printer import show
 from .shapes import SCALAR, Shape, VarInfo, same_shape, shape_of
@@ -32,7 +32,7 @@ class StepIn:
     by: list[str]  # citations as written
     derivative: bool = False
     loc: Any = None  # opaque to the kernel: where the loader found `text`
-    by_loc: Any = None
+    by_loc: Any = None  # one location per citation
 
 
 @dataclass
@@ -62,6 +62,7 @@ class StepResult:
     loc: Any = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0  # time spent checking this step
+    caret: Any = None  # (location, width) when the problem is not in the expression (a citation)
 
 
 @dataclass
@@ -71,6 +72,11 @@ class ProofResult:
     status: str  # valid | invalid | error
     steps: list[StepResult]
     message: str = ""
+    # for a file-level error: which part of the file (a key path), and the span within it
+    where: tuple = ()
+    span: Span | None = None
+    source_text: str = ""
+    help: str = ""
 
     @property
     def valid(self) -> bool:
@@ -103,7 +109,8 @@ class RuleBook:
         return self.names.get(n) or self.deprecated.get(n)
 
     def closest(self, name: str) -> list[str]:
-        return [self.names[m] for m in difflib.get_close_matches(normalize(name), list(self.names), 3, 0.6)]
+        found = difflib.get_close_matches(normalize(name), list(self.names), 3, 0.75)
+        return list(dict.fromkeys(self.names[m] for m in found))
 
 
 LemmaResolver = Callable[[str], "tuple[Rule | None, str]"]
@@ -133,31 +140,36 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = N
         if is_deriv:
             wrt = proof.claim["wrt"]
             varying = {wrt}
-            f = _parse_checked(proof.claim["derivative"], names, env, "the claim's derivative")
+            f = _parse_checked(proof.claim["derivative"], names, env, "the claim's derivative",
+                                ("claim", "derivative"))
             if not shape_of(f, env).scalar:
                 raise ProveError("claim", f"∂f/∂{wrt} needs a scalar f; {show(f)} is "
-                                 f"{shape_of(f, env)}")
+                                 f"{shape_of(f, env)}", where=("claim", "derivative"))
             start = d(f)
             layout = proof.claim.get("layout", "numerator")
             wshape = env[wrt].shape
             gshape = Shape(wshape.cols, wshape.rows) if layout == "numerator" else wshape
             claimed_g = None
             if proof.claim.get("equals"):
-                claimed_g = _parse_checked(proof.claim["equals"], names, env, "the claim's answer")
+                claimed_g = _parse_checked(proof.claim["equals"], names, env, "the claim's answer",
+                                            ("claim", "equals"))
                 if not same_shape(shape_of(claimed_g, env), gshape):
                     raise ProveError("claim", f"the claimed derivative {show(claimed_g)} is "
                                      f"{shape_of(claimed_g, env)}; in {layout} layout ∂f/∂{wrt} "
-                                     f"is {gshape}")
+                                     f"is {gshape}", where=("claim", "equals"))
             end = None
         else:
             varying = {n for n, v in env.items() if not v.constant}
-            start = _parse_checked(proof.claim["lhs"], names, env, "the claim's lhs")
-            end = _parse_checked(proof.claim["rhs"], names, env, "the claim's rhs")
+            start = _parse_checked(proof.claim["lhs"], names, env, "the claim's lhs", ("claim", "lhs"))
+            end = _parse_checked(proof.claim["rhs"], names, env, "the claim's rhs", ("claim", "rhs"))
             if not same_shape(shape_of(start, env), shape_of(end, env)):
                 raise ProveError("claim", f"the two sides of the claim differ in shape: "
-                                 f"{shape_of(start, env)} and {shape_of(end, env)}")
+                                 f"{shape_of(start, env)} and {shape_of(end, env)}",
+                                 where=("claim", "rhs"))
     except ProveError as exc:
-        return ProofResult(proof.theorem, claim, "error", [], f"claim: {exc.diag.message}")
+        return ProofResult(proof.theorem, claim, "error", [], exc.diag.message,
+                           where=exc.diag.data.get("where", ("claim",)), span=exc.diag.span,
+                           source_text=exc.diag.data.get("source", ""), help=exc.diag.help)
 
     ctx = Context(env, varying)
     results: list[StepResult] = []
@@ -227,35 +239,39 @@ def _check_declarations(proof: ProofIn) -> None:
     for name, info in proof.variables.items():
         if not NAME.match(name) or name in RESERVED:
             raise ProveError("declaration", f"{name!r} cannot be a variable name"
-                             + (" (it is reserved)" if name in RESERVED else ""))
+                             + (" (it is reserved)" if name in RESERVED else ""),
+                             where=("variables", name, "@key"))
         for dim in (info.shape.rows, info.shape.cols):
             if isinstance(dim, int) and not 1 <= dim <= Limits.max_dimension:
-                raise ProveError("limit", f"{name}: dimension {dim} is outside 1..{Limits.max_dimension}")
+                raise ProveError("limit", f"{name}: dimension {dim} is outside "
+                                 f"1..{Limits.max_dimension}", where=("variables", name, "shape"))
             if isinstance(dim, str) and not NAME.match(dim):
-                raise ProveError("declaration", f"{name}: {dim!r} is not a dimension symbol")
+                raise ProveError("declaration", f"{name}: {dim!r} is not a dimension symbol",
+                                 where=("variables", name, "shape"))
     if "derivative" in proof.claim:
         wrt = proof.claim.get("wrt", "")
         info = proof.variables.get(wrt)
         if info is None:
-            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable")
+            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable",
+                             where=("claim", "wrt"))
         if info.constant:
             raise ProveError("claim", f"{wrt} is declared constant, so nothing can be "
-                             "differentiated with respect to it")
+                             "differentiated with respect to it", where=("claim", "wrt"))
         if info.symmetric:
             raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a "
                              "symmetric matrix have competing conventions, and prove does not "
                              "pick one", help="drop `symmetric: true` to differentiate over all "
-                             "square matrices")
+                             "square matrices", where=("claim", "wrt"))
 
 
-def _parse_checked(text: str, names: set[str], env, what: str) -> Expr:
+def _parse_checked(text: str, names: set[str], env, what: str, where: tuple) -> Expr:
     try:
         e = parse(text, names)
         shape_of(e, env)
         return e
     except ProveError as exc:
         raise ProveError(exc.diag.code, f"{what}: {exc.diag.message}", exc.diag.span,
-                         exc.diag.help) from None
+                         exc.diag.help, where=where, source=text) from None
 
 
 def _parse_step(i: int, step: StepIn, names, env) -> tuple[Expr, Shape]:
@@ -282,7 +298,7 @@ def _check_start(step: StepIn, start: Expr, env, ctx, names) -> StepResult:
 
 def _resolve(i: int, step: StepIn, book: RuleBook, lemmas) -> tuple[list[str], list[Rule], bool, list[str]]:
     ids, rules, index, warnings = [], [], False, []
-    for name in step.by:
+    for j, name in enumerate(step.by):
         rid = book.resolve(name)
         if rid is not None:
             if normalize(name) in book.deprecated:
@@ -300,11 +316,12 @@ def _resolve(i: int, step: StepIn, book: RuleBook, lemmas) -> tuple[list[str], l
             rules.append(rule)
             continue
         near = book.closest(name)
+        where = step.by_loc[j] if step.by_loc and j < len(step.by_loc) else None
         raise _StepError(StepResult(
             i, step.text, [], "error", reason or f"unknown rule {name!r}",
             help=("did you mean " + " or ".join(near) + "?") if near else
             "`prove rules` lists the rules; a lemma is another proof file's theorem name",
-            loc=step.by_loc or step.loc))
+            loc=step.loc, caret=(where, name) if where else None))
     if not step.by:
         raise _StepError(StepResult(i, step.text, [], "error", "this step cites no rule (by:)",
                                     help="cite the rule that produces this line, or algebra",
@@ -330,7 +347,7 @@ def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
             msg += f" ({truth.note})"
         return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
                           counterexample=truth.counterexample,
-                          help=_false_hint(prev, rules, ctx, names)), cur
+                          help=_false_hint(prev, cur, rules, ctx, names)), cur
     if truth.status == "unknown":
         return StepResult(**base, status="invalid", message=f"could not be confirmed: {truth.note}",
                           checked_by=truth.checked_by), cur
@@ -342,6 +359,11 @@ def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
         return StepResult(**base, status="valid", checked_by=["index"] + truth.checked_by), cur
     found = justify(prev, cur, rules, ctx)
     if found is None:
+        relaxed = justify(prev, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
+        unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
+        if unmet:
+            return StepResult(**base, status="unjustified", checked_by=truth.checked_by,
+                              message="this step is true, but " + "; ".join(unmet)), cur
         hint = suggest(prev, cur, ctx, book)
         named = ", ".join(ids)
         msg = (f"this step is true, but {named} does not produce it"
@@ -371,10 +393,16 @@ def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook) -> list[str]:
     return found.rules or ["algebra"]
 
 
-def _false_hint(prev: Expr, rules: list[Rule], ctx: Context, names) -> str:
+def _false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context, names) -> str:
     """What the cited rules really give from the line before: usually the fastest way to see
     which factor, transpose or sign went astray."""
     from .match import Facts, rewrites
+
+    relaxed = justify(prev, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
+    unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
+    if unmet:
+        return "the cited rule gives this line only where its side condition holds: " + \
+            "; ".join(unmet)
 
     facts = Facts(ctx.env, ctx.varying)
     outs: list[str] = []

@@ -48,6 +48,7 @@ class Application:
     direction: str  # "->" (left to right as stated) or "<-"
     path: Path
     binding: dict[str, str]  # pattern variable -> printed subterm
+    exprs: dict[str, Expr] = field(default_factory=dict, repr=False)  # the same, as trees
 
     def describe(self) -> str:
         pos = "at the root" if not self.path else "at position " + ".".join(map(str, self.path))
@@ -248,7 +249,7 @@ def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tu
                     seen.add(new)
                     out = replace_at(e, path, rebuild(new))
                     yield out, Application(rule.id, direction, path,
-                                           {k: str(v) for k, v in b.items()})
+                                           {k: str(v) for k, v in b.items()}, dict(b))
                     count += 1
                     if count >= limit:
                         return
@@ -262,7 +263,8 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts) -> Iterator[tuple[Expr
 
         def go(x: Expr, path: tuple) -> Expr:
             for b, _ in match(lhs, x, rule, facts, {}, {}):
-                apps.append(Application(rule.id, direction, path, {k: str(v) for k, v in b.items()}))
+                apps.append(Application(rule.id, direction, path,
+                                        {k: str(v) for k, v in b.items()}, dict(b)))
                 return instantiate(rhs, b)
             kids = x.children()
             if not kids:
@@ -339,12 +341,53 @@ class Justification:
         return out
 
 
+class RelaxedFacts(Facts):
+    """Facts that grant every side condition: used only to explain a failure ("diff-inverse
+    would give this line if X were invertible"), never to accept a step."""
+
+    def constant(self, e: Expr) -> bool:
+        return True
+
+    def invertible(self, e: Expr) -> bool:
+        return True
+
+    def symmetric(self, e: Expr) -> bool:
+        return True
+
+
+def unmet_conditions(found: "Justification", rules: list[Rule], ctx: Context) -> list[str]:
+    """The side conditions that a relaxed justification relied on and the proof does not give."""
+    facts = Facts(ctx.env, ctx.varying)
+    by_id = {r.id: r for r in rules}
+    out: list[str] = []
+    for app in found.applications:
+        rule = by_id.get(app.rule)
+        if rule is None:
+            continue
+        for name, sub in app.exprs.items():
+            info = rule.vars.get(name)
+            checks = [("constant", name in rule.constant or (info is not None and info.constant),
+                       facts.constant, "is constant", "constant: true"),
+                      ("invertible", name in rule.invertible or (info is not None and info.invertible),
+                       facts.invertible, "is invertible", "invertible: true"),
+                      ("symmetric", info is not None and info.symmetric, facts.symmetric,
+                       "is symmetric", "symmetric: true")]
+            for _, needed, test, what, decl in checks:
+                if needed and not test(sub):
+                    text = f"{app.rule} needs {sub} to be {what.split()[-1]}"
+                    if isinstance(sub, Sym):
+                        text += f" (declare `{decl}` if it is)"
+                    if text not in out:
+                        out.append(text)
+    return out
+
+
 def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 5,
-            budget: int = 4000) -> Justification | None:
+            budget: int = 4000, relaxed: bool = False) -> Justification | None:
     """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules` (each
     application in either direction). Returns the applications from e's side then e2's side
     (those reversed), or None within the bounds."""
-    facts = Facts(ctx.env, ctx.varying)
+    facts = (RelaxedFacts if relaxed else Facts)(ctx.env, ctx.varying)
     names = symbols(e) | symbols(e2) | set(ctx.env)
     key = AlgebraKey(ctx, names)
     ke, ke2 = key(e), key(e2)
@@ -383,7 +426,7 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
                         continue
                     if s == 1:
                         apps = [Application(a.rule, "<-" if a.direction == "->" else "->",
-                                            a.path, a.binding) for a in apps]
+                                            a.path, a.binding, a.exprs) for a in apps]
                     t2 = trail + apps
                     sides[s][k] = (out, t2)
                     other = sides[1 - s].get(k)
