@@ -56,6 +56,9 @@ def step_location(fr: FileResult, s: StepResult) -> tuple[int, int, int]:
 
 def step_diagnostic(fr: FileResult, s: StepResult) -> list[str]:
     line, col, width = step_location(fr, s)
+    if s.status == "valid":  # shown only for --strict: its warnings are the point
+        head = f"{fr.path}:{line}:{col}: warning: step {s.index}: {'; '.join(s.warnings)}"
+        return [head] + excerpt(fr.lines, line, col, width)
     head = f"{fr.path}:{line}:{col}: {s.status}: step {s.index}: {s.message}"
     out = [head] + excerpt(fr.lines, line, col, width)
     cex = s.counterexample
@@ -109,6 +112,9 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
             out.extend(p)
         if fr.message:
             out.append(f"{fr.path}: {fr.message}")
+        if strict:
+            for w in file_warnings(fr):
+                out.append(f"{fr.path}: warning: {w}")
         n = len(fr.steps)
         verdict = file_status(fr, strict)
         out.append(style(f"{verdict}", COLOR.get(verdict, "red")) + f": {n} step{'s' * (n != 1)}")
@@ -119,8 +125,12 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
     return "\n".join(out)
 
 
+def file_warnings(fr: FileResult) -> list[str]:
+    return list(fr.result.warnings) if fr.result else []
+
+
 def file_status(fr: FileResult, strict: bool) -> str:
-    if strict and fr.status == "valid" and any(s.warnings for s in fr.steps):
+    if strict and fr.status == "valid" and (any(s.warnings for s in fr.steps) or file_warnings(fr)):
         return "invalid"
     return fr.status
 
@@ -131,12 +141,24 @@ def summary(results: list[FileResult], strict: bool = False) -> dict[str, int]:
             "error": st.count("error")}
 
 
+def counterexample_line(cex) -> str:
+    """The counterexample on one line, for messages that must carry it (JSON, CSV, feedback)."""
+    j = cex.to_json()
+    dims = ", ".join(f"{k} = {v}" for k, v in cex.dims.items()) or "these sizes"
+    vals = ", ".join(f"{k} = {_matrix(m)}" for k, m in j["values"].items())
+    left, right = cex.labels
+    return f"counterexample at {dims}: {vals}; {left} = {_matrix(j['lhs'])}, {right} = {_matrix(j['rhs'])}"
+
+
 def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
     line, col, _ = step_location(fr, s)
     if s.loc:
         line = s.loc[0]  # SPEC §6: `line` is the item's line
+    message = s.message
+    if s.counterexample is not None:
+        message += "; " + counterexample_line(s.counterexample)
     out: dict[str, Any] = {"index": s.index, "line": line, "expr": s.expr, "by": s.by,
-                           "status": s.status, "message": s.message, "checked_by": s.checked_by}
+                           "status": s.status, "message": message, "checked_by": s.checked_by}
     out["column"] = col
     if s.counterexample is not None:
         out["counterexample"] = s.counterexample.to_json()
@@ -158,6 +180,8 @@ def json_report(results: list[FileResult], strict: bool = False) -> str:
                                  "claim": fr.claim, "steps": [step_json(fr, s) for s in fr.steps]}
         if fr.message:
             entry["message"] = fr.message
+        if file_warnings(fr):
+            entry["warnings"] = file_warnings(fr)
         if fr.status == "error":
             entry["line"], entry["column"] = fr.line, fr.col
         files.append(entry)

@@ -121,3 +121,29 @@ def test_console_script_runs():
     r = subprocess.run([sys.executable, "-m", "prover.cli", "check", T5], capture_output=True,
                        text=True, timeout=120)
     assert r.returncode == 0 and "valid: 8 steps" in r.stdout
+
+
+def test_strict_turns_warnings_into_failures(tmp_path):
+    p = _write(tmp_path, "noop.yaml", "theorem: t\nvariables: {A: {shape: [n, n]}, B: {shape: [n, n]}}\n"
+               "claim: {lhs: A, rhs: A}\nproof:\n  - expr: A\n  - expr: A\n    by: algebra\n")
+    assert run("check", p)[0] == 0
+    code, out = run("check", "--strict", p)
+    assert code == 1
+    assert "warning: step 1: this step changes nothing" in out
+    assert "variable B is declared but never used" in out
+
+
+def test_invalid_step_message_carries_its_counterexample():
+    code, out = run("check", str(ROOT / "tests" / "fail" / "matrix-product-commutes.yaml"),
+                    "--format", "json")
+    step = [s for s in json.loads(out)["files"][0]["steps"] if s["status"] == "invalid"][0]
+    assert "counterexample at n = 2" in step["message"]
+    assert step["counterexample"]["dims"] == {"n": 2}
+
+
+def test_jobs_give_the_same_report():
+    one = run("check", str(ROOT / "proofs"), "--format", "json")
+    two = run("check", str(ROOT / "proofs"), "--format", "json", "--jobs", "2")
+    strip = lambda o: [(f["path"], f["status"], [s["status"] for s in f["steps"]])  # noqa: E731
+                       for f in json.loads(o[1])["files"]]
+    assert one[0] == two[0] == 0 and strip(one) == strip(two)

@@ -77,6 +77,7 @@ class ProofResult:
     span: Span | None = None
     source_text: str = ""
     help: str = ""
+    warnings: list[str] = field(default_factory=list)  # file-level (e.g. an unused variable)
 
     @property
     def valid(self) -> bool:
@@ -232,7 +233,19 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = N
     elif not is_deriv and prev is not None and not algebra_equal(prev, end, ctx):
         status, message = "invalid", (f"incomplete: the proof ends at {show(prev, names)}, "
                                       f"not at the claim's right-hand side {show(end, names)}")
-    return ProofResult(proof.theorem, claim, status, results, message)
+    return ProofResult(proof.theorem, claim, status, results, message,
+                       warnings=_unused(proof, names))
+
+
+def _unused(proof: ProofIn, names: set[str]) -> list[str]:
+    used: set[str] = {proof.claim.get("wrt", "")}
+    for text in [v for k, v in proof.claim.items() if k in ("lhs", "rhs", "derivative", "equals")] \
+            + [st.text for st in proof.steps]:
+        try:
+            used |= {n.name for n in parse(text, names).walk() if isinstance(n, Sym)}
+        except ProveError:
+            continue
+    return [f"variable {n} is declared but never used" for n in sorted(names - used)]
 
 
 def _check_declarations(proof: ProofIn) -> None:
