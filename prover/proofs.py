@@ -212,6 +212,12 @@ def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
                    claim_loc=src.pos(base + ("claim",)))
 
 
+def load_proof_text(text: str) -> ProofIn:
+    """A proof given as YAML text (for `prove derive`, which writes one and checks it)."""
+    src = load_yaml(text)
+    return to_kernel(parse_proof(src.data, src), src)
+
+
 # -- lemmas -------------------------------------------------------------------------------------
 class Library:
     """Finds lemma files by theorem name (same folder first, then --lib paths), checks each once,

@@ -509,8 +509,10 @@ class Evaluator:
             for _ in range(k):
                 out = self.s_mul(out, v.c)
             return Lazy(out)
-        acc: Value = Lazy([F.one] + [F.zero] * self.K)
-        for _ in range(k):
+        if k == 0:
+            return Lazy([F.one] + [F.zero] * self.K)
+        acc: Value = v
+        for _ in range(k - 1):
             acc = self.times(acc, v)
         return acc
 

@@ -1,0 +1,434 @@
+"""`prove derive`: find ∂f/∂X and write the proof the way the course notes do (SPEC §4.3, §6).
+
+Untrusted by design. The engine writes a chain of steps, each citing the rule it used:
+  1. push d inwards (differential rules) until it stands on X alone;
+  2. expand (algebra) into a sum of terms, each linear in dX;
+  3. bring each term to tr(G_i dX): wrap scalars in tr (trace-scalar), move coefficients in
+     (trace-scale), undo dX^T (trace-transpose), rotate dX to the end (trace-cyclic);
+  4. gather the traces (trace-add), simplify G (algebra), read off G (theorem 4).
+The proof is then checked by the kernel exactly like a student's; only an accepted proof is
+returned. Read next: `equiv.py` (comparing answers).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import yaml
+
+from .kernel.check import ProofIn, StepIn, check_proof
+from .kernel.errors import ProveError
+from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, d,
+                          mul, replace_at, subterms, symbols)
+from .kernel.parser import parse
+from .kernel.printer import show
+from .kernel.shapes import Env, Shape, VarInfo, shape_of
+from .normal import Mono, Normalizer
+
+
+class DeriveError(Exception):
+    """The engine cannot derive this (an operator it does not handle, a missing declaration)."""
+
+
+@dataclass
+class Derivation:
+    f: Expr
+    wrt: str
+    layout: str
+    derivative: Expr
+    steps: list[tuple[str, list[str]]]  # (expression text, rules); the last one is G
+    env: Env
+    names: set[str]
+    decls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    theorem: str = "derived"
+
+    def proof_yaml(self) -> str:
+        doc: dict[str, Any] = {"theorem": self.theorem,
+                               "title": f"Derivative of {show(self.f, self.names)} with respect "
+                                        f"to {self.wrt}",
+                               "source": "written by prove derive and checked by prove check"}
+        if self.layout != "numerator":
+            doc["layout"] = self.layout
+        doc["variables"] = self.decls
+        doc["claim"] = {"derivative": show(self.f, self.names), "wrt": self.wrt,
+                        "equals": show(self.derivative, self.names)}
+        proof: list[dict[str, Any]] = [{"expr": self.steps[0][0]}]
+        for text, by in self.steps[1:-1]:
+            proof.append({"expr": text, "by": by[0] if len(by) == 1 else by})
+        proof.append({"derivative": self.steps[-1][0], "by": "theorem-4"})
+        doc["proof"] = proof
+        return yaml.dump(doc, sort_keys=False, allow_unicode=True, width=100,
+                         default_flow_style=None)
+
+
+def _decl(info: VarInfo) -> dict[str, Any]:
+    s = info.shape
+    out: dict[str, Any] = {"shape": "scalar" if s.scalar and s.rows == 1 else [s.rows, s.cols]}
+    for flag in ("constant", "symmetric", "invertible"):
+        if getattr(info, flag):
+            out[flag] = True
+    return out
+
+
+class Engine:
+    def __init__(self, env: Env, wrt: str):
+        self.env, self.wrt = env, wrt
+        self.names = set(env)
+        self.nf = Normalizer(env)
+        self.steps: list[tuple[str, list[str]]] = []
+
+    def emit(self, e: Expr, rule: str | list[str]) -> Expr:
+        text = show(e, self.names)
+        if not self.steps or self.steps[-1][0] != text:
+            self.steps.append((text, [rule] if isinstance(rule, str) else rule))
+        return e
+
+    def varying(self, e: Expr) -> bool:
+        return self.wrt in symbols(e)
+
+    # -- 1. push d inwards ----------------------------------------------------------------------
+    def push_d(self, e: Expr) -> Expr:
+        for _ in range(400):
+            site = self._next_d(e)
+            if site is None:
+                return e
+            path, node = site
+            arg = node.arg
+            if not self.varying(arg):
+                e = self._all_constants_zero(e)
+                self.emit(e, "diff-constant")
+                continue
+            new, rule = self._d_rule(arg)
+            e = replace_at(e, path, new)
+            self.emit(e, rule)
+        raise DeriveError("the differential did not settle within 400 steps")
+
+    def _next_d(self, e: Expr):
+        for path, node in subterms(e):
+            if isinstance(node, Func) and node.name == "d":
+                if isinstance(node.arg, Sym) and node.arg.name == self.wrt:
+                    continue
+                if any(isinstance(x, Func) and x.name == "d" for x in node.arg.walk()):
+                    raise DeriveError("second differentials (d inside d) are not supported")
+                return path, node
+        return None
+
+    def _all_constants_zero(self, e: Expr) -> Expr:
+        if isinstance(e, Func) and e.name == "d" and not self.varying(e.arg):
+            return Num(Fraction(0))
+        kids = e.children()
+        if not kids:
+            return e
+        return e.with_children(tuple(self._all_constants_zero(k) for k in kids))
+
+    def _d_rule(self, x: Expr) -> tuple[Expr, str]:
+        if isinstance(x, Sym):
+            raise DeriveError(f"{x.name} varies but is not the variable of differentiation")
+        if isinstance(x, Add):
+            return add(d(x.args[0]), d(add(*x.args[1:]))), "diff-add"
+        if isinstance(x, Neg):
+            return Neg(d(x.arg)), "diff-scale"
+        if isinstance(x, Mul):
+            head, rest = x.args[0], mul(*x.args[1:])
+            return add(mul(d(head), rest), mul(head, d(rest))), "diff-product"
+        if isinstance(x, Div):
+            s = x.den
+            return add(Div(d(x.num), s), Neg(Div(mul(x.num, d(s)), Pow(s, 2)))), "diff-quotient"
+        if isinstance(x, T):
+            return T(d(x.arg)), "diff-transpose"
+        if isinstance(x, Inv):
+            return Neg(mul(Inv(x.arg), d(x.arg), Inv(x.arg))), "diff-inverse"
+        if isinstance(x, Pow):
+            if x.k == 0:
+                return Num(Fraction(0)), "diff-constant"
+            base = x.arg if x.k > 0 else Inv(x.arg)
+            return d(mul(*[base] * abs(x.k))) if abs(x.k) > 1 else d(base), "algebra"
+        if isinstance(x, Func):
+            if x.name == "tr":
+                return Func("tr", d(x.arg)), "diff-trace"
+            if x.name == "det":
+                if not self._invertible(x.arg):
+                    raise DeriveError(f"d(det({show(x.arg, self.names)})) needs an invertible "
+                                      "matrix; declare the variable `invertible: true`")
+                return mul(x, Func("tr", mul(Inv(x.arg), d(x.arg)))), "diff-det"
+            if x.name == "log":
+                inner = x.arg
+                if isinstance(inner, Func) and inner.name == "det":
+                    return Func("tr", mul(Inv(inner.arg), d(inner.arg))), "diff-log-det"
+                return Div(d(inner), inner), "diff-log"
+        raise DeriveError(f"no differential rule for {show(x, self.names)}")
+
+    def _invertible(self, e: Expr) -> bool:
+        if isinstance(e, Sym):
+            return self.env[e.name].invertible
+        if isinstance(e, (T, Inv)):
+            return self._invertible(e.arg)
+        if isinstance(e, Mul):
+            return all(self._invertible(f) for f in e.args)
+        return False
+
+    # -- 2–4. from a linear form in dX to tr(G dX) ------------------------------------------------
+    def to_trace_form(self, e: Expr) -> Expr:
+        dx = d(Sym(self.wrt))
+        terms = self.nf.poly(e)
+        if not terms:  # f does not depend on X: df = 0 = tr(0 dX)
+            self.emit(mul(Num(Fraction(0)), Func("tr", dx)), "algebra")
+            return self.emit(Func("tr", mul(Num(Fraction(0)), dx)), "trace-scale"), \
+                Num(Fraction(0))
+        items = [self._split(m) for m in terms]
+        self.emit(self._render(items), "algebra")
+        # wrap bare scalar terms in tr (Theorem 1)
+        for i, it in enumerate(items):
+            if not it.traced:
+                items[i] = it.wrapped()
+                self.emit(self._render(items), "trace-scalar")
+        # coefficients into the trace
+        for i, it in enumerate(items):
+            if it.coef != 1 or it.scal:
+                items[i] = it.scaled_in()
+                self.emit(self._render(items), "trace-scale")
+        # dX^T inside: transpose the whole trace argument
+        for i, it in enumerate(items):
+            if it.transposed(self.wrt):
+                items[i] = Term(Fraction(1), (), self._transpose_atoms(it.inner), True)
+                self.emit(self._render(items), "trace-transpose")
+        # rotate dX to the end
+        for i, it in enumerate(items):
+            j = it.d_index(self.wrt)
+            if j != len(it.inner) - 1:
+                rotated = it.inner[j + 1:] + it.inner[:j + 1]
+                items[i] = Term(Fraction(1), (), self.nf.order(rotated[:-1]) + rotated[-1:], True)
+                self.emit(self._render(items), "trace-cyclic")
+        # gather under one trace
+        while len(items) > 1:
+            a, b = items[0], items[1]
+            merged = Term(Fraction(1), (), (), True, parts=a.all_parts() + b.all_parts())
+            items = [merged] + items[2:]
+            self.emit(self._render(items), "trace-add")
+        g = self.nf.factor(self._g_parts(items[0]))
+        if isinstance(g, Num) and not self.scalar_wrt():
+            if g.value == 1:
+                return self.emit(Func("tr", dx), "algebra"), Ident()
+            g = mul(g, Ident())
+        return self.emit(Func("tr", mul(g, dx)), "algebra"), g
+
+    def scalar_wrt(self) -> bool:
+        return self.env[self.wrt].shape.scalar
+
+    def _g_parts(self, t: "Term") -> list[Mono]:
+        out: list[Mono] = []
+        for inner in t.all_parts():
+            out.append(Mono(Fraction(1), tuple(self.nf.order(inner[:-1]))))
+        # coefficients were moved in as Num atoms: fold them
+        folded: list[Mono] = []
+        for m in out:
+            coef, atoms = Fraction(1), []
+            for a in m.atoms:
+                if isinstance(a, Num):
+                    coef *= a.value
+                elif isinstance(a, Neg) and isinstance(a.arg, Num):
+                    coef *= -a.arg.value
+                elif isinstance(a, Div) and isinstance(a.num, Num) and isinstance(a.den, Num):
+                    coef *= a.num.value / a.den.value
+                else:
+                    atoms.append(a)
+            folded.append(Mono(coef, self.nf.order(tuple(atoms))))
+        return self.nf.merge(folded)
+
+    def _transpose_atoms(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
+        return tuple(self.nf.t_atom(a) for a in reversed(atoms))
+
+    def _split(self, m: Mono) -> "Term":
+        """A monomial c·s·tr(Q) (the differential inside a trace) or c·P (P a 1×1 product)."""
+        for k, a in enumerate(m.atoms):
+            if isinstance(a, Func) and a.name == "tr" and self.varying_d(a):
+                inner = self.nf.poly(a.arg)
+                if len(inner) != 1:
+                    raise DeriveError("a trace still holds a sum")
+                q = inner[0]
+                scal = m.atoms[:k] + m.atoms[k + 1:]
+                return Term(m.coef, scal, _coef_atoms(q.coef) + q.atoms, True)
+        return Term(m.coef, (), m.atoms, False)
+
+    def varying_d(self, e: Expr) -> bool:
+        return any(isinstance(x, Func) and x.name == "d" for x in e.walk())
+
+    def _render(self, items: list["Term"]) -> Expr:
+        return add(*[it.expr() for it in items])
+
+    def split_traces(self, e: Expr) -> Expr:
+        """tr(Q1 + Q2) → tr(Q1) + tr(Q2) and tr(c Q) → c tr(Q) until every trace holding dX has
+        a single monomial inside."""
+        for _ in range(200):
+            terms = self.nf.poly(e)
+            target = None
+            for m in terms:
+                for a in m.atoms:
+                    if isinstance(a, Func) and a.name == "tr" and self.varying_d(a):
+                        inner = self.nf.poly(a.arg)
+                        if len(inner) > 1:
+                            target = (a, inner)
+                            break
+                if target:
+                    break
+            if target is None:
+                return e
+            a, inner = target
+            first = Func("tr", self.nf.expr(inner[:1]))
+            rest = Func("tr", self.nf.expr(inner[1:]))
+            e = _replace(e, a, add(first, rest))
+            e = self.emit(e, "trace-add")
+        raise DeriveError("too many traces to split")
+
+
+def _coef_atoms(c: Fraction) -> tuple[Expr, ...]:
+    """A coefficient as factors that can stand inside a product: `2`, or `-1` for a sign."""
+    if c == 1:
+        return ()
+    if c == -1:
+        return (Neg(Num(Fraction(1))),)
+    from .normal import _num
+
+    return (_num(c),) if c > 0 else (Neg(Num(Fraction(1))), _num(-c))
+
+
+@dataclass
+class Term:
+    """coef · (scalar atoms) · [tr](inner product); `parts` when several products share one
+    trace after trace-add."""
+
+    coef: Fraction
+    scal: tuple[Expr, ...]
+    inner: tuple[Expr, ...]
+    traced: bool
+    parts_coef: Any = None
+    parts: list[tuple[Expr, ...]] | None = None
+
+    def all_parts(self) -> list[tuple[Expr, ...]]:
+        return self.parts if self.parts is not None else [self.inner]
+
+    def wrapped(self) -> "Term":
+        return Term(self.coef, self.scal, self.inner, True)
+
+    def scaled_in(self) -> "Term":
+        return Term(Fraction(1), (), _coef_atoms(self.coef) + self.scal + self.inner, True)
+
+    def d_index(self, wrt: str) -> int:
+        for j, a in enumerate(self.inner):
+            if _is_dx(a, wrt):
+                return j
+        raise DeriveError("a term has no dX")
+
+    def transposed(self, wrt: str) -> bool:
+        return any(isinstance(a, T) and _is_dx(a.arg, wrt) for a in self.inner)
+
+    def expr(self) -> Expr:
+        if self.parts is not None:
+            return Func("tr", add(*[_prod(p) for p in self.parts]))
+        body = _prod(self.inner)
+        core = Func("tr", body) if self.traced else body
+        factors = list(self.scal) + [core]
+        out = mul(*factors)
+        if self.coef == 1:
+            return out
+        if self.coef == -1:
+            return Neg(out)
+        return Neg(mul(Num(-self.coef), out)) if self.coef < 0 else mul(Num(self.coef), out)
+
+
+def _prod(atoms: tuple[Expr, ...]) -> Expr:
+    """A product whose `-1` factors become a sign in front."""
+    sign = False
+    keep: list[Expr] = []
+    for a in atoms:
+        if isinstance(a, Neg) and isinstance(a.arg, Num):
+            sign = not sign
+            if a.arg.value != 1:
+                keep.append(a.arg)
+        else:
+            keep.append(a)
+    body = mul(*keep) if keep else Ident()
+    return Neg(body) if sign else body
+
+
+def _is_dx(a: Expr, wrt: str) -> bool:
+    return isinstance(a, Func) and a.name == "d" and isinstance(a.arg, Sym) and a.arg.name == wrt
+
+
+def _replace(e: Expr, old: Expr, new: Expr) -> Expr:
+    if e == old:
+        return new
+    kids = e.children()
+    if not kids:
+        return e
+    return e.with_children(tuple(_replace(k, old, new) for k in kids))
+
+
+# -- the entry point ------------------------------------------------------------------------------
+def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "numerator",
+           theorem: str = "derived") -> Derivation:
+    """Derive ∂f/∂wrt and a proof; raises DeriveError with the reason when it cannot."""
+    env = dict(variables)
+    if wrt not in env:
+        raise DeriveError(f"{wrt} is not a declared variable")
+    if env[wrt].symmetric:
+        raise DeriveError(f"{wrt} is symmetric; derivatives with respect to a symmetric matrix "
+                          "have competing conventions, and prove does not pick one")
+    if env[wrt].constant:
+        raise DeriveError(f"{wrt} is declared constant")
+    # in a derivative claim every other variable is held constant
+    env = {n: (VarInfo(v.shape, True, v.symmetric, v.invertible) if n != wrt else v)
+           for n, v in env.items()}
+    try:
+        f = parse(f_text, set(env))
+        s = shape_of(f, env)
+    except ProveError as exc:
+        raise DeriveError(exc.diag.message) from None
+    if not s.scalar:
+        raise DeriveError(f"{show(f, set(env))} is {s}; a derivative by the differential method "
+                          "needs a scalar function")
+    eng = Engine(env, wrt)
+    start = d(f)
+    eng.emit(start, [])
+    e = start
+    # Theorem 1 first when f is a bare trace-free scalar is not needed: the trace form step wraps
+    # scalar terms itself.
+    e = eng.push_d(e)
+    e = eng.emit(eng.nf.normal(e), "algebra") if eng.nf.normal(e) != e else e
+    e = eng.split_traces(e)
+    trace_form, g = eng.to_trace_form(e)
+    if layout == "denominator":
+        g = eng.nf.factor(eng.nf.transpose(eng.nf.poly(g)))
+    eng.steps.append((show(g, set(env)), ["theorem-4"]))
+    decls = {n: _decl(v) for n, v in variables.items()}
+    return Derivation(f, wrt, layout, g, eng.steps, env, set(env), decls, theorem)
+
+
+def check_derivation(dv: Derivation):
+    """Run the kernel on the derivation's proof. Returns the kernel's ProofResult."""
+    from .proofs import load_proof_text
+    from .rulebase import load_rulebook
+
+    _, book = load_rulebook()
+    proof_in = load_proof_text(dv.proof_yaml())
+    return check_proof(proof_in, book, None)
+
+
+def parse_var(spec: str) -> tuple[str, VarInfo]:
+    """`'a: n x 1 constant'`, `'X: n x n invertible'`, `'s: scalar'`."""
+    if ":" not in spec:
+        raise DeriveError(f"--var {spec!r}: write NAME: ROWS x COLS [constant] [symmetric] "
+                          "[invertible], or NAME: scalar")
+    name, rest = spec.split(":", 1)
+    words = rest.replace("×", " x ").replace(",", " ").split()
+    flags = {w for w in words if w in ("constant", "symmetric", "invertible")}
+    dims = [w for w in words if w not in flags]
+    if dims == ["scalar"]:
+        shape = Shape(1, 1)
+    elif len(dims) == 3 and dims[1] == "x":
+        shape = Shape(*(int(x) if x.isdigit() else x for x in (dims[0], dims[2])))
+    else:
+        raise DeriveError(f"--var {spec!r}: the shape should read like 'n x 1' or 'scalar'")
+    return name.strip(), VarInfo(shape, "constant" in flags, "symmetric" in flags,
+                                 "invertible" in flags)

@@ -1,0 +1,283 @@
+"""A normal form for expressions under the ring laws (untrusted: used to write proofs and to
+present answers; the kernel re-checks every use).
+
+An expression becomes a sum of monomials; a monomial is a rational coefficient times a product
+of atoms. Transposes are pushed onto atoms, powers are multiplied out, products of sums are
+expanded, 1×1 atoms are moved to the front (scalars commute), and like monomials are merged.
+Atoms are variables, their transposes, d(X) and d(X)^T, inverses, and tr/det/log of normalised
+arguments. `factor` then pulls common left and right factors out of a sum, so that
+`A x + A^T x` reads `(A + A^T) x`. Read next: `derive.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, mul)
+from .kernel.printer import show
+from .kernel.shapes import Env, shape_of
+
+
+@dataclass(frozen=True)
+class Mono:
+    coef: Fraction
+    atoms: tuple[Expr, ...]
+
+
+Poly = list[Mono]
+
+
+class Normalizer:
+    def __init__(self, env: Env):
+        self.env = env
+
+    # -- shapes ---------------------------------------------------------------------------------
+    def is_scalar(self, e: Expr) -> bool:
+        try:
+            return shape_of(e, self.env).scalar
+        except Exception:  # noqa: BLE001 - an atom of unknown shape is simply not moved
+            return False
+
+    def symmetric(self, e: Expr) -> bool:
+        return isinstance(e, Sym) and e.name in self.env and self.env[e.name].symmetric
+
+    # -- building -------------------------------------------------------------------------------
+    def poly(self, e: Expr) -> Poly:
+        if isinstance(e, Num):
+            return [] if e.value == 0 else [Mono(e.value, ())]
+        if isinstance(e, Ident):
+            return [Mono(Fraction(1), ())]
+        if isinstance(e, Sym):
+            return [Mono(Fraction(1), (e,))]
+        if isinstance(e, Neg):
+            return [Mono(-m.coef, m.atoms) for m in self.poly(e.arg)]
+        if isinstance(e, Add):
+            out: Poly = []
+            for t in e.args:
+                out.extend(self.poly(t))
+            return self.merge(out)
+        if isinstance(e, Mul):
+            acc = self.poly(e.args[0])
+            for f in e.args[1:]:
+                acc = self.times(acc, self.poly(f))
+            return acc
+        if isinstance(e, Div):
+            return self.times(self.poly(e.num), self.reciprocal(e.den))
+        if isinstance(e, T):
+            return self.transpose(self.poly(e.arg))
+        if isinstance(e, Inv):
+            if self.is_scalar(e.arg):
+                return self.reciprocal(e.arg)
+            p = self.poly(e.arg)
+            if len(p) == 1 and not p[0].atoms:
+                return [Mono(1 / p[0].coef, ())]
+            return [Mono(Fraction(1), (self.inv_atom(e.arg),))]
+        if isinstance(e, Pow):
+            base = self.poly(e.arg) if e.k >= 0 else self.poly(Inv(e.arg))
+            acc: Poly = [Mono(Fraction(1), ())]
+            for _ in range(abs(e.k)):
+                acc = self.times(acc, base)
+            return acc
+        if isinstance(e, Func):
+            inner = self.expr(self.poly(e.arg))
+            if e.name == "d" and isinstance(inner, Num) and inner.value == 0:
+                return [Mono(Fraction(1), (Func("d", inner),))]
+            return [Mono(Fraction(1), (Func(e.name, inner),))]
+        raise TypeError(type(e).__name__)
+
+    def reciprocal(self, e: Expr) -> Poly:
+        """1/s for a scalar s: a single monomial inverts atom by atom (scalars commute)."""
+        p = self.poly(e)
+        if len(p) == 1:
+            m = p[0]
+            scal = [a for a in m.atoms if self.is_scalar(a)]
+            mats = [a for a in m.atoms if not self.is_scalar(a)]
+            if mats:  # the matrix atoms multiply to a scalar: invert them as one block
+                flipped = [self.t_atom(b) for b in reversed(mats)]
+                scal.append(Mul(tuple(min((mats, flipped), key=lambda bl: show(mul(*bl))))))
+            atoms = tuple(a.arg if isinstance(a, Inv) else Inv(a) for a in scal)
+            return [Mono(1 / m.coef, self.order(atoms))]
+        return [Mono(Fraction(1), (self.inv_atom(e),))]
+
+    def inv_atom(self, e: Expr) -> Expr:
+        inner = self.expr(self.poly(e))
+        if isinstance(inner, Inv):
+            return inner.arg
+        return Inv(inner)
+
+    def times(self, a: Poly, b: Poly) -> Poly:
+        out = [Mono(x.coef * y.coef, self.order(x.atoms + y.atoms)) for x in a for y in b]
+        return self.merge(out)
+
+    def order(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
+        """Scalars first, sorted; matrices keep their order. A 1×1 run of matrix atoms inside a
+        longer product (x^T A x in x^T A x x^T) is a scalar too: it becomes one atom, written
+        the smaller of its two transposes (a scalar equals its transpose)."""
+        atoms = self._blocks(tuple(atoms))
+        scal = sorted((a for a in atoms if self.is_scalar(a)), key=show)
+        rest = [a for a in atoms if not self.is_scalar(a)]
+        return tuple(scal + rest)
+
+    def _blocks(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
+        mats = [a for a in atoms if not self.is_scalar(a)]
+        if len(mats) < 3:
+            return atoms
+        scal = [a for a in atoms if self.is_scalar(a)]
+        for width in range(2, len(mats)):
+            for i in range(0, len(mats) - width + 1):
+                block = mats[i:i + width]
+                if any(isinstance(x, Func) and x.name == "d" for b in block for x in b.walk()):
+                    continue
+                if not self.is_scalar(mul(*block)):
+                    continue
+                flipped = [self.t_atom(b) for b in reversed(block)]
+                pick = min((block, flipped), key=lambda bl: show(mul(*bl)))
+                atom = Mul(tuple(pick))
+                rest = tuple(scal) + (atom,) + tuple(mats[:i] + mats[i + width:])
+                return self._blocks(rest)
+        return atoms
+
+    def merge(self, p: Poly) -> Poly:
+        acc: dict[tuple[str, ...], Fraction] = {}
+        atoms: dict[tuple[str, ...], tuple[Expr, ...]] = {}
+        for m in p:
+            key = tuple(show(a) for a in m.atoms)
+            acc[key] = acc.get(key, Fraction(0)) + m.coef
+            atoms[key] = m.atoms
+        return [Mono(c, atoms[k]) for k, c in acc.items() if c != 0]
+
+    def t_atom(self, a: Expr) -> Expr:
+        if isinstance(a, T):
+            return a.arg
+        if self.is_scalar(a) or self.symmetric(a):
+            return a
+        if isinstance(a, Func) and a.name == "d" and self.symmetric(a.arg):
+            return a
+        if isinstance(a, Inv):
+            return Inv(self.expr(self.transpose(self.poly(a.arg))))
+        return T(a)
+
+    def transpose(self, p: Poly) -> Poly:
+        return self.merge([Mono(m.coef, self.order(tuple(self.t_atom(a) for a in reversed(m.atoms))))
+                           for m in p])
+
+    # -- back to trees --------------------------------------------------------------------------
+    def mono_expr(self, m: Mono, sign: bool = True) -> Expr:
+        c = m.coef if sign else abs(m.coef)
+        factors: list[Expr] = []
+        if abs(c) != 1 or not m.atoms:
+            factors.append(_num(abs(c)))
+        factors.extend(_powers(m.atoms))
+        e = Mul(tuple(factors)) if len(factors) > 1 else factors[0]
+        return Neg(e) if c < 0 else e
+
+    def expr(self, p: Poly) -> Expr:
+        if not p:
+            return Num(Fraction(0))
+        ms = sorted(p, key=lambda m: (m.coef < 0, [show(a) for a in m.atoms]))
+        return add(*[self.mono_expr(m) for m in ms])
+
+    def normal(self, e: Expr) -> Expr:
+        return self.expr(self.poly(e))
+
+    # -- presentation -----------------------------------------------------------------------------
+    def factor(self, p: Poly) -> Expr:
+        """Pull common factors out of a sum: a common scalar coefficient, then common matrix
+        factors on the left and on the right."""
+        if not p:
+            return Num(Fraction(0))
+        if len(p) == 1:
+            return self.mono_expr(p[0])
+        coefs = [m.coef for m in p]
+        g = _gcd(coefs)
+        if g != 1:
+            inner = self.factor([Mono(m.coef / g, m.atoms) for m in p])
+            return mul(_num(abs(g)), inner) if g > 0 else Neg(mul(_num(-g), inner) if g != -1 else inner)
+        common = list(self._scalar_part(p[0]))
+        for m in p[1:]:
+            rest = list(self._scalar_part(m))
+            keep = []
+            for a in common:
+                if a in rest:
+                    rest.remove(a)
+                    keep.append(a)
+            common = keep
+        if common:
+            stripped = []
+            for m in p:
+                atoms = list(m.atoms)
+                for a in common:
+                    atoms.remove(a)
+                stripped.append(Mono(m.coef, tuple(atoms)))
+            inner = self.factor(stripped)
+            return Mul(tuple(_powers(tuple(common))) + (inner,))
+        left: list[Expr] = []
+        right: list[Expr] = []
+        body = [list(self._matrix_part(m)) for m in p]
+        scal = [self._scalar_part(m) for m in p]
+        while all(len(b) > 1 for b in body) and len({show(b[0]) for b in body}) == 1:
+            left.append(body[0][0])
+            body = [b[1:] for b in body]
+        while all(len(b) > 1 for b in body) and len({show(b[-1]) for b in body}) == 1:
+            right.insert(0, body[0][-1])
+            body = [b[:-1] for b in body]
+        if not left and not right:
+            return self.expr(p)
+        inner = self.expr([Mono(m.coef, tuple(s) + tuple(b)) for m, s, b in zip(p, scal, body)])
+        return mul(*left, inner, *right)
+
+    def _matrix_part(self, m: Mono) -> tuple[Expr, ...]:
+        return tuple(a for a in m.atoms if not self.is_scalar(a))
+
+    def _scalar_part(self, m: Mono) -> tuple[Expr, ...]:
+        return tuple(a for a in m.atoms if self.is_scalar(a))
+
+
+def _powers(atoms: tuple[Expr, ...]) -> list[Expr]:
+    """Runs of one atom as a power: s s → s^2, s^-1 s^-1 → s^-2 (presentation only)."""
+    out: list[Expr] = []
+    i = 0
+    while i < len(atoms):
+        j = i
+        while j + 1 < len(atoms) and atoms[j + 1] == atoms[i]:
+            j += 1
+        run, a = j - i + 1, atoms[i]
+        if run == 1:
+            out.append(a)
+        elif isinstance(a, Inv):
+            out.append(Pow(a.arg, -run))
+        else:
+            out.append(Pow(a, run))
+        i = j + 1
+    return out
+
+
+def _num(q: Fraction) -> Expr:
+    if q.denominator == 1 or _terminates(q):
+        return Num(q)
+    return Div(Num(Fraction(q.numerator)), Num(Fraction(q.denominator)))
+
+
+def _terminates(q: Fraction) -> bool:
+    d = q.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    return d == 1
+
+
+def _gcd(qs: list[Fraction]) -> Fraction:
+    from math import gcd
+
+    num = 0
+    den = 1
+    for q in qs:
+        num = gcd(num, abs(q.numerator))
+        den = den * q.denominator // gcd(den, q.denominator)
+    g = Fraction(num, den) if num else Fraction(1)
+    if all(q < 0 for q in qs):
+        g = -g
+    # only pull out an integer factor, or a sign: 2 (A + B), not 2/3 (…)
+    if g.denominator != 1:
+        return Fraction(-1) if g < 0 else Fraction(1)
+    return g
