@@ -35,8 +35,9 @@ def main() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="How to print the results.")
-@click.option("--strict", is_flag=True, help="Warnings fail too (a step that changes nothing, "
-              "a deprecated rule name, a rule cited where algebra alone suffices).")
+@click.option("--strict", is_flag=True, help="Warnings fail too: a step that changes nothing, "
+              "a variable declared but never used, a deprecated rule name, a rule cited where "
+              "algebra alone suffices.")
 @click.option("--lib", "lib", multiple=True, type=click.Path(), help="Where to look for lemma "
               "files besides each proof's own folder (repeatable).")
 @click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
@@ -44,6 +45,9 @@ def main() -> None:
 def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], jobs: int) -> None:
     """Check proof files, or every *.yaml under the folders given."""
     files, results = collect(list(paths))
+    if not files and not results:
+        click.echo("error: no proof files (*.yaml) under " + ", ".join(paths), err=True)
+        sys.exit(2)
     work = [(str(f), list(lib)) for f in files]
     if jobs > 1 and len(work) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:

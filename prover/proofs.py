@@ -228,6 +228,7 @@ class Library:
         self.index: dict[str, Path] | None = None
         self.done: dict[str, tuple[Rule | None, str]] = {}
         self.active: list[str] = []
+        self.shown: dict[str, str] = {}  # normalised name -> as written
 
     def _scan(self, folder: Path) -> dict[str, Path]:
         out: dict[str, Path] = {}
@@ -255,8 +256,9 @@ class Library:
                         break
             if path is None:
                 return None, ""
+            self.shown[key] = name
             if key in self.active:
-                chain = " → ".join(self.active + [key])
+                chain = " → ".join(self.shown.get(k, k) for k in self.active + [key])
                 return None, f"lemma cycle: {chain}"
             if key not in self.done:
                 self.active.append(key)
@@ -271,8 +273,9 @@ class Library:
     def _lemma(self, path: Path, name: str) -> tuple[Rule | None, str]:
         fr = check_file(path, self.book, self)
         if fr.status != "valid":
-            return None, f"lemma {name!r} ({path.name}) does not check: {fr.status}" + (
-                f" ({fr.message})" if fr.message else "")
+            why = fr.message or next((f"step {s.index}: {s.message}" for s in fr.steps
+                                      if s.status != "valid"), fr.status)
+            return None, f"lemma {name!r} ({path.name}) does not check: {why}"
         src = load_yaml(read_text(path))
         pf = parse_proof(src.data, src)
         return lemma_rule(pf), ""
@@ -295,7 +298,7 @@ def lemma_rule(pf: ProofFile) -> Rule:
         lhs = d(parse(pf.claim.derivative, names))
         rhs = Func("tr", mul(g, d(Sym(wrt))))
         constant = frozenset(n for n in env if n != wrt)
-    return Rule(normalize(pf.theorem), lhs, rhs, env, scalar, constant,
+    return Rule(pf.theorem, lhs, rhs, env, scalar, constant,
                 frozenset(n for n, v in env.items() if v.invertible))
 
 
@@ -318,12 +321,20 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
     except SourceError as exc:
         return FileResult(shown, "error", message=exc.message, line=exc.line or 1,
                           col=exc.col or 1, help=exc.help, lines=lines)
+    own = normalize(pf.theorem)
+    pushed = own not in library.active
+    if pushed:
+        library.active.append(own)  # a lemma chain that comes back here is a cycle
+        library.shown.setdefault(own, pf.theorem)
     try:
         result = check_proof(proof_in, book, library.resolver(path))
     except ProveError as exc:  # the kernel reports through results; this is a last resort
         return FileResult(shown, "error", message=exc.diag.message, lines=lines)
     except RecursionError:
         return FileResult(shown, "error", message="the proof nests too deeply to check", lines=lines)
+    finally:
+        if pushed:
+            library.active.remove(own)
     fr = FileResult(shown, result.status, result.claim, result, result.message, lines=lines,
                     title=pf.title or "", help=result.help)
     if result.status == "error":

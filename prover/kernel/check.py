@@ -332,7 +332,7 @@ def _resolve(i: int, step: StepIn, book: RuleBook, lemmas) -> tuple[list[str], l
         where = step.by_loc[j] if step.by_loc and j < len(step.by_loc) else None
         raise _StepError(StepResult(
             i, step.text, [], "error", reason or f"unknown rule {name!r}",
-            help=("did you mean " + " or ".join(near) + "?") if near else
+            help="" if reason else ("did you mean " + " or ".join(near) + "?") if near else
             "`prove rules` lists the rules; a lemma is another proof file's theorem name",
             loc=step.loc, caret=(where, name) if where else None))
     if not step.by:
@@ -347,7 +347,8 @@ def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
     ids, rules, index, warnings = _resolve(i, step, book, lemmas)
     pshape = shape_of(prev, env)
     printed = show(cur, names)
-    base = dict(index=i, expr=printed, by=ids, loc=step.loc, warnings=warnings)
+    base = dict(index=i, expr=printed, by=ids, loc=step.loc, warnings=warnings,
+                source_text=step.text)
     if not same_shape(pshape, shape):
         return StepResult(**base, status="error", message=f"this line is {shape}, the line "
                           f"before it is {pshape}: a step cannot change the shape"), None
@@ -370,7 +371,8 @@ def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
                               f"confirmation, and none was reached ({truth.note})",
                               checked_by=truth.checked_by), cur
         return StepResult(**base, status="valid", checked_by=["index"] + truth.checked_by), cur
-    found = justify(prev, cur, rules, ctx)
+    stats: dict = {}
+    found = justify(prev, cur, rules, ctx, stats=stats)
     if found is None:
         relaxed = justify(prev, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
         unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
@@ -379,8 +381,12 @@ def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
                               message="this step is true, but " + "; ".join(unmet)), cur
         hint = suggest(prev, cur, ctx, book)
         named = ", ".join(ids)
-        msg = (f"this step is true, but {named} does not produce it"
-               + (f"; {_listing(hint)} would justify it" if hint else ""))
+        if stats.get("exhausted"):
+            msg = (f"this step is true, but no way to reach it with {named} was found within "
+                   f"the search limit; split it into smaller steps")
+        else:
+            msg = f"this step is true, but {named} does not produce it"
+        msg += f"; {_listing(hint)} would justify it" if hint else ""
         return StepResult(**base, status="unjustified", message=msg, checked_by=truth.checked_by,
                           suggestion=hint), cur
     if not found.applications and "algebra" not in ids:
@@ -430,12 +436,15 @@ def _false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context, names) -
                 break
     if outs:
         return "from the line before, the cited rule gives " + " or ".join(outs)
-    return "matrix products do not commute; check the order of factors, transposes and signs"
+    named = [r.id for r in rules if r.kind == "rewrite"]
+    if named:
+        return f"{', '.join(named)} does not apply anywhere in the line before"
+    return "algebra only regroups (sums, products, transposes, inverses); it cannot change the value"
 
 
 def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claimed_g, layout):
     ids, rules, index, warnings = _resolve(i, step, book, None)
-    base = dict(index=i, by=ids, loc=step.loc, warnings=warnings)
+    base = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text)
     g, shape = _parse_step(i, step, names, env)
     base["expr"] = show(g, names)
     if not any(r.kind == "derivative" for r in rules):
@@ -461,8 +470,8 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claim
         if _transposed(gprime, g, ctx):
             msg += " (they differ by a transpose: check the layout)"
         return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
-                          counterexample=_label(truth.counterexample, "G from the line before",
-                                                "this line"))
+                          counterexample=_label(truth.counterexample,
+                                                "∂f/∂" + wrt + " from the line before", "this line"))
     checked = ["rule"] + truth.checked_by
     if claimed_g is not None:
         t2 = check_equal(g, claimed_g, ctx)

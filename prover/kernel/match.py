@@ -383,7 +383,8 @@ def unmet_conditions(found: "Justification", rules: list[Rule], ctx: Context) ->
 
 
 def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 5,
-            budget: int = 4000, relaxed: bool = False) -> Justification | None:
+            budget: int = 4000, relaxed: bool = False,
+            stats: dict | None = None) -> Justification | None:
     """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules` (each
     application in either direction). Returns the applications from e's side then e2's side
     (those reversed), or None within the bounds."""
@@ -418,6 +419,8 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
                 for out, apps in moves:
                     spent += 1
                     if spent > budget:
+                        if stats is not None:
+                            stats["exhausted"] = True
                         return None
                     if size(out) > limit:
                         continue
@@ -436,4 +439,6 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
                             return Justification(fwd + list(reversed(bwd)))
                     new_frontier.append((out, t2))
         frontiers[s] = new_frontier
+    if stats is not None and any(frontiers):
+        stats["exhausted"] = True
     return None

@@ -89,8 +89,12 @@ def shape_of(e: Expr, env: Env) -> Shape:
     if isinstance(e, Sym):
         info = env.get(e.name)
         if info is None:
-            raise ProveError("undeclared", f"{e.name} is not a declared variable", e.span,
-                             f"declare it under `variables:`, e.g. {e.name}: {{shape: [n, n]}}")
+            import re
+
+            help = (f"numbers have no exponent part, so 1{e.name} reads as 1·{e.name}; write the "
+                    "number out" if re.fullmatch(r"[eE]\d+", e.name) else
+                    f"declare it under `variables:`, e.g. {e.name}: {{shape: [n, n]}}")
+            raise ProveError("undeclared", f"{e.name} is not a declared variable", e.span, help)
         return info.shape
     if isinstance(e, Neg):
         return shape_of(e.arg, env)

@@ -150,7 +150,7 @@ def _counterexample(dims, point, dpoint, lv, rv) -> Counterexample:
     shape = lambda v, o: (v.rows, v.cols) if isinstance(v, Mat) else (  # noqa: E731
         (o.rows, o.cols) if isinstance(o, Mat) else (1, 1))
     values = dict(point)
-    values.update({"d" + k: v for k, v in dpoint.items()})
+    values.update({("d" + k if "d" + k not in point else f"d({k})"): v for k, v in dpoint.items()})
     return Counterexample(dict(dims), values, entries(lv, *shape(lv, rv), F=QQ),
                           entries(rv, *shape(rv, lv), F=QQ))
 
