@@ -107,6 +107,101 @@ def rules(verify: bool, fmt: str) -> None:
     sys.exit(1 if bad else 0)
 
 
+def _vars(specs: tuple[str, ...]):
+    from .derive import DeriveError, parse_var
+
+    env = {}
+    for spec in specs:
+        try:
+            name, info = parse_var(spec)
+        except DeriveError as exc:
+            raise click.UsageError(str(exc)) from None
+        env[name] = info
+    return env
+
+
+@main.command()
+@click.argument("target")
+@click.option("--wrt", help="The variable to differentiate with respect to (with an expression).")
+@click.option("--var", "var", multiple=True, help="A declaration: 'a: n x 1 constant', "
+              "'X: n x n invertible', 's: scalar' (repeatable).")
+@click.option("--layout", type=click.Choice(["numerator", "denominator"]), default=None,
+              help="Numerator layout (the default) or denominator layout.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the checked proof here.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | None,
+           output: str | None, fmt: str) -> None:
+    """Derive ∂f/∂X with a proof that `prove check` accepts.
+
+    TARGET is a proof file whose claim has `derivative` and `wrt` (and no `equals`), or an
+    expression together with --wrt and --var."""
+    from .derive import DeriveError, check_derivation, derive as run_derive
+    from .proofs import parse_proof
+    from .source import load_yaml, read_text
+
+    theorem = "derived"
+    if Path(target).suffix in (".yaml", ".yml") and Path(target).exists():
+        try:
+            src = load_yaml(read_text(Path(target)))
+            pf = parse_proof(src.data, src)
+        except SourceError as exc:
+            click.echo(f"{target}:{exc.line}:{exc.col}: error: {exc.message}", err=True)
+            sys.exit(2)
+        from .proofs import DerivativeClaim
+
+        if not isinstance(pf.claim, DerivativeClaim):
+            click.echo(f"{target}: error: the claim must have `derivative` and `wrt`", err=True)
+            sys.exit(2)
+        f_text, wrt_name = pf.claim.derivative, pf.claim.wrt
+        env = {n: v.info() for n, v in pf.variables.items()}
+        layout = layout or pf.layout
+        theorem = pf.theorem
+    else:
+        if not wrt:
+            raise click.UsageError("with an expression, give --wrt (and --var for each variable)")
+        f_text, wrt_name, env = target, wrt, _vars(var)
+    layout = layout or "numerator"
+    try:
+        dv = run_derive(f_text, wrt_name, env, layout, theorem)
+        result = check_derivation(dv)
+    except DeriveError as exc:
+        click.echo(f"cannot derive: {exc}", err=True)
+        sys.exit(1)
+    if result.status != "valid":
+        bad = next((s for s in result.steps if s.status != "valid"), None)
+        why = f"step {bad.index} ({bad.expr}): {bad.message}" if bad else result.message
+        click.echo(f"cannot derive: the engine's proof was not accepted by the checker: {why}",
+                   err=True)
+        sys.exit(1)
+    text = dv.proof_yaml()
+    answer = str(dv.steps[-1][0])
+    if output:
+        Path(output).write_text(text)
+    if fmt == "json":
+        click.echo(json.dumps({"derivative": answer, "layout": layout, "wrt": wrt_name,
+                               "proof": text}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}")
+        click.echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked"
+                   + (f", written to {output})" if output else ")"))
+
+
+@main.command()
+@click.argument("first")
+@click.argument("second")
+@click.option("--var", "var", multiple=True, help="A declaration, as for derive (repeatable).")
+def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
+    """Are two expressions the same function? Exit 0 if equal, 1 if not."""
+    from .equiv import equivalent
+    from .render import counterexample_line
+
+    r = equivalent(first, second, _vars(var))
+    click.echo(r.message)
+    if r.counterexample is not None:
+        click.echo(counterexample_line(r.counterexample))
+    sys.exit(0 if r.status == "equal" else 1)
+
+
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of proof files (for editors)."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import json
+
 import yaml
 
 from .kernel.check import ProofIn, StepIn, check_proof
@@ -44,22 +46,36 @@ class Derivation:
     theorem: str = "derived"
 
     def proof_yaml(self) -> str:
-        doc: dict[str, Any] = {"theorem": self.theorem,
-                               "title": f"Derivative of {show(self.f, self.names)} with respect "
-                                        f"to {self.wrt}",
-                               "source": "written by prove derive and checked by prove check"}
+        """The proof as a proof file, written out by hand so that it reads like one."""
+        lines = [f"theorem: {_scalar(self.theorem)}",
+                 f"title: {_scalar('Derivative of ' + show(self.f, self.names) + ' with respect to ' + self.wrt)}",
+                 "source: written by prove derive and checked by prove check"]
         if self.layout != "numerator":
-            doc["layout"] = self.layout
-        doc["variables"] = self.decls
-        doc["claim"] = {"derivative": show(self.f, self.names), "wrt": self.wrt,
-                        "equals": show(self.derivative, self.names)}
-        proof: list[dict[str, Any]] = [{"expr": self.steps[0][0]}]
+            lines.append(f"layout: {self.layout}")
+        lines.append("variables:")
+        for name, decl in self.decls.items():
+            shape = decl["shape"] if decl["shape"] == "scalar" else f"[{decl['shape'][0]}, {decl['shape'][1]}]"
+            flags = "".join(f", {k}: true" for k in ("constant", "symmetric", "invertible") if decl.get(k))
+            lines.append(f"  {name}: {{shape: {shape}{flags}}}")
+        lines += ["claim:", f"  derivative: {_scalar(show(self.f, self.names))}",
+                  f"  wrt: {self.wrt}", f"  equals: {_scalar(show(self.derivative, self.names))}",
+                  "proof:", f"  - expr: {_scalar(self.steps[0][0])}"]
         for text, by in self.steps[1:-1]:
-            proof.append({"expr": text, "by": by[0] if len(by) == 1 else by})
-        proof.append({"derivative": self.steps[-1][0], "by": "theorem-4"})
-        doc["proof"] = proof
-        return yaml.dump(doc, sort_keys=False, allow_unicode=True, width=100,
-                         default_flow_style=None)
+            lines.append(f"  - expr: {_scalar(text)}")
+            lines.append("    by: " + (by[0] if len(by) == 1 else "[" + ", ".join(by) + "]"))
+        lines.append(f"  - derivative: {_scalar(self.steps[-1][0])}")
+        lines.append("    by: theorem-4")
+        return "\n".join(lines) + "\n"
+
+
+def _scalar(text: str) -> str:
+    """Plain YAML where it reads back unchanged, a quoted string otherwise."""
+    try:
+        if yaml.safe_load(f"k: {text}") == {"k": text}:
+            return text
+    except yaml.YAMLError:
+        pass
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _decl(info: VarInfo) -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""Are two answers the same function? (`prove equiv`, used by the grader.) Untrusted: the
+verdict "equal" comes from the kernel's semantic check, the normal form only speeds it up and
+explains it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .kernel.errors import ProveError
+from .kernel.expr import T
+from .kernel.parser import parse
+from .kernel.printer import show
+from .kernel.shapes import Env, same_shape, shape_of
+from .kernel.truth import Context, Counterexample, check_equal
+from .normal import Normalizer
+
+
+@dataclass
+class Equivalence:
+    status: str  # "equal", "transposed" (equal up to transpose: a layout difference), "different"
+    message: str
+    counterexample: Counterexample | None = None
+    checked_by: tuple[str, ...] = ()
+
+
+def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
+    names = set(env)
+    try:
+        a, b = parse(a_text, names), parse(b_text, names)
+        sa, sb = shape_of(a, env), shape_of(b, env)
+    except ProveError as exc:
+        return Equivalence("different", f"cannot compare: {exc.diag.message}")
+    ctx = Context(env, {n for n, v in env.items() if not v.constant})
+    nf = Normalizer(env)
+    if same_shape(sa, sb):
+        t = check_equal(a, b, ctx)
+        if t.status in ("true", "probable"):
+            same_nf = show(nf.normal(a)) == show(nf.normal(b))
+            how = "the same normal form" if same_nf else "equal as functions"
+            return Equivalence("equal", f"equal ({how}; checked by {', '.join(t.checked_by)})",
+                               checked_by=tuple(t.checked_by))
+        diff = t.counterexample
+    else:
+        diff = None
+    if same_shape(sa, shape_of(T(b), env)):
+        t2 = check_equal(a, T(b), ctx)
+        if t2.status in ("true", "probable"):
+            return Equivalence("transposed", "equal up to transpose (layout): the first is the "
+                               "transpose of the second", checked_by=tuple(t2.checked_by))
+    if not same_shape(sa, sb):
+        return Equivalence("different", f"different shapes: {sa} and {sb}")
+    return Equivalence("different", f"not equal: {show(a, names)} ≠ {show(b, names)}", diff)
