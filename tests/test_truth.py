@@ -80,3 +80,14 @@ def test_rational_arithmetic_is_exact():
     assert truth("X / (1/3)", "3 X").status == "true"
     assert truth("(1/3) X", "0.333 X").status == "false"
     assert Fraction(1, 3) != Fraction(333, 1000)
+
+
+def test_disagreement_between_exact_and_random_is_an_internal_error(monkeypatch):
+    from prover.kernel import truth as tmod
+    from prover.kernel import z3check
+
+    tmod.reset_caches()
+    monkeypatch.setattr(z3check, "z3_equal", lambda *a, **k: ("disagree", "simulated"))
+    t = truth("tr(A B)", "tr(B A)")
+    assert t.status == "disagree" and "internal error" in t.note
+    tmod.reset_caches()

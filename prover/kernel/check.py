@@ -362,9 +362,10 @@ def _check_rewrite(i, step: StepIn, prev: Expr, env, ctx, names, book, lemmas):
         return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
                           counterexample=truth.counterexample,
                           help=_false_hint(prev, cur, rules, ctx, names)), cur
-    if truth.status == "unknown":
-        return StepResult(**base, status="invalid", message=f"could not be confirmed: {truth.note}",
-                          checked_by=truth.checked_by), cur
+    if truth.status in ("unknown", "disagree"):
+        msg = truth.note if truth.status == "disagree" else f"could not be confirmed: {truth.note}"
+        return StepResult(**base, status="invalid", message=msg, checked_by=truth.checked_by,
+                          counterexample=truth.counterexample), cur
     if index:
         if truth.status != "true":
             return StepResult(**base, status="invalid", message="by: index needs an exact "
@@ -465,6 +466,9 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claim
                           f"{layout} layout ∂f/∂{wrt} is {gshape}",
                           help="the answer may be transposed (numerator vs denominator layout)")
     truth = check_equal(gprime, g, ctx)
+    if truth.status in ("unknown", "disagree"):
+        return StepResult(**base, status="invalid", message=truth.note if truth.status == "disagree"
+                          else f"could not be confirmed: {truth.note}", checked_by=truth.checked_by)
     if truth.status != "true" and truth.status != "probable":
         msg = (f"the line before gives ∂f/∂{wrt} = {show(gprime, names)}, not {base['expr']}")
         if _transposed(gprime, g, ctx):
@@ -475,6 +479,9 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claim
     checked = ["rule"] + truth.checked_by
     if claimed_g is not None:
         t2 = check_equal(g, claimed_g, ctx)
+        if t2.status in ("unknown", "disagree"):
+            return StepResult(**base, status="invalid", message=t2.note if t2.status == "disagree"
+                              else f"could not be confirmed: {t2.note}", checked_by=t2.checked_by)
         if t2.status not in ("true", "probable"):
             msg = f"this derivative is not the claimed {show(claimed_g, names)}"
             if _transposed(g, claimed_g, ctx):

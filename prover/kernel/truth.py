@@ -48,7 +48,9 @@ def _fmt(x: Any) -> str:
 
 @dataclass
 class Truth:
-    status: str  # "true" (exact), "probable" (random only, bound stated), "false", "unknown"
+    # "true" (exact), "probable" (random only, bound stated), "false", "unknown", or "disagree"
+    # (the exact and random checks contradict each other: an internal error, never a pass)
+    status: str
     checked_by: list[str] = field(default_factory=list)
     counterexample: Counterexample | None = None
     note: str = ""
@@ -198,8 +200,12 @@ def _check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> Truth:
     verdict, detail = z3_equal(lhs, rhs, ctx, assignments(ctx.dim_syms)[:2], order)
     if verdict == "unsat":
         return Truth("true", ["z3", "random"], None, "")
-    if verdict == "sat" and detail is not None:
-        return Truth("false", ["z3"], detail)
+    if verdict == "sat" or verdict == "disagree":
+        # The random points all agreed, yet the exact check found a difference: one of the two
+        # is wrong, and choosing would hide a bug. Never a pass, never silently a fail.
+        return Truth("disagree", ["z3", "random"], detail if verdict == "sat" else None,
+                     "internal error: the exact check (Z3) and the random evaluation disagree "
+                     "about this step; please report it")
     return Truth("probable", ["random"], None, f"Z3: {detail}; rests on {bound}")
 
 
