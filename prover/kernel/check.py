@@ -177,8 +177,14 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = N
     prev: Expr | None = None
     finished = False
     t_prev = time.perf_counter()
+    deadline = time.perf_counter() + Limits.file_seconds
     for i, step in enumerate(proof.steps):
         t0 = time.perf_counter()
+        if t0 > deadline:
+            results.append(StepResult(i, step.text, [], "error", "not checked: the proof's time "
+                                      f"limit ({Limits.file_seconds:.0f} s) ran out", loc=step.loc))
+            prev = None
+            continue
         if results:
             results[-1].seconds = results[-1].seconds or (t0 - t_prev)
         t_prev = t0

@@ -15,7 +15,7 @@ import z3
 
 from .errors import Limits
 from .evaluate import Domain, Evaluator, Lazy, Mat, NeedsReals, Singular, same_value
-from .expr import Expr, symbols
+from .expr import Expr, Func, Inv, symbols
 
 
 def _z(x):
@@ -125,7 +125,14 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
     """("unsat", None) when equal at every assignment in all_dims; ("sat", Counterexample) on a
     confirmed difference; ("unknown", reason) otherwise."""
     timeout_s = Limits.step_seconds if timeout_s is None else timeout_s
+    heavy = any(isinstance(n, Inv) or (isinstance(n, Func) and n.name == "det")
+                for side in (lhs, rhs) for n in side.walk())
     for dims in all_dims:
+        sizes = [v for v in dims.values()] + [x for info in ctx.env.values()
+                                               for x in (info.shape.rows, info.shape.cols)
+                                               if isinstance(x, int)]
+        if heavy and max(sizes, default=1) > 4:
+            return "unknown", "the sizes are too large for the exact check of an inverse or determinant"
         ev, unknowns = _evaluator(ctx, dims, order)
         ev.collected.clear()
         try:
