@@ -67,6 +67,12 @@ class Derivation:
         lines.append("    by: theorem-4")
         return "\n".join(lines) + "\n"
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the derivative and the proof written for it, as LaTeX math."""
+        from .latex import derivation_markdown
+
+        return derivation_markdown(self)
+
 
 def _scalar(text: str) -> str:
     """Plain YAML where it reads back unchanged, a quoted string otherwise."""
@@ -178,7 +184,7 @@ class Engine:
     def _invertible(self, e: Expr) -> bool:
         if isinstance(e, Sym):
             return self.env[e.name].invertible
-        if isinstance(e, (T, Inv)):
+        if isinstance(e, (T, Inv, Pow)):
             return self._invertible(e.arg)
         if isinstance(e, Mul):
             return all(self._invertible(f) for f in e.args)
@@ -249,7 +255,10 @@ class Engine:
                     coef *= a.num.value / a.den.value
                 else:
                     atoms.append(a)
-            folded.append(Mono(coef, self.nf.order(tuple(atoms))))
+            atoms_t = self.nf.order(tuple(atoms))
+            if not self.scalar_wrt() and all(self.nf.is_scalar(a) for a in atoms_t):
+                atoms_t = atoms_t + (Ident(),)  # tr(c dX): G = c I, not the scalar c
+            folded.append(Mono(coef, atoms_t))
         return self.nf.merge(folded)
 
     def _transpose_atoms(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:

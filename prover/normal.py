@@ -38,6 +38,13 @@ class Normalizer:
         except Exception:  # noqa: BLE001 - an atom of unknown shape is simply not moved
             return False
 
+    def is_square(self, e: Expr) -> bool:
+        try:
+            s = shape_of(e, self.env)
+        except Exception:  # noqa: BLE001
+            return False
+        return s.rows is not None and s.rows == s.cols
+
     def symmetric(self, e: Expr) -> bool:
         return isinstance(e, Sym) and e.name in self.env and self.env[e.name].symmetric
 
@@ -71,6 +78,10 @@ class Normalizer:
             p = self.poly(e.arg)
             if len(p) == 1 and not p[0].atoms:
                 return [Mono(1 / p[0].coef, ())]
+            if len(p) == 1 and all(self.is_square(a) for a in p[0].atoms):
+                # (A B)^-1 = B^-1 A^-1 for square factors
+                atoms = tuple(a.arg if isinstance(a, Inv) else Inv(a) for a in reversed(p[0].atoms))
+                return [Mono(1 / p[0].coef, self.order(atoms))]
             return [Mono(Fraction(1), (self.inv_atom(e.arg),))]
         if isinstance(e, Pow):
             base = self.poly(e.arg) if e.k >= 0 else self.poly(Inv(e.arg))
@@ -113,10 +124,21 @@ class Normalizer:
         """Scalars first, sorted; matrices keep their order. A 1×1 run of matrix atoms inside a
         longer product (x^T A x in x^T A x x^T) is a scalar too: it becomes one atom, written
         the smaller of its two transposes (a scalar equals its transpose)."""
-        atoms = self._blocks(tuple(atoms))
+        atoms = self._cancel(self._blocks(tuple(atoms)))
         scal = sorted((a for a in atoms if self.is_scalar(a)), key=show)
         rest = [a for a in atoms if not self.is_scalar(a)]
         return tuple(scal + rest)
+
+    @staticmethod
+    def _cancel(atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
+        """X X^-1 and X^-1 X next to each other cancel."""
+        out: list[Expr] = []
+        for a in atoms:
+            if out and (a == Inv(out[-1]) or out[-1] == Inv(a)):
+                out.pop()
+            else:
+                out.append(a)
+        return tuple(out)
 
     def _blocks(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
         mats = [a for a in atoms if not self.is_scalar(a)]
