@@ -33,8 +33,9 @@ def main() -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="How to print the results.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github"]),
+              default="text", show_default=True, help="How to print the results: junit is JUnit "
+              "XML for CI test reports, github is GitHub Actions annotations.")
 @click.option("--strict", is_flag=True, help="Warnings fail too: a step that changes nothing, "
               "a variable declared but never used, a deprecated rule name, a rule cited where "
               "algebra alone suffices.")
@@ -56,6 +57,10 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], 
         results.extend(_check_one(w) for w in work)
     if fmt == "json":
         click.echo(json_report(results, strict))
+    elif fmt in ("junit", "github"):
+        from .ci_formats import github_report, junit_report
+
+        click.echo((junit_report if fmt == "junit" else github_report)(results, strict))
     else:
         click.echo(text_report(results, strict, color=sys.stdout.isatty()))
     counts = summary(results, strict)
@@ -207,11 +212,35 @@ def schema() -> None:
     """Print the JSON Schema of proof files (for editors)."""
     from .proofs import ProofFile
 
+    click.echo(json.dumps(proof_schema(), indent=2, ensure_ascii=False))
+
+
+def proof_schema() -> dict:
+    """The proof-file JSON Schema, with the rule ids and aliases offered for `by:`."""
+    from .proofs import ProofFile
+    from .rulebase import load_rulebook
+
     s = ProofFile.model_json_schema()
     s["$schema"] = "http://json-schema.org/draft-07/schema#"
     s["title"] = "prove proof file"
-    click.echo(json.dumps(s, indent=2))
+    entries, _ = load_rulebook()
+    names = sorted({n for e in entries for n in [e.model.id, *e.model.aliases]} | {"index"})
+    cite = {"anyOf": [{"enum": names}, {"type": "string"}],
+            "description": "a rule id or alias (or a lemma's theorem name)"}
+    for step in ("ExprStep", "DerivativeStep"):
+        props = s.get("$defs", {}).get(step, {}).get("properties", {})
+        if "by" in props:
+            props["by"] = {"anyOf": [cite, {"type": "array", "items": cite}, {"type": "null"}],
+                           "default": None, "title": "By",
+                           "description": "the rule (or list of rules) that produces this line"}
+    return s
 
+
+from .cli_grade import grade  # noqa: E402
+from .cli_render import render  # noqa: E402
+
+main.add_command(render)
+main.add_command(grade)
 
 if __name__ == "__main__":
     main()

@@ -127,6 +127,12 @@ class FileResult:
     def steps(self):
         return self.result.steps if self.result else []
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the verdict, the claim and a table of the steps."""
+        from .latex import file_result_markdown
+
+        return file_result_markdown(self)
+
 
 def _data_path(loc: tuple, data: Any, keep_last: bool) -> list:
     """pydantic's error location with union tags and type names dropped: only the keys and

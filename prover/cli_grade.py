@@ -1,0 +1,149 @@
+"""`prove grade` (SPEC §7): the command. The work is in `grade.py`; this module only reads the
+options, shows progress on a terminal, and writes the outputs. Exit 0 when the run completed
+(whatever the scores), 2 when the assignment or the submissions folder cannot be used."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from .grade import (DEFAULT_TIMEOUT, AssignmentError, Report, csv_report, grade as run_grade,
+                    gradescope_data, json_data, load_assignment, markdown_feedback,
+                    prairielearn_data, safe_name, text_report)
+
+FORMATS = ["text", "csv", "json", "gradescope", "prairielearn"]
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None
+
+    def start(label: str, total: int):
+        if total <= 0:
+            return None
+        bar = click.progressbar(length=total, label=f"{label:<9}", file=sys.stderr,
+                                show_pos=True, show_eta=False)
+        bar.__enter__()
+        count = [0]
+
+        def tick() -> None:
+            count[0] += 1
+            bar.update(1)
+            if count[0] >= total:
+                bar.__exit__(None, None, None)
+
+        return tick
+
+    return start
+
+
+def _write(text: str, output: Optional[str]) -> None:
+    if output:
+        path = Path(output)
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def _platform(report: Report, fmt: str, output: Optional[str]) -> None:
+    make = gradescope_data if fmt == "gradescope" else prairielearn_data
+    if len(report.students) == 1:
+        _write(json.dumps(make(report, report.students[0]), ensure_ascii=False, indent=2), output)
+        return
+    if output:  # one results.json per student, under OUTPUT/<student>/
+        for s in report.students:
+            folder = Path(output) / safe_name(s.student)
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "results.json").write_text(
+                json.dumps(make(report, s), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        return
+    _write(json.dumps({s.student: make(report, s) for s in report.students}, ensure_ascii=False,
+                      indent=2), None)
+
+
+@click.command()
+@click.argument("submissions", required=False, type=click.Path())
+@click.option("--assignment", "-a", "assignment", type=click.Path(),
+              help="The assignment file (problems, points, allowed rules).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text and csv and json for the class; gradescope and prairielearn write each "
+              "student's results file.")
+@click.option("-o", "--output", type=click.Path(), help="Write here instead of standard output "
+              "(for gradescope/prairielearn with several students: a folder, one "
+              "<student>/results.json each).")
+@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False),
+              help="Write a Markdown feedback page per student into this folder.")
+@click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
+              help="Worker processes.")
+@click.option("--timeout", default=DEFAULT_TIMEOUT, type=click.FloatRange(1, 3600),
+              show_default=True, help="Seconds allowed to read one file and to check one proof.")
+@click.option("--single", is_flag=True, help="SUBMISSIONS is one student's submission (a folder "
+              "of proof files or one file), not a folder of students.")
+@click.option("--lib", "lib", multiple=True, type=click.Path(), help="A folder of instructor "
+              "lemma files (for problems with allow_lemmas: true; repeatable).")
+@click.option("--gradescope", "gradescope_mode", is_flag=True, help="Run as a Gradescope "
+              "autograder: grade AUTOGRADER_ROOT/submission, write "
+              "AUTOGRADER_ROOT/results/results.json.")
+@click.option("--autograder-root", envvar="PROVE_AUTOGRADER_ROOT", default="/autograder",
+              show_default=True, type=click.Path(), help="The Gradescope folder (or set "
+              "PROVE_AUTOGRADER_ROOT).")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress bar on standard error (default: when it is a terminal).")
+def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, output: Optional[str],
+          feedback_dir: Optional[str], jobs: int, timeout: float, single: bool,
+          lib: tuple[str, ...], gradescope_mode: bool, autograder_root: str,
+          progress: Optional[bool]) -> None:
+    """Grade a folder of submissions (one entry per student) against an assignment.
+
+    Each student is a folder of proof files (matched to problems by `theorem:`, else by file
+    name) or one YAML file holding a list of proofs."""
+    if gradescope_mode:
+        root = Path(autograder_root)
+        submissions = submissions or str(root / "submission")
+        assignment = assignment or str(root / "source" / "assignment.yaml")
+        output = output or str(root / "results" / "results.json")
+        fmt, single = "gradescope", True
+    if not submissions:
+        raise click.UsageError("give the SUBMISSIONS folder (or --gradescope)")
+    if not assignment:
+        raise click.UsageError("give --assignment FILE")
+    if not Path(submissions).exists():
+        click.echo(f"error: {submissions}: no such file or folder", err=True)
+        sys.exit(2)
+    try:
+        a = load_assignment(assignment, lib)
+    except AssignmentError as exc:
+        click.echo(f"error: the assignment cannot be used: {exc.message}", err=True)
+        sys.exit(2)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    report = run_grade(Path(submissions), a, jobs=jobs, timeout=timeout, single=single,
+                       progress=_progress(progress))
+    if feedback_dir:
+        folder = Path(feedback_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        used: set[str] = set()
+        for s in report.students:
+            name = safe_name(s.student)
+            while name in used:
+                name += "_"
+            used.add(name)
+            (folder / f"{name}.md").write_text(markdown_feedback(report, s), encoding="utf-8")
+    if fmt in ("gradescope", "prairielearn"):
+        _platform(report, fmt, output)
+        if gradescope_mode:  # Gradescope keeps stdout for the instructor
+            click.echo(text_report(report))
+    elif fmt == "csv":
+        _write(csv_report(report), output)
+    elif fmt == "json":
+        _write(json.dumps(json_data(report), ensure_ascii=False, indent=2), output)
+    else:
+        _write(text_report(report, color=not output and sys.stdout.isatty()
+                           and not os.environ.get("NO_COLOR")), output)
+    sys.exit(0)

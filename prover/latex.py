@@ -1,0 +1,455 @@
+"""LaTeX and Markdown for course notes and notebooks (`prove render`, `_repr_markdown_`).
+
+Untrusted, like `render.py`: it prints what the kernel accepted and decides nothing. Three parts:
+
+- `latex(e)`: an expression tree (`kernel/expr.py`) as LaTeX math. Parentheses follow the
+  printer (`kernel/printer.py`): the same levels, loosest first, 0 sum, 1 unary minus,
+  2 product, 3 postfix, 4 atom. Two differences, both because LaTeX draws things the plain
+  notation cannot: a quotient is a `\\frac`, which needs no parentheses as a factor, and a
+  postfix applied to a postfix gets parentheses, as `(X^{\\top})^{-1}`, never a double
+  superscript.
+- `Sheet`, `sheet_from_file`, `sheet_from_derivation`: a checked proof as the data a derivation
+  needs, and `sheet_latex` / `sheet_markdown`, which print it as a theorem with its proof
+  (`align*` in LaTeX, `aligned` inside `$$` in Markdown), each line with its rule's name.
+- `file_result_markdown`, `derivation_markdown`: what Jupyter shows for a `FileResult` and a
+  `Derivation`.
+
+Read next: `cli_render.py` (the command).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from .kernel.expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
+from .kernel.parser import parse
+from .kernel.printer import _num
+from .kernel.shapes import VarInfo
+
+if TYPE_CHECKING:  # imported for annotations only: proofs and derive import nothing from here
+    from .derive import Derivation
+    from .proofs import FileResult
+
+_SUM, _NEG, _PROD, _POST, _ATOM = range(5)
+
+GREEK = frozenset(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
+    "pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega "
+    "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
+
+
+# -- expressions --------------------------------------------------------------------------------
+def name_tex(name: str) -> str:
+    """A variable or dimension name as LaTeX: `X`, `x1` → `x_{1}`, `X_0` → `X_{0}`,
+    `alpha` → `\\alpha`, `Sigma_k` → `\\Sigma_{k}`, longer names upright-italic as one word.
+
+    >>> name_tex("x1"), name_tex("Sigma_k"), name_tex("rows")
+    ('x_{1}', '\\\\Sigma_{k}', '\\\\mathit{rows}')
+    """
+    base, _, sub = name.partition("_")
+    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", base)
+    if m and not sub:
+        base, sub = m.group(1), m.group(2)
+    if base in GREEK:
+        head = "\\" + base
+    elif len(base) == 1:
+        head = base
+    else:
+        head = "\\mathit{" + base + "}"
+    if not sub:
+        return head
+    if len(sub) == 1 or sub.isdigit():
+        return f"{head}_{{{sub}}}"
+    sub = sub.replace("_", "\\_")
+    return f"{head}_{{\\mathrm{{{sub}}}}}"
+
+
+def _is_frac(e: Expr) -> bool:
+    """Drawn as a \\frac: a quotient, or a literal that is not a whole or decimal number."""
+    return isinstance(e, Div) or (isinstance(e, Num) and _num(e.value).startswith("("))
+
+
+def _is_d(e: Expr) -> bool:
+    return isinstance(e, Func) and e.name == "d"
+
+
+def _spaced(e: Expr) -> bool:
+    """A differential factor (dX or dX^T), set off by thin spaces in a product."""
+    return _is_d(e) or (isinstance(e, T) and _is_d(e.arg))
+
+
+def _level(e: Expr) -> int:
+    if isinstance(e, Add):
+        return _SUM
+    if isinstance(e, Neg):
+        return _NEG
+    if isinstance(e, Mul) or _is_frac(e):
+        return _PROD
+    if isinstance(e, (T, Inv, Pow)):
+        return _POST
+    return _ATOM
+
+
+def _paren(s: str) -> str:
+    # \left( \right) only around a fraction: elsewhere it would add space after tr, det and d
+    return f"\\left({s}\\right)" if "\\frac" in s else f"({s})"
+
+
+def latex(e: Expr) -> str:
+    r"""The expression as LaTeX math (for `$…$`, `\[…\]` or `align*`).
+
+    >>> from .kernel.parser import parse
+    >>> print(latex(parse("tr(X^-1 dX) + det(A^T)^2 / 2", {"X", "A"})))
+    \operatorname{tr}(X^{-1} \, \mathrm{d}X) + \frac{\det(A^{\top})^{2}}{2}
+    >>> print(latex(parse("-(X^T)^-1 (a + b) / c", {"X", "a", "b", "c"})))
+    -\frac{(X^{\top})^{-1} (a + b)}{c}
+    """
+
+    def at(e: Expr, level: int) -> str:
+        s = go(e)
+        return _paren(s) if _level(e) < level else s
+
+    def base(e: Expr, transposed: bool = False) -> str:
+        # the operand of ^: anything but an atom is parenthesized, so superscripts never stack;
+        # (dX)^2 and (dX)^-1 are not d(X^2) and d(X^-1), so a differential is bracketed too,
+        # except under a transpose, where dX^T means the same either way
+        s = go(e)
+        if _level(e) < _ATOM or (_is_d(e) and not transposed):
+            return _paren(s)
+        return s
+
+    def factor(f: Expr) -> str:
+        return go(f) if _is_frac(f) else at(f, _POST)
+
+    def go(e: Expr) -> str:
+        if isinstance(e, Num):
+            s = _num(e.value)
+            if s.startswith("("):
+                v = Fraction(e.value)
+                return f"\\frac{{{v.numerator}}}{{{v.denominator}}}"
+            return s
+        if isinstance(e, Sym):
+            return name_tex(e.name)
+        if isinstance(e, Ident):
+            return "I"
+        if isinstance(e, Add):
+            out = [at(e.args[0], _NEG)]
+            for t in e.args[1:]:
+                if isinstance(t, Neg):
+                    out.append(f"- {at(t.arg, _PROD)}")
+                else:
+                    out.append(f"+ {at(t, _PROD)}")
+            return " ".join(out)
+        if isinstance(e, Neg):
+            return "-" + at(e.arg, _NEG)
+        if isinstance(e, Mul):
+            out = at(e.args[0], _PROD)
+            prev = e.args[0]
+            for f in e.args[1:]:
+                s = factor(f)
+                if s[:1].isdigit() or (_is_frac(f) and out[-1:].isdigit()):
+                    out += " \\cdot " + s  # 2 \cdot 3, X \cdot 2: juxtaposed digits would merge
+                elif _spaced(f) or _spaced(prev):
+                    out += " \\, " + s  # thin spaces around a differential, as in print
+                else:
+                    out += " " + s
+                prev = f
+            return out
+        if isinstance(e, Div):
+            return f"\\frac{{{go(e.num)}}}{{{go(e.den)}}}"
+        if isinstance(e, T):
+            return base(e.arg, transposed=True) + "^{\\top}"
+        if isinstance(e, Inv):
+            return base(e.arg) + "^{-1}"
+        if isinstance(e, Pow):
+            return base(e.arg) + f"^{{{e.k}}}"
+        if isinstance(e, Func):
+            if e.name == "d":
+                if isinstance(e.arg, Sym):
+                    return "\\mathrm{d}" + name_tex(e.arg.name)
+                return "\\mathrm{d}" + _paren(go(e.arg))
+            head = {"tr": "\\operatorname{tr}", "det": "\\det", "log": "\\log"}[e.name]
+            return head + _paren(go(e.arg))
+        raise TypeError(f"cannot print {type(e).__name__}")
+
+    return go(e)
+
+
+def partial_tex(f: Expr, wrt: str) -> str:
+    """∂f/∂X as a fraction; f is bracketed unless it is a single symbol or function."""
+    s = latex(f)
+    if _level(f) < _ATOM:
+        s = _paren(s)
+    return f"\\frac{{\\partial {s}}}{{\\partial {name_tex(wrt)}}}"
+
+
+# -- text ---------------------------------------------------------------------------------------
+_TEXT_ESC = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&",
+             "#": r"\#", "%": r"\%", "_": r"\_", "^": r"\^{}", "~": r"\textasciitilde{}",
+             "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}",
+             # math symbols that turn up in titles and sources; pdfLaTeX has no glyphs for them
+             "∂": r"$\partial$", "ᵀ": r"$^{\top}$", "⁻": r"$^{-}$", "¹": r"$^{1}$",
+             "×": r"$\times$", "≠": r"$\neq$", "≤": r"$\leq$", "≥": r"$\geq$",
+             "→": r"$\to$", "∈": r"$\in$", "·": r"$\cdot$", "−": "-"}
+
+
+def text_tex(s: str) -> str:
+    """Plain text (a title, a source, a rule name) escaped for LaTeX's text mode."""
+    out = "".join(_TEXT_ESC.get(ch, ch) for ch in s)
+    return out.replace("--", "-{}-")  # no en-dash ligatures in rule names
+
+
+_MD_ESC = re.compile(r"([\\`*_\[\]<>$|#])")
+
+
+def text_md(s: str) -> str:
+    """Plain text escaped for Markdown (no emphasis, links, HTML, tables or math by accident)."""
+    return _MD_ESC.sub(r"\\\1", s)
+
+
+def _rules(by: list[str]) -> str:
+    return "(" + ", ".join(by) + ")" if by else ""
+
+
+def _md_rule(by: list[str]) -> str:
+    """Rule names for `\\text{}` in Markdown math: MathJax and KaTeX read it literally, so
+    only the characters that would end or break the group are dropped."""
+    return re.sub(r"[{}\\$%&#]", "", _rules(by))
+
+
+# -- a derivation sheet -------------------------------------------------------------------------
+@dataclass
+class Sheet:
+    """A checked proof, ready to print: the claim, the chain of lines with their rules, and
+    (for a derivative claim) the step that reads the derivative off the last line."""
+
+    theorem: str
+    variables: Mapping[str, VarInfo]
+    lines: list[tuple[Expr, list[str]]]  # the start (no rules) and each rewrite
+    lhs: Expr | None = None  # an identity claim: lhs = rhs
+    rhs: Expr | None = None
+    f: Expr | None = None  # a derivative claim: ∂f/∂wrt = equals
+    wrt: str = ""
+    equals: Expr | None = None
+    layout: str = "numerator"
+    final: tuple[Expr, list[str]] | None = None  # the derivative step: G and its rules
+    title: str = ""
+    source: str = ""
+    origin: str = ""  # the file it came from, for the header comment
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def is_derivative(self) -> bool:
+        return self.f is not None
+
+
+def sheet_from_file(path: Path | str, fr: "FileResult") -> Sheet:
+    """The sheet of a proof file that `check_file` found valid (`fr`): expressions and rule
+    ids as the checker saw them, variables and the claim as the file declares them."""
+    from .proofs import DerivativeClaim, DerivativeStep, parse_proof
+    from .source import load_yaml, read_text
+
+    if fr.status != "valid":
+        raise ValueError(f"{fr.path} does not check ({fr.status}); only a checked proof renders")
+    src = load_yaml(read_text(Path(path)))
+    pf = parse_proof(src.data, src)
+    env = {n: v.info() for n, v in pf.variables.items()}
+    names = set(env)
+    lines: list[tuple[Expr, list[str]]] = []
+    final = None
+    for item, s in zip(pf.proof, fr.steps):
+        e = parse(s.expr, names)
+        if isinstance(item, DerivativeStep):
+            final = (e, list(s.by))
+        else:
+            lines.append((e, list(s.by)))
+    sheet = Sheet(pf.theorem, env, lines, final=final, layout=pf.layout, title=pf.title or "",
+                  source=pf.source or "", origin=str(path))
+    if isinstance(pf.claim, DerivativeClaim):
+        sheet.f = parse(pf.claim.derivative, names)
+        sheet.wrt = pf.claim.wrt
+        if pf.claim.equals:
+            sheet.equals = parse(pf.claim.equals, names)
+        elif final:
+            sheet.equals = final[0]
+    else:
+        sheet.lhs, sheet.rhs = parse(pf.claim.lhs, names), parse(pf.claim.rhs, names)
+    return sheet
+
+
+def sheet_from_derivation(dv: "Derivation") -> Sheet:
+    """The sheet of what `prove derive` produced (its steps are notation text and citations)."""
+    names = set(dv.names)
+    lines = [(parse(text, names), list(by)) for text, by in dv.steps[:-1]]
+    g_text, g_by = dv.steps[-1]
+    final = (parse(g_text, names), list(g_by))
+    return Sheet(dv.theorem, dv.env, lines, f=dv.f, wrt=dv.wrt, equals=dv.derivative,
+                 layout=dv.layout, final=final, title=f"Derivative with respect to {dv.wrt}")
+
+
+def _describe(name: str, info: VarInfo) -> str:
+    o = c = "$"
+    s = info.shape
+    flags = [f for f in ("constant", "symmetric", "invertible") if getattr(info, f)]
+    if s.scalar:
+        what = f"{o}{name_tex(name)}{c} be a{' constant' if info.constant else ''} scalar"
+        flags = [f for f in flags if f != "constant"]
+    else:
+        dims = " \\times ".join(name_tex(x) if isinstance(x, str) else str(x)
+                                for x in (s.rows, s.cols))
+        what = f"{o}{name_tex(name)}{c} be {o}{dims}{c}"
+    if flags:
+        what += " and " + (", ".join(flags[:-1]) + " and " + flags[-1] if len(flags) > 1
+                           else flags[0])
+    return what
+
+
+def _hypotheses(sheet: Sheet) -> str:
+    """The declarations in words: "Let $a$ be $n \\times 1$ and constant, and $X$ be ..."."""
+    parts = [_describe(n, v) for n, v in sheet.variables.items()]
+    if not parts:
+        return ""
+    if len(parts) == 1:
+        return "Let " + parts[0] + "."
+    if len(parts) == 2:
+        return "Let " + parts[0] + ", and " + parts[1] + "."
+    return "Let " + "; ".join(parts[:-1]) + "; and " + parts[-1] + "."
+
+
+def _claim_math(sheet: Sheet) -> str:
+    if sheet.is_derivative:
+        rhs = latex(sheet.equals) if sheet.equals is not None else "\\cdots"
+        return f"{partial_tex(sheet.f, sheet.wrt)} = {rhs}"
+    return f"{latex(sheet.lhs)} = {latex(sheet.rhs)}"
+
+
+def _rows(sheet: Sheet, rule: Callable[[list[str]], str]) -> list[str]:
+    """The rows of the aligned chain: `start &= next && (rule)`, then `&= next && (rule)`."""
+    start = latex(sheet.lines[0][0])
+    if len(sheet.lines) == 1:
+        return [start]
+    rows = []
+    for i, (e, by) in enumerate(sheet.lines[1:]):
+        lead = start + " " if i == 0 else ""
+        rows.append(f"  {lead}&= {latex(e)} && {rule(by)}")
+    return rows
+
+
+def _final_math(sheet: Sheet) -> str:
+    return f"{partial_tex(sheet.f, sheet.wrt)} &= {latex(sheet.final[0])}"
+
+
+def _label(name: str) -> str:
+    return "thm:" + re.sub(r"[^A-Za-z0-9:.-]", "-", name)
+
+
+def sheet_latex(sheet: Sheet, standalone: bool = False) -> str:
+    """The derivation as LaTeX: a `theorem` environment with the claim, then a `proof` whose
+    `align*` lists every line with its rule. A fragment needs `amsmath`, `amsthm` and a
+    `\\newtheorem{theorem}{Theorem}`; `standalone` wraps it in a document that has them."""
+    rule = lambda by: f"\\text{{{text_tex(_rules(by))}}}" if by else ""  # noqa: E731
+    out = [f"% {text_tex(sheet.origin or sheet.theorem)}: rendered by prove render from a proof "
+           "that prove check accepts."]
+    if not standalone:
+        out.append("% Needs \\usepackage{amsmath,amsthm} and \\newtheorem{theorem}{Theorem}.")
+    title = f"[{{{text_tex(sheet.title)}}}]" if sheet.title else ""
+    out.append(f"\\begin{{theorem}}{title}\\label{{{_label(sheet.theorem)}}}")
+    hyp = _hypotheses(sheet)
+    lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative else "Then"
+    out.append((hyp + " " if hyp else "") + lead)
+    out += ["\\[", "  " + _claim_math(sheet) + ".", "\\]", "\\end{theorem}", "\\begin{proof}"]
+    rows = _rows(sheet, rule)
+    out.append("\\begin{align*}")
+    if sheet.is_derivative and sheet.final is not None:
+        out.append(" \\\\\n".join(rows) + " \\\\")
+        out.append("\\intertext{and reading the derivative off the last line,}")
+        out.append(f"  {_final_math(sheet)} && {rule(sheet.final[1])} \\qedhere")
+    else:
+        out.append(" \\\\\n".join(rows) + " \\qedhere")
+    out += ["\\end{align*}", "\\end{proof}"]
+    if sheet.source:
+        out.append(f"\\noindent\\textit{{Source:}} {text_tex(sheet.source)}")
+    body = "\n".join(out) + "\n"
+    if not standalone:
+        return body
+    return ("\\documentclass{article}\n\\usepackage{amsmath,amsthm}\n"
+            "\\newtheorem{theorem}{Theorem}\n\\begin{document}\n" + body + "\\end{document}\n")
+
+
+def sheet_markdown(sheet: Sheet) -> str:
+    """The derivation as Markdown with `$…$` and `$$…$$` math (GitHub, Jupyter, MkDocs with
+    MathJax or KaTeX). `aligned` stands in for `align*`, which those renderers lack."""
+    rule = lambda by: f"\\text{{{_md_rule(by)}}}" if by else ""  # noqa: E731
+    head = f"**Theorem ({text_md(sheet.title or sheet.theorem)}).**"
+    hyp = _hypotheses(sheet)
+    lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative else "Then"
+    out = [" ".join(x for x in (head, hyp, lead) if x), "", "$$", _claim_math(sheet), "$$", "",
+           "*Proof.*", "", "$$", "\\begin{aligned}", " \\\\\n".join(_rows(sheet, rule)),
+           "\\end{aligned}", "$$", ""]
+    if sheet.is_derivative and sheet.final is not None:
+        out += [f"Reading the derivative off the last line {text_md(_rules(sheet.final[1]))}:",
+                "", "$$", _final_math(sheet).replace("&=", "="), "$$", ""]
+    out.append("∎")
+    if sheet.source:
+        out += ["", f"*Source:* {text_md(sheet.source)}"]
+    return "\n".join(out) + "\n"
+
+
+# -- notebooks ----------------------------------------------------------------------------------
+_MARK = {"valid": "✓", "invalid": "✗", "unjustified": "?", "error": "!"}
+
+
+def _cell(s: str) -> str:
+    return text_md(s).replace("\n", " ")
+
+
+def _code(s: str) -> str:
+    return "`" + s.replace("`", "'").replace("|", "\\|") + "`" if s else ""
+
+
+def file_result_markdown(fr: "FileResult") -> str:
+    """A `FileResult` for Jupyter: the verdict, the claim, a table of the steps, the problems."""
+    head = f"**{_cell(fr.path)}**: **{fr.status}**"
+    if fr.status == "error":
+        where = f" (line {fr.line}, column {fr.col})" if fr.line else ""
+        out = [head, "", _cell(fr.message) + where]
+        if fr.help:
+            out.append("")
+            out.append("help: " + _cell(fr.help))
+        return "\n".join(out) + "\n"
+    out = [head + (f" · {_cell(fr.title)}" if fr.title else ""), "", f"claim: {_code(fr.claim)}",
+           "", "| step | expression | by | verdict |", "|---:|---|---|---|"]
+    for s in fr.steps:
+        by = ", ".join(s.by) if s.by else ("start" if s.index == 0 else "")
+        out.append(f"| {s.index} | {_code(s.expr)} | {_cell(by)} | "
+                   f"{_MARK.get(s.status, '')} {s.status} |")
+    notes = []
+    for s in fr.steps:
+        if s.status != "valid":
+            text = f"- step {s.index}: {_cell(s.message)}"
+            if s.suggestion:
+                text += f" (cite {_cell(', '.join(s.suggestion))})"
+            if s.help:
+                text += f"; help: {_cell(s.help)}"
+            notes.append(text)
+    if fr.message:
+        notes.append(f"- {_cell(fr.message)}")
+    if notes:
+        out += [""] + notes
+    return "\n".join(out) + "\n"
+
+
+def derivation_markdown(dv: "Derivation") -> str:
+    """A `Derivation` for Jupyter: the derivative, then the proof `prove derive` wrote for it."""
+    sheet = sheet_from_derivation(dv)
+    rule = lambda by: f"\\text{{{_md_rule(by)}}}" if by else ""  # noqa: E731
+    out = [f"$${partial_tex(dv.f, dv.wrt)} = {latex(dv.derivative)}$$", "",
+           f"In {dv.layout} layout. The proof `prove derive` wrote for it:", "", "$$", "\\begin{aligned}",
+           " \\\\\n".join(_rows(sheet, rule)), "\\end{aligned}", "$$", ""]
+    if sheet.final is not None:
+        out += [f"and reading off the derivative {text_md(_rules(sheet.final[1]))}: "
+                f"${partial_tex(dv.f, dv.wrt)} = {latex(sheet.final[0])}$"]
+    return "\n".join(out) + "\n"
