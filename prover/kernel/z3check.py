@@ -127,6 +127,8 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
     timeout_s = Limits.step_seconds if timeout_s is None else timeout_s
     heavy = any(isinstance(n, Inv) or (isinstance(n, Func) and n.name == "det")
                 for side in (lhs, rhs) for n in side.walk())
+    if heavy:
+        all_dims = all_dims[:1]  # inverses and determinants: the smallest sizes only
     for dims in all_dims:
         sizes = [v for v in dims.values()] + [x for info in ctx.env.values()
                                                for x in (info.shape.rows, info.shape.cols)
