@@ -2,9 +2,10 @@
 
 Untrusted tooling around the kernel. The run has five stages:
 
-1. **Assignment** (parent process): the instructor's file becomes `Problem`s — claim, declarations,
-   allowed rules (ids, aliases, globs), whether `by: index` and lemmas are allowed, points and the
-   partial-credit policy. Anything wrong with it is an `AssignmentError` (exit 2).
+1. **Assignment** (parent process): the instructor's file becomes `Problem`s — claim,
+   declarations, allowed rules (ids, aliases, globs), whether `by: index` and lemmas are
+   allowed, points and the partial-credit policy. Anything wrong with it is an
+   `AssignmentError` (exit 2).
 2. **Read** (worker processes): every submitted file is decoded, parsed as YAML and as proofs, and
    its expressions parsed by the kernel's parser, in a worker with a time limit. Byte-identical
    files are read once. The parent never parses untrusted text: it only lists folders, reads at
@@ -320,7 +321,8 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
                       lib_theorems)
 
 
-def _expand_allowed(pats: Optional[list[str]], entries, book, here: str) -> Optional[frozenset[str]]:
+def _expand_allowed(pats: Optional[list[str]], entries, book,
+                    here: str) -> Optional[frozenset[str]]:
     if pats is None:
         return None
     out: set[str] = set()
@@ -372,9 +374,10 @@ class LoadedFile:
     rules: list = field(default_factory=list)  # rule ids a student tried to define
 
 
-def _sub(src: Located, base: tuple) -> Located:
+def _sub(src: Located, base: tuple, data: Any) -> Located:
+    """The part of a file at `base` (a proof in a list) as a file of its own."""
     n = len(base)
-    return Located(None, {k[n:]: v for k, v in src.positions.items() if k[:n] == base},
+    return Located(data, {k[n:]: v for k, v in src.positions.items() if k[:n] == base},
                    {k[n:]: v for k, v in src.key_positions.items() if k[:n] == base}, src.text)
 
 
@@ -454,6 +457,12 @@ def prescan(text: str) -> str:
     return ""
 
 
+def read_path(path: str) -> LoadedFile:
+    """Read (within the limits) and parse one submitted file, in a worker."""
+    raw, err = _read_bytes(Path(path))
+    return LoadedFile(err) if err else read_submission(raw)
+
+
 def read_submission(raw: bytes) -> LoadedFile:
     """Decode and parse one submitted file. Never raises for bad input."""
     if b"\0" in raw:
@@ -484,7 +493,8 @@ def read_submission(raw: bytes) -> LoadedFile:
     else:
         return LoadedFile("expected a proof (a YAML mapping with theorem:, variables:, claim:, "
                           "proof:) or a list of proofs")
-    return LoadedFile(proofs=[_read_proof(item, _sub(src, base), idx) for idx, item, base in items])
+    return LoadedFile(proofs=[_read_proof(item, _sub(src, base, item), idx)
+                              for idx, item, base in items])
 
 
 def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
@@ -624,14 +634,15 @@ def _limit_memory() -> None:
         import resource
 
         soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        want = WORKER_MEMORY_BYTES if hard == resource.RLIM_INFINITY else min(hard, WORKER_MEMORY_BYTES)
+        want = WORKER_MEMORY_BYTES if hard == resource.RLIM_INFINITY \
+            else min(hard, WORKER_MEMORY_BYTES)
         if soft == resource.RLIM_INFINITY or soft > want:
             resource.setrlimit(resource.RLIMIT_AS, (want, hard))
     except (ImportError, ValueError, OSError):
         pass
 
 
-_TASKS: dict[str, Callable[[Any], Any]] = {"read": read_submission, "check": check_submission}
+_TASKS: dict[str, Callable[[Any], Any]] = {"read": read_path, "check": check_submission}
 
 
 def _run_one(kind: str, arg: Any) -> tuple[str, Any]:
@@ -799,7 +810,7 @@ class SubmittedFile:
     stem: str
     error: str = ""
     digest: str = ""
-    raw: bytes = b""
+    path: str = ""  # where to read it (a worker reads it again: the parent keeps only the hash)
 
 
 @dataclass
@@ -869,15 +880,15 @@ def discover(submissions: Path, single: bool = False) -> list[Student]:
             for f in _yaml_files(path, st.notes, name):
                 rel = f.relative_to(path).as_posix()
                 raw, err = _read_bytes(f)
-                st.files.append(SubmittedFile(f"{name}/{rel}", f.stem, err,
-                                              hashlib.sha256(raw).hexdigest() if not err else "", raw))
+                digest = hashlib.sha256(raw).hexdigest() if not err else ""
+                st.files.append(SubmittedFile(f"{name}/{rel}", f.stem, err, digest, str(f)))
             if not st.files:
                 st.notes.append("no YAML files (*.yaml, *.yml) in the submission")
         else:
             st.single = True
             raw, err = _read_bytes(path)
-            st.files.append(SubmittedFile(path.name, path.stem, err,
-                                          hashlib.sha256(raw).hexdigest() if not err else "", raw))
+            digest = hashlib.sha256(raw).hexdigest() if not err else ""
+            st.files.append(SubmittedFile(path.name, path.stem, err, digest, str(path)))
         return st
 
     if single or submissions.is_file():
@@ -1084,7 +1095,8 @@ def gate_student(st: Student, loads: dict[str, Any], a: Assignment, book
             continue
         if len(cands) > 1:
             outcomes[p.id] = Outcome("error", f"more than one proof of {p.id}: " + "; ".join(
-                f"{f.rel}" + (f" #{lp.index + 1}" if lp is not None and lp.index is not None else "")
+                f"{f.rel}"
+                + (f" #{lp.index + 1}" if lp is not None and lp.index is not None else "")
                 + f" ({how})" for f, lp, _, how in cands) + "; submit one")
             continue
         f, lp, err, _ = cands[0]
@@ -1242,12 +1254,11 @@ def grade(submissions: Path | str, assignment: Assignment, jobs: int = 1,
     t0 = time.perf_counter()
     _, book = load_rulebook()
     students = discover(Path(submissions), single)
-    unique: dict[str, bytes] = {}
+    unique: dict[str, str] = {}  # content hash -> a path holding that content
     for st in students:
         for f in st.files:
             if not f.error and f.digest not in unique:
-                unique[f.digest] = f.raw
-            f.raw = b""  # the bytes are not needed once hashed
+                unique[f.digest] = f.path
     digests = list(unique)
     stats = {"students": len(students), "files": sum(len(s.files) for s in students),
              "distinct_files": len(digests)}
@@ -1326,7 +1337,9 @@ def prairielearn_data(r: Report, s: StudentGrade) -> dict:
 
 
 def text_report(r: Report, color: bool = False) -> str:
-    style = (lambda t, c: __import__("click").style(t, fg=c)) if color else (lambda t, c: t)  # noqa: E731
+    import click
+
+    style = (lambda t, c: click.style(t, fg=c)) if color else (lambda t, c: t)  # noqa: E731
     colors = {"valid": "green", "invalid": "red", "incomplete": "yellow", "rejected": "magenta",
               "missing": "yellow", "error": "red"}
     a = r.assignment
@@ -1339,7 +1352,8 @@ def text_report(r: Report, color: bool = False) -> str:
         for p in s.problems:
             sc = f"{num(p.score)}/{num(p.max_score)}"
             reason = p.reason + (f" — {p.partial}" if p.partial else "")
-            out.append(f"  {p.id:<{idw}}  {sc:>9}  " + style(f"{p.status:<10}", colors[p.status])
+            status = f"{p.status:<10}" if reason else p.status
+            out.append(f"  {p.id:<{idw}}  {sc:>9}  " + style(status, colors[p.status])
                        + (f"  {reason}" if reason else ""))
         for n in s.notes:
             out.append(f"  note: {n}")
@@ -1374,7 +1388,8 @@ def markdown_feedback(r: Report, s: StudentGrade) -> str:
     probs = {p.id: p for p in a.problems}
     for p in s.problems:
         out += [f"## {p.id}: {num(p.score)}/{num(p.max_score)} — {p.status}", ""]
-        out.append(f"Claim: `{probs[p.id].claim_shown}`" + (f" (file `{p.file}`)" if p.file else ""))
+        out.append(f"Claim: `{probs[p.id].claim_shown}`"
+                   + (f" (file `{p.file}`)" if p.file else ""))
         out.append("")
         if p.reason:
             out += [f"**Why:** {p.reason}", ""]

@@ -171,6 +171,8 @@ def _pyd_error(exc: ValidationError, src: Located) -> SourceError:
 
 
 def _allowed(loc: list) -> str:
+    if not loc:
+        return ""
     top = ["theorem", "title", "source", "layout", "variables", "claim", "proof"]
     if len(loc) == 1:
         return ", ".join(top)

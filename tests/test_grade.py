@@ -250,7 +250,8 @@ def test_partial_credit_milestones_and_policy_none(tmp_path):
      "claim: {derivative: a^T Y a, wrt: Y, equals: a a^T}", "Y is declared"),
     ("variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n], constant: true}}",
      Q1_CLAIM, "constant: true"),
-    ("variables: {a: {shape: [n, 1]}, X: {shape: [n, n]}}", Q1_CLAIM, "a is declared constant: false"),
+    ("variables: {a: {shape: [n, 1]}, X: {shape: [n, n]}}", Q1_CLAIM,
+     "a is declared constant: false"),
     ("variables: {a: {shape: [m, 1], constant: true}, X: {shape: [m, m]}}",
      Q1_CLAIM, "declared m×1"),
     ("variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n], symmetric: true}}",
@@ -376,11 +377,11 @@ def _slow_or_fatal(payload):
     return G.check_submission(payload)
 
 
-def _slow_read(raw):
-    if b"HANG" in raw:
+def _slow_read(path):
+    if b"HANG" in Path(path).read_bytes():
         import time
         time.sleep(60)
-    return G.read_submission(raw)
+    return G.read_path(path)
 
 
 def test_a_hanging_or_dying_worker_affects_nobody_else(tmp_path, monkeypatch):
