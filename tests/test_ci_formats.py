@@ -5,22 +5,16 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from prover.ci_formats import (GITHUB_ANNOTATION_LIMIT, gh_data, gh_property, github_report,
                                junit_report)
-from prover.cli import main
 from prover.proofs import FileResult, check_file
+
+from helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
 T5 = ROOT / "proofs" / "theorem5.yaml"
 FAIL = ROOT / "tests" / "fail"
-
-
-def run(*args):
-    r = CliRunner().invoke(main, [str(a) for a in args])
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
-    return r.exit_code, r.output
 
 
 @pytest.fixture(scope="module")

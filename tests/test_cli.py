@@ -6,18 +6,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from prover.cli import main
+
+from helpers import run
 
 ROOT = Path(__file__).resolve().parent.parent
 T5 = str(ROOT / "proofs" / "theorem5.yaml")
-
-
-def run(*args):
-    r = CliRunner().invoke(main, list(args))
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
-    return r.exit_code, r.output
 
 
 def test_theorem5_text():

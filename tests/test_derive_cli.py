@@ -1,15 +1,9 @@
 """`prove derive` and `prove equiv` from the command line (SPEC §6)."""
 import json
 
-from click.testing import CliRunner
-
-from prover.cli import main
 
 
-def run(*args):
-    r = CliRunner().invoke(main, list(args))
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
-    return r.exit_code, r.output
+from helpers import run
 
 
 def test_done_when_example(tmp_path):

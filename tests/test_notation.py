@@ -3,12 +3,13 @@ from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from prover.kernel.errors import ProveError
-from prover.kernel.expr import (Add, Div, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, mul)
+from prover.kernel.expr import Add, Div, Func, Mul, Neg, Num, Sym, T
 from prover.kernel.parser import parse
 from prover.kernel.printer import show
+
+from helpers import expr_trees
 
 NAMES = {"a", "b", "x", "X", "Y", "A", "B", "S"}
 
@@ -80,28 +81,7 @@ def test_expression_size_limit():
 
 
 # -- the round-trip property over generated trees ------------------------------------------------
-leaves = st.one_of(
-    st.sampled_from(sorted(NAMES)).map(Sym),
-    st.sampled_from([Fraction(0), Fraction(1), Fraction(2), Fraction(5, 2), Fraction(3, 4)]).map(Num),
-    st.just(Ident()),
-)
-
-
-def _extend(children):
-    return st.one_of(
-        st.lists(children, min_size=2, max_size=3).map(lambda xs: add(*xs)),
-        st.tuples(children, children).map(lambda p: add(p[0], Neg(p[1]))),
-        children.map(Neg),
-        st.lists(children, min_size=2, max_size=3).map(lambda xs: mul(*xs)),
-        st.tuples(children, children).map(lambda p: Div(p[0], p[1])),
-        children.map(T),
-        children.map(Inv),
-        st.tuples(children, st.sampled_from([0, 1, 2, 3, -2])).map(lambda p: Pow(*p)),
-        st.tuples(st.sampled_from(["tr", "det", "log", "d"]), children).map(lambda p: Func(*p)),
-    )
-
-
-trees = st.recursive(leaves, _extend, max_leaves=12)
+trees = expr_trees(NAMES)
 
 
 @settings(max_examples=400, deadline=None)

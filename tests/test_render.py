@@ -9,25 +9,17 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from prover import check_file, derive, parse_var
-from prover.cli import main
-from prover.kernel.expr import Div, Func, Ident, Inv, Neg, Num, Pow, Sym, T, add, mul
 from prover.kernel.parser import parse
 from prover.latex import latex, name_tex, text_tex
+
+from helpers import expr_trees, run
 
 ROOT = Path(__file__).resolve().parent.parent
 PROOFS = sorted((ROOT / "proofs").glob("*.yaml"))
 FAIL = ROOT / "tests" / "fail"
-
-
-def run(*args):
-    r = CliRunner().invoke(main, [str(a) for a in args])
-    assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
-    return r.exit_code, r.output
 
 
 @pytest.fixture(scope="module")
@@ -252,29 +244,12 @@ def back_to_notation(tex: str) -> str:
     return _frac_to_notation(s)
 
 
-leaves = st.one_of(
-    st.sampled_from(sorted(NAMES)).map(Sym),
-    st.sampled_from([Fraction(0), Fraction(2), Fraction(5, 2), Fraction(3, 4)]).map(Num),
-    st.just(Ident()),
-)
-
-
-def _extend(children):
-    return st.one_of(
-        st.lists(children, min_size=2, max_size=3).map(lambda xs: add(*xs)),
-        st.tuples(children, children).map(lambda p: add(p[0], Neg(p[1]))),
-        children.map(Neg),
-        st.lists(children, min_size=2, max_size=3).map(lambda xs: mul(*xs)),
-        st.tuples(children, children).map(lambda p: Div(p[0], p[1])),
-        children.map(T),
-        children.map(Inv),
-        st.tuples(children, st.sampled_from([0, 2, 3, -2])).map(lambda p: Pow(*p)),
-        st.tuples(st.sampled_from(["tr", "det", "log", "d"]), children).map(lambda p: Func(*p)),
-    )
+trees = expr_trees(NAMES, numbers=(0, 2, Fraction(5, 2), Fraction(3, 4)), powers=(0, 2, 3, -2),
+                   max_leaves=10)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.recursive(leaves, _extend, max_leaves=10))
+@given(trees)
 def test_latex_keeps_the_tree(e):
     tex = latex(e)
     well_formed(tex)
