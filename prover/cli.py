@@ -210,8 +210,6 @@ def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of proof files (for editors)."""
-    from .proofs import ProofFile
-
     click.echo(json.dumps(proof_schema(), indent=2, ensure_ascii=False))
 
 

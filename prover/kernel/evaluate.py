@@ -477,7 +477,7 @@ class Evaluator:
             return self.scale([m[0][0] for m in a.c], b)
         if b.rows == 1 and b.cols == 1 and not (a.cols == 1):
             return self.scale([m[0][0] for m in b.c], a)
-        F, K = self.F, self.K
+        K = self.K
         out = []
         for k in range(K + 1):
             acc = None

@@ -15,7 +15,7 @@ from itertools import combinations
 from typing import Iterator, Mapping
 
 from .evaluate import Domain, Evaluator, ModP, P, Singular, digest
-from .expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Path, Pow, Sym, T, add, mul,
+from .expr import (Add, Expr, Func, Ident, Inv, Mul, Neg, Num, Path, Pow, Sym, T, add, mul,
                    replace_at, size, subterms, symbols)
 from .shapes import Env, Shape, VarInfo, shape_of
 from .truth import Context, assignments, random_point

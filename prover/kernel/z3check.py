@@ -14,7 +14,7 @@ from typing import Any
 import z3
 
 from .errors import Limits
-from .evaluate import Domain, Evaluator, Lazy, Mat, NeedsReals, Singular, same_value
+from .evaluate import Domain, Evaluator, Lazy, Mat, NeedsReals, Singular
 from .expr import Expr, Func, Inv, symbols
 
 
