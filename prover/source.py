@@ -81,7 +81,16 @@ def read_text(path: Path) -> str:
 def load_yaml(text: str) -> Located:
     if not text.strip():
         raise SourceError("the file is empty", 1, 1)
-    loader = _NoAliasLoader(text)
+    try:
+        loader = _NoAliasLoader(text)
+    except yaml.YAMLError as exc:  # e.g. a control character the reader refuses
+        pos = getattr(exc, "position", 0) or 0
+        line, col = text.count("\n", 0, pos) + 1, pos - text.rfind("\n", 0, pos)
+        char = getattr(exc, "character", None)
+        if isinstance(char, int):
+            char = f"U+{char:04X}"
+        what = f"the character {char} is not allowed in YAML" if char else str(exc)
+        raise SourceError(f"not valid YAML: {what}", line, col) from None
     try:
         node = loader.get_single_node()
     except SourceError:
