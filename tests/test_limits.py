@@ -176,9 +176,6 @@ def test_z3_unknown_is_never_a_pass(tmp_path, monkeypatch):
     assert fr.status == "invalid"
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: _check_derivative accepts a `probable` G (Z3 "
-                   "unknown/timeout) as valid with an empty message; unlike a rewrite step it does "
-                   "not say 'not confirmed exactly: …' (only checked_by lacks 'z3')")
 def test_z3_unknown_on_a_derivative_step_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(z3check, "z3_equal", lambda *a, **k: ("unknown", "timeout"))
     s = steps_of(check_file(write(tmp_path, INVERSE_PROOF)))[6]
@@ -246,21 +243,12 @@ def test_random_difference_on_a_true_step_is_never_valid(tmp_path, monkeypatch):
     assert s.status == "invalid"
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: when the random points differ but no rational "
-                   "counterexample is found, _check_equal returns 'false' from the random points "
-                   "alone ('this step is false … no small integer counterexample was found') without "
-                   "asking Z3; it should ask Z3 and report 'disagree' (internal error) on unsat")
 def test_random_difference_that_z3_refutes_is_an_internal_error(tmp_path, monkeypatch):
     monkeypatch.setattr(tmod, "_modp_agree", lambda *a, **k: False)
     s = steps_of(check_file(write(tmp_path, TRUE_STEP)))[1]
     assert "internal error" in s.message
 
 
-@pytest.mark.xfail(strict=True, reason="kernel: z3_equal turns a Z3 model that exact re-evaluation "
-                   "does not confirm into 'unknown', which check_equal then treats as 'probable': a "
-                   "justified step would be valid, and this false one comes out 'unjustified: this "
-                   "step is true, but …'. Z3 said different and the random points said equal: a "
-                   "disagreement, which should be an internal error")
 def test_unconfirmed_z3_model_is_an_internal_error(tmp_path, monkeypatch):
     monkeypatch.setattr(tmod, "_modp_agree", lambda *a, **k: True)
     monkeypatch.setattr(z3check, "_confirm", lambda *a, **k: None)
@@ -288,18 +276,12 @@ def test_cayley_hamilton_4_is_zero_up_to_4_only():
         assert (np.max(np.abs(v[0])) < 1e-9) == zero
 
 
-@pytest.mark.xfail(strict=True, reason="SOUNDNESS (kernel): truth.assignments checks a lone "
-                   "dimension symbol at n = 2, 3 (Z3) and 4 (random) whatever the degree; the "
-                   "Cayley-Hamilton identity of 4x4 matrices written with traces holds for n <= 4 "
-                   "and fails at n = 5, and is accepted")
 def test_an_identity_true_only_up_to_n_4_is_rejected(tmp_path):
     text = identity_proof(CH4, [("0", "index")], rhs="0")
     fr = check_file(write(tmp_path, text))
     assert fr.status == "invalid"
 
 
-@pytest.mark.xfail(strict=True, reason="SOUNDNESS (kernel): the derivative step accepts any G equal "
-                   "to the line's G at n = 2, 3, 4; A + CH4(X) is accepted as d tr(A X)/dX")
 def test_a_derivative_wrong_only_from_n_5_is_rejected(tmp_path):
     text = f"""theorem: t
 variables:
@@ -324,21 +306,12 @@ proof:
     assert fr.status == "invalid"
 
 
-@pytest.mark.xfail(strict=True, reason="SOUNDNESS (kernel): with three dimension symbols, "
-                   "truth.assignments gives the first only even sizes (2, 4, 4) and the second "
-                   "only odd ones (3, 3, 5); det(-X) = det(X) holds at even sizes only and is "
-                   "accepted for X: [a, a]")
 def test_an_identity_true_at_even_sizes_only_is_rejected(tmp_path):
     text = identity_proof("det(-X) tr(P P^T)", [("det(X) tr(P P^T)", "index")],
                           "X: {shape: [a, a]}\n  P: {shape: [b, c]}")
     assert check_file(write(tmp_path, text)).status == "invalid"
 
 
-@pytest.mark.xfail(strict=True, reason="SOUNDNESS (kernel): s^(16^16) = s^16 for every s mod "
-                   "2^61-1 (16^16 ≡ 16 mod p-1), so the random points and the algebra fingerprint "
-                   "both agree; with a 5x5 determinant in the step Z3 is skipped and the false step "
-                   "is valid ('chance of error below 10^-15'). The degree, not only each exponent, "
-                   "needs a bound well below p")
 def test_a_degree_beyond_the_prime_is_not_trusted(tmp_path):
     tower = "s" + "^16" * 16
     text = identity_proof("s^16 det(Z)", [(f"{tower} det(Z)", "algebra")],

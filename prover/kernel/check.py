@@ -483,6 +483,7 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claim
                           counterexample=_label(truth.counterexample,
                                                 "∂f/∂" + wrt + " from the line before", "this line"))
     checked = ["rule"] + truth.checked_by
+    t2 = None
     if claimed_g is not None:
         t2 = check_equal(g, claimed_g, ctx)
         if t2.status in ("unknown", "disagree"):
@@ -494,7 +495,10 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, book, gshape, claim
                 msg += " (they differ by a transpose: check the layout)"
             return StepResult(**base, status="invalid", message=msg, checked_by=t2.checked_by,
                               counterexample=_label(t2.counterexample, "this line", "the claim"))
+    notes = [t.note for t in (truth, t2 if claimed_g is not None else None)
+             if t is not None and t.status == "probable"]
     return StepResult(**base, status="valid", checked_by=checked,
+                      message=("not confirmed exactly: " + "; ".join(notes)) if notes else "",
                       applications=[f"derivative-from-differential (G := {show(gprime, names)})"])
 
 

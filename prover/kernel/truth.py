@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from .evaluate import (P, Domain, Evaluator, Mat, ModP, NeedsReals, QQ, Reals, Singular,
                        entries, same_value)
-from .expr import Expr, Func, d_depth, symbols
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth, symbols
 from .shapes import Env
 
 Matrix = list[list[Any]]
@@ -56,19 +56,86 @@ class Truth:
     note: str = ""
 
 
+MAX_RANDOM_SIZE = 12  # the largest size the random check goes to (see `degree_sizes`)
+MAX_TOTAL_DEGREE = 10**6  # beyond this the chance bound (degree / 2^61) is not worth stating
+MAX_Z3_DEGREE = 200  # beyond this Z3's own expansion can run away before its timeout applies
+
+
 def assignments(dim_syms: set[str]) -> list[dict[str, int]]:
-    """Dimension assignments to check at: distinct per symbol, never 1, both orders of 2 and 3."""
+    """Dimension assignments to check at: distinct per symbol, never 1, and every symbol gets
+    both an even and an odd size (det(-X) = det(X) holds at even sizes only). The first two
+    are the small ones that Z3 checks exactly: 2, 3, … and 3, 4, …"""
     syms = sorted(dim_syms)
     if not syms:
         return [{}]
     a = {s: 2 + i for i, s in enumerate(syms)}
-    b = {s: 2 + i for i, s in enumerate(reversed(syms))} if len(syms) > 1 else {syms[0]: 3}
-    c = {s: 4 + i for i, s in enumerate(syms)}
+    b = {s: 3 + i for i, s in enumerate(syms)}
+    c = {s: 2 + i for i, s in enumerate(reversed(syms))}
     out = []
     for x in (a, b, c):
         if x not in out:
             out.append(x)
     return out
+
+
+def nc_degree(e: Expr, env) -> int:
+    """How many matrix-variable factors a term can have: an identity of matrices that holds at
+    a size at least this large plus one holds at every size (Amitsur–Levitzki for products;
+    Procesi–Razmyslov for traces), so the random check goes that far."""
+    if isinstance(e, Sym):
+        info = env.get(e.name)
+        return 0 if info is not None and info.shape.scalar else 1
+    if isinstance(e, (Add,)):
+        return max(nc_degree(k, env) for k in e.args)
+    if isinstance(e, Mul):
+        return sum(nc_degree(k, env) for k in e.args)
+    if isinstance(e, Div):
+        return nc_degree(e.num, env) + nc_degree(e.den, env)
+    if isinstance(e, Pow):
+        return abs(e.k) * nc_degree(e.arg, env)
+    kids = e.children()
+    return max((nc_degree(k, env) for k in kids), default=0)
+
+
+def total_degree(e: Expr, n: int) -> int:
+    """A bound on the degree of the entries (after clearing denominators) at sizes up to n:
+    the Schwartz–Zippel bound of a random point is this over 2^61."""
+    if isinstance(e, Sym):
+        return 1
+    if isinstance(e, (Num, Ident)):
+        return 0
+    if isinstance(e, Add):
+        return max(total_degree(k, n) for k in e.args)
+    if isinstance(e, Mul):
+        return sum(total_degree(k, n) for k in e.args)
+    if isinstance(e, Div):
+        return total_degree(e.num, n) + total_degree(e.den, n)
+    if isinstance(e, Inv):
+        return 2 * n * total_degree(e.arg, n)
+    if isinstance(e, Pow):
+        return abs(e.k) * (2 * n if e.k < 0 else 1) * total_degree(e.arg, n)
+    if isinstance(e, Func) and e.name == "det":
+        return n * total_degree(e.arg, n)
+    if isinstance(e, Func) and e.name == "log":
+        return 1 + total_degree(e.arg, n)
+    kids = e.children()
+    return max((total_degree(k, n) for k in kids), default=0)
+
+
+def degree_sizes(lhs: Expr, rhs: Expr, ctx: "Context") -> dict[str, int] | None | str:
+    """One more assignment whose sizes all exceed the step's degree, when the small ones do not;
+    None when they already do; a reason string when it would go past MAX_RANDOM_SIZE."""
+    syms = sorted(ctx.dim_syms)
+    if not syms:
+        return None
+    need = max(nc_degree(lhs, ctx.env), nc_degree(rhs, ctx.env)) + 1
+    if need <= 4:
+        return None
+    top = need + len(syms) - 1
+    if top > MAX_RANDOM_SIZE:
+        return (f"the step has degree {need - 1} in its matrices; confirming it needs sizes above "
+                f"{need - 1}, beyond the checker's limit of {MAX_RANDOM_SIZE}")
+    return {s: need + i for i, s in enumerate(syms)}
 
 
 def _dim(x, dims: Mapping[str, int]) -> int:
@@ -173,48 +240,83 @@ def check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool = True) -> Trut
     return result
 
 
+def _has_log(*es: Expr) -> bool:
+    return any(isinstance(n, Func) and n.name == "log" for e in es for n in e.walk())
+
+
 def _check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> Truth:
     order = max(d_depth(lhs), d_depth(rhs))
     rng = random.Random(hash((lhs, rhs)) & 0xFFFFFFFF)
+    dims_list = assignments(ctx.dim_syms)
+    extra = degree_sizes(lhs, rhs, ctx)
+    if isinstance(extra, str):
+        return Truth("unknown", [], None, extra)
+    if extra is not None:
+        dims_list.append(extra)
+    biggest = max([v for d in dims_list for v in d.values()] + [
+        x for v in ctx.env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, int)] + [1])
+    degree = max(total_degree(lhs, biggest), total_degree(rhs, biggest)) + order
+    if degree > MAX_TOTAL_DEGREE:
+        return Truth("unknown", [], None, f"the step's degree (about {degree}) is too high for "
+                     "a random check to mean anything")
     points = 0
-    for dims in assignments(ctx.dim_syms):
+    for dims in dims_list:
         for _ in range(2):
             agree = _modp_agree(lhs, rhs, ctx, dims, rng, order)
             if agree is None:
                 continue
             points += 1
             if not agree:
-                cex = find_counterexample(lhs, rhs, ctx)
-                if cex is not None:
-                    return Truth("false", ["random"], cex)
-                if any(isinstance(n, Func) and n.name == "log" for side in (lhs, rhs)
-                       for n in side.walk()):
-                    # the random check reads log as an arbitrary function, so a law of log
-                    # itself (log(a b) = log a + log b) looks false there: undecided, not false
-                    return Truth("unknown", ["random"], None, "the step relies on a property of "
-                                 "log itself, which the checker cannot decide; only d(log(·)) is "
-                                 "handled (diff-log, diff-log-det)")
-                return Truth("false", ["random"], None,
-                             f"the two sides differ at a random point with n-values {dims} "
-                             "(mod a 61-bit prime); no small integer counterexample was found")
+                return _refute(lhs, rhs, ctx, dims, order, use_z3 and degree <= MAX_Z3_DEGREE)
     if points == 0:
         return Truth("unknown", [], None, "every sampled point was singular or outside the domain")
-    bound = f"{points} random points, chance of error below 10^-15"
+    bound = f"{points} random points, chance of error below 10^-{max(1, 17 - len(str(degree)))}"
     if not use_z3:
         return Truth("probable", ["random"], None, bound)
+    if degree > MAX_Z3_DEGREE:
+        return Truth("probable", ["random"], None, f"the degree is too high for Z3; rests on {bound}")
     from .z3check import z3_equal  # Z3 is imported lazily: it costs ~0.2 s to load
 
-    verdict, detail = z3_equal(lhs, rhs, ctx, assignments(ctx.dim_syms)[:2], order)
+    verdict, detail = z3_equal(lhs, rhs, ctx, dims_list[:2], order)
     if verdict == "unsat":
         return Truth("true", ["z3", "random"], None, "")
     if verdict == "sat" or verdict == "disagree":
         # The random points all agreed, yet the exact check found a difference: one of the two
         # is wrong, and choosing would hide a bug. Never a pass, never silently a fail.
         return Truth("disagree", ["z3", "random"], detail if verdict == "sat" else None,
-                     "internal error: the exact check (Z3) and the random evaluation disagree "
-                     "about this step; please report it")
+                     DISAGREE)
     return Truth("probable", ["random"], None, f"Z3: {detail}; rests on {bound}")
 
+
+DISAGREE = ("internal error: the exact check (Z3) and the random evaluation disagree about this "
+            "step; please report it")
+
+
+def _refute(lhs: Expr, rhs: Expr, ctx: Context, dims, order: int, ask_z3: bool) -> Truth:
+    """The random points found a difference: show it with small integers, or failing that ask
+    Z3, which must agree that the step is false (if it proves it true, that is an internal
+    error, not a choice between the two)."""
+    cex = find_counterexample(lhs, rhs, ctx)
+    if cex is not None:
+        return Truth("false", ["random"], cex)
+    if ask_z3:
+        from .z3check import z3_equal
+
+        verdict, detail = z3_equal(lhs, rhs, ctx, assignments(ctx.dim_syms)[:2], order)
+        if verdict == "sat" and detail is not None:
+            return Truth("false", ["random", "z3"], detail)
+        if verdict == "unsat" and not _has_log(lhs, rhs) and degree_sizes(lhs, rhs, ctx) is None \
+                and dims in assignments(ctx.dim_syms)[:2]:
+            return Truth("disagree", ["z3", "random"], None, DISAGREE)
+    if _has_log(lhs, rhs):
+        # the random check reads log as an arbitrary function, so a law of log itself
+        # (log(a b) = log a + log b) looks false there: undecided, not false
+        return Truth("unknown", ["random"], None, "the step relies on a property of log itself, "
+                     "which the checker cannot decide; only d(log(·)) is handled (diff-log, "
+                     "diff-log-det)")
+    return Truth("false", ["random"], None,
+                 f"the two sides differ at a random point with sizes {dims} (mod a 61-bit "
+                 "prime); no small integer counterexample was found")
 
 
 def reset_caches() -> None:
