@@ -299,13 +299,62 @@ class Evaluator:
     def s_det(self, c: list) -> list:
         """Determinant of a square matrix series, as a scalar series (Leibniz / Laplace)."""
         n = len(c[0])
-        entries = [[[c[k][i][j] for k in range(self.K + 1)] for j in range(n)] for i in range(n)]
         if not getattr(self.F, "symbolic", False) and n > 3:
-            try:
-                return self._det_elim(entries)
-            except Singular:
-                pass
+            return self._det_interpolated(c)
+        entries = [[[c[k][i][j] for k in range(self.K + 1)] for j in range(n)] for i in range(n)]
         return self._det_laplace(entries)
+
+    def _plain_det(self, m: list) -> Any:
+        """Gaussian elimination over a field with a decidable zero; 0 for a singular matrix."""
+        F = self.F
+        m = [list(row) for row in m]
+        n = len(m)
+        det = F.one
+        for col in range(n):
+            piv = next((r for r in range(col, n) if not F.is_zero(m[r][col])), None)
+            if piv is None:
+                return F.zero
+            if piv != col:
+                m[col], m[piv] = m[piv], m[col]
+                det = F.neg(det)
+            det = F.mul(det, m[col][col])
+            inv = F.recip(m[col][col])
+            for r in range(col + 1, n):
+                if not F.is_zero(m[r][col]):
+                    f = F.mul(m[r][col], inv)
+                    m[r] = [F.sub(x, F.mul(f, y)) for x, y in zip(m[r], m[col])]
+        return det
+
+    def _det_interpolated(self, c: list) -> list:
+        """det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: evaluate it at nK + 1
+        points and interpolate (Newton's divided differences), keeping the first K + 1
+        coefficients. Polynomial time, and no pivoting on series."""
+        F, K, n = self.F, self.K, len(c[0])
+        if K == 0:
+            return [self._plain_det(c[0])]
+        xs = [F.const(Fraction(t)) for t in range(n * K + 1)]
+        ys = []
+        for x in xs:
+            m = [[F.zero] * n for _ in range(n)]
+            power = F.one
+            for k in range(K + 1):
+                for i in range(n):
+                    row, src = m[i], c[k][i]
+                    for j in range(n):
+                        row[j] = F.add(row[j], F.mul(power, src[j]))
+                power = F.mul(power, x)
+            ys.append(self._plain_det(m))
+        coef = list(ys)  # divided differences, in place
+        for level in range(1, len(xs)):
+            for i in range(len(xs) - 1, level - 1, -1):
+                coef[i] = F.mul(F.sub(coef[i], coef[i - 1]), F.recip(F.sub(xs[i], xs[i - level])))
+        poly = [F.zero] * len(xs)  # Newton form to monomials (Horner)
+        for i in range(len(xs) - 1, -1, -1):
+            shifted = [F.zero] + poly[:-1]
+            scaled = [F.mul(xs[i], p) for p in poly]
+            poly = [F.sub(a, b) for a, b in zip(shifted, scaled)]
+            poly[0] = F.add(poly[0], coef[i])
+        return poly[:K + 1]
 
     def _det_laplace(self, m: list) -> list:
         F = self.F
@@ -318,26 +367,6 @@ class Evaluator:
             term = self.s_mul(m[0][j], self._det_laplace(minor))
             acc = [(F.sub if j % 2 else F.add)(x, y) for x, y in zip(acc, term)]
         return acc
-
-    def _det_elim(self, m: list) -> list:
-        F = self.F
-        n = len(m)
-        m = [list(row) for row in m]
-        det = [F.one] + [F.zero] * self.K
-        for col in range(n):
-            piv = next((r for r in range(col, n) if not F.is_zero(m[r][col][0])), None)
-            if piv is None:
-                raise Singular("no pivot with a nonzero constant term")
-            if piv != col:
-                m[col], m[piv] = m[piv], m[col]
-                det = [F.neg(x) for x in det]
-            det = self.s_mul(det, m[col][col])
-            inv = self.s_recip(m[col][col])
-            for r in range(col + 1, n):
-                f = self.s_mul(m[r][col], inv)
-                m[r] = [[F.sub(x, y) for x, y in zip(a, self.s_mul(f, b))]
-                        for a, b in zip(m[r], m[col])]
-        return det
 
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:

@@ -130,9 +130,8 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
     if heavy:
         all_dims = all_dims[:1]  # inverses and determinants: the smallest sizes only
     for dims in all_dims:
-        sizes = [v for v in dims.values()] + [x for info in ctx.env.values()
-                                               for x in (info.shape.rows, info.shape.cols)
-                                               if isinstance(x, int)]
+        used = symbols(lhs) | symbols(rhs)
+        sizes = [x for r_c in ctx.shapes(dims, used).values() for x in r_c]
         if heavy and max(sizes, default=1) > 4:
             return "unknown", "the sizes are too large for the exact check of an inverse or determinant"
         ev, unknowns = _evaluator(ctx, dims, order)
