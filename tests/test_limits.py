@@ -162,6 +162,7 @@ def test_yaml_nesting_and_aliases_are_refused(tmp_path):
 # -- per-step time: Z3's budget -------------------------------------------------------------------
 def test_z3_unknown_is_never_a_pass(tmp_path, monkeypatch):
     monkeypatch.setattr(z3check, "z3_equal", lambda *a, **k: ("unknown", "timeout"))
+    monkeypatch.setattr(z3check, "z3_confirm_many", lambda *a, **k: set())  # no batch either
     fr = check_file(write(tmp_path, INVERSE_PROOF))
     steps = steps_of(fr)
     # by: index has no rule to rest on: without the exact check it is invalid
@@ -178,6 +179,7 @@ def test_z3_unknown_is_never_a_pass(tmp_path, monkeypatch):
 
 def test_z3_unknown_on_a_derivative_step_is_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(z3check, "z3_equal", lambda *a, **k: ("unknown", "timeout"))
+    monkeypatch.setattr(z3check, "z3_confirm_many", lambda *a, **k: set())  # no batch either
     s = steps_of(check_file(write(tmp_path, INVERSE_PROOF)))[6]
     assert s.status != "valid" or "not confirmed exactly" in s.message
 
@@ -220,6 +222,7 @@ FALSE_STEP = identity_proof("tr(A B X)", [("tr(B A X)", "trace-cyclic")],
 def test_z3_contradicting_the_random_points_is_an_internal_error(tmp_path, monkeypatch, answer):
     """The random points say equal, Z3 says different: never valid, never silently false."""
     monkeypatch.setattr(z3check, "z3_equal", lambda *a, **k: answer)
+    monkeypatch.setattr(z3check, "z3_confirm_many", lambda *a, **k: set())  # no batch either
     fr = check_file(write(tmp_path, TRUE_STEP))
     s = steps_of(fr)[1]
     assert fr.status == "invalid" and s.status == "invalid"
@@ -232,6 +235,7 @@ def test_random_points_that_miss_a_difference_z3_finds(tmp_path, monkeypatch):
     """A broken random stage (it always agrees) on a false step: Z3 finds the difference and the
     step is an internal error, not valid."""
     monkeypatch.setattr(tmod, "_modp_agree", lambda *a, **k: True)
+    monkeypatch.setattr(tmod, "_agree_at", lambda *a, **k: True)
     s = steps_of(check_file(write(tmp_path, FALSE_STEP)))[1]
     assert s.status == "invalid" and "internal error" in s.message
 
@@ -239,18 +243,21 @@ def test_random_points_that_miss_a_difference_z3_finds(tmp_path, monkeypatch):
 def test_random_difference_on_a_true_step_is_never_valid(tmp_path, monkeypatch):
     """A broken random stage (it always differs) on a true step: not valid."""
     monkeypatch.setattr(tmod, "_modp_agree", lambda *a, **k: False)
+    monkeypatch.setattr(tmod, "_agree_at", lambda *a, **k: False)
     s = steps_of(check_file(write(tmp_path, TRUE_STEP)))[1]
     assert s.status == "invalid"
 
 
 def test_random_difference_that_z3_refutes_is_an_internal_error(tmp_path, monkeypatch):
     monkeypatch.setattr(tmod, "_modp_agree", lambda *a, **k: False)
+    monkeypatch.setattr(tmod, "_agree_at", lambda *a, **k: False)
     s = steps_of(check_file(write(tmp_path, TRUE_STEP)))[1]
     assert "internal error" in s.message
 
 
 def test_unconfirmed_z3_model_is_an_internal_error(tmp_path, monkeypatch):
     monkeypatch.setattr(tmod, "_modp_agree", lambda *a, **k: True)
+    monkeypatch.setattr(tmod, "_agree_at", lambda *a, **k: True)
     monkeypatch.setattr(z3check, "_confirm", lambda *a, **k: None)
     s = steps_of(check_file(write(tmp_path, FALSE_STEP)))[1]
     assert s.status == "invalid" and "internal error" in s.message

@@ -15,6 +15,7 @@ Two interpretations of the functions:
 from __future__ import annotations
 
 from fractions import Fraction
+from operator import mul as _mul
 from typing import Any, Callable, Mapping
 
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
@@ -56,6 +57,10 @@ class ModP:
         return -a % P
 
     @staticmethod
+    def dot(xs, ys):
+        return sum(map(_mul, xs, ys)) % P
+
+    @staticmethod
     def recip(a):
         if a % P == 0:
             raise Singular("division by zero")
@@ -86,6 +91,10 @@ class QQ:
     sub = staticmethod(lambda a, b: a - b)
     mul = staticmethod(lambda a, b: a * b)
     neg = staticmethod(lambda a: -a)
+
+    @staticmethod
+    def dot(xs, ys):
+        return sum(map(_mul, xs, ys), Fraction(0))
 
     @staticmethod
     def recip(a):
@@ -144,6 +153,9 @@ class Reals:
     mul = staticmethod(lambda a, b: a * b)
     neg = staticmethod(lambda a: -a)
 
+    def dot(self, xs, ys):
+        return sum(map(_mul, xs, ys), self.zero)
+
     def recip(self, a):
         if abs(a) < self.mp.mpf(10) ** -40:
             raise Singular("division by zero")
@@ -201,9 +213,20 @@ class Evaluator:
         self.F, self.K, self.point, self.dpoint, self.free = field, order, point, dpoint, free
         self.hook = hook  # told of every denominator and log argument (Z3 adds side conditions)
         self.memo: dict[Expr, tuple[Value, tuple]] = {}
+        self._deeper: Evaluator | None = None
         # Side conditions the hook produced, in order; each memo entry keeps the ones its own
         # evaluation needed, so a reused subterm brings its conditions along and no other's.
         self.collected: list = []
+
+    def deeper(self) -> "Evaluator":
+        """The evaluator one order up, at the same point: `d(e)` to order K needs e to order
+        K + 1. So a tree is carried only as far as the `d`s around each subterm require (most of
+        a step after the differentials are pushed in needs no series at all)."""
+        if self._deeper is None:
+            ev = Evaluator(self.F, self.K + 1, self.point, self.dpoint, self.free, self.hook)
+            ev.collected = self.collected  # one list of side conditions for the whole tree
+            self._deeper = ev
+        return self._deeper
 
     # scalar series ------------------------------------------------------------------------
     def s_mul(self, a: list, b: list) -> list:
@@ -250,18 +273,9 @@ class Evaluator:
         return [[self.F.zero] * c for _ in range(r)]
 
     def mm(self, a, b):
-        F = self.F
-        n, m = len(b), len(b[0])
-        out = []
-        for row in a:
-            orow = []
-            for j in range(m):
-                acc = F.zero
-                for k in range(n):
-                    acc = F.add(acc, F.mul(row[k], b[k][j]))
-                orow.append(acc)
-            out.append(orow)
-        return out
+        dot = self.F.dot
+        cols = list(zip(*b))
+        return [[dot(row, col) for col in cols] for row in a]
 
     def madd(self, a, b):
         F = self.F
@@ -420,14 +434,16 @@ class Evaluator:
         if isinstance(e, (Inv, Pow)):
             return self.power(self.value(e.arg), -1 if isinstance(e, Inv) else e.k)
         if isinstance(e, Func):
+            if e.name == "d" and not self.free:
+                # coefficient k of d(e) is (k + 1) times coefficient k + 1 of e
+                v = self.deeper().value(e.arg)
+                if isinstance(v, Lazy):
+                    return Lazy([F.mul(F.const(Fraction(k + 1)), v.c[k + 1]) for k in range(K + 1)])
+                return Mat([v.c[1]] + [self.mscale(F.const(Fraction(k + 1)), v.c[k + 1])
+                                       for k in range(1, K + 1)], v.rows, v.cols)
             v = self.value(e.arg)
             if self.free:
                 return self.free_func(e.name, v)
-            if e.name == "d":
-                if isinstance(v, Lazy):
-                    return Lazy(self.shift(v.c))
-                return Mat([self.mscale(F.const(Fraction(k + 1)), v.c[k + 1]) if k < K
-                            else self.zeros(v.rows, v.cols) for k in range(K + 1)], v.rows, v.cols)
             if isinstance(v, Lazy):
                 if e.name == "log":
                     return Mat([[[x]] for x in self.s_log(v.c)], 1, 1)
@@ -447,10 +463,6 @@ class Evaluator:
             if e.name == "log":
                 return Mat([[[x]] for x in self.s_log([m[0][0] for m in v.c])], 1, 1)
         raise TypeError(type(e).__name__)
-
-    def shift(self, c: list) -> list:
-        F = self.F
-        return [F.mul(F.const(Fraction(k + 1)), c[k + 1]) for k in range(self.K)] + [F.zero]
 
     def free_func(self, name: str, v: Value) -> Value:
         if self.K:
@@ -506,14 +518,14 @@ class Evaluator:
             return self.scale([m[0][0] for m in a.c], b)
         if b.rows == 1 and b.cols == 1 and not (a.cols == 1):
             return self.scale([m[0][0] for m in b.c], a)
-        K = self.K
+        # coefficient k of the product is Σ_i a_i b_(k-i): each entry is one long dot product
+        dot = self.F.dot
         out = []
-        for k in range(K + 1):
-            acc = None
-            for i in range(k + 1):
-                p = self.mm(a.c[i], b.c[k - i])
-                acc = p if acc is None else self.madd(acc, p)
-            out.append(acc)
+        for k in range(self.K + 1):
+            rows = [[x for i in range(k + 1) for x in a.c[i][r]] for r in range(a.rows)]
+            cols = [[y for part in col for y in part] for col in
+                    zip(*[list(zip(*b.c[k - i])) for i in range(k + 1)])]
+            out.append([[dot(row, col) for col in cols] for row in rows])
         return Mat(out, a.rows, b.cols)
 
     def power(self, v: Value, k: int) -> Value:

@@ -320,9 +320,26 @@ class AlgebraKey:
         return k
 
 
+_KEYS: dict[tuple, AlgebraKey] = {}
+
+
+def algebra_key(ctx: Context, names: set[str], npoints: int = 2, seed: int = 7) -> AlgebraKey:
+    """The key for these declarations, shared by every step that uses them (the points do not
+    depend on the expressions, so sharing changes no bound), with its values remembered."""
+    if not names <= set(ctx.env):
+        return AlgebraKey(ctx, names, npoints, seed)
+    k = (ctx.key, npoints, seed)
+    hit = _KEYS.get(k)
+    if hit is None or len(hit.cache) > 20000 or any(len(ev.memo) > 50000 for ev in hit.evs):
+        if len(_KEYS) > 64:
+            _KEYS.clear()
+        hit = _KEYS[k] = AlgebraKey(ctx, set(ctx.env), npoints, seed)
+    return hit
+
+
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     names = symbols(a) | symbols(b)
-    key = AlgebraKey(ctx, names, npoints=3, seed=11)
+    key = algebra_key(ctx, names, npoints=3, seed=11)
     ka = key(a)
     return ka is not None and ka == key(b)
 
@@ -390,7 +407,7 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     (those reversed), or None within the bounds."""
     facts = (RelaxedFacts if relaxed else Facts)(ctx.env, ctx.varying)
     names = symbols(e) | symbols(e2) | set(ctx.env)
-    key = AlgebraKey(ctx, names)
+    key = algebra_key(ctx, names)
     ke, ke2 = key(e), key(e2)
     if ke is None or ke2 is None:
         return None

@@ -17,8 +17,9 @@ from typing import Any, Mapping
 
 from .evaluate import (P, Domain, Evaluator, Mat, ModP, NeedsReals, QQ, Reals, Singular,
                        entries, same_value)
+from .errors import ProveError
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth, symbols
-from .shapes import Env
+from .shapes import Env, shape_of
 
 Matrix = list[list[Any]]
 
@@ -149,6 +150,7 @@ class Context:
         self.env, self.varying = env, varying
         self.dim_syms = {x for v in env.values() for x in (v.shape.rows, v.shape.cols)
                          if isinstance(x, str)}
+        self.key = (tuple(sorted(env.items())), frozenset(varying))
 
     def shapes(self, dims: Mapping[str, int], names: set[str]) -> dict[str, tuple[int, int]]:
         return {n: (_dim(self.env[n].shape.rows, dims), _dim(self.env[n].shape.cols, dims))
@@ -167,11 +169,44 @@ def random_point(ctx: Context, names: set[str], dims: Mapping[str, int], draw, z
     return point, dpoint
 
 
+# Random points shared by every step with the same declarations: drawn once per process from the
+# operating system's randomness (so no proof can be written against them), and each keeps the
+# values of the subterms it has seen, so a chain of steps pays only for what each step changes.
+# Sharing points between steps leaves each step's bound as it was: the points do not depend on
+# the step, and a false step agrees at a uniformly random point with chance below degree / p.
+_SEEDS = random.SystemRandom()
+_SHARED: dict[tuple, list[Evaluator]] = {}
+SHARED_POINTS = 1  # per assignment (three or four assignments: three or four points a step)
+_MEMO_LIMIT = 20000
+
+
+def _shared_evaluators(ctx: Context, dims: Mapping[str, int]) -> list[Evaluator]:
+    key = (ctx.key, tuple(sorted(dims.items())))  # one set of points serves every order
+    evs = _SHARED.get(key)
+    if evs is None or any(len(ev.memo) > _MEMO_LIMIT for ev in evs):
+        rng = random.Random(_SEEDS.getrandbits(64))
+        evs = []
+        for _ in range(SHARED_POINTS):
+            point, dpoint = random_point(ctx, set(ctx.env), dims, lambda: rng.randrange(P), 0)
+            evs.append(Evaluator(ModP, 0, point, dpoint))
+        if len(_SHARED) > 64:
+            _SHARED.clear()
+        _SHARED[key] = evs
+    return evs
+
+
+def _agree_at(ev: Evaluator, lhs: Expr, rhs: Expr) -> bool | None:
+    try:
+        return same_value(ev.value(lhs), ev.value(rhs), ModP)
+    except (Singular, Domain):
+        return None
+
+
 def _modp_agree(lhs: Expr, rhs: Expr, ctx: Context, dims, rng: random.Random, order: int) -> bool | None:
     names = symbols(lhs) | symbols(rhs)
     for _ in range(4):  # re-draw on an unlucky singular point
         point, dpoint = random_point(ctx, names, dims, lambda: rng.randrange(P), 0)
-        ev = Evaluator(ModP, order, point, dpoint)
+        ev = Evaluator(ModP, 0, point, dpoint)
         try:
             return same_value(ev.value(lhs), ev.value(rhs), ModP)
         except (Singular, Domain):
@@ -204,13 +239,13 @@ def evaluate_pair(lhs: Expr, rhs: Expr, point, dpoint, order: int):
     """Both sides at one point, exactly over the rationals, or with 50-digit reals where a log
     value survives. Returns (lhs value, rhs value, field, whether they are equal)."""
     try:
-        ev = Evaluator(QQ, order, point, dpoint)
+        ev = Evaluator(QQ, 0, point, dpoint)
         lv, rv = ev.value(lhs), ev.value(rhs)
         return lv, rv, QQ, same_value(lv, rv, QQ)
     except NeedsReals:
         F = Reals()
         conv = lambda d: {k: [[F.const(x) for x in r] for r in m] for k, m in d.items()}  # noqa: E731
-        ev = Evaluator(F, order, conv(point), conv(dpoint))
+        ev = Evaluator(F, 0, conv(point), conv(dpoint))
         lv, rv = ev.value(lhs), ev.value(rhs)
         return lv, rv, F, same_value(lv, rv, F)
 
@@ -227,13 +262,99 @@ def _counterexample(dims, point, dpoint, lv, rv) -> Counterexample:
 _CACHE: dict[tuple, Truth] = {}
 
 
+def _key(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> tuple:
+    return (lhs, rhs, ctx.key, use_z3)
+
+
+def _same_head(a: Expr, b: Expr) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, (Add, Mul)):
+        return len(a.args) == len(b.args)
+    if isinstance(a, Pow):
+        return a.k == b.k
+    if isinstance(a, Func):
+        return a.name == b.name
+    return bool(a.children())  # Neg, T, Inv, Div; a leaf (Sym, Num, I) that differs is the site
+
+
+def _known_shape(e: Expr, env: Env):
+    try:
+        s = shape_of(e, env)
+    except ProveError:
+        return None
+    return (s.rows, s.cols) if s.known else None
+
+
+def local_pairs(lhs: Expr, rhs: Expr, env: Env) -> list[tuple[Expr, Expr]]:
+    """Where two trees differ: descend while both have the same operator and arity, down to the
+    smallest differing subterms. By congruence — every operator, `d` included, is a function of
+    its arguments as functions of the variables — the two trees are equal wherever both are
+    defined once every such pair is. A pair is split only into subterms whose shapes are known
+    and equal (a bare `0` or `I` takes its size from the context, so it stays with its parent).
+
+    >>> from .parser import parse
+    >>> from .shapes import VarInfo, Shape
+    >>> env = {"X": VarInfo(Shape("n", "n")), "A": VarInfo(Shape("n", "n"))}
+    >>> p = lambda text: parse(text, set(env))
+    >>> [(str(a), str(b)) for a, b in local_pairs(p("tr(A d(X X))"), p("tr(A (dX X + X dX))"), env)]
+    [('d(X X)', 'dX X + X dX')]
+    """
+    if lhs == rhs:
+        return []
+    if not _same_head(lhs, rhs):
+        return [(lhs, rhs)]
+    out: list[tuple[Expr, Expr]] = []
+    for a, b in zip(lhs.children(), rhs.children()):
+        if a == b:
+            continue
+        sa = _known_shape(a, env)
+        if sa is None or sa != _known_shape(b, env):
+            return [(lhs, rhs)]
+        out.extend(local_pairs(a, b, env))
+    return out
+
+
+def heavy(lhs: Expr, rhs: Expr) -> bool:
+    """Has an inverse or a determinant: Z3 works with these at the smallest sizes only."""
+    return any(isinstance(n, Inv) or (isinstance(n, Func) and n.name == "det")
+               for side in (lhs, rhs) for n in side.walk())
+
+
+def _local_parts(lhs: Expr, rhs: Expr, ctx: Context) -> list[tuple[Expr, Expr]] | None:
+    """The differing subterms to confirm instead of the whole pair, or None to check the whole:
+    when nothing splits, when a part has an inverse or determinant (Z3 often settles those
+    faster with the whole step around them), or when a part is not an identity on its own (a
+    trace-cyclic step changes `A B` into `B A` inside a trace) — found by the random points."""
+    parts = local_pairs(lhs, rhs, ctx.env)
+    if not parts or parts == [(lhs, rhs)] or any(heavy(a, b) for a, b in parts):
+        return None
+    for a, b in parts:
+        done, _ = _random_phase(a, b, ctx, True, refute=False)
+        if done is not None:
+            return None
+    return parts
+
+
 def check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool = True) -> Truth:
-    """Decide whether lhs = rhs holds for all values of the variables (see module docstring)."""
-    key = (lhs, rhs, tuple(sorted(ctx.env.items())), frozenset(ctx.varying), use_z3)
+    """Decide whether lhs = rhs holds for all values of the variables (see module docstring).
+    The differing subterms are checked first (`local_pairs`); only when one of them is not
+    confirmed is the whole pair checked, which also gives the counterexample of a false step."""
+    key = _key(lhs, rhs, ctx, use_z3)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    result = _check_equal(lhs, rhs, ctx, use_z3)
+    result = None
+    parts = _local_parts(lhs, rhs, ctx)
+    if parts:
+        found = [check_equal(a, b, ctx, use_z3) for a, b in parts]
+        if all(t.status == "true" for t in found):
+            result = Truth("true", ["z3", "random"], None, "")
+        elif all(t.status in ("true", "probable") for t in found):
+            notes = [t.note for t in found if t.status == "probable"]
+            result = Truth("probable", ["random"], None, "; ".join(dict.fromkeys(notes)))
+    if result is None:
+        result = _check_equal(lhs, rhs, ctx, use_z3)
     if len(_CACHE) > 20000:
         _CACHE.clear()
     _CACHE[key] = result
@@ -244,13 +365,16 @@ def _has_log(*es: Expr) -> bool:
     return any(isinstance(n, Func) and n.name == "log" for e in es for n in e.walk())
 
 
-def _check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> Truth:
+def _random_phase(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool,
+                  refute: bool = True) -> tuple[Truth | None, dict]:
+    """The random points. Returns a final Truth when they decide (false, unknown), else None
+    and what the exact phase needs (order, assignments, degree, the stated bound)."""
     order = max(d_depth(lhs), d_depth(rhs))
     rng = random.Random(hash((lhs, rhs)) & 0xFFFFFFFF)
     dims_list = assignments(ctx.dim_syms)
     extra = degree_sizes(lhs, rhs, ctx)
     if isinstance(extra, str):
-        return Truth("unknown", [], None, extra)
+        return Truth("unknown", [], None, extra), {}
     if extra is not None:
         dims_list.append(extra)
     biggest = max([v for d in dims_list for v in d.values()] + [
@@ -258,26 +382,38 @@ def _check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> Truth:
     degree = max(total_degree(lhs, biggest), total_degree(rhs, biggest)) + order
     if degree > MAX_TOTAL_DEGREE:
         return Truth("unknown", [], None, f"the step's degree (about {degree}) is too high for "
-                     "a random check to mean anything")
+                     "a random check to mean anything"), {}
     points = 0
     for dims in dims_list:
-        for _ in range(2):
-            agree = _modp_agree(lhs, rhs, ctx, dims, rng, order)
+        for ev in _shared_evaluators(ctx, dims):
+            agree = _agree_at(ev, lhs, rhs)
+            if agree is None:  # singular at the shared point: a fresh one for this step
+                agree = _modp_agree(lhs, rhs, ctx, dims, rng, order)
             if agree is None:
                 continue
             points += 1
             if not agree:
-                return _refute(lhs, rhs, ctx, dims, order, use_z3 and degree <= MAX_Z3_DEGREE)
+                if not refute:
+                    return Truth("false", ["random"], None, "differs at a random point"), {}
+                return _refute(lhs, rhs, ctx, dims, order, use_z3 and degree <= MAX_Z3_DEGREE), {}
     if points == 0:
-        return Truth("unknown", [], None, "every sampled point was singular or outside the domain")
+        return Truth("unknown", [], None, "every sampled point was singular or outside the domain"), {}
     bound = f"{points} random points, chance of error below 10^-{max(1, 17 - len(str(degree)))}"
+    return None, dict(order=order, dims_list=dims_list, degree=degree, bound=bound)
+
+
+def _check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> Truth:
+    done, info = _random_phase(lhs, rhs, ctx, use_z3)
+    if done is not None:
+        return done
+    bound = info["bound"]
     if not use_z3:
         return Truth("probable", ["random"], None, bound)
-    if degree > MAX_Z3_DEGREE:
+    if info["degree"] > MAX_Z3_DEGREE:
         return Truth("probable", ["random"], None, f"the degree is too high for Z3; rests on {bound}")
     from .z3check import z3_equal  # Z3 is imported lazily: it costs ~0.2 s to load
 
-    verdict, detail = z3_equal(lhs, rhs, ctx, dims_list[:2], order)
+    verdict, detail = z3_equal(lhs, rhs, ctx, info["dims_list"][:2], info["order"])
     if verdict == "unsat":
         return Truth("true", ["z3", "random"], None, "")
     if verdict == "sat" or verdict == "disagree":
@@ -286,6 +422,35 @@ def _check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> Truth:
         return Truth("disagree", ["z3", "random"], detail if verdict == "sat" else None,
                      DISAGREE)
     return Truth("probable", ["random"], None, f"Z3: {detail}; rests on {bound}")
+
+
+def prefetch(pairs: list[tuple[Expr, Expr]], ctx: Context, budget_s: float) -> None:
+    """Confirm the steps of a proof together: the random phase one by one as usual, then one
+    Z3 query for all of them per assignment (`z3_confirm_many`). What it confirms is cached
+    exactly as `check_equal` would have cached it; everything else is left for `check_equal`
+    to decide one step at a time, with its own diagnostics."""
+    if len(_CACHE) > 20000:
+        _CACHE.clear()
+    todo, seen = [], set()
+    for lhs, rhs in (part for pair in pairs for part in (_local_parts(*pair, ctx) or [pair])):
+        key = _key(lhs, rhs, ctx, True)
+        if key in _CACHE or key in seen:
+            continue
+        seen.add(key)
+        done, info = _random_phase(lhs, rhs, ctx, True)
+        if done is not None:
+            _CACHE[key] = done
+            continue
+        if info["degree"] <= MAX_Z3_DEGREE:
+            todo.append((lhs, rhs, key))
+    if len(todo) < 2:
+        return
+    from .z3check import z3_confirm_many
+
+    confirmed = z3_confirm_many([(l, r) for l, r, _ in todo], ctx,
+                                assignments(ctx.dim_syms)[:2], budget_s)
+    for i in confirmed:
+        _CACHE[todo[i][2]] = Truth("true", ["z3", "random"], None, "")
 
 
 DISAGREE = ("internal error: the exact check (Z3) and the random evaluation disagree about this "
@@ -321,7 +486,9 @@ def _refute(lhs: Expr, rhs: Expr, ctx: Context, dims, order: int, ask_z3: bool) 
 
 def reset_caches() -> None:
     """Forget every cached verdict and evaluator (benchmarks use this to measure real work)."""
-    from . import z3check
+    from . import match, z3check
 
     _CACHE.clear()
+    match._KEYS.clear()
+    _SHARED.clear()
     z3check._EVALUATORS.clear()

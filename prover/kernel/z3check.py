@@ -12,18 +12,49 @@ from fractions import Fraction
 from typing import Any
 
 import z3
+from z3 import z3core
 
 from .errors import Limits
 from .evaluate import Domain, Evaluator, Lazy, Mat, NeedsReals, Singular
 from .expr import Expr, Func, Inv, symbols
+from .truth import heavy as _is_heavy
+
+
+_CONSTS: dict[Fraction, Any] = {}
 
 
 def _z(x):
     """A Python number as a Z3 real; a Z3 term as itself."""
     if isinstance(x, (int, Fraction)):
         q = Fraction(x)
-        return z3.RealVal(q.numerator) if q.denominator == 1 else z3.Q(q.numerator, q.denominator)
+        hit = _CONSTS.get(q)
+        if hit is None:
+            hit = z3.RealVal(q.numerator) if q.denominator == 1 else z3.Q(q.numerator, q.denominator)
+            if len(_CONSTS) < 4096:
+                _CONSTS[q] = hit
+        return hit
     return x
+
+
+def _mk(fn, args: list):
+    """An n-ary Z3 application built with one call of the C API (the Python operators cost
+    several times more per node, and the terms here have thousands of nodes)."""
+    ctx = args[0].ctx
+    arr = (z3.Ast * len(args))(*[a.ast for a in args])
+    return z3.ArithRef(fn(ctx.ref(), len(args), arr), ctx)
+
+
+def _sum(terms: list, const: Fraction):
+    """const + Σ terms, with Python rationals folded into const."""
+    if const != 0:
+        terms = terms + [_z(const)]
+    if not terms:
+        return Fraction(0)
+    return terms[0] if len(terms) == 1 else _mk(z3core.Z3_mk_add, terms)
+
+
+def _times(c: Fraction, a):
+    return Fraction(0) if c == 0 else (a if c == 1 else _mk(z3core.Z3_mk_mul, [_z(c), a]))
 
 
 class Z3Field:
@@ -49,10 +80,10 @@ class Z3Field:
         if isinstance(a, Fraction):
             if isinstance(b, Fraction):
                 return a + b
-            return b if a == 0 else _z(a) + b
+            return b if a == 0 else _mk(z3core.Z3_mk_add, [b, _z(a)])
         if isinstance(b, Fraction):
-            return a if b == 0 else a + _z(b)
-        return a + b
+            return a if b == 0 else _mk(z3core.Z3_mk_add, [a, _z(b)])
+        return _mk(z3core.Z3_mk_add, [a, b])
 
     @staticmethod
     def sub(a, b):
@@ -63,14 +94,35 @@ class Z3Field:
         if isinstance(a, Fraction):
             if isinstance(b, Fraction):
                 return a * b
-            return Fraction(0) if a == 0 else (b if a == 1 else _z(a) * b)
+            return _times(a, b)
         if isinstance(b, Fraction):
-            return Fraction(0) if b == 0 else (a if b == 1 else a * _z(b))
-        return a * b
+            return _times(b, a)
+        return _mk(z3core.Z3_mk_mul, [a, b])
+
+    @staticmethod
+    def dot(xs, ys):
+        const, terms = Fraction(0), []
+        for a, b in zip(xs, ys):
+            if isinstance(a, Fraction):
+                if a == 0:
+                    continue
+                if isinstance(b, Fraction):
+                    const += a * b
+                elif a == 1:
+                    terms.append(b)
+                else:
+                    terms.append(_mk(z3core.Z3_mk_mul, [_z(a), b]))
+            elif isinstance(b, Fraction):
+                if b == 0:
+                    continue
+                terms.append(a if b == 1 else _mk(z3core.Z3_mk_mul, [_z(b), a]))
+            else:
+                terms.append(_mk(z3core.Z3_mk_mul, [a, b]))
+        return _sum(terms, const)
 
     @staticmethod
     def neg(a):
-        return -a
+        return -a if isinstance(a, Fraction) else _times(Fraction(-1), a)
 
     def recip(self, a):
         # A fresh unknown r with a·r = 1 keeps every term a polynomial, which Z3's nonlinear
@@ -134,7 +186,7 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
         sizes = [x for r_c in ctx.shapes(dims, used).values() for x in r_c]
         if heavy and max(sizes, default=1) > 4:
             return "unknown", "the sizes are too large for the exact check of an inverse or determinant"
-        ev, unknowns = _evaluator(ctx, dims, order)
+        ev, unknowns = _evaluator(ctx, dims)
         ev.collected.clear()
         try:
             lv, rv = ev.value(lhs), ev.value(rhs)
@@ -166,13 +218,67 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
     return "unsat", None
 
 
+def z3_confirm_many(pairs: list[tuple[Expr, Expr]], ctx, all_dims: list[dict[str, int]],
+                    timeout_s: float) -> set[int]:
+    """Exact confirmation of many steps with one Z3 query per assignment.
+
+    Each pair is asked at exactly the assignments `z3_equal` would ask it at (the smallest only
+    when it has an inverse or determinant, and none above size 4 then). The query is the
+    disjunction over the pairs of (that pair's side conditions ∧ some entry differs): unsat
+    means every disjunct is unsat, i.e. each pair on its own would get `unsat`. Returns the
+    indices so confirmed; any other answer (sat, unknown, a timeout, an evaluation failure)
+    confirms nothing here, and the caller checks those pairs one by one."""
+    heavy = [_is_heavy(l, r) for l, r in pairs]
+    ok = set(range(len(pairs)))
+    for slot, dims in enumerate(all_dims):
+        members = []
+        for i in sorted(ok):
+            if heavy[i]:
+                if slot > 0:
+                    continue
+                lhs, rhs = pairs[i]
+                sizes = [x for rc in ctx.shapes(dims, symbols(lhs) | symbols(rhs)).values() for x in rc]
+                if max(sizes, default=1) > 4:
+                    ok.discard(i)
+                    continue
+            members.append(i)
+        ev, _ = _evaluator(ctx, dims)
+        disjuncts = []
+        for i in members:
+            lhs, rhs = pairs[i]
+            ev.collected.clear()
+            try:
+                lv, rv = ev.value(lhs), ev.value(rhs)
+            except (Singular, Domain):
+                ok.discard(i)
+                continue
+            diffs = _differences(lv, rv, ev.F)
+            if diffs is None:
+                ok.discard(i)
+                continue
+            if diffs:
+                disjuncts.append((i, list({c.get_id(): c for c in ev.collected}.values()), diffs))
+        if not disjuncts:
+            continue
+        # conditions every disjunct carries are stated once, outside the disjunction
+        common = set.intersection(*[set(c.get_id() for c in cs) for _, cs, _ in disjuncts])
+        s = z3.Solver()
+        s.set("timeout", int(timeout_s * 1000))
+        s.add(*[c for c in disjuncts[0][1] if c.get_id() in common])
+        s.add(z3.Or(*[z3.And(*[c for c in cs if c.get_id() not in common], z3.Or(*diffs))
+                      for _, cs, diffs in disjuncts]))
+        if s.check() != z3.unsat:
+            ok -= {i for i, _, _ in disjuncts}
+    return ok
+
+
 _EVALUATORS: dict[tuple, tuple[Evaluator, dict]] = {}
 
 
-def _evaluator(ctx, dims: dict[str, int], order: int) -> tuple[Evaluator, dict]:
-    """One Z3 evaluator per declarations, dimensions and order, reused across the steps of a
+def _evaluator(ctx, dims: dict[str, int]) -> tuple[Evaluator, dict]:
+    """One Z3 evaluator per declarations and dimensions, reused across the steps of a
     proof (consecutive steps share most subterms). Unknowns are named after the entries."""
-    key = (tuple(sorted(ctx.env.items())), frozenset(ctx.varying), tuple(sorted(dims.items())), order)
+    key = (ctx.key, tuple(sorted(dims.items())))  # `d` goes to deeper orders by itself
     hit = _EVALUATORS.get(key)
     if hit is not None and len(hit[0].memo) < 5000:
         return hit
@@ -188,7 +294,7 @@ def _evaluator(ctx, dims: dict[str, int], order: int) -> tuple[Evaluator, dict]:
                 m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
             target[name] = m
             unknowns[(prefix, name)] = m
-    ev = Evaluator(F, order, point, dpoint)
+    ev = Evaluator(F, 0, point, dpoint)
 
     def hook(kind: str, a: Any) -> None:
         if kind not in ("nonzero", "positive"):
