@@ -74,10 +74,13 @@ class Derivation:
         return derivation_markdown(self)
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _scalar(text: str) -> str:
     """Plain YAML where it reads back unchanged, a quoted string otherwise."""
     try:
-        if yaml.safe_load(f"k: {text}") == {"k": text}:
+        if yaml.load(f"k: {text}", Loader=_LOADER) == {"k": text}:
             return text
     except yaml.YAMLError:
         pass

@@ -78,9 +78,46 @@ def read_text(path: Path) -> str:
         raise SourceError(f"the file is not UTF-8 text (byte {exc.start})") from None
 
 
+_FAST = getattr(yaml, "CSafeLoader", None)
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _fast_node(text: str):
+    """The node tree from libyaml, when it is installed and the text is unremarkable: first a
+    pass over the events (no aliases, no anchors, not nested deeper than the converter allows,
+    which also keeps libyaml's own recursion shallow), then the composition. Returns None at
+    the first doubt; the pure-Python reader then reads the text again and words the error."""
+    if _FAST is None:
+        return None
+    try:
+        depth = 0
+        for ev in yaml.parse(text, Loader=_FAST):
+            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+                return None
+            if isinstance(ev, _OPEN):
+                depth += 1
+                if depth > 40:
+                    return None
+            elif isinstance(ev, _CLOSE):
+                depth -= 1
+        loader = _FAST(text)
+        try:
+            return loader.get_single_node()
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError):
+        return None
+
+
 def load_yaml(text: str) -> Located:
     if not text.strip():
         raise SourceError("the file is empty", 1, 1)
+    node = _fast_node(text)
+    if node is not None:
+        out = Located(None, text=text)
+        out.data = _convert(node, (), out, None, 0)
+        return out
     try:
         loader = _NoAliasLoader(text)
     except yaml.YAMLError as exc:  # e.g. a control character the reader refuses

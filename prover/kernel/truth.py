@@ -17,9 +17,8 @@ from typing import Any, Mapping
 
 from .evaluate import (P, Domain, Evaluator, Mat, ModP, NeedsReals, QQ, Reals, Singular,
                        entries, same_value)
-from .errors import ProveError
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth, symbols
-from .shapes import Env, shape_of
+from .shapes import Env
 
 Matrix = list[list[Any]]
 
@@ -266,95 +265,21 @@ def _key(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> tuple:
     return (lhs, rhs, ctx.key, use_z3)
 
 
-def _same_head(a: Expr, b: Expr) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, (Add, Mul)):
-        return len(a.args) == len(b.args)
-    if isinstance(a, Pow):
-        return a.k == b.k
-    if isinstance(a, Func):
-        return a.name == b.name
-    return bool(a.children())  # Neg, T, Inv, Div; a leaf (Sym, Num, I) that differs is the site
-
-
-def _known_shape(e: Expr, env: Env):
-    try:
-        s = shape_of(e, env)
-    except ProveError:
-        return None
-    return (s.rows, s.cols) if s.known else None
-
-
-def local_pairs(lhs: Expr, rhs: Expr, env: Env) -> list[tuple[Expr, Expr]]:
-    """Where two trees differ: descend while both have the same operator and arity, down to the
-    smallest differing subterms. By congruence — every operator, `d` included, is a function of
-    its arguments as functions of the variables — the two trees are equal wherever both are
-    defined once every such pair is. A pair is split only into subterms whose shapes are known
-    and equal (a bare `0` or `I` takes its size from the context, so it stays with its parent).
-
-    >>> from .parser import parse
-    >>> from .shapes import VarInfo, Shape
-    >>> env = {"X": VarInfo(Shape("n", "n")), "A": VarInfo(Shape("n", "n"))}
-    >>> p = lambda text: parse(text, set(env))
-    >>> [(str(a), str(b)) for a, b in local_pairs(p("tr(A d(X X))"), p("tr(A (dX X + X dX))"), env)]
-    [('d(X X)', 'dX X + X dX')]
-    """
-    if lhs == rhs:
-        return []
-    if not _same_head(lhs, rhs):
-        return [(lhs, rhs)]
-    out: list[tuple[Expr, Expr]] = []
-    for a, b in zip(lhs.children(), rhs.children()):
-        if a == b:
-            continue
-        sa = _known_shape(a, env)
-        if sa is None or sa != _known_shape(b, env):
-            return [(lhs, rhs)]
-        out.extend(local_pairs(a, b, env))
-    return out
-
-
 def heavy(lhs: Expr, rhs: Expr) -> bool:
     """Has an inverse or a determinant: Z3 works with these at the smallest sizes only."""
     return any(isinstance(n, Inv) or (isinstance(n, Func) and n.name == "det")
                for side in (lhs, rhs) for n in side.walk())
 
 
-def _local_parts(lhs: Expr, rhs: Expr, ctx: Context) -> list[tuple[Expr, Expr]] | None:
-    """The differing subterms to confirm instead of the whole pair, or None to check the whole:
-    when nothing splits, when a part has an inverse or determinant (Z3 often settles those
-    faster with the whole step around them), or when a part is not an identity on its own (a
-    trace-cyclic step changes `A B` into `B A` inside a trace) — found by the random points."""
-    parts = local_pairs(lhs, rhs, ctx.env)
-    if not parts or parts == [(lhs, rhs)] or any(heavy(a, b) for a, b in parts):
-        return None
-    for a, b in parts:
-        done, _ = _random_phase(a, b, ctx, True, refute=False)
-        if done is not None:
-            return None
-    return parts
-
-
 def check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool = True) -> Truth:
-    """Decide whether lhs = rhs holds for all values of the variables (see module docstring).
-    The differing subterms are checked first (`local_pairs`); only when one of them is not
-    confirmed is the whole pair checked, which also gives the counterexample of a false step."""
+    """Decide whether lhs = rhs holds for all values of the variables (see module docstring)."""
+    if lhs == rhs:  # the same tree: equal wherever it is defined, nothing to evaluate
+        return Truth("true", [], None, "")
     key = _key(lhs, rhs, ctx, use_z3)
     hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    result = None
-    parts = _local_parts(lhs, rhs, ctx)
-    if parts:
-        found = [check_equal(a, b, ctx, use_z3) for a, b in parts]
-        if all(t.status == "true" for t in found):
-            result = Truth("true", ["z3", "random"], None, "")
-        elif all(t.status in ("true", "probable") for t in found):
-            notes = [t.note for t in found if t.status == "probable"]
-            result = Truth("probable", ["random"], None, "; ".join(dict.fromkeys(notes)))
-    if result is None:
-        result = _check_equal(lhs, rhs, ctx, use_z3)
+    result = _check_equal(lhs, rhs, ctx, use_z3)
     if len(_CACHE) > 20000:
         _CACHE.clear()
     _CACHE[key] = result
@@ -365,8 +290,7 @@ def _has_log(*es: Expr) -> bool:
     return any(isinstance(n, Func) and n.name == "log" for e in es for n in e.walk())
 
 
-def _random_phase(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool,
-                  refute: bool = True) -> tuple[Truth | None, dict]:
+def _random_phase(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> tuple[Truth | None, dict]:
     """The random points. Returns a final Truth when they decide (false, unknown), else None
     and what the exact phase needs (order, assignments, degree, the stated bound)."""
     order = max(d_depth(lhs), d_depth(rhs))
@@ -393,8 +317,6 @@ def _random_phase(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool,
                 continue
             points += 1
             if not agree:
-                if not refute:
-                    return Truth("false", ["random"], None, "differs at a random point"), {}
                 return _refute(lhs, rhs, ctx, dims, order, use_z3 and degree <= MAX_Z3_DEGREE), {}
     if points == 0:
         return Truth("unknown", [], None, "every sampled point was singular or outside the domain"), {}
@@ -432,7 +354,7 @@ def prefetch(pairs: list[tuple[Expr, Expr]], ctx: Context, budget_s: float) -> N
     if len(_CACHE) > 20000:
         _CACHE.clear()
     todo, seen = [], set()
-    for lhs, rhs in (part for pair in pairs for part in (_local_parts(*pair, ctx) or [pair])):
+    for lhs, rhs in pairs:
         key = _key(lhs, rhs, ctx, True)
         if key in _CACHE or key in seen:
             continue
