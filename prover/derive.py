@@ -44,6 +44,7 @@ class Derivation:
     names: set[str]
     decls: dict[str, dict[str, Any]] = field(default_factory=dict)
     theorem: str = "derived"
+    fine_steps: list[tuple[str, list[str]]] | None = None  # one rule application a step
 
     def proof_yaml(self) -> str:
         """The proof as a proof file, written out by hand so that it reads like one."""
@@ -428,9 +429,40 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
     trace_form, g = eng.to_trace_form(e)
     if layout == "denominator":
         g = eng.nf.factor(eng.nf.transpose(eng.nf.poly(g)))
-    eng.steps.append((show(g, set(env)), ["theorem-4"]))
+    fine = eng.steps + [(show(g, set(env)), ["theorem-4"])]
     decls = {n: _decl(v) for n, v in variables.items()}
-    return Derivation(f, wrt, layout, g, eng.steps, env, set(env), decls, theorem)
+    return Derivation(f, wrt, layout, g, merge_steps(eng.steps) + fine[-1:], env, set(env), decls,
+                      theorem, fine)
+
+
+def _mergeable(a: list[str], b: list[str]) -> bool:
+    if a and b and all(r.startswith("diff-") for r in a + b):
+        return True  # pushing d inwards: one step, as a person writes it
+    return a == b and a[0] in ("trace-scalar", "trace-scale", "trace-add")
+
+
+def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """Runs of steps a person would write as one: every differential rule in a row (d pushed
+    all the way in), and the same trace rule applied term after term. The kernel justifies such
+    a step by rewriting both ends until they meet (`match._join`)."""
+    out = list(steps[:1])
+    for text, by in steps[1:]:
+        if len(out) > 1 and _mergeable(out[-1][1], by):
+            out[-1] = (text, out[-1][1] + [r for r in by if r not in out[-1][1]])
+        else:
+            out.append((text, list(by)))
+    # Every step holds up to algebra, so the rearranging after d is pushed in folds into the
+    # pushing step (unless more pushing follows: then it stands for a power written out).
+    folded = list(out[:1])
+    for i, (text, by) in enumerate(out[1:], 1):
+        after = out[i + 1][1] if i + 1 < len(out) else []
+        before = folded[-1][1]
+        if by == ["algebra"] and len(folded) > 1 and all(r.startswith("diff-") for r in before) \
+                and not (after and all(r.startswith("diff-") for r in after)):
+            folded[-1] = (text, folded[-1][1])
+        else:
+            folded.append((text, by))
+    return folded
 
 
 def check_derivation(dv: Derivation):
@@ -439,8 +471,12 @@ def check_derivation(dv: Derivation):
     from .rulebase import load_rulebook
 
     _, book = load_rulebook()
-    proof_in = load_proof_text(dv.proof_yaml())
-    return check_proof(proof_in, book, None)
+    result = check_proof(load_proof_text(dv.proof_yaml()), book, None)
+    if result.status != "valid" and dv.fine_steps and dv.fine_steps != dv.steps:
+        # the kernel did not accept a combined step: fall back to one application a step
+        dv.steps = dv.fine_steps
+        result = check_proof(load_proof_text(dv.proof_yaml()), book, None)
+    return result
 
 
 def parse_var(spec: str) -> tuple[str, VarInfo]:

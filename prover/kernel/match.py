@@ -255,10 +255,13 @@ def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tu
                         return
 
 
-def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts) -> Iterator[tuple[Expr, list[Application]]]:
+def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
+                       only: str | None = None) -> Iterator[tuple[Expr, list[Application]]]:
     """The rule applied at every outermost position where it matches, all at once (one binding
-    per position): `d(A) = 0` over a whole sum in a single move."""
+    per position): `d(A) = 0` over a whole sum in a single move. `only`: one direction."""
     for direction, lhs, rhs in rule.directions():
+        if only is not None and direction != only:
+            continue
         apps: list[Application] = []
 
         def go(x: Expr, path: tuple) -> Expr:
@@ -272,8 +275,37 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts) -> Iterator[tuple[Expr
             return x.with_children(tuple(go(k, path + (i,)) for i, k in enumerate(kids)))
 
         out = go(e, ())
-        if len(apps) > 1:
+        if len(apps) > 1 or (only is not None and apps):
             yield out, apps
+
+
+def normal_forms(e: Expr, rules: list[Rule], facts: Facts, direction: str, rounds: int,
+                 limit: int, key) -> Iterator[tuple[Expr, tuple, list[Application]]]:
+    """e, then e with each rule applied everywhere in one direction, rule after rule, round
+    after round, until nothing changes up to algebra (or `rounds` run out, or the tree outgrows
+    `limit`): every tree on the way, with its key and the applications that lead to it.
+    Pushing `d` inwards, or splitting traces of sums, reaches its end this way in a few rounds;
+    a rule that only goes round in circles (`tr(A) = tr(A^T)`) stops at once."""
+    trail: list[Application] = []
+    k = key(e)
+    if k is None:
+        return
+    seen = {k}
+    yield e, k, trail
+    for _ in range(rounds):
+        changed = False
+        for rule in rules:
+            for out, apps in rewrite_everywhere(e, rule, facts, only=direction):
+                if out == e or size(out) > limit:
+                    continue
+                k = key(out)
+                if k is None or k in seen:
+                    continue
+                seen.add(k)
+                e, trail, changed = out, trail + apps, True
+                yield e, k, trail
+        if not changed:
+            return
 
 
 def _sites(sub: Expr, lhs: Expr):
@@ -358,6 +390,25 @@ class Justification:
         return out
 
 
+def _join(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey", ctx: Context,
+          limit: int) -> Justification | None:
+    """The quick way first: rewrite both sides with the rules in one direction until they
+    settle (`normal_forms`); if some tree on one side meets some tree on the other up to
+    algebra, the step is e →* x = y *← e2. A step that pushes every `d` inwards at once, or
+    wraps every scalar term in a trace, is found here without the search."""
+    for direction in ("->", "<-"):
+        theirs: dict = {}
+        for y, k, trail in normal_forms(e2, rules, facts, direction, 32, limit, key):
+            theirs.setdefault(k, (y, trail))
+        for x, k, trail in normal_forms(e, rules, facts, direction, 32, limit, key):
+            hit = theirs.get(k)
+            if hit is not None and algebra_equal(x, hit[0], ctx):
+                back = [Application(a.rule, "<-" if a.direction == "->" else "->", a.path,
+                                    a.binding, a.exprs) for a in reversed(hit[1])]
+                return Justification(trail + back)
+    return None
+
+
 class RelaxedFacts(Facts):
     """Facts that grant every side condition: used only to explain a failure ("diff-inverse
     would give this line if X were invertible"), never to accept a step."""
@@ -417,6 +468,9 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     if not rewriting:
         return None
     limit = 2 * max(size(e), size(e2)) + 12
+    found = _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)
+    if found is not None:
+        return found
     sides = [{ke: (e, [])}, {ke2: (e2, [])}]
     frontiers = [[(e, [])], [(e2, [])]]
     spent = 0
