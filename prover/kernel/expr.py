@@ -196,7 +196,11 @@ def is_zero(e: Expr) -> bool:
 
 
 def size(e: Expr) -> int:
-    return sum(1 for _ in e.walk())
+    n = e.__dict__.get("_size")  # cached on the node, like the hash
+    if n is None:
+        n = 1 + sum(size(k) for k in e.children())
+        object.__setattr__(e, "_size", n)
+    return n
 
 
 def depth(e: Expr) -> int:

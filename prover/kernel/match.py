@@ -47,11 +47,13 @@ class Application:
     rule: str
     direction: str  # "->" (left to right as stated) or "<-"
     path: Path
-    binding: dict[str, str]  # pattern variable -> printed subterm
+    binding: dict[str, str]  # pattern variable -> printed subterm (printed when first asked)
     exprs: dict[str, Expr] = field(default_factory=dict, repr=False)  # the same, as trees
 
     def describe(self) -> str:
         pos = "at the root" if not self.path else "at position " + ".".join(map(str, self.path))
+        if not self.binding and self.exprs:
+            self.binding.update({k: str(v) for k, v in self.exprs.items()})
         sub = ", ".join(f"{k} := {v}" for k, v in sorted(self.binding.items()))
         return f"{self.rule} ({'left to right' if self.direction == '->' else 'right to left'}, " \
                f"{pos}; {sub})"
@@ -249,7 +251,7 @@ def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tu
                     seen.add(new)
                     out = replace_at(e, path, rebuild(new))
                     yield out, Application(rule.id, direction, path,
-                                           {k: str(v) for k, v in b.items()}, dict(b))
+                                           {}, dict(b))
                     count += 1
                     if count >= limit:
                         return
@@ -267,7 +269,7 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
         def go(x: Expr, path: tuple) -> Expr:
             for b, _ in match(lhs, x, rule, facts, {}, {}):
                 apps.append(Application(rule.id, direction, path,
-                                        {k: str(v) for k, v in b.items()}, dict(b)))
+                                        {}, dict(b)))
                 return instantiate(rhs, b)
             kids = x.children()
             if not kids:
@@ -353,6 +355,17 @@ class AlgebraKey:
 
 
 _KEYS: dict[tuple, AlgebraKey] = {}
+_FACTS: dict[tuple, Facts] = {}
+
+
+def _facts(ctx: Context) -> Facts:
+    """Facts for these declarations, shared by the steps of a proof (their shape cache too)."""
+    hit = _FACTS.get(ctx.key)
+    if hit is None or len(hit._shapes) > 50000:
+        if len(_FACTS) > 64:
+            _FACTS.clear()
+        hit = _FACTS[ctx.key] = Facts(ctx.env, ctx.varying)
+    return hit
 
 
 def algebra_key(ctx: Context, names: set[str], npoints: int = 2, seed: int = 7) -> AlgebraKey:
@@ -395,17 +408,40 @@ def _join(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
     """The quick way first: rewrite both sides with the rules in one direction until they
     settle (`normal_forms`); if some tree on one side meets some tree on the other up to
     algebra, the step is e →* x = y *← e2. A step that pushes every `d` inwards at once, or
-    wraps every scalar term in a trace, is found here without the search."""
+    wraps every scalar term in a trace, is found here without the search. Both directions
+    advance together, a tree at a time, so the one that gets there first ends the work."""
+    runs = []
     for direction in ("->", "<-"):
-        theirs: dict = {}
-        for y, k, trail in normal_forms(e2, rules, facts, direction, 32, limit, key):
-            theirs.setdefault(k, (y, trail))
-        for x, k, trail in normal_forms(e, rules, facts, direction, 32, limit, key):
-            hit = theirs.get(k)
+        for side, start in ((0, e), (1, e2)):
+            runs.append((direction, side, normal_forms(start, rules, facts, direction, 32, limit, key)))
+    met: dict = {}  # (direction, side) -> {key: (tree, trail)}
+    while runs:
+        alive = []
+        for direction, side, gen in runs:
+            step = next(gen, None)
+            if step is None:
+                continue
+            alive.append((direction, side, gen))
+            x, k, trail = step
+            met.setdefault((direction, side), {}).setdefault(k, (x, trail))
+            hit = met.get((direction, 1 - side), {}).get(k)
             if hit is not None and algebra_equal(x, hit[0], ctx):
+                fwd, bwd = (trail, hit[1]) if side == 0 else (hit[1], trail)
                 back = [Application(a.rule, "<-" if a.direction == "->" else "->", a.path,
-                                    a.binding, a.exprs) for a in reversed(hit[1])]
-                return Justification(trail + back)
+                                    a.binding, a.exprs) for a in reversed(bwd)]
+                return Justification(fwd + back)
+        runs = alive
+    return None
+
+
+def _one_move(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
+              ctx: Context, target: tuple, limit: int) -> Justification | None:
+    """A single application of one rule, at one place, that gives e2 up to algebra: most steps
+    of a hand-written proof are this."""
+    for rule in rules:
+        for out, app in rewrites(e, rule, facts, limit=100):
+            if size(out) <= limit and key(out) == target and algebra_equal(out, e2, ctx):
+                return Justification([app])
     return None
 
 
@@ -456,7 +492,7 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules` (each
     application in either direction). Returns the applications from e's side then e2's side
     (those reversed), or None within the bounds."""
-    facts = (RelaxedFacts if relaxed else Facts)(ctx.env, ctx.varying)
+    facts = RelaxedFacts(ctx.env, ctx.varying) if relaxed else _facts(ctx)
     names = symbols(e) | symbols(e2) | set(ctx.env)
     key = algebra_key(ctx, names)
     ke, ke2 = key(e), key(e2)
@@ -468,7 +504,8 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     if not rewriting:
         return None
     limit = 2 * max(size(e), size(e2)) + 12
-    found = _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)
+    found = _one_move(e, e2, rewriting, facts, key, ctx, ke2, limit) or \
+        _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)
     if found is not None:
         return found
     sides = [{ke: (e, [])}, {ke2: (e2, [])}]

@@ -412,5 +412,6 @@ def reset_caches() -> None:
 
     _CACHE.clear()
     match._KEYS.clear()
+    match._FACTS.clear()
     _SHARED.clear()
     z3check._EVALUATORS.clear()
