@@ -520,6 +520,9 @@ class Evaluator:
             return self.scale([m[0][0] for m in b.c], a)
         # coefficient k of the product is Σ_i a_i b_(k-i): each entry is one long dot product
         dot = self.F.dot
+        if self.K == 0:
+            cols = list(zip(*b.c[0]))
+            return Mat([[[dot(row, col) for col in cols] for row in a.c[0]]], a.rows, b.cols)
         out = []
         for k in range(self.K + 1):
             rows = [[x for i in range(k + 1) for x in a.c[i][r]] for r in range(a.rows)]

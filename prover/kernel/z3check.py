@@ -11,6 +11,8 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import weakref
+
 import z3
 from z3 import z3core
 
@@ -21,155 +23,181 @@ from .truth import heavy as _is_heavy
 
 
 _CONSTS: dict[Fraction, Any] = {}
+_NUM = (int, Fraction)  # a plain number (an int where it can be: Fraction arithmetic is slow)
+_CTX = z3.main_ctx()
+_C = _CTX.ref()
+
+
+def _c_function(name: str):
+    """The raw C entry point behind z3core's wrapper where this Z3 version exposes it (the
+    wrapper's error check is done here instead: a null result raises)."""
+    wrapper = getattr(z3core, name)
+    try:
+        return wrapper.__defaults__[0].f
+    except (AttributeError, IndexError, TypeError):
+        return wrapper
+
+
+_MK_ADD, _MK_MUL = _c_function("Z3_mk_add"), _c_function("Z3_mk_mul")
+_INC, _DEC = _c_function("Z3_inc_ref"), _c_function("Z3_dec_ref")
 
 
 def _z(x):
-    """A Python number as a Z3 real; a Z3 term as itself."""
-    if isinstance(x, (int, Fraction)):
-        q = Fraction(x)
-        hit = _CONSTS.get(q)
-        if hit is None:
-            hit = z3.RealVal(q.numerator) if q.denominator == 1 else z3.Q(q.numerator, q.denominator)
-            if len(_CONSTS) < 4096:
-                _CONSTS[q] = hit
-        return hit
-    return x
+    """A Python number as a Z3 real term (an ExprRef)."""
+    q = Fraction(x)
+    hit = _CONSTS.get(q)
+    if hit is None:
+        hit = z3.RealVal(q.numerator) if q.denominator == 1 else z3.Q(q.numerator, q.denominator)
+        if len(_CONSTS) < 4096:
+            _CONSTS[q] = hit
+    return hit
 
 
-def _mk(fn, args: list):
-    """An n-ary Z3 application built with one call of the C API (the Python operators cost
-    several times more per node, and the terms here have thousands of nodes)."""
-    ctx = args[0].ctx
-    arr = (z3.Ast * len(args))(*[a.ast for a in args])
-    return z3.ArithRef(fn(ctx.ref(), len(args), arr), ctx)
+def wrap(a):
+    """A value of the field as a Z3 expression: numbers as reals, raw terms wrapped."""
+    if isinstance(a, _NUM):
+        return _z(a)
+    return z3.ArithRef(a, _CTX)
 
 
-def _sum(terms: list, const: Fraction):
-    """const + Σ terms, with Python rationals folded into const."""
-    if const != 0:
-        terms = terms + [_z(const)]
-    if not terms:
-        return Fraction(0)
-    return terms[0] if len(terms) == 1 else _mk(z3core.Z3_mk_add, terms)
-
-
-def _times(c: Fraction, a):
-    return Fraction(0) if c == 0 else (a if c == 1 else _mk(z3core.Z3_mk_mul, [_z(c), a]))
+def _release(owned: list) -> None:
+    for a in owned:
+        _DEC(_C, a)
+    owned.clear()
 
 
 class Z3Field:
-    """Z3 real terms, with plain Python rationals kept as they are until they meet a term:
-    most entries of a differential are 0, and folding them in Python saves most of Z3's work."""
+    """Z3 real terms, built through Z3's C API without Python wrapper objects (each node is
+    created with one call and its reference held by this field until the field is dropped),
+    with plain Python numbers kept as they are until they meet a term: most entries of a
+    differential are 0, and folding them in Python saves most of Z3's work."""
 
     name = "z3"
     symbolic = True
 
     def __init__(self):
-        self.zero, self.one = Fraction(0), Fraction(1)
+        self.zero, self.one = 0, 1
         self.log_fn = z3.Function("log", z3.RealSort(), z3.RealSort())
         self.used_log = False
         self.recips: dict[int, Any] = {}
         self.sink: list = []  # the evaluator's `collected`: definitions go with the terms that use them
+        self.keep: list = []  # Python-side Z3 objects whose terms are in use
+        self.owned: list = []  # raw terms this field holds a reference to
+        weakref.finalize(self, _release, self.owned).atexit = False
+
+    def _app(self, fn, args: list):
+        n = len(args)
+        out = fn(_C, n, (z3.Ast * n)(*args))
+        if not out:
+            raise z3.Z3Exception("Z3 could not build a term")
+        _INC(_C, out)
+        self.owned.append(out)
+        return out
+
+    def _num(self, q):
+        t = _z(q)
+        self.keep.append(t)
+        return t.as_ast()
 
     @staticmethod
     def const(q: Fraction):
-        return Fraction(q)
+        q = Fraction(q)
+        return q.numerator if q.denominator == 1 else q
 
-    @staticmethod
-    def add(a, b):
-        if isinstance(a, Fraction):
-            if isinstance(b, Fraction):
+    def add(self, a, b):
+        if isinstance(a, _NUM):
+            if isinstance(b, _NUM):
                 return a + b
-            return b if a == 0 else _mk(z3core.Z3_mk_add, [b, _z(a)])
-        if isinstance(b, Fraction):
-            return a if b == 0 else _mk(z3core.Z3_mk_add, [a, _z(b)])
-        return _mk(z3core.Z3_mk_add, [a, b])
+            return b if a == 0 else self._app(_MK_ADD, [b, self._num(a)])
+        if isinstance(b, _NUM):
+            return a if b == 0 else self._app(_MK_ADD, [a, self._num(b)])
+        return self._app(_MK_ADD, [a, b])
 
-    @staticmethod
-    def sub(a, b):
-        return Z3Field.add(a, Z3Field.neg(b))
+    def sub(self, a, b):
+        return self.add(a, self.neg(b))
 
-    @staticmethod
-    def mul(a, b):
-        if isinstance(a, Fraction):
-            if isinstance(b, Fraction):
+    def _times(self, c, a):
+        return 0 if c == 0 else (a if c == 1 else self._app(_MK_MUL, [self._num(c), a]))
+
+    def mul(self, a, b):
+        if isinstance(a, _NUM):
+            if isinstance(b, _NUM):
                 return a * b
-            return _times(a, b)
-        if isinstance(b, Fraction):
-            return _times(b, a)
-        return _mk(z3core.Z3_mk_mul, [a, b])
+            return self._times(a, b)
+        if isinstance(b, _NUM):
+            return self._times(b, a)
+        return self._app(_MK_MUL, [a, b])
 
-    @staticmethod
-    def dot(xs, ys):
-        const, terms = Fraction(0), []
+    def dot(self, xs, ys):
+        const, terms = 0, []
         for a, b in zip(xs, ys):
-            if isinstance(a, Fraction):
+            if isinstance(a, _NUM):
                 if a == 0:
                     continue
-                if isinstance(b, Fraction):
+                if isinstance(b, _NUM):
                     const += a * b
-                elif a == 1:
-                    terms.append(b)
                 else:
-                    terms.append(_mk(z3core.Z3_mk_mul, [_z(a), b]))
-            elif isinstance(b, Fraction):
-                if b == 0:
-                    continue
-                terms.append(a if b == 1 else _mk(z3core.Z3_mk_mul, [_z(b), a]))
+                    terms.append(self._times(a, b))
+            elif isinstance(b, _NUM):
+                if b != 0:
+                    terms.append(self._times(b, a))
             else:
-                terms.append(_mk(z3core.Z3_mk_mul, [a, b]))
-        return _sum(terms, const)
+                terms.append(self._app(_MK_MUL, [a, b]))
+        if const != 0:
+            terms.append(self._num(const))
+        if not terms:
+            return 0
+        return terms[0] if len(terms) == 1 else self._app(_MK_ADD, terms)
 
-    @staticmethod
-    def neg(a):
-        return -a if isinstance(a, Fraction) else _times(Fraction(-1), a)
+    def neg(self, a):
+        return -a if isinstance(a, _NUM) else self._times(-1, a)
 
     def recip(self, a):
         # A fresh unknown r with a·r = 1 keeps every term a polynomial, which Z3's nonlinear
         # arithmetic handles far better than division.
-        if isinstance(a, Fraction):
+        if isinstance(a, _NUM):
             if a == 0:
                 raise Singular("division by zero")
-            return 1 / a
-        key = a.get_id()
+            return Fraction(1) / a
+        key = z3core.Z3_get_ast_id(_C, a)
         r = self.recips.get(key)
         if r is None:
             r = z3.Real(f"_r{len(self.recips)}")
             self.recips[key] = r
-        self.sink.append(a * r == 1)
-        return r
+        self.sink.append(wrap(a) * r == 1)
+        return r.as_ast()
 
     @staticmethod
     def is_zero(a) -> bool:
-        return isinstance(a, Fraction) and a == 0
+        return isinstance(a, _NUM) and a == 0
 
     def log(self, a):
         self.used_log = True
-        return self.log_fn(_z(a))
+        t = self.log_fn(wrap(a))
+        self.keep.append(t)
+        return t.as_ast()
 
     def inverse(self, a, ev: Evaluator):
         n = len(a)
-        det = _det(a)
+        det = self.det(a)
         if ev.hook:
             ev.hook("nonzero", det)
-        cof = [[Z3Field.mul(Fraction((-1) ** (i + j)),
-                            _det([r[:j] + r[j + 1:] for k, r in enumerate(a) if k != i]))
+        cof = [[self.mul((-1) ** (i + j), self.det([r[:j] + r[j + 1:] for k, r in enumerate(a) if k != i]))
                 if n > 1 else self.one for j in range(n)] for i in range(n)]
         r = self.recip(det)
-        return [[Z3Field.mul(cof[j][i], r) for j in range(n)] for i in range(n)]
+        return [[self.mul(cof[j][i], r) for j in range(n)] for i in range(n)]
 
-
-def _det(a):
-    n = len(a)
-    if n == 0:
-        return Fraction(1)
-    if n == 1:
-        return a[0][0]
-    acc = Fraction(0)
-    for j in range(n):
-        term = Z3Field.mul(a[0][j], _det([r[:j] + r[j + 1:] for r in a[1:]]))
-        acc = Z3Field.add(acc, term if j % 2 == 0 else Z3Field.neg(term))
-    return acc
+    def det(self, a):
+        n = len(a)
+        if n == 0:
+            return 1
+        if n == 1:
+            return a[0][0]
+        acc = 0
+        for j in range(n):
+            term = self.mul(a[0][j], self.det([r[:j] + r[j + 1:] for r in a[1:]]))
+            acc = self.add(acc, term if j % 2 == 0 else self.neg(term))
+        return acc
 
 
 def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: int,
@@ -314,19 +342,19 @@ def _evaluator(ctx, dims: dict[str, int]) -> tuple[Evaluator, dict]:
             m = [[z3.Real(f"{prefix}{name}_{i + 1}_{j + 1}") for j in range(c)] for i in range(r)]
             if info.symmetric and r == c:
                 m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
-            target[name] = m
+            target[name] = [[x.as_ast() for x in row] for row in m]  # `unknowns` keeps them alive
             unknowns[(prefix, name)] = m
     ev = Evaluator(F, 0, point, dpoint)
 
     def hook(kind: str, a: Any) -> None:
         if kind not in ("nonzero", "positive"):
             return
-        if isinstance(a, Fraction):
+        if isinstance(a, _NUM):
             if (a == 0) if kind == "nonzero" else (a <= 0):
                 raise Domain("a constant denominator is 0" if kind == "nonzero"
                              else "a constant log argument is not positive")
             return
-        ev.collected.append(a != 0 if kind == "nonzero" else a > 0)
+        ev.collected.append(wrap(a) != 0 if kind == "nonzero" else wrap(a) > 0)
 
     ev.hook = hook
     F.sink = ev.collected
@@ -339,25 +367,25 @@ def _evaluator(ctx, dims: dict[str, int]) -> tuple[Evaluator, dict]:
 def _differences(lv, rv, F) -> list | None:
     if isinstance(lv, Lazy) and isinstance(rv, Lazy):
         diff = F.sub(lv.c[0], rv.c[0])
-        return [] if F.is_zero(diff) else [_z(diff) != 0]
+        return [] if F.is_zero(diff) else [wrap(diff) != 0]
     if isinstance(lv, Lazy):
         lv, rv = rv, lv
     if isinstance(rv, Lazy):
         rv = Mat([[[rv.c[0] if i == j else F.zero for j in range(lv.cols)]
                    for i in range(lv.rows)]], lv.rows, lv.cols)
         if lv.rows != lv.cols:
-            return [] if F.is_zero(rv.c[0][0][0]) else [_z(rv.c[0][0][0]) != 0]
+            return [] if F.is_zero(rv.c[0][0][0]) else [wrap(rv.c[0][0][0]) != 0]
     if (lv.rows, lv.cols) != (rv.rows, rv.cols):
         return None
     out = []
     for ra, rb in zip(lv.c[0], rv.c[0]):
         for x, y in zip(ra, rb):
             diff = F.sub(x, y)
-            if isinstance(diff, Fraction):
+            if isinstance(diff, _NUM):
                 if diff == 0:
                     continue
                 return None  # a constant difference: certainly not an identity
-            out.append(diff != 0)
+            out.append(wrap(diff) != 0)
     return out
 
 
