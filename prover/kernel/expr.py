@@ -236,25 +236,55 @@ def replace_at(e: Expr, path: Path, new: Expr) -> Expr:
     return e.with_children(tuple(kids))
 
 
-def _cached_hash(self: Expr) -> int:
-    # Trees are compared and used as dict keys constantly during search; a dataclass hash would
-    # walk the whole tree every time, so it is computed once per node.
-    h = self.__dict__.get("_hash")
-    if h is None:
-        h = hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
-        object.__setattr__(self, "_hash", h)
-    return h
+# -- structural identity ----------------------------------------------------------------------
+# Every distinct tree gets a number, the same for every node of that structure: a node's key is
+# its type, its own fields and its children's numbers, so numbering a node costs one dict lookup
+# once its children are numbered, and each node keeps its number. Equality and hashing use the
+# numbers: comparing two equal trees no longer walks them, which matters because trees are dict
+# keys everywhere (values at points, keys of the search, shapes). The table is renewed when it
+# grows large; numbers from an older table are recomputed on first use, never compared.
+_IDS: dict[tuple, int] = {}
+_GEN = [0]
+_MAX_IDS = 2_000_000
 
 
-def _fast_eq(self: Expr, other: object) -> bool:
+def node_id(e: Expr) -> int:
+    cached = e.__dict__.get("_id")
+    if cached is not None and cached[0] == _GEN[0]:
+        return cached[1]
+    if len(_IDS) >= _MAX_IDS:
+        _IDS.clear()
+        _GEN[0] += 1
+    parts: list = [type(e)]
+    for f in e._fields:
+        v = getattr(e, f)
+        if isinstance(v, Expr):
+            parts.append(node_id(v))
+        elif isinstance(v, tuple):
+            parts.append(tuple(node_id(x) for x in v))
+        else:
+            parts.append(v)
+    key = tuple(parts)
+    i = _IDS.get(key)
+    if i is None:
+        i = _IDS[key] = len(_IDS)
+    object.__setattr__(e, "_id", (_GEN[0], i))
+    return i
+
+
+def _id_hash(self: Expr) -> int:
+    return node_id(self)
+
+
+def _id_eq(self: Expr, other: object) -> bool:
     if self is other:
         return True
-    if type(self) is not type(other) or hash(self) != hash(other):
+    if type(self) is not type(other):
         return False
-    return all(getattr(self, f) == getattr(other, f) for f in self._fields)
+    return node_id(self) == node_id(other)  # type: ignore[arg-type]
 
 
 for _cls in (Num, Sym, Ident, Add, Neg, Mul, Div, T, Inv, Pow, Func):
     _cls._fields = tuple(f for f in _cls.__dataclass_fields__ if f != "span")
-    _cls.__hash__ = _cached_hash
-    _cls.__eq__ = _fast_eq
+    _cls.__hash__ = _id_hash
+    _cls.__eq__ = _id_eq

@@ -437,12 +437,36 @@ def _join(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
 def _one_move(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
               ctx: Context, target: tuple, limit: int) -> Justification | None:
     """A single application of one rule, at one place, that gives e2 up to algebra: most steps
-    of a hand-written proof are this."""
-    for rule in rules:
-        for out, app in rewrites(e, rule, facts, limit=100):
-            if size(out) <= limit and key(out) == target and algebra_equal(out, e2, ctx):
-                return Justification([app])
+    of a hand-written proof are this. The subtree just above every difference between the two
+    lines is searched first (a rule's pattern may reach one level above the change, as in
+    `tr(A B) = tr(B A)`); then the whole line."""
+    focus = _focus(e, e2)[:-1]
+    for path in ((focus, ()) if focus else ((),)):
+        sub = e
+        for i in path:
+            sub = sub.children()[i]
+        for rule in rules:
+            for out, app in rewrites(sub, rule, facts, limit=100):
+                whole = replace_at(e, path, out)
+                if size(whole) <= limit and key(whole) == target and algebra_equal(whole, e2, ctx):
+                    return Justification([Application(app.rule, app.direction, path + app.path,
+                                                      app.binding, app.exprs)])
     return None
+
+
+def _focus(a: Expr, b: Expr) -> Path:
+    """The position of the smallest subtree of a outside which a and b agree exactly."""
+    path: list[int] = []
+    while type(a) is type(b) and a != b:
+        ka, kb = a.children(), b.children()
+        if not ka or len(ka) != len(kb) or a.with_children(kb) != b:
+            break  # a different operator here (or a leaf): this is the place
+        differ = [i for i, (x, y) in enumerate(zip(ka, kb)) if x != y]
+        if len(differ) != 1:
+            break
+        path.append(differ[0])
+        a, b = ka[differ[0]], kb[differ[0]]
+    return tuple(path)
 
 
 class RelaxedFacts(Facts):
