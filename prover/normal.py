@@ -30,13 +30,25 @@ Poly = list[Mono]
 class Normalizer:
     def __init__(self, env: Env):
         self.env = env
+        self._scalar: dict[Expr, bool] = {}
+        self._shown: dict[Expr, str] = {}
+
+    def show(self, e: Expr) -> str:
+        text = self._shown.get(e)
+        if text is None:
+            text = self._shown[e] = show(e)
+        return text
 
     # -- shapes ---------------------------------------------------------------------------------
     def is_scalar(self, e: Expr) -> bool:
-        try:
-            return shape_of(e, self.env).scalar
-        except Exception:  # noqa: BLE001 - an atom of unknown shape is simply not moved
-            return False
+        hit = self._scalar.get(e)
+        if hit is None:
+            try:
+                hit = shape_of(e, self.env).scalar
+            except Exception:  # noqa: BLE001 - an atom of unknown shape is simply not moved
+                hit = False
+            self._scalar[e] = hit
+        return hit
 
     def is_square(self, e: Expr) -> bool:
         try:
@@ -105,7 +117,7 @@ class Normalizer:
             mats = [a for a in m.atoms if not self.is_scalar(a)]
             if mats:  # the matrix atoms multiply to a scalar: invert them as one block
                 flipped = [self.t_atom(b) for b in reversed(mats)]
-                scal.append(Mul(tuple(min((mats, flipped), key=lambda bl: show(mul(*bl))))))
+                scal.append(Mul(tuple(min((mats, flipped), key=lambda bl: self.show(mul(*bl))))))
             atoms = tuple(a.arg if isinstance(a, Inv) else Inv(a) for a in scal)
             return [Mono(1 / m.coef, self.order(atoms))]
         return [Mono(Fraction(1), (self.inv_atom(e),))]
@@ -125,7 +137,7 @@ class Normalizer:
         longer product (x^T A x in x^T A x x^T) is a scalar too: it becomes one atom, written
         the smaller of its two transposes (a scalar equals its transpose)."""
         atoms = self._cancel(self._blocks(tuple(atoms)))
-        scal = sorted((a for a in atoms if self.is_scalar(a)), key=show)
+        scal = sorted((a for a in atoms if self.is_scalar(a)), key=self.show)
         rest = [a for a in atoms if not self.is_scalar(a)]
         return tuple(scal + rest)
 
@@ -153,7 +165,7 @@ class Normalizer:
                 if not self.is_scalar(mul(*block)):
                     continue
                 flipped = [self.t_atom(b) for b in reversed(block)]
-                pick = min((block, flipped), key=lambda bl: show(mul(*bl)))
+                pick = min((block, flipped), key=lambda bl: self.show(mul(*bl)))
                 atom = Mul(tuple(pick))
                 rest = tuple(scal) + (atom,) + tuple(mats[:i] + mats[i + width:])
                 return self._blocks(rest)
@@ -163,7 +175,7 @@ class Normalizer:
         acc: dict[tuple[str, ...], Fraction] = {}
         atoms: dict[tuple[str, ...], tuple[Expr, ...]] = {}
         for m in p:
-            key = tuple(show(a) for a in m.atoms)
+            key = tuple(self.show(a) for a in m.atoms)
             acc[key] = acc.get(key, Fraction(0)) + m.coef
             atoms[key] = m.atoms
         return [Mono(c, atoms[k]) for k, c in acc.items() if c != 0]
@@ -196,7 +208,7 @@ class Normalizer:
     def expr(self, p: Poly) -> Expr:
         if not p:
             return Num(Fraction(0))
-        ms = sorted(p, key=lambda m: (m.coef < 0, [show(a) for a in m.atoms]))
+        ms = sorted(p, key=lambda m: (m.coef < 0, [self.show(a) for a in m.atoms]))
         return add(*[self.mono_expr(m) for m in ms])
 
     def normal(self, e: Expr) -> Expr:

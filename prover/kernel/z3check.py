@@ -60,6 +60,19 @@ def wrap(a):
     return z3.ArithRef(a, _CTX)
 
 
+_REALS: dict[str, Any] = {}
+
+
+def _real(name: str):
+    """The Z3 real constant of that name (the same term every time: Z3 shares it anyway)."""
+    hit = _REALS.get(name)
+    if hit is None:
+        hit = z3.Real(name)
+        if len(_REALS) < 20000:
+            _REALS[name] = hit
+    return hit
+
+
 def _release(owned: list) -> None:
     for a in owned:
         _DEC(_C, a)
@@ -339,7 +352,7 @@ def _evaluator(ctx, dims: dict[str, int]) -> tuple[Evaluator, dict]:
         for prefix, target in (("", point), ("d", dpoint)):
             if prefix and name not in ctx.varying:
                 continue
-            m = [[z3.Real(f"{prefix}{name}_{i + 1}_{j + 1}") for j in range(c)] for i in range(r)]
+            m = [[_real(f"{prefix}{name}_{i + 1}_{j + 1}") for j in range(c)] for i in range(r)]
             if info.symmetric and r == c:
                 m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
             target[name] = [[x.as_ast() for x in row] for row in m]  # `unknowns` keeps them alive
