@@ -438,7 +438,8 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
 def _mergeable(a: list[str], b: list[str]) -> bool:
     if a and b and all(r.startswith("diff-") for r in a + b):
         return True  # pushing d inwards: one step, as a person writes it
-    return a == b and a[0] in ("trace-scalar", "trace-scale", "trace-add")
+    return a == b and a[0] in ("trace-scalar", "trace-scale", "trace-add", "trace-transpose",
+                               "trace-cyclic")
 
 
 def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:

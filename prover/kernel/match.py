@@ -440,6 +440,12 @@ def _one_move(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraK
     of a hand-written proof are this. The subtree just above every difference between the two
     lines is searched first (a rule's pattern may reach one level above the change, as in
     `tr(A B) = tr(B A)`); then the whole line."""
+    found = _single(e, e2, rules, facts, key, ctx, target, limit)
+    return Justification([found[0]]) if found is not None else None
+
+
+def _single(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey", ctx: Context,
+            target: tuple, limit: int) -> tuple[Application, Expr] | None:
     focus = _focus(e, e2)[:-1]
     for path in ((focus, ()) if focus else ((),)):
         sub = e
@@ -449,8 +455,42 @@ def _one_move(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraK
             for out, app in rewrites(sub, rule, facts, limit=100):
                 whole = replace_at(e, path, out)
                 if size(whole) <= limit and key(whole) == target and algebra_equal(whole, e2, ctx):
-                    return Justification([Application(app.rule, app.direction, path + app.path,
-                                                      app.binding, app.exprs)])
+                    return Application(app.rule, app.direction, path + app.path, app.binding,
+                                       app.exprs), whole
+    return None
+
+
+def _by_parts(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
+              ctx: Context, target: tuple, limit: int) -> Justification | None:
+    """Where the two lines differ in several operands of one operator (several terms of a sum,
+    each transposed inside its own trace), one application in each operand. The rewritten
+    line as a whole must then equal e2 up to algebra, checked on the whole line."""
+    path = _focus(e, e2)
+    a, b = e, e2
+    for i in path:
+        a, b = a.children()[i], b.children()[i]
+    ka, kb = a.children(), b.children()
+    if type(a) is not type(b) or not ka or len(ka) != len(kb) or a.with_children(kb) != b:
+        return None
+    differ = [i for i, (x, y) in enumerate(zip(ka, kb)) if x != y]
+    if len(differ) < 2:
+        return None
+    kids, apps = list(ka), []
+    for i in differ:
+        want = key(kb[i])
+        if want is None:
+            return None
+        if key(ka[i]) == want:
+            continue
+        found = _single(ka[i], kb[i], rules, facts, key, ctx, want, limit)
+        if found is None:
+            return None
+        app, kids[i] = found
+        apps.append(Application(app.rule, app.direction, path + (i,) + app.path, app.binding,
+                                app.exprs))
+    whole = replace_at(e, path, a.with_children(tuple(kids)))
+    if key(whole) == target and algebra_equal(whole, e2, ctx):
+        return Justification(apps)
     return None
 
 
@@ -529,6 +569,7 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
         return None
     limit = 2 * max(size(e), size(e2)) + 12
     found = _one_move(e, e2, rewriting, facts, key, ctx, ke2, limit) or \
+        _by_parts(e, e2, rewriting, facts, key, ctx, ke2, limit) or \
         _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)
     if found is not None:
         return found
