@@ -208,14 +208,26 @@ def depth(e: Expr) -> int:
     return 1 + (max(depth(k) for k in kids) if kids else 0)
 
 
-def symbols(e: Expr) -> set[str]:
-    return {n.name for n in e.walk() if isinstance(n, Sym)}
+def symbols(e: Expr) -> frozenset[str]:
+    """The variable names in e (cached on the node, like its size)."""
+    out = e.__dict__.get("_syms")
+    if out is None:
+        if isinstance(e, Sym):
+            out = frozenset((e.name,))
+        else:
+            out = frozenset().union(*[symbols(k) for k in e.children()])
+        object.__setattr__(e, "_syms", out)
+    return out
 
 
 def d_depth(e: Expr) -> int:
     """How deeply `d` nests in e: the order of the Taylor series the evaluator must carry."""
-    inner = max((d_depth(k) for k in e.children()), default=0)
-    return inner + 1 if isinstance(e, Func) and e.name == "d" else inner
+    out = e.__dict__.get("_ddepth")
+    if out is None:
+        inner = max((d_depth(k) for k in e.children()), default=0)
+        out = inner + 1 if isinstance(e, Func) and e.name == "d" else inner
+        object.__setattr__(e, "_ddepth", out)
+    return out
 
 
 Path = tuple[int, ...]

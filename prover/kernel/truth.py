@@ -267,8 +267,16 @@ def _key(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> tuple:
 
 def heavy(lhs: Expr, rhs: Expr) -> bool:
     """Has an inverse or a determinant: Z3 works with these at the smallest sizes only."""
-    return any(isinstance(n, Inv) or (isinstance(n, Func) and n.name == "det")
-               for side in (lhs, rhs) for n in side.walk())
+    return _heavy(lhs) or _heavy(rhs)
+
+
+def _heavy(e: Expr) -> bool:
+    out = e.__dict__.get("_heavy")
+    if out is None:
+        out = isinstance(e, Inv) or (isinstance(e, Func) and e.name == "det") or any(
+            _heavy(k) for k in e.children())
+        object.__setattr__(e, "_heavy", out)
+    return out
 
 
 def check_equal(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool = True) -> Truth:

@@ -301,21 +301,29 @@ def z3_confirm_many(pairs: list[tuple[Expr, Expr]], ctx, all_dims: list[dict[str
                 continue
             if diffs:
                 disjuncts.append((i, list({c.get_id(): c for c in ev.collected}.values()), diffs))
-        if not disjuncts:
-            continue
-        # conditions every disjunct carries are stated once, outside the disjunction
-        common = set.intersection(*[set(c.get_id() for c in cs) for _, cs, _ in disjuncts])
-        query = [c for c in disjuncts[0][1] if c.get_id() in common]
-        query.append(z3.Or(*[z3.And(*[c for c in cs if c.get_id() not in common], z3.Or(*diffs))
-                             for _, cs, diffs in disjuncts]))
-        if _refuted_by_simplification(query, timeout_s):
-            continue
-        s = z3.Solver()
-        s.set("timeout", int(timeout_s * 1000))
-        s.add(*query)
-        if s.check() != z3.unsat:
-            ok -= {i for i, _, _ in disjuncts}
+        # Steps with no side conditions (no inverse, division or log) are usually settled by
+        # the simplifier alone; the others may need the solver, so they go in a query of their
+        # own, and a hard one does not drag the easy ones into the solver.
+        plain = [x for x in disjuncts if not x[1]]
+        for group in (plain, [x for x in disjuncts if x[1]]):
+            if group and not _unsat(group, timeout_s):
+                ok -= {i for i, _, _ in group}
     return ok
+
+
+def _unsat(disjuncts: list, timeout_s: float) -> bool:
+    """Is the disjunction over (conditions ∧ some difference) unsatisfiable?"""
+    # conditions every disjunct carries are stated once, outside the disjunction
+    common = set.intersection(*[set(c.get_id() for c in cs) for _, cs, _ in disjuncts])
+    query = [c for c in disjuncts[0][1] if c.get_id() in common]
+    query.append(z3.Or(*[z3.And(*[c for c in cs if c.get_id() not in common], z3.Or(*diffs))
+                         for _, cs, diffs in disjuncts]))
+    if _refuted_by_simplification(query, timeout_s):
+        return True
+    s = z3.Solver()
+    s.set("timeout", int(timeout_s * 1000))
+    s.add(*query)
+    return s.check() == z3.unsat
 
 
 def _refuted_by_simplification(query: list, timeout_s: float) -> bool:
