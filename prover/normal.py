@@ -146,7 +146,8 @@ class Normalizer:
         """X X^-1 and X^-1 X next to each other cancel."""
         out: list[Expr] = []
         for a in atoms:
-            if out and (a == Inv(out[-1]) or out[-1] == Inv(a)):
+            if out and ((isinstance(a, Inv) and a.arg == out[-1])
+                        or (isinstance(out[-1], Inv) and out[-1].arg == a)):
                 out.pop()
             else:
                 out.append(a)

@@ -298,9 +298,11 @@ def _has_log(*es: Expr) -> bool:
     return any(isinstance(n, Func) and n.name == "log" for e in es for n in e.walk())
 
 
-def _random_phase(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> tuple[Truth | None, dict]:
+def _random_phase(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool,
+                  skip: int | None = None) -> tuple[Truth | None, dict]:
     """The random points. Returns a final Truth when they decide (false, unknown), else None
-    and what the exact phase needs (order, assignments, degree, the stated bound)."""
+    and what the exact phase needs (order, assignments, degree, the stated bound). `skip`: an
+    assignment left out, because Z3 is about to decide the step there exactly."""
     order = max(d_depth(lhs), d_depth(rhs))
     rng = random.Random(hash((lhs, rhs)) & 0xFFFFFFFF)
     dims_list = assignments(ctx.dim_syms)
@@ -316,7 +318,9 @@ def _random_phase(lhs: Expr, rhs: Expr, ctx: Context, use_z3: bool) -> tuple[Tru
         return Truth("unknown", [], None, f"the step's degree (about {degree}) is too high for "
                      "a random check to mean anything"), {}
     points = 0
-    for dims in dims_list:
+    for slot, dims in enumerate(dims_list):
+        if slot == skip:
+            continue
         for ev in _shared_evaluators(ctx, dims):
             agree = _agree_at(ev, lhs, rhs)
             if agree is None:  # singular at the shared point: a fresh one for this step
@@ -367,9 +371,12 @@ def prefetch(pairs: list[tuple[Expr, Expr]], ctx: Context, budget_s: float) -> N
         if key in _CACHE or key in seen:
             continue
         seen.add(key)
-        done, info = _random_phase(lhs, rhs, ctx, True)
+        # Z3 decides a step exactly at the second assignment too (unless it has an inverse or a
+        # determinant): the random point there would add nothing to a confirmation
+        done, info = _random_phase(lhs, rhs, ctx, True, skip=None if heavy(lhs, rhs) else 1)
         if done is not None:
-            _CACHE[key] = done
+            if done.status == "false":
+                _CACHE[key] = done
             continue
         if info["degree"] <= MAX_Z3_DEGREE:
             todo.append((lhs, rhs, key))
