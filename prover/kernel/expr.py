@@ -257,16 +257,14 @@ def replace_at(e: Expr, path: Path, new: Expr) -> Expr:
 # grows large; numbers from an older table are recomputed on first use, never compared.
 _IDS: dict[tuple, int] = {}
 _GEN = [0]
-_MAX_IDS = 2_000_000
+_MAX_IDS = 300_000  # about 40 MB of keys; then a fresh table
 
 
 def node_id(e: Expr) -> int:
+    """The number of e's structure in the current table."""
     cached = e.__dict__.get("_id")
     if cached is not None and cached[0] == _GEN[0]:
         return cached[1]
-    if len(_IDS) >= _MAX_IDS:
-        _IDS.clear()
-        _GEN[0] += 1
     parts: list = [type(e)]
     for f in e._fields:
         v = getattr(e, f)
@@ -284,7 +282,16 @@ def node_id(e: Expr) -> int:
     return i
 
 
+def _renew() -> None:
+    # Only between two whole operations, never inside one: a key must not mix children
+    # numbered from two different tables.
+    if len(_IDS) >= _MAX_IDS:
+        _IDS.clear()
+        _GEN[0] += 1
+
+
 def _id_hash(self: Expr) -> int:
+    _renew()
     return node_id(self)
 
 
@@ -293,6 +300,7 @@ def _id_eq(self: Expr, other: object) -> bool:
         return True
     if type(self) is not type(other):
         return False
+    _renew()
     return node_id(self) == node_id(other)  # type: ignore[arg-type]
 
 

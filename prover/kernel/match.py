@@ -494,6 +494,14 @@ def _by_parts(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraK
     return None
 
 
+def _spread(a: Expr, b: Expr) -> bool:
+    """Do the two lines differ in several operands of the operator where they first differ?"""
+    for i in _focus(a, b):
+        a, b = a.children()[i], b.children()[i]
+    ka, kb = a.children(), b.children()
+    return len(ka) == len(kb) and sum(1 for x, y in zip(ka, kb) if x != y) > 1
+
+
 def _focus(a: Expr, b: Expr) -> Path:
     """The position of the smallest subtree of a outside which a and b agree exactly."""
     path: list[int] = []
@@ -568,8 +576,11 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     if not rewriting:
         return None
     limit = 2 * max(size(e), size(e2)) + 12
-    found = _one_move(e, e2, rewriting, facts, key, ctx, ke2, limit) or \
-        _by_parts(e, e2, rewriting, facts, key, ctx, ke2, limit) or \
+    quick = [_one_move, _by_parts]
+    if _spread(e, e2):  # several operands differ: one move cannot do it, try them one by one
+        quick.reverse()
+    found = quick[0](e, e2, rewriting, facts, key, ctx, ke2, limit) or \
+        quick[1](e, e2, rewriting, facts, key, ctx, ke2, limit) or \
         _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)
     if found is not None:
         return found
