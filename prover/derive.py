@@ -45,6 +45,7 @@ class Derivation:
     decls: dict[str, dict[str, Any]] = field(default_factory=dict)
     theorem: str = "derived"
     fine_steps: list[tuple[str, list[str]]] | None = None  # one rule application a step
+    combined: bool = True  # False once the kernel refused a grouped step and fine_steps are used
 
     def proof_yaml(self) -> str:
         """The proof as a proof file, written out by hand so that it reads like one."""
@@ -103,11 +104,15 @@ class Engine:
         self.names = set(env)
         self.nf = Normalizer(env)
         self.steps: list[tuple[str, list[str]]] = []
+        self._last: Expr | None = None
 
     def emit(self, e: Expr, rule: str | list[str]) -> Expr:
-        text = show(e, self.names)
-        if not self.steps or self.steps[-1][0] != text:
-            self.steps.append((text, [rule] if isinstance(rule, str) else rule))
+        # a line that reads back as the one before (a product grouped only by parentheses,
+        # which the parser flattens) is no step at all
+        flat = _flat(e)
+        if self._last is None or flat != self._last:
+            self.steps.append((show(e, self.names), [rule] if isinstance(rule, str) else rule))
+            self._last = flat
         return e
 
     def varying(self, e: Expr) -> bool:
@@ -217,15 +222,20 @@ class Engine:
         # dX^T inside: transpose the whole trace argument
         for i, it in enumerate(items):
             if it.transposed(self.wrt):
+                # a 1×1 argument is its own transpose: that is algebra, not trace-transpose
+                scalar = self.nf.is_scalar(_prod(it.inner))
                 items[i] = Term(Fraction(1), (), self._transpose_atoms(it.inner), True)
-                self.emit(self._render(items), "trace-transpose")
+                self.emit(self._render(items), "algebra" if scalar else "trace-transpose")
         # rotate dX to the end
         for i, it in enumerate(items):
             j = it.d_index(self.wrt)
             if j != len(it.inner) - 1:
                 rotated = it.inner[j + 1:] + it.inner[:j + 1]
+                # moving a 1×1 block past the rest is commuting scalars: algebra
+                moved = (_prod(it.inner[j + 1:]), _prod(it.inner[:j + 1]))
+                scalar = any(self.nf.is_scalar(m) for m in moved)
                 items[i] = Term(Fraction(1), (), self.nf.order(rotated[:-1]) + rotated[-1:], True)
-                self.emit(self._render(items), "trace-cyclic")
+                self.emit(self._render(items), "algebra" if scalar else "trace-cyclic")
         # gather under one trace
         while len(items) > 1:
             a, b = items[0], items[1]
@@ -366,6 +376,12 @@ class Term:
         return Neg(mul(Num(-self.coef), out)) if self.coef < 0 else mul(Num(self.coef), out)
 
 
+def _flat(e: Expr) -> Expr:
+    """e with nested sums and products flattened, as the parser reads it back."""
+    kids = e.children()
+    return e.with_children(tuple(_flat(k) for k in kids)) if kids else e
+
+
 def _prod(atoms: tuple[Expr, ...]) -> Expr:
     """A product whose `-1` factors become a sign in front."""
     sign = False
@@ -453,12 +469,14 @@ def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]
         else:
             out.append((text, list(by)))
     # Every step holds up to algebra, so the rearranging after d is pushed in folds into the
-    # pushing step (unless more pushing follows: then it stands for a power written out).
+    # pushing step (unless more pushing follows: then it stands for a power written out), and
+    # a 1×1 trace argument turned round folds into the step that wrapped it in the trace.
     folded = list(out[:1])
     for i, (text, by) in enumerate(out[1:], 1):
         after = out[i + 1][1] if i + 1 < len(out) else []
         before = folded[-1][1]
-        if by == ["algebra"] and len(folded) > 1 and all(r.startswith("diff-") for r in before) \
+        if by == ["algebra"] and len(folded) > 1 and (
+                before == ["trace-scalar"] or all(r.startswith("diff-") for r in before)) \
                 and not (after and all(r.startswith("diff-") for r in after)):
             folded[-1] = (text, folded[-1][1])
         else:
@@ -475,7 +493,7 @@ def check_derivation(dv: Derivation):
     result = check_proof(load_proof_text(dv.proof_yaml()), book, None)
     if result.status != "valid" and dv.fine_steps and dv.fine_steps != dv.steps:
         # the kernel did not accept a combined step: fall back to one application a step
-        dv.steps = dv.fine_steps
+        dv.steps, dv.combined = dv.fine_steps, False
         result = check_proof(load_proof_text(dv.proof_yaml()), book, None)
     return result
 

@@ -46,6 +46,10 @@ def _derive_and_check(p: Problem, layout: str = "numerator"):
                     if s.status != "valid") + "\n" + dv.proof_yaml())
     # the printed answer reads back to the same derivative
     assert dv.steps[-1][0] == str(dv.derivative)
+    # the grouped steps were accepted as written (no fall-back to one application a step), and
+    # cleanly: no step draws a warning, so `prove check --strict` passes the proof too
+    assert dv.combined, dv.proof_yaml()
+    assert not [w for s in result.steps for w in s.warnings] and not result.warnings
     return dv
 
 

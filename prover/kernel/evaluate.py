@@ -385,6 +385,14 @@ class Evaluator:
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:
         hit = self.memo.get(e)
+        if hit is None and self._deeper is not None:
+            # the evaluator one order up may have this subtree: its leading coefficients are
+            # this order's value (a series truncated further is the same series)
+            up = self._deeper.memo.get(e)
+            if up is not None:
+                v = up[0]
+                v = Lazy(v.c[:self.K + 1]) if isinstance(v, Lazy) else Mat(v.c[:self.K + 1], v.rows, v.cols)
+                hit = self.memo[e] = (v, up[1])
         if hit is not None:
             if hit[1]:
                 self.collected.extend(hit[1])
