@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+import itertools
 import weakref
 
 import z3
@@ -61,6 +62,7 @@ def wrap(a):
 
 
 _REALS: dict[str, Any] = {}
+_FRESH = itertools.count()
 
 
 def _real(name: str):
@@ -175,7 +177,7 @@ class Z3Field:
         key = z3core.Z3_get_ast_id(_C, a)
         r = self.recips.get(key)
         if r is None:
-            r = z3.Real(f"_r{len(self.recips)}")
+            r = z3.Real(f"_r{next(_FRESH)}")  # never the same name in two fields
             self.recips[key] = r
         self.sink.append(wrap(a) * r == 1)
         return r.as_ast()
@@ -263,7 +265,7 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
 
 def z3_confirm_many(pairs: list[tuple[Expr, Expr]], ctx, all_dims: list[dict[str, int]],
                     timeout_s: float) -> set[int]:
-    """Exact confirmation of many steps with one Z3 query per assignment.
+    """Exact confirmation of many steps with one or two Z3 queries for all assignments.
 
     Each pair is asked at exactly the assignments `z3_equal` would ask it at (the smallest only
     when it has an inverse or determinant, and none above size 4 then). The query is the
@@ -273,6 +275,7 @@ def z3_confirm_many(pairs: list[tuple[Expr, Expr]], ctx, all_dims: list[dict[str
     confirms nothing here, and the caller checks those pairs one by one."""
     heavy = [_is_heavy(l, r) for l, r in pairs]
     ok = set(range(len(pairs)))
+    disjuncts = []  # over every assignment: a disjunction is unsat when each disjunct is
     for slot, dims in enumerate(all_dims):
         members = []
         for i in sorted(ok):
@@ -286,7 +289,6 @@ def z3_confirm_many(pairs: list[tuple[Expr, Expr]], ctx, all_dims: list[dict[str
                     continue
             members.append(i)
         ev, _ = _evaluator(ctx, dims)
-        disjuncts = []
         for i in members:
             lhs, rhs = pairs[i]
             ev.collected.clear()
@@ -301,13 +303,13 @@ def z3_confirm_many(pairs: list[tuple[Expr, Expr]], ctx, all_dims: list[dict[str
                 continue
             if diffs:
                 disjuncts.append((i, list({c.get_id(): c for c in ev.collected}.values()), diffs))
-        # Steps with no side conditions (no inverse, division or log) are usually settled by
-        # the simplifier alone; the others may need the solver, so they go in a query of their
-        # own, and a hard one does not drag the easy ones into the solver.
-        plain = [x for x in disjuncts if not x[1]]
-        for group in (plain, [x for x in disjuncts if x[1]]):
-            if group and not _unsat(group, timeout_s):
-                ok -= {i for i, _, _ in group}
+    # Steps with no side conditions (no inverse, division or log) are usually settled by the
+    # simplifier alone; the others may need the solver, so they go in a query of their own, and
+    # a hard one does not drag the easy ones into the solver.
+    plain = [x for x in disjuncts if not x[1]]
+    for group in (plain, [x for x in disjuncts if x[1]]):
+        if group and not _unsat(group, timeout_s):
+            ok -= {i for i, _, _ in group}
     return ok
 
 
