@@ -239,7 +239,7 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
         if diffs is None:
             return "disagree", "the exact evaluation finds a constant difference"
         query = list(ev.collected) + [z3.Or(*diffs) if diffs else z3.BoolVal(False)]
-        if _refuted_by_simplification(query, timeout_s):
+        if _refuted_by_simplification(query, timeout_s, decide=bool(ev.collected)):
             continue
         s = z3.Solver()
         s.set("timeout", int(timeout_s * 1000))
@@ -320,7 +320,8 @@ def _unsat(disjuncts: list, timeout_s: float) -> bool:
     query = [c for c in disjuncts[0][1] if c.get_id() in common]
     query.append(z3.Or(*[z3.And(*[c for c in cs if c.get_id() not in common], z3.Or(*diffs))
                          for _, cs, diffs in disjuncts]))
-    if _refuted_by_simplification(query, timeout_s):
+    conditions = any(cs for _, cs, _ in disjuncts)
+    if _refuted_by_simplification(query, timeout_s, decide=conditions):
         return True
     s = z3.Solver()
     s.set("timeout", int(timeout_s * 1000))
@@ -328,17 +329,19 @@ def _unsat(disjuncts: list, timeout_s: float) -> bool:
     return s.check() == z3.unsat
 
 
-def _refuted_by_simplification(query: list, timeout_s: float) -> bool:
+def _refuted_by_simplification(query: list, timeout_s: float, decide: bool = False) -> bool:
     """Z3's simplifier with polynomials put in sum-of-monomials form, then value propagation:
     a difference of two equal polynomials becomes 0, `0 ≠ 0` becomes false, and the goal is
     refuted without starting a solver (several times faster for the identities of a
-    derivation). Tactics preserve satisfiability, so a goal reduced to false is unsat. When it
-    is not reduced (inverses usually need the solver's reasoning), the caller asks a solver."""
+    derivation). With `decide` (steps with inverses, whose `a·r = 1` the simplifier cannot use)
+    Z3's nonlinear real arithmetic procedure (nlsat) follows, as a tactic: about twice as fast
+    as the general solver on these. Tactics preserve satisfiability, so a goal reduced to false
+    is unsat. Otherwise (not reduced, unknown, out of time) the caller asks a solver."""
     goal = z3.Goal()
     goal.add(*query)
+    steps = [z3.With("simplify", som=True), "propagate-values"] + (["qfnra-nlsat"] if decide else [])
     try:
-        tactic = z3.TryFor(z3.Then(z3.With("simplify", som=True), "propagate-values"),
-                           max(1, int(timeout_s * 1000)))
+        tactic = z3.TryFor(z3.Then(*steps), max(1, int(timeout_s * 1000)))
         result = tactic(goal)
     except z3.Z3Exception:
         return False
