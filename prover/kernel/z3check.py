@@ -239,7 +239,8 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
         if diffs is None:
             return "disagree", "the exact evaluation finds a constant difference"
         query = list(ev.collected) + [z3.Or(*diffs) if diffs else z3.BoolVal(False)]
-        if _refuted_by_simplification(query, timeout_s, decide=bool(ev.collected)):
+        if _refuted_by_simplification(query, timeout_s) or (ev.collected and _refuted_by_simplification(
+                query, min(timeout_s, NLSAT_FIRST_S), decide=True)):
             continue
         s = z3.Solver()
         s.set("timeout", int(timeout_s * 1000))
@@ -304,29 +305,43 @@ def z3_confirm_many(pairs: list[tuple[Expr, Expr]], ctx, all_dims: list[dict[str
             if diffs:
                 disjuncts.append((i, list({c.get_id(): c for c in ev.collected}.values()), diffs))
     # Steps with no side conditions (no inverse, division or log) are usually settled by the
-    # simplifier alone; the others may need the solver, so they go in a query of their own, and
-    # a hard one does not drag the easy ones into the solver.
+    # simplifier alone, all in one query. The others may need real reasoning, which gets much
+    # harder when several are asked at once: one query each (their terms are shared anyway).
     plain = [x for x in disjuncts if not x[1]]
-    for group in (plain, [x for x in disjuncts if x[1]]):
-        if group and not _unsat(group, timeout_s):
-            ok -= {i for i, _, _ in group}
+    hard = [x for x in disjuncts if x[1]]
+    if plain and not _unsat(plain, timeout_s):
+        ok -= {i for i, _, _ in plain}
+    if len(hard) > 1 and _unsat(hard, NLSAT_FIRST_S, solver=False):
+        return ok  # all of them at once, when that is quick
+    for x in hard:
+        if not _unsat([x], timeout_s):
+            ok.discard(x[0])
     return ok
 
 
-def _unsat(disjuncts: list, timeout_s: float) -> bool:
-    """Is the disjunction over (conditions ∧ some difference) unsatisfiable?"""
+def _unsat(disjuncts: list, timeout_s: float, solver: bool = True) -> bool:
+    """Is the disjunction over (conditions ∧ some difference) unsatisfiable? (False also when
+    that is not settled in time.)"""
     # conditions every disjunct carries are stated once, outside the disjunction
     common = set.intersection(*[set(c.get_id() for c in cs) for _, cs, _ in disjuncts])
     query = [c for c in disjuncts[0][1] if c.get_id() in common]
     query.append(z3.Or(*[z3.And(*[c for c in cs if c.get_id() not in common], z3.Or(*diffs))
                          for _, cs, diffs in disjuncts]))
-    conditions = any(cs for _, cs, _ in disjuncts)
-    if _refuted_by_simplification(query, timeout_s, decide=conditions):
+    if _refuted_by_simplification(query, timeout_s):
         return True
+    if any(cs for _, cs, _ in disjuncts) and _refuted_by_simplification(
+            query, min(timeout_s, NLSAT_FIRST_S), decide=True):
+        return True
+    if not solver:
+        return False
     s = z3.Solver()
     s.set("timeout", int(timeout_s * 1000))
     s.add(*query)
     return s.check() == z3.unsat
+
+
+NLSAT_FIRST_S = 0.005  # nlsat alone settles most inverse steps in a millisecond or two, and
+# loses to the solver by far on a few: it gets this long first, then the solver gets its budget
 
 
 def _refuted_by_simplification(query: list, timeout_s: float, decide: bool = False) -> bool:
@@ -334,9 +349,9 @@ def _refuted_by_simplification(query: list, timeout_s: float, decide: bool = Fal
     a difference of two equal polynomials becomes 0, `0 ≠ 0` becomes false, and the goal is
     refuted without starting a solver (several times faster for the identities of a
     derivation). With `decide` (steps with inverses, whose `a·r = 1` the simplifier cannot use)
-    Z3's nonlinear real arithmetic procedure (nlsat) follows, as a tactic: about twice as fast
-    as the general solver on these. Tactics preserve satisfiability, so a goal reduced to false
-    is unsat. Otherwise (not reduced, unknown, out of time) the caller asks a solver."""
+    Z3's nonlinear real arithmetic procedure (nlsat) follows, as a tactic: usually about twice
+    as fast as the general solver on these. Tactics preserve satisfiability, so a goal reduced
+    to false is unsat. Otherwise (not reduced, unknown, out of time) the caller asks a solver."""
     goal = z3.Goal()
     goal.add(*query)
     steps = [z3.With("simplify", som=True), "propagate-values"] + (["qfnra-nlsat"] if decide else [])
