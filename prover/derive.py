@@ -297,26 +297,19 @@ class Engine:
         return add(*[it.expr() for it in items])
 
     def split_traces(self, e: Expr) -> Expr:
-        """tr(Q1 + Q2) → tr(Q1) + tr(Q2) and tr(c Q) → c tr(Q) until every trace holding dX has
-        a single monomial inside."""
-        for _ in range(200):
-            terms = self.nf.poly(e)
-            target = None
-            for m in terms:
+        """tr(Q1 + Q2 + …) → tr(Q1) + tr(Q2) + … for every trace holding dX, in one step (the
+        kernel splits a trace over all its terms at once)."""
+        for _ in range(20):
+            done = True
+            for m in self.nf.poly(e):
                 for a in m.atoms:
                     if isinstance(a, Func) and a.name == "tr" and self.varying_d(a):
                         inner = self.nf.poly(a.arg)
                         if len(inner) > 1:
-                            target = (a, inner)
-                            break
-                if target:
-                    break
-            if target is None:
+                            e = _replace(e, a, add(*[Func("tr", self.nf.expr([q])) for q in inner]))
+                            done = False
+            if done:
                 return e
-            a, inner = target
-            first = Func("tr", self.nf.expr(inner[:1]))
-            rest = Func("tr", self.nf.expr(inner[1:]))
-            e = _replace(e, a, add(first, rest))
             e = self.emit(e, "trace-add")
         raise DeriveError("too many traces to split")
 
@@ -440,7 +433,8 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
     # Theorem 1 first when f is a bare trace-free scalar is not needed: the trace form step wraps
     # scalar terms itself.
     e = eng.push_d(e)
-    e = eng.emit(eng.nf.normal(e), "algebra") if eng.nf.normal(e) != e else e
+    tidy = eng.nf.normal(e)
+    e = eng.emit(tidy, "algebra") if tidy != e else e
     e = eng.split_traces(e)
     trace_form, g = eng.to_trace_form(e)
     if layout == "denominator":

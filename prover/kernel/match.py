@@ -342,6 +342,14 @@ class AlgebraKey:
             point, _ = random_point(ctx, names, dims, lambda: rng.randrange(P), 0, with_d=False)
             self.evs.append(Evaluator(ModP, 0, point, {}, free=True))
         self.cache: dict[Expr, tuple | None] = {}
+        # one more, independent point (at the third assignment where there is one), asked only
+        # to confirm a match the search found: a meeting of keys is then checked at a point the
+        # search never looked at
+        rng2 = random.Random(seed * 1009 + 1)
+        dims = dims_list[2 % len(dims_list)]
+        point, _ = random_point(ctx, names, dims, lambda: rng2.randrange(P), 0, with_d=False)
+        self.check_ev = Evaluator(ModP, 0, point, {}, free=True)
+        self.checked: dict[Expr, tuple | None] = {}
 
     def __call__(self, e: Expr) -> tuple | None:
         k = self.cache.get(e, 0)
@@ -351,6 +359,16 @@ class AlgebraKey:
             except (Singular, Domain, IndexError, KeyError, ValueError, ZeroDivisionError):
                 k = None
             self.cache[e] = k
+        return k
+
+    def confirm(self, e: Expr) -> tuple | None:
+        k = self.checked.get(e, 0)
+        if k == 0:
+            try:
+                k = digest(self.check_ev.value(e))
+            except (Singular, Domain, IndexError, KeyError, ValueError, ZeroDivisionError):
+                k = None
+            self.checked[e] = k
         return k
 
 
@@ -375,7 +393,8 @@ def algebra_key(ctx: Context, names: set[str], npoints: int = 2, seed: int = 7) 
         return AlgebraKey(ctx, names, npoints, seed)
     k = (ctx.key, npoints, seed)
     hit = _KEYS.get(k)
-    if hit is None or len(hit.cache) > 20000 or any(len(ev.memo) > 50000 for ev in hit.evs):
+    if hit is None or len(hit.cache) > 20000 or any(len(ev.memo) > 50000 for ev in hit.evs) \
+            or len(hit.checked) > 20000:
         if len(_KEYS) > 64:
             _KEYS.clear()
         hit = _KEYS[k] = AlgebraKey(ctx, set(ctx.env), npoints, seed)
@@ -383,10 +402,13 @@ def algebra_key(ctx: Context, names: set[str], npoints: int = 2, seed: int = 7) 
 
 
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
-    names = symbols(a) | symbols(b)
-    key = algebra_key(ctx, names, npoints=3, seed=11)
+    """Equal up to algebra: the same values at the key's two points and at its third."""
+    key = algebra_key(ctx, symbols(a) | symbols(b))
     ka = key(a)
-    return ka is not None and ka == key(b)
+    if ka is None or ka != key(b):
+        return False
+    ca = key.confirm(a)
+    return ca is not None and ca == key.confirm(b)
 
 
 # -- the search -------------------------------------------------------------------------------
