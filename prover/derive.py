@@ -45,6 +45,7 @@ class Derivation:
     decls: dict[str, dict[str, Any]] = field(default_factory=dict)
     theorem: str = "derived"
     fine_steps: list[tuple[str, list[str]]] | None = None  # one rule application a step
+    fine_source: Any = field(default=None, repr=False, compare=False)  # prints fine_steps
     combined: bool = True  # False once the kernel refused a grouped step and fine_steps are used
 
     def proof_yaml(self) -> str:
@@ -103,7 +104,7 @@ class Engine:
         self.env, self.wrt = env, wrt
         self.names = set(env)
         self.nf = Normalizer(env)
-        self.steps: list[tuple[str, list[str]]] = []
+        self.steps: list[tuple[Expr, list[str]]] = []  # printed only once grouped
         self._last: Expr | None = None
 
     def emit(self, e: Expr, rule: str | list[str]) -> Expr:
@@ -111,7 +112,7 @@ class Engine:
         # which the parser flattens) is no step at all
         flat = _flat(e)
         if self._last is None or flat != self._last:
-            self.steps.append((show(e, self.names), [rule] if isinstance(rule, str) else rule))
+            self.steps.append((e, [rule] if isinstance(rule, str) else rule))
             self._last = flat
         return e
 
@@ -372,7 +373,13 @@ class Term:
 def _flat(e: Expr) -> Expr:
     """e with nested sums and products flattened, as the parser reads it back."""
     kids = e.children()
-    return e.with_children(tuple(_flat(k) for k in kids)) if kids else e
+    if not kids:
+        return e
+    new = tuple(_flat(k) for k in kids)
+    if all(a is b for a, b in zip(new, kids)) and not (
+            isinstance(e, (Add, Mul)) and any(type(k) is type(e) for k in kids)):
+        return e
+    return e.with_children(new)
 
 
 def _prod(atoms: tuple[Expr, ...]) -> Expr:
@@ -439,10 +446,13 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
     trace_form, g = eng.to_trace_form(e)
     if layout == "denominator":
         g = eng.nf.factor(eng.nf.transpose(eng.nf.poly(g)))
-    fine = eng.steps + [(show(g, set(env)), ["theorem-4"])]
+    names = set(env)
+    printed = lambda steps: [(show(e, names), by) for e, by in steps]  # noqa: E731
+    last = [(show(g, names), ["theorem-4"])]
     decls = {n: _decl(v) for n, v in variables.items()}
-    return Derivation(f, wrt, layout, g, merge_steps(eng.steps) + fine[-1:], env, set(env), decls,
-                      theorem, fine)
+    # the single moves are printed only if the kernel refuses the grouped proof
+    return Derivation(f, wrt, layout, g, printed(merge_steps(eng.steps)) + last, env, names,
+                      decls, theorem, fine_source=lambda: printed(eng.steps) + last)
 
 
 def _mergeable(a: list[str], b: list[str]) -> bool:
@@ -485,6 +495,8 @@ def check_derivation(dv: Derivation):
 
     _, book = load_rulebook()
     result = check_proof(load_proof_text(dv.proof_yaml()), book, None)
+    if dv.fine_steps is None and dv.fine_source is not None and result.status != "valid":
+        dv.fine_steps = dv.fine_source()
     if result.status != "valid" and dv.fine_steps and dv.fine_steps != dv.steps:
         # the kernel did not accept a combined step: fall back to one application a step
         dv.steps, dv.combined = dv.fine_steps, False

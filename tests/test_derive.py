@@ -164,3 +164,23 @@ def test_evaluator_agrees_with_numpy():
     assert shape_of_var(env["A"]) == (3, 2)
     with pytest.raises(EvalError):
         evaluate(parse("A + X", set(env)), vals)
+
+
+def test_a_grouping_the_kernel_refuses_falls_back_to_single_moves(monkeypatch):
+    """If a grouped step is refused, the proof is checked again one application a step; an
+    answer is printed only if that proof is accepted."""
+    import sys
+
+    dmod = sys.modules["prover.derive"]  # the module (the package exports the function `derive`)
+
+    def one_big_step(steps):  # every move in one step: more than the kernel will search
+        rules = [r for _, by in steps[1:] for r in by if r != "algebra"]
+        return [steps[0], (steps[-1][0], list(dict.fromkeys(rules)))]
+
+    monkeypatch.setattr(dmod, "merge_steps", one_big_step)
+    p = next(q for q in PROBLEMS if q.name == "tr-XTAX")
+    dv = derive(p.f, p.wrt, p.env())
+    assert len(dv.steps) == 3  # start, the one big step, the derivative
+    result = check_derivation(dv)
+    assert result.status == "valid" and not dv.combined
+    assert len(dv.steps) > 5 and all(len(by) == 1 for _, by in dv.steps[1:])

@@ -25,6 +25,7 @@ from .truth import heavy as _is_heavy
 
 _CONSTS: dict[Fraction, Any] = {}
 _NUM = (int, Fraction)  # a plain number (an int where it can be: Fraction arithmetic is slow)
+_NUMS = frozenset(_NUM)  # tested by class: isinstance against Fraction goes through the ABC machinery
 _CTX = z3.main_ctx()
 _C = _CTX.ref()
 
@@ -56,7 +57,7 @@ def _z(x):
 
 def wrap(a):
     """A value of the field as a Z3 expression: numbers as reals, raw terms wrapped."""
-    if isinstance(a, _NUM):
+    if a.__class__ in _NUMS:
         return _z(a)
     return z3.ArithRef(a, _CTX)
 
@@ -120,11 +121,11 @@ class Z3Field:
         return q.numerator if q.denominator == 1 else q
 
     def add(self, a, b):
-        if isinstance(a, _NUM):
-            if isinstance(b, _NUM):
+        if a.__class__ in _NUMS:
+            if b.__class__ in _NUMS:
                 return a + b
             return b if a == 0 else self._app(_MK_ADD, [b, self._num(a)])
-        if isinstance(b, _NUM):
+        if b.__class__ in _NUMS:
             return a if b == 0 else self._app(_MK_ADD, [a, self._num(b)])
         return self._app(_MK_ADD, [a, b])
 
@@ -135,25 +136,25 @@ class Z3Field:
         return 0 if c == 0 else (a if c == 1 else self._app(_MK_MUL, [self._num(c), a]))
 
     def mul(self, a, b):
-        if isinstance(a, _NUM):
-            if isinstance(b, _NUM):
+        if a.__class__ in _NUMS:
+            if b.__class__ in _NUMS:
                 return a * b
             return self._times(a, b)
-        if isinstance(b, _NUM):
+        if b.__class__ in _NUMS:
             return self._times(b, a)
         return self._app(_MK_MUL, [a, b])
 
     def dot(self, xs, ys):
         const, terms = 0, []
         for a, b in zip(xs, ys):
-            if isinstance(a, _NUM):
+            if a.__class__ in _NUMS:
                 if a == 0:
                     continue
-                if isinstance(b, _NUM):
+                if b.__class__ in _NUMS:
                     const += a * b
                 else:
                     terms.append(self._times(a, b))
-            elif isinstance(b, _NUM):
+            elif b.__class__ in _NUMS:
                 if b != 0:
                     terms.append(self._times(b, a))
             else:
@@ -165,12 +166,12 @@ class Z3Field:
         return terms[0] if len(terms) == 1 else self._app(_MK_ADD, terms)
 
     def neg(self, a):
-        return -a if isinstance(a, _NUM) else self._times(-1, a)
+        return -a if a.__class__ in _NUMS else self._times(-1, a)
 
     def recip(self, a):
         # A fresh unknown r with a·r = 1 keeps every term a polynomial, which Z3's nonlinear
         # arithmetic handles far better than division.
-        if isinstance(a, _NUM):
+        if a.__class__ in _NUMS:
             if a == 0:
                 raise Singular("division by zero")
             return Fraction(1) / a
@@ -184,7 +185,7 @@ class Z3Field:
 
     @staticmethod
     def is_zero(a) -> bool:
-        return isinstance(a, _NUM) and a == 0
+        return a.__class__ in _NUMS and a == 0
 
     def log(self, a):
         self.used_log = True
@@ -390,7 +391,7 @@ def _evaluator(ctx, dims: dict[str, int]) -> tuple[Evaluator, dict]:
     def hook(kind: str, a: Any) -> None:
         if kind not in ("nonzero", "positive"):
             return
-        if isinstance(a, _NUM):
+        if a.__class__ in _NUMS:
             if (a == 0) if kind == "nonzero" else (a <= 0):
                 raise Domain("a constant denominator is 0" if kind == "nonzero"
                              else "a constant log argument is not positive")
@@ -422,7 +423,7 @@ def _differences(lv, rv, F) -> list | None:
     for ra, rb in zip(lv.c[0], rv.c[0]):
         for x, y in zip(ra, rb):
             diff = F.sub(x, y)
-            if isinstance(diff, _NUM):
+            if diff.__class__ in _NUMS:
                 if diff == 0:
                     continue
                 return None  # a constant difference: certainly not an identity
