@@ -18,7 +18,7 @@ from fractions import Fraction
 from operator import mul as _mul
 from typing import Any, Callable, Mapping
 
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
 
 P = (1 << 61) - 1  # a Mersenne prime: Schwartz–Zippel error ≤ degree / P per point
 
@@ -449,6 +449,10 @@ class Evaluator:
                     return Lazy([F.mul(F.const(Fraction(k + 1)), v.c[k + 1]) for k in range(K + 1)])
                 return Mat([v.c[1]] + [self.mscale(F.const(Fraction(k + 1)), v.c[k + 1])
                                        for k in range(1, K + 1)], v.rows, v.cols)
+            if e.name == "tr" and not self.free and isinstance(e.arg, Mul):
+                fast = self._trace_of_product(e.arg)
+                if fast is not None:
+                    return fast
             v = self.value(e.arg)
             if self.free:
                 return self.free_func(e.name, v)
@@ -471,6 +475,21 @@ class Evaluator:
             if e.name == "log":
                 return Mat([[[x]] for x in self.s_log([m[0][0] for m in v.c])], 1, 1)
         raise TypeError(type(e).__name__)
+
+    def _trace_of_product(self, m: Mul) -> Value | None:
+        """tr(P B) needs only the diagonal of P B: Σ_i Σ_j P_ij B_ji, n² products where the full
+        P B takes n³ (a trace around a product is what most lines of a derivation are). None
+        when the last factor does not simply multiply (a lazy c·I, a 1×1 that scales)."""
+        a, b = self.value(mul(*m.args[:-1])), self.value(m.args[-1])
+        if not (isinstance(a, Mat) and isinstance(b, Mat) and a.cols == b.rows and a.rows == b.cols):
+            return None
+        F = self.F
+        out = []
+        for k in range(self.K + 1):
+            xs = [x for t in range(k + 1) for row in a.c[t] for x in row]
+            ys = [y for t in range(k + 1) for col in zip(*b.c[k - t]) for y in col]
+            out.append([[F.dot(xs, ys)]])
+        return Mat(out, 1, 1)
 
     def free_func(self, name: str, v: Value) -> Value:
         if self.K:
