@@ -426,10 +426,10 @@ class Evaluator:
                 acc = self.plus(acc, self.value(t))
             return acc
         if isinstance(e, Mul):
-            acc = self.value(e.args[0])
-            for f in e.args[1:]:
-                acc = self.times(acc, self.value(f))
-            return acc
+            # left to right, through the prefix as a tree of its own: A B C and A B C D (and
+            # tr(A B C D), which needs A B C) share the value of A B
+            head = e.args[0] if len(e.args) == 2 else mul(*e.args[:-1])
+            return self.times(self.value(head), self.value(e.args[-1]))
         if isinstance(e, Div):
             den = self.value(e.den)
             s = den.c if isinstance(den, Lazy) else [m[0][0] for m in den.c]
