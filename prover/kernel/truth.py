@@ -78,28 +78,49 @@ def assignments(dim_syms: set[str]) -> list[dict[str, int]]:
     return out
 
 
-def nc_degree(e: Expr, env) -> int:
+def nc_degree(e: Expr, env, memo: dict | None = None) -> int:
     """How many matrix-variable factors a term can have: an identity of matrices that holds at
     a size at least this large plus one holds at every size (Amitsur–Levitzki for products;
     Procesi–Razmyslov for traces), so the random check goes that far."""
+    if memo is not None:
+        hit = memo.get(e)
+        if hit is None:
+            hit = memo[e] = _nc_degree(e, env, memo)
+        return hit
+    return _nc_degree(e, env, None)
+
+
+def _nc_degree(e: Expr, env, memo: dict | None) -> int:
+    nc = lambda k: nc_degree(k, env, memo)  # noqa: E731
     if isinstance(e, Sym):
         info = env.get(e.name)
         return 0 if info is not None and info.shape.scalar else 1
     if isinstance(e, (Add,)):
-        return max(nc_degree(k, env) for k in e.args)
+        return max(nc(k) for k in e.args)
     if isinstance(e, Mul):
-        return sum(nc_degree(k, env) for k in e.args)
+        return sum(nc(k) for k in e.args)
     if isinstance(e, Div):
-        return nc_degree(e.num, env) + nc_degree(e.den, env)
+        return nc(e.num) + nc(e.den)
     if isinstance(e, Pow):
-        return abs(e.k) * nc_degree(e.arg, env)
+        return abs(e.k) * nc(e.arg)
     kids = e.children()
-    return max((nc_degree(k, env) for k in kids), default=0)
+    return max((nc(k) for k in kids), default=0)
 
 
 def total_degree(e: Expr, n: int) -> int:
     """A bound on the degree of the entries (after clearing denominators) at sizes up to n:
-    the Schwartz–Zippel bound of a random point is this over 2^61."""
+    the Schwartz–Zippel bound of a random point is this over 2^61. (Kept on the node, per n.)"""
+    memo = e.__dict__.get("_tdeg")
+    if memo is None:
+        memo = {}
+        object.__setattr__(e, "_tdeg", memo)
+    hit = memo.get(n)
+    if hit is None:
+        hit = memo[n] = _total_degree(e, n)
+    return hit
+
+
+def _total_degree(e: Expr, n: int) -> int:
     if isinstance(e, Sym):
         return 1
     if isinstance(e, (Num, Ident)):
@@ -128,7 +149,7 @@ def degree_sizes(lhs: Expr, rhs: Expr, ctx: "Context") -> dict[str, int] | None 
     syms = sorted(ctx.dim_syms)
     if not syms:
         return None
-    need = max(nc_degree(lhs, ctx.env), nc_degree(rhs, ctx.env)) + 1
+    need = max(nc_degree(lhs, ctx.env, ctx.nc_memo), nc_degree(rhs, ctx.env, ctx.nc_memo)) + 1
     if need <= 4:
         return None
     top = need + len(syms) - 1
@@ -150,6 +171,7 @@ class Context:
         self.dim_syms = {x for v in env.values() for x in (v.shape.rows, v.shape.cols)
                          if isinstance(x, str)}
         self.key = (tuple(sorted(env.items())), frozenset(varying))
+        self.nc_memo: dict[Expr, int] = {}  # nc_degree under these declarations
 
     def shapes(self, dims: Mapping[str, int], names: set[str]) -> dict[str, tuple[int, int]]:
         return {n: (_dim(self.env[n].shape.rows, dims), _dim(self.env[n].shape.cols, dims))
