@@ -274,7 +274,10 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
             kids = x.children()
             if not kids:
                 return x
-            return x.with_children(tuple(go(k, path + (i,)) for i, k in enumerate(kids)))
+            new = tuple(go(k, path + (i,)) for i, k in enumerate(kids))
+            if all(a is b for a, b in zip(new, kids)):
+                return x  # nothing below changed: keep the node (and what is known of it)
+            return x.with_children(new)
 
         out = go(e, ())
         if len(apps) > 1 or (only is not None and apps):
