@@ -32,6 +32,7 @@ class Normalizer:
         self.env = env
         self._scalar: dict[Expr, bool] = {}
         self._shown: dict[Expr, str] = {}
+        self._polys: dict[Expr, tuple] = {}
 
     def show(self, e: Expr) -> str:
         text = self._shown.get(e)
@@ -62,6 +63,13 @@ class Normalizer:
 
     # -- building -------------------------------------------------------------------------------
     def poly(self, e: Expr) -> Poly:
+        """e as a sum of monomials (remembered: the engine asks about the same subtrees often)."""
+        hit = self._polys.get(e)
+        if hit is None:
+            hit = self._polys[e] = tuple(self._poly(e))
+        return list(hit)
+
+    def _poly(self, e: Expr) -> Poly:
         if isinstance(e, Num):
             return [] if e.value == 0 else [Mono(e.value, ())]
         if isinstance(e, Ident):
