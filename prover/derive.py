@@ -11,10 +11,12 @@ returned. Read next: `equiv.py` (comparing answers).
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import gc
 import json
 
 import yaml
@@ -413,7 +415,26 @@ def _replace(e: Expr, old: Expr, new: Expr) -> Expr:
 # -- the entry point ------------------------------------------------------------------------------
 def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "numerator",
            theorem: str = "derived") -> Derivation:
-    """Derive ∂f/∂wrt and a proof; raises DeriveError with the reason when it cannot."""
+    """Derive ∂f/∂wrt and a proof; raises DeriveError with the reason when it cannot. (The
+    cycle collector is paused meanwhile, as in the kernel's check: the engine builds many small
+    trees and no cycles worth collecting.)"""
+    with _collector_paused():
+        return _derive(f_text, wrt, variables, layout, theorem)
+
+
+@contextmanager
+def _collector_paused():
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str,
+            theorem: str) -> Derivation:
     env = dict(variables)
     if wrt not in env:
         raise DeriveError(f"{wrt} is not a declared variable")
@@ -490,6 +511,11 @@ def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]
 
 def check_derivation(dv: Derivation):
     """Run the kernel on the derivation's proof. Returns the kernel's ProofResult."""
+    with _collector_paused():
+        return _check_derivation(dv)
+
+
+def _check_derivation(dv: Derivation):
     from .proofs import load_proof_text
     from .rulebase import load_rulebook
 
