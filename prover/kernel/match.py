@@ -262,7 +262,9 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
     """The rule applied at every outermost position where it matches, all at once (one binding
     per position): `d(A) = 0` over a whole sum in a single move. `only`: one direction."""
     for direction, lhs, rhs in rule.directions():
-        if only is not None and direction != only:
+        if only is not None and (direction != only or isinstance(lhs, Sym)):
+            # one direction only; and never one that rewrites *anything* (`f → tr(f)`): applied
+            # everywhere it would only wrap the whole line again and again
             continue
         apps: list[Application] = []
 
@@ -433,12 +435,19 @@ def _join(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
     """The quick way first: rewrite both sides with the rules in one direction until they
     settle (`normal_forms`); if some tree on one side meets some tree on the other up to
     algebra, the step is e →* x = y *← e2. A step that pushes every `d` inwards at once, or
-    wraps every scalar term in a trace, is found here without the search. Both directions
-    advance together, a tree at a time, so the one that gets there first ends the work."""
-    runs = []
+    wraps every scalar term in a trace, is found here without the search. Left to right first
+    (the two sides a tree at a time), then right to left."""
     for direction in ("->", "<-"):
-        for side, start in ((0, e), (1, e2)):
-            runs.append((direction, side, normal_forms(start, rules, facts, direction, 32, limit, key)))
+        found = _join_one_way(e, e2, rules, facts, key, ctx, limit, direction)
+        if found is not None:
+            return found
+    return None
+
+
+def _join_one_way(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
+                  ctx: Context, limit: int, direction: str) -> Justification | None:
+    runs = [(direction, side, normal_forms(start, rules, facts, direction, 32, limit, key))
+            for side, start in ((0, e), (1, e2))]
     met: dict = {}  # (direction, side) -> {key: (tree, trail)}
     while runs:
         alive = []
