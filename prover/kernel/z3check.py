@@ -41,6 +41,16 @@ def _c_function(name: str):
 
 
 _MK_ADD, _MK_MUL = _c_function("Z3_mk_add"), _c_function("Z3_mk_mul")
+_MK_OR = _c_function("Z3_mk_or")
+_NOT, _EQ = _c_function("Z3_mk_not"), _c_function("Z3_mk_eq")
+
+
+def _MK_NOT1(ctx, n, arr):  # the n-ary calling convention of `_app`, for a unary maker
+    return _NOT(ctx, arr[0])
+
+
+def _MK_EQ2(ctx, n, arr):
+    return _EQ(ctx, arr[0], arr[1])
 _INC, _DEC = _c_function("Z3_inc_ref"), _c_function("Z3_dec_ref")
 
 
@@ -182,6 +192,12 @@ class Z3Field:
             self.recips[key] = r
         self.sink.append(wrap(a) * r == 1)
         return r.as_ast()
+
+    def any_nonzero(self, terms: list):
+        """Or(t ≠ 0 for t in terms), built in C and wrapped once."""
+        zero = self._num(0)
+        ne = [self._app(_MK_NOT1, [self._app(_MK_EQ2, [t, zero])]) for t in terms]
+        return z3.BoolRef(ne[0] if len(ne) == 1 else self._app(_MK_OR, ne), _CTX)
 
     @staticmethod
     def is_zero(a) -> bool:
@@ -419,7 +435,7 @@ def _differences(lv, rv, F) -> list | None:
             return [] if F.is_zero(rv.c[0][0][0]) else [wrap(rv.c[0][0][0]) != 0]
     if (lv.rows, lv.cols) != (rv.rows, rv.cols):
         return None
-    out = []
+    terms = []
     for ra, rb in zip(lv.c[0], rv.c[0]):
         for x, y in zip(ra, rb):
             diff = F.sub(x, y)
@@ -427,8 +443,8 @@ def _differences(lv, rv, F) -> list | None:
                 if diff == 0:
                     continue
                 return None  # a constant difference: certainly not an identity
-            out.append(wrap(diff) != 0)
-    return out
+            terms.append(diff)
+    return [F.any_nonzero(terms)] if terms else []
 
 
 def _confirm(model, unknowns, lhs, rhs, ctx, dims, order):
