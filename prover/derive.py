@@ -493,15 +493,17 @@ def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]
             out[-1] = (text, out[-1][1] + [r for r in by if r not in out[-1][1]])
         else:
             out.append((text, list(by)))
-    # Every step holds up to algebra, so the rearranging after d is pushed in folds into the
-    # pushing step (unless more pushing follows: then it stands for a power written out), and
-    # a 1×1 trace argument turned round folds into the step that wrapped it in the trace.
+    # Every step holds up to algebra, so a rearranging step folds into the step before it: the
+    # pushing of d (unless more pushing follows: then it stands for a power written out), or a
+    # trace rule applied term by term. Not into trace-add: gathering terms under one trace and
+    # factoring what is inside are better read (and checked) as two steps.
     folded = list(out[:1])
     for i, (text, by) in enumerate(out[1:], 1):
         after = out[i + 1][1] if i + 1 < len(out) else []
         before = folded[-1][1]
-        if by == ["algebra"] and len(folded) > 1 and (
-                before == ["trace-scalar"] or all(r.startswith("diff-") for r in before)) \
+        foldable = all(r.startswith("diff-") for r in before) or before in (
+            ["trace-scalar"], ["trace-scale"], ["trace-transpose"], ["trace-cyclic"], ["algebra"])
+        if by == ["algebra"] and len(folded) > 1 and foldable \
                 and not (after and all(r.startswith("diff-") for r in after)):
             folded[-1] = (text, folded[-1][1])
         else:
