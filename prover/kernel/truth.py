@@ -444,11 +444,15 @@ def _refute(lhs: Expr, rhs: Expr, ctx: Context, dims, order: int, ask_z3: bool) 
 
 
 def reset_caches() -> None:
-    """Forget every cached verdict and evaluator (benchmarks use this to measure real work)."""
-    from . import match, z3check
+    """Forget every cached verdict, evaluator, parsed line and structure number (benchmarks use
+    this so that each run does all of its work)."""
+    from . import expr, match, parser, z3check
 
     _CACHE.clear()
     match._KEYS.clear()
     match._FACTS.clear()
     _SHARED.clear()
     z3check._EVALUATORS.clear()
+    parser._PARSED.clear()
+    expr._IDS.clear()
+    expr._GEN[0] += 1
