@@ -95,10 +95,12 @@ def test_disagreement_between_exact_and_random_is_an_internal_error(monkeypatch)
 
 
 @pytest.mark.parametrize("text", ["tr(A B C)", "tr(Y^T A Y)", "tr(A d(X X) B)", "d(tr(X A X^T))",
-                                  "tr(a a^T X)", "tr(s A)", "tr(X^-1 dX)"])
+                                  "tr(a a^T X)", "tr(s A)", "tr(X^-1 dX)", "tr(A B + B A)",
+                                  "tr(X A + 2 B - s C)", "d(tr(A X B X + X))", "tr(A X + s I)"])
 def test_trace_of_a_product_from_its_diagonal_agrees_with_the_full_product(text):
-    """The evaluator computes tr(P B) from the diagonal of P B only; the same trace computed
-    from the whole product (written so the shortcut does not apply) must agree, at every order."""
+    """The evaluator computes tr(P B) from the diagonal of P B only, and tr(P + Q) term by term;
+    the same trace computed from the whole argument (written so neither shortcut applies) must
+    agree, at every order."""
     import random
 
     from prover.kernel.evaluate import P, Evaluator, ModP

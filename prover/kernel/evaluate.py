@@ -449,8 +449,8 @@ class Evaluator:
                     return Lazy([F.mul(F.const(Fraction(k + 1)), v.c[k + 1]) for k in range(K + 1)])
                 return Mat([v.c[1]] + [self.mscale(F.const(Fraction(k + 1)), v.c[k + 1])
                                        for k in range(1, K + 1)], v.rows, v.cols)
-            if e.name == "tr" and not self.free and isinstance(e.arg, Mul):
-                fast = self._trace_of_product(e.arg)
+            if e.name == "tr" and not self.free and isinstance(e.arg, (Mul, Add)):
+                fast = self._trace_of(e.arg)
                 if fast is not None:
                     return fast
             v = self.value(e.arg)
@@ -475,6 +475,30 @@ class Evaluator:
             if e.name == "log":
                 return Mat([[[x]] for x in self.s_log([m[0][0] for m in v.c])], 1, 1)
         raise TypeError(type(e).__name__)
+
+    def _trace_of(self, e: Expr) -> Value | None:
+        """tr(e) without e's full value where that is cheaper: a product from its diagonal
+        (`_trace_of_product`), a sum term by term (tr(P + Q) = tr(P) + tr(Q), each term a
+        product again). None where a term has no size of its own (a lazy c·I)."""
+        if isinstance(e, Mul):
+            return self._trace_of_product(e)
+        F, acc = self.F, None
+        for t in e.args:
+            v = self._trace_of_product(t) if isinstance(t, Mul) else None
+            if v is None:
+                v = self.value(t)
+                if not isinstance(v, Mat) or v.rows != v.cols:
+                    return None
+                v = Mat([[[self._diag_sum(m)]] for m in v.c], 1, 1)
+            acc = v if acc is None else Mat([[[F.add(x[0][0], y[0][0])]] for x, y in zip(acc.c, v.c)], 1, 1)
+        return acc
+
+    def _diag_sum(self, m: list) -> Any:
+        F = self.F
+        acc = F.zero
+        for i in range(len(m)):
+            acc = F.add(acc, m[i][i])
+        return acc
 
     def _trace_of_product(self, m: Mul) -> Value | None:
         """tr(P B) needs only the diagonal of P B: Σ_i Σ_j P_ij B_ji, n² products where the full
