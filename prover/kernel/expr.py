@@ -265,21 +265,28 @@ def node_id(e: Expr) -> int:
     cached = e.__dict__.get("_id")
     if cached is not None and cached[0] == _GEN[0]:
         return cached[1]
-    parts: list = [type(e)]
-    for f in e._fields:
-        v = getattr(e, f)
-        if isinstance(v, Expr):
-            parts.append(node_id(v))
-        elif isinstance(v, tuple):
-            parts.append(tuple(node_id(x) for x in v))
-        else:
-            parts.append(v)
-    key = tuple(parts)
+    key = _KEYS[type(e)](e)
     i = _IDS.get(key)
     if i is None:
         i = _IDS[key] = len(_IDS)
     object.__setattr__(e, "_id", (_GEN[0], i))
     return i
+
+
+# a node's key: its type, its own fields, its children's numbers
+_KEYS = {
+    Num: lambda e: (Num, e.value),
+    Sym: lambda e: (Sym, e.name),
+    Ident: lambda e: (Ident,),
+    Add: lambda e: (Add,) + tuple(node_id(x) for x in e.args),
+    Mul: lambda e: (Mul,) + tuple(node_id(x) for x in e.args),
+    Neg: lambda e: (Neg, node_id(e.arg)),
+    T: lambda e: (T, node_id(e.arg)),
+    Inv: lambda e: (Inv, node_id(e.arg)),
+    Pow: lambda e: (Pow, node_id(e.arg), e.k),
+    Func: lambda e: (Func, e.name, node_id(e.arg)),
+    Div: lambda e: (Div, node_id(e.num), node_id(e.den)),
+}
 
 
 def _renew() -> None:
@@ -291,6 +298,9 @@ def _renew() -> None:
 
 
 def _id_hash(self: Expr) -> int:
+    cached = self.__dict__.get("_id")
+    if cached is not None and cached[0] == _GEN[0]:
+        return cached[1]
     _renew()
     return node_id(self)
 
