@@ -485,12 +485,21 @@ def _single(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey
         sub = e
         for i in path:
             sub = sub.children()[i]
+        # first the candidates that are e2 as written (no evaluation needed), then the rest
+        # compared up to algebra
+        candidates = []
         for rule in rules:
             for out, app in rewrites(sub, rule, facts, limit=100):
                 whole = replace_at(e, path, out)
-                if size(whole) <= limit and key(whole) == target and algebra_equal(whole, e2, ctx):
-                    return Application(app.rule, app.direction, path + app.path, app.binding,
-                                       app.exprs), whole
+                found = (Application(app.rule, app.direction, path + app.path, app.binding,
+                                     app.exprs), whole)
+                if whole == e2:
+                    return found
+                candidates.append(found)
+        for found in candidates:
+            whole = found[1]
+            if size(whole) <= limit and key(whole) == target and algebra_equal(whole, e2, ctx):
+                return found
     return None
 
 
@@ -526,6 +535,10 @@ def _by_parts(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraK
     if key(whole) == target and algebra_equal(whole, e2, ctx):
         return Justification(apps)
     return None
+
+
+def _terms(e: Expr) -> int:
+    return len(e.args) if isinstance(e, Add) else 1
 
 
 def _spread(a: Expr, b: Expr) -> bool:
@@ -613,9 +626,16 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     quick = [_one_move, _by_parts]
     if _spread(e, e2):  # several operands differ: one move cannot do it, try them one by one
         quick.reverse()
-    found = quick[0](e, e2, rewriting, facts, key, ctx, ke2, limit) or \
-        quick[1](e, e2, rewriting, facts, key, ctx, ke2, limit) or \
-        _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)
+    join = lambda *a: _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)  # noqa: E731
+    if _terms(e2) - _terms(e) >= 2 or _terms(e) - _terms(e2) >= 2:
+        ways = [join] + quick  # two or more terms gathered or split: not one move
+    else:
+        ways = quick + [join]
+    found = None
+    for way in ways:
+        found = way(e, e2, rewriting, facts, key, ctx, ke2, limit)
+        if found is not None:
+            break
     if found is not None:
         return found
     sides = [{ke: (e, [])}, {ke2: (e2, [])}]
