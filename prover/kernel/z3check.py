@@ -73,6 +73,7 @@ def wrap(a):
 
 
 _REALS: dict[str, Any] = {}
+_LOG = z3.Function("log", z3.RealSort(), z3.RealSort())  # log as an uninterpreted function
 _FRESH = itertools.count()
 
 
@@ -103,7 +104,7 @@ class Z3Field:
 
     def __init__(self):
         self.zero, self.one = 0, 1
-        self.log_fn = z3.Function("log", z3.RealSort(), z3.RealSort())
+        self.log_fn = _LOG
         self.used_log = False
         self.recips: dict[int, Any] = {}
         self.sink: list = []  # the evaluator's `collected`: definitions go with the terms that use them
@@ -371,13 +372,25 @@ def _refuted_by_simplification(query: list, timeout_s: float, decide: bool = Fal
     to false is unsat. Otherwise (not reduced, unknown, out of time) the caller asks a solver."""
     goal = z3.Goal()
     goal.add(*query)
-    steps = [z3.With("simplify", som=True), "propagate-values"] + (["qfnra-nlsat"] if decide else [])
     try:
-        tactic = z3.TryFor(z3.Then(*steps), max(1, int(timeout_s * 1000)))
-        result = tactic(goal)
+        result = _tactic(max(1, int(timeout_s * 1000)), decide)(goal)
     except z3.Z3Exception:
         return False
     return len(result) == 1 and result[0].inconsistent()
+
+
+_TACTICS: dict[tuple, Any] = {}
+
+
+def _tactic(timeout_ms: int, decide: bool):
+    """The tactic of `_refuted_by_simplification`, built once per time budget."""
+    hit = _TACTICS.get((timeout_ms, decide))
+    if hit is None:
+        steps = [z3.With("simplify", som=True), "propagate-values"] + (["qfnra-nlsat"] if decide else [])
+        hit = z3.TryFor(z3.Then(*steps), timeout_ms)
+        if len(_TACTICS) < 16:
+            _TACTICS[(timeout_ms, decide)] = hit
+    return hit
 
 
 _EVALUATORS: dict[tuple, tuple[Evaluator, dict]] = {}
