@@ -184,3 +184,15 @@ def test_a_grouping_the_kernel_refuses_falls_back_to_single_moves(monkeypatch):
     result = check_derivation(dv)
     assert result.status == "valid" and not dv.combined
     assert len(dv.steps) > 5 and all(len(by) == 1 for _, by in dv.steps[1:])
+
+
+def test_a_derived_proof_reads_like_a_hand_written_one():
+    """The README's example: d pushed in by one step citing every differential rule it uses,
+    then one step per trace move, then the factoring (6 items with the start and G)."""
+    env = dict(parse_var(v) for v in ("X: n x n invertible", "S: n x n"))
+    dv = derive("log(det(X)) + tr(S X^-1)", "X", env)
+    assert check_derivation(dv).status == "valid" and dv.combined
+    assert [by for _, by in dv.steps] == [
+        [], ["diff-add", "diff-log-det", "diff-trace", "diff-product", "diff-constant",
+             "diff-inverse"], ["trace-cyclic"], ["trace-add"], ["algebra"], ["theorem-4"]]
+    assert dv.steps[-1][0] == "X^-1 - X^-1 S X^-1"
