@@ -475,7 +475,7 @@ def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook) -> list[str]:
     for r in everything:  # one rule alone is the most useful hint
         if justify(prev, cur, [r], ctx, max_apps=3, budget=600):
             return [r.id]
-    found = justify(prev, cur, everything, ctx, max_apps=4, budget=4000)
+    found = justify(prev, cur, everything, ctx, max_apps=4, budget=4000, fewest=True)
     if found is None:
         return []
     return found.rules or ["algebra"]

@@ -287,10 +287,11 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
 
 
 def normal_forms(e: Expr, rules: list[Rule], facts: Facts, direction: str, rounds: int,
-                 limit: int, key) -> Iterator[tuple[Expr, tuple, list[Application]]]:
+                 limit: int, key, coarse: bool = True) -> Iterator[tuple[Expr, tuple, list[Application]]]:
     """e, then e with each rule applied everywhere in one direction, rule after rule, round
     after round, until nothing changes up to algebra (or `rounds` run out, or the tree outgrows
-    `limit`): every tree on the way, with its key and the applications that lead to it.
+    `limit`): the tree at the end of each round (with `coarse`; else after every rule), with
+    its key and the applications that lead to it.
     Pushing `d` inwards, or splitting traces of sums, reaches its end this way in a few rounds;
     a rule that only goes round in circles (`tr(A) = tr(A^T)`) stops at once."""
     trail: list[Application] = []
@@ -300,19 +301,26 @@ def normal_forms(e: Expr, rules: list[Rule], facts: Facts, direction: str, round
     seen = {k}
     yield e, k, trail
     for _ in range(rounds):
-        changed = False
-        for rule in rules:
+        start = e
+        for rule in rules:  # a round: each rule everywhere once
             for out, apps in rewrite_everywhere(e, rule, facts, only=direction):
                 if out == e or size(out) > limit:
                     continue
-                k = key(out)
-                if k is None or k in seen:
-                    continue
-                seen.add(k)
-                e, trail, changed = out, trail + apps, True
-                yield e, k, trail
-        if not changed:
+                e, trail = out, trail + apps
+                if not coarse:  # every tree on the way, so the fewest rules are used
+                    k = key(e)
+                    if k is None or k in seen:
+                        return
+                    seen.add(k)
+                    yield e, k, trail
+        if e == start:
             return
+        if coarse:  # only the tree at the end of the round
+            k = key(e)
+            if k is None or k in seen:
+                return
+            seen.add(k)
+            yield e, k, trail
 
 
 def _sites(sub: Expr, lhs: Expr):
@@ -431,22 +439,22 @@ class Justification:
 
 
 def _join(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey", ctx: Context,
-          limit: int) -> Justification | None:
+          limit: int, coarse: bool = True) -> Justification | None:
     """The quick way first: rewrite both sides with the rules in one direction until they
     settle (`normal_forms`); if some tree on one side meets some tree on the other up to
     algebra, the step is e →* x = y *← e2. A step that pushes every `d` inwards at once, or
     wraps every scalar term in a trace, is found here without the search. Left to right first
     (the two sides a tree at a time), then right to left."""
     for direction in ("->", "<-"):
-        found = _join_one_way(e, e2, rules, facts, key, ctx, limit, direction)
+        found = _join_one_way(e, e2, rules, facts, key, ctx, limit, direction, coarse)
         if found is not None:
             return found
     return None
 
 
 def _join_one_way(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
-                  ctx: Context, limit: int, direction: str) -> Justification | None:
-    runs = [(direction, side, normal_forms(start, rules, facts, direction, 32, limit, key))
+                  ctx: Context, limit: int, direction: str, coarse: bool) -> Justification | None:
+    runs = [(direction, side, normal_forms(start, rules, facts, direction, 32, limit, key, coarse))
             for side, start in ((0, e), (1, e2))]
     met: dict = {}  # (direction, side) -> {key: (tree, trail)}
     while runs:
@@ -607,10 +615,11 @@ def unmet_conditions(found: "Justification", rules: list[Rule], ctx: Context) ->
 
 def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 5,
             budget: int = 4000, relaxed: bool = False,
-            stats: dict | None = None) -> Justification | None:
+            stats: dict | None = None, fewest: bool = False) -> Justification | None:
     """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules` (each
     application in either direction). Returns the applications from e's side then e2's side
-    (those reversed), or None within the bounds."""
+    (those reversed), or None within the bounds. `fewest`: look at every intermediate tree of
+    the quick rewriting, so a suggestion names as few rules as possible."""
     facts = RelaxedFacts(ctx.env, ctx.varying) if relaxed else _facts(ctx)
     names = symbols(e) | symbols(e2) | set(ctx.env)
     key = algebra_key(ctx, names)
@@ -626,7 +635,8 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     quick = [_one_move, _by_parts]
     if _spread(e, e2):  # several operands differ: one move cannot do it, try them one by one
         quick.reverse()
-    join = lambda *a: _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40)  # noqa: E731
+    join = lambda *a: _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40,  # noqa: E731
+                            coarse=not fewest)
     if _terms(e2) - _terms(e) >= 2 or _terms(e) - _terms(e2) >= 2:
         ways = [join] + quick  # two or more terms gathered or split: not one move
     else:
