@@ -10,7 +10,7 @@ import re
 from fractions import Fraction
 
 from .errors import Limits, ProveError
-from .expr import (FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, Span, Sym, T,
+from .expr import (FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, Span, Sym, T, size,
                    add, mul)
 
 _TOKEN = re.compile(
@@ -224,7 +224,7 @@ def parse(src: str, names: frozenset[str] | set[str] = frozenset()) -> Expr:
         return hit
     p = Parser(src, names)
     e = p.parse()
-    n = sum(1 for _ in e.walk())
+    n = size(e)
     if n > Limits.max_nodes:
         raise ProveError("limit", f"expression has {n} nodes; the limit is {Limits.max_nodes}",
                          Span(0, len(src)))
