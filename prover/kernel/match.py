@@ -350,16 +350,16 @@ class AlgebraKey:
         rng = random.Random(seed)
         dims_list = assignments(ctx.dim_syms)
         self.evs: list[Evaluator] = []
-        for i in range(npoints):
-            dims = dims_list[i % len(dims_list)]
-            point, _ = random_point(ctx, names, dims, lambda: rng.randrange(P), 0, with_d=False)
+        for i in range(npoints):  # the search's points: the smallest sizes, where it is cheapest
+            point, _ = random_point(ctx, names, dims_list[0], lambda: rng.randrange(P), 0,
+                                    with_d=False)
             self.evs.append(Evaluator(ModP, 0, point, {}, free=True))
         self.cache: dict[Expr, tuple | None] = {}
-        # one more, independent point (at the third assignment where there is one), asked only
-        # to confirm a match the search found: a meeting of keys is then checked at a point the
-        # search never looked at
+        # one more, independent point at the next sizes, asked only to confirm a match the
+        # search found: every meeting is checked at a point (and sizes) the search never used,
+        # so an identity of small matrices only (2×2 ones exist) cannot make a match
         rng2 = random.Random(seed * 1009 + 1)
-        dims = dims_list[2 % len(dims_list)]
+        dims = dims_list[1 % len(dims_list)]
         point, _ = random_point(ctx, names, dims, lambda: rng2.randrange(P), 0, with_d=False)
         self.check_ev = Evaluator(ModP, 0, point, {}, free=True)
         self.checked: dict[Expr, tuple | None] = {}
@@ -626,7 +626,7 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     ke, ke2 = key(e), key(e2)
     if ke is None or ke2 is None:
         return None
-    if ke == ke2:
+    if ke == ke2 and algebra_equal(e, e2, ctx):
         return Justification([])
     rewriting = [r for r in rules if r.kind == "rewrite"]
     if not rewriting:
