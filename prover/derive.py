@@ -11,12 +11,10 @@ returned. Read next: `equiv.py` (comparing answers).
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-import gc
 import json
 
 import yaml
@@ -108,11 +106,12 @@ class Engine:
         self.nf = Normalizer(env)
         self.steps: list[tuple[Expr, list[str]]] = []  # printed only once grouped
         self._last: Expr | None = None
+        self._flats: dict[Expr, Expr] = {}
 
     def emit(self, e: Expr, rule: str | list[str]) -> Expr:
         # a line that reads back as the one before (a product grouped only by parentheses,
         # which the parser flattens) is no step at all
-        flat = _flat(e)
+        flat = _flat(e, self._flats)
         if self._last is None or flat != self._last:
             self.steps.append((e, [rule] if isinstance(rule, str) else rule))
             self._last = flat
@@ -372,16 +371,22 @@ class Term:
         return Neg(mul(Num(-self.coef), out)) if self.coef < 0 else mul(Num(self.coef), out)
 
 
-def _flat(e: Expr) -> Expr:
+def _flat(e: Expr, memo: dict) -> Expr:
     """e with nested sums and products flattened, as the parser reads it back."""
     kids = e.children()
     if not kids:
         return e
-    new = tuple(_flat(k) for k in kids)
+    hit = memo.get(e)
+    if hit is not None:
+        return hit
+    new = tuple(_flat(k, memo) for k in kids)
     if all(a is b for a, b in zip(new, kids)) and not (
             isinstance(e, (Add, Mul)) and any(type(k) is type(e) for k in kids)):
-        return e
-    return e.with_children(new)
+        out = e
+    else:
+        out = e.with_children(new)
+    memo[e] = out
+    return out
 
 
 def _prod(atoms: tuple[Expr, ...]) -> Expr:
@@ -415,26 +420,7 @@ def _replace(e: Expr, old: Expr, new: Expr) -> Expr:
 # -- the entry point ------------------------------------------------------------------------------
 def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "numerator",
            theorem: str = "derived") -> Derivation:
-    """Derive ∂f/∂wrt and a proof; raises DeriveError with the reason when it cannot. (The
-    cycle collector is paused meanwhile, as in the kernel's check: the engine builds many small
-    trees and no cycles worth collecting.)"""
-    with _collector_paused():
-        return _derive(f_text, wrt, variables, layout, theorem)
-
-
-@contextmanager
-def _collector_paused():
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str,
-            theorem: str) -> Derivation:
+    """Derive ∂f/∂wrt and a proof; raises DeriveError with the reason when it cannot."""
     env = dict(variables)
     if wrt not in env:
         raise DeriveError(f"{wrt} is not a declared variable")
@@ -513,11 +499,6 @@ def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]
 
 def check_derivation(dv: Derivation):
     """Run the kernel on the derivation's proof. Returns the kernel's ProofResult."""
-    with _collector_paused():
-        return _check_derivation(dv)
-
-
-def _check_derivation(dv: Derivation):
     from .proofs import load_proof_text
     from .rulebase import load_rulebook
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import gc
 import re
 import time
 from dataclasses import dataclass, field
@@ -132,21 +131,7 @@ def claim_text(claim: dict[str, str]) -> str:
 
 
 def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = None) -> ProofResult:
-    """Check every step; the proof is valid when all are valid and the chain ends at the claim.
-
-    Python's cycle collector is paused meanwhile: checking allocates many small trees and
-    values and almost no cycles, and a full collection pass over the caches costs more than a
-    short proof's whole check. It runs again (and catches up) as soon as the check is done."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        return _check_proof(proof, book, lemmas)
-    finally:
-        if paused:
-            gc.enable()
-
-
-def _check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None) -> ProofResult:
+    """Check every step; the proof is valid when all are valid and the chain ends at the claim."""
     env = proof.variables
     names = set(env)
     is_deriv = "derivative" in proof.claim
