@@ -416,6 +416,8 @@ def algebra_key(ctx: Context, names: set[str], npoints: int = 2, seed: int = 7) 
 
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     """Equal up to algebra: the same values at the key's two points and at its third."""
+    if a == b:
+        return True  # the same tree
     key = algebra_key(ctx, symbols(a) | symbols(b))
     ka = key(a)
     if ka is None or ka != key(b):
@@ -540,7 +542,7 @@ def _by_parts(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraK
         apps.append(Application(app.rule, app.direction, path + (i,) + app.path, app.binding,
                                 app.exprs))
     whole = replace_at(e, path, a.with_children(tuple(kids)))
-    if key(whole) == target and algebra_equal(whole, e2, ctx):
+    if whole == e2 or (key(whole) == target and algebra_equal(whole, e2, ctx)):
         return Justification(apps)
     return None
 
