@@ -302,6 +302,21 @@ def test_cayley_hamilton_4_is_zero_up_to_4_only():
         assert (np.max(np.abs(v[0])) < 1e-9) == zero
 
 
+CH3 = f"X^3 - tr(X) X^2 + ({E2}) X - ({E3}) I"  # 0 for n ≤ 3 only
+
+
+def test_a_matrix_identity_true_only_up_to_n_3_is_rejected_with_one_size_symbol(tmp_path):
+    """Degree 3, matrix-valued: it needs a size of 4 to be refuted, and with one dimension
+    symbol the usual sizes are 2 and 3 only (found in session 2: this was accepted)."""
+    fr = check_file(write(tmp_path, identity_proof(CH3, [("0", "index")], rhs="0")))
+    assert fr.status == "invalid"
+    s = steps_of(fr)[1]
+    assert s.status == "invalid" and "false" in s.message and "'n': 4" in s.message
+    # its trace, a scalar identity of degree 4, is refuted at n = 4 as well
+    fr = check_file(write(tmp_path, identity_proof(f"tr(X ({CH3}))", [("0", "index")], rhs="0")))
+    assert fr.status == "invalid"
+
+
 def test_an_identity_true_only_up_to_n_4_is_rejected(tmp_path):
     text = identity_proof(CH4, [("0", "index")], rhs="0")
     fr = check_file(write(tmp_path, text))

@@ -144,19 +144,35 @@ def _total_degree(e: Expr, n: int) -> int:
 
 
 def degree_sizes(lhs: Expr, rhs: Expr, ctx: "Context") -> dict[str, int] | None | str:
-    """One more assignment whose sizes all exceed the step's degree, when the small ones do not;
-    None when they already do; a reason string when it would go past MAX_RANDOM_SIZE."""
+    """One more assignment whose sizes all reach what the step's degree D requires, when the
+    usual ones do not; None when they already do; a reason string when it would go past
+    MAX_RANDOM_SIZE. A 1×1 (trace) identity of degree D that holds at size n ≥ D holds at every
+    size; a matrix-valued one needs n ≥ D + 1 (it is the trace identity tr(M Y) = 0 with one
+    more factor). Every symbol must reach that size: the usual assignments take each symbol
+    to 3 at least, but not always to 4 (with one symbol the sizes are 2 and 3 only)."""
     syms = sorted(ctx.dim_syms)
     if not syms:
         return None
-    need = max(nc_degree(lhs, ctx.env, ctx.nc_memo), nc_degree(rhs, ctx.env, ctx.nc_memo)) + 1
-    if need <= 4:
+    degree = max(nc_degree(lhs, ctx.env, ctx.nc_memo), nc_degree(rhs, ctx.env, ctx.nc_memo))
+    need = degree if _is_scalar(lhs, ctx) else degree + 1
+    reached = min(max(a[s] for a in assignments(ctx.dim_syms)) for s in syms)
+    if need <= reached:
         return None
     top = need + len(syms) - 1
     if top > MAX_RANDOM_SIZE:
-        return (f"the step has degree {need - 1} in its matrices; confirming it needs sizes above "
-                f"{need - 1}, beyond the checker's limit of {MAX_RANDOM_SIZE}")
+        return (f"the step has degree {degree} in its matrices; confirming it needs sizes of at "
+                f"least {need}, beyond the checker's limit of {MAX_RANDOM_SIZE}")
     return {s: need + i for i, s in enumerate(syms)}
+
+
+def _is_scalar(e: Expr, ctx: "Context") -> bool:
+    from .errors import ProveError
+    from .shapes import shape_of
+
+    try:
+        return shape_of(e, ctx.env).scalar
+    except ProveError:
+        return False
 
 
 def _dim(x, dims: Mapping[str, int]) -> int:
