@@ -265,9 +265,32 @@ class Normalizer:
             right.insert(0, body[0][-1])
             body = [b[:-1] for b in body]
         if not left and not right:
-            return self.expr(p)
+            return self._product_of_sums(p) or self.expr(p)
         inner = self.expr([Mono(m.coef, tuple(s) + tuple(b)) for m, s, b in zip(p, scal, body)])
         return mul(*left, inner, *right)
+
+    def _product_of_sums(self, p: Poly) -> Expr | None:
+        """Σ c_i d_j u_i v_j over every pair (i, j) written as (Σ c_i u_i)(Σ d_j v_j): the
+        Gaussian's mu^T S^-1 + mu^T S^T^-1 - x^T S^-1 - x^T S^T^-1 is (mu^T - x^T)(S^-1 + S^T^-1).
+        Only for terms of two matrix factors and no scalar ones; None when p is not such a
+        product."""
+        if any(len(m.atoms) != 2 or self._scalar_part(m) for m in p):
+            return None
+        us = list(dict.fromkeys(m.atoms[0] for m in p))
+        vs = list(dict.fromkeys(m.atoms[1] for m in p))
+        coef = {m.atoms: m.coef for m in p}
+        if len(us) < 2 or len(vs) < 2 or len(coef) != len(p) or len(p) != len(us) * len(vs):
+            return None
+        base = coef.get((us[0], vs[0]))
+        if base is None:
+            return None
+        cu = [coef.get((u, vs[0])) for u in us]
+        cv = [coef.get((us[0], v)) / base for v in vs] if all(c is not None for c in cu) else None
+        if cv is None or any(coef.get((u, v)) != a * b for u, a in zip(us, cu) for v, b in zip(vs, cv)):
+            return None
+        left = self.factor([Mono(a, (u,)) for u, a in zip(us, cu)])
+        right = self.factor([Mono(b, (v,)) for v, b in zip(vs, cv)])
+        return mul(left, right)
 
     def _matrix_part(self, m: Mono) -> tuple[Expr, ...]:
         return tuple(a for a in m.atoms if not self.is_scalar(a))
