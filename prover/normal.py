@@ -265,6 +265,9 @@ class Normalizer:
             right.insert(0, body[0][-1])
             body = [b[:-1] for b in body]
         if not left and not right:
+            if all(len(m.atoms) == 1 and isinstance(m.atoms[0], T) for m in p):
+                # a^T - b^T is (a - b)^T
+                return T(self.factor([Mono(m.coef, (m.atoms[0].arg,)) for m in p]))
             return self._product_of_sums(p) or self.expr(p)
         inner = self.expr([Mono(m.coef, tuple(s) + tuple(b)) for m, s, b in zip(p, scal, body)])
         return mul(*left, inner, *right)

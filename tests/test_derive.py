@@ -212,3 +212,14 @@ def test_a_derived_proof_is_confirmed_by_the_batched_query_alone(monkeypatch):
     result = check_derivation(derive(p.f, p.wrt, p.env()))
     assert result.status == "valid"
     assert all("z3" in s.checked_by for s in result.steps[1:-1])
+
+
+@pytest.mark.parametrize("name, answer", [
+    ("gauss-x", "(mu - x)^T (S^-1 + S^T^-1)"),
+    ("quad-xsWxs-x", "(x - s)^T (W + W^T)"),
+    ("tr-XTAX", "X^T (A + A^T)"),
+])
+def test_answers_are_factored_as_a_person_writes_them(name, answer):
+    p = next(q for q in PROBLEMS if q.name == name)
+    dv = _derive_and_check(p)
+    assert dv.steps[-1][0] == answer
