@@ -82,6 +82,23 @@ def shape_of(e: Expr, env: Env) -> Shape:
     Traceback (most recent call last):
     prover.kernel.errors.ProveError: tr(a^T X): a^T X is 1×n, trace needs a square matrix
     """
+    key = (id(env), e)
+    hit = _SHAPES.get(key)
+    if hit is not None and hit[0] is env:
+        return hit[1]
+    s = _shape_of(e, env)
+    if len(_SHAPES) > 50000:
+        _SHAPES.clear()
+    _SHAPES[key] = (env, s)  # the entry holds env, so its id cannot be reused while it lives
+    return s
+
+
+# Shapes already worked out, per declarations (the same trees are asked about again and again:
+# every step's line, the line before it, their subtrees). Errors are not kept: they carry spans.
+_SHAPES: dict[tuple, tuple] = {}
+
+
+def _shape_of(e: Expr, env: Env) -> Shape:
     if isinstance(e, Num):
         return Shape(None, None) if e.value == 0 else SCALAR
     if isinstance(e, Ident):
