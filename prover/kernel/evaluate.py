@@ -463,13 +463,7 @@ class Evaluator:
                     return Mat([[[F.zero]] for _ in range(K + 1)], 1, 1)
                 raise Singular(f"{e.name} of I of unknown size")
             if e.name == "tr":
-                out = []
-                for m in v.c:
-                    acc = F.zero
-                    for i in range(v.rows):
-                        acc = F.add(acc, m[i][i])
-                    out.append([[acc]])
-                return Mat(out, 1, 1)
+                return Mat([[[self._diag_sum(m)]] for m in v.c], 1, 1)
             if e.name == "det":
                 return Mat([[[x]] for x in self.s_det(v.c)], 1, 1)
             if e.name == "log":

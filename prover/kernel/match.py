@@ -456,19 +456,19 @@ def _join(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
 
 def _join_one_way(e: Expr, e2: Expr, rules: list[Rule], facts: Facts, key: "AlgebraKey",
                   ctx: Context, limit: int, direction: str, coarse: bool) -> Justification | None:
-    runs = [(direction, side, normal_forms(start, rules, facts, direction, 32, limit, key, coarse))
+    runs = [(side, normal_forms(start, rules, facts, direction, 32, limit, key, coarse))
             for side, start in ((0, e), (1, e2))]
-    met: dict = {}  # (direction, side) -> {key: (tree, trail)}
+    met: list[dict] = [{}, {}]  # per side: key -> (tree, trail)
     while runs:
         alive = []
-        for direction, side, gen in runs:
+        for side, gen in runs:
             step = next(gen, None)
             if step is None:
                 continue
-            alive.append((direction, side, gen))
+            alive.append((side, gen))
             x, k, trail = step
-            met.setdefault((direction, side), {}).setdefault(k, (x, trail))
-            hit = met.get((direction, 1 - side), {}).get(k)
+            met[side].setdefault(k, (x, trail))
+            hit = met[1 - side].get(k)
             if hit is not None and algebra_equal(x, hit[0], ctx):
                 fwd, bwd = (trail, hit[1]) if side == 0 else (hit[1], trail)
                 back = [Application(a.rule, "<-" if a.direction == "->" else "->", a.path,

@@ -19,7 +19,7 @@ from z3 import z3core
 
 from .errors import Limits
 from .evaluate import Domain, Evaluator, Lazy, Mat, NeedsReals, Singular
-from .expr import Expr, Func, Inv, symbols
+from .expr import Expr, symbols
 from .truth import heavy as _is_heavy
 
 
@@ -238,8 +238,7 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
     """("unsat", None) when equal at every assignment in all_dims; ("sat", Counterexample) on a
     confirmed difference; ("unknown", reason) otherwise."""
     timeout_s = Limits.step_seconds if timeout_s is None else timeout_s
-    heavy = any(isinstance(n, Inv) or (isinstance(n, Func) and n.name == "det")
-                for side in (lhs, rhs) for n in side.walk())
+    heavy = _is_heavy(lhs, rhs)
     if heavy:
         all_dims = all_dims[:1]  # inverses and determinants: the smallest sizes only
     for dims in all_dims:
@@ -257,8 +256,7 @@ def z3_equal(lhs: Expr, rhs: Expr, ctx, all_dims: list[dict[str, int]], order: i
         if diffs is None:
             return "disagree", "the exact evaluation finds a constant difference"
         query = list(ev.collected) + [z3.Or(*diffs) if diffs else z3.BoolVal(False)]
-        if _refuted_by_simplification(query, timeout_s) or (ev.collected and _refuted_by_simplification(
-                query, min(timeout_s, NLSAT_FIRST_S), decide=True)):
+        if _refuted_quickly(query, timeout_s, bool(ev.collected)):
             continue
         s = z3.Solver()
         s.set("timeout", int(timeout_s * 1000))
@@ -345,10 +343,7 @@ def _unsat(disjuncts: list, timeout_s: float, solver: bool = True) -> bool:
     query = [c for c in disjuncts[0][1] if c.get_id() in common]
     query.append(z3.Or(*[z3.And(*[c for c in cs if c.get_id() not in common], z3.Or(*diffs))
                          for _, cs, diffs in disjuncts]))
-    if _refuted_by_simplification(query, timeout_s):
-        return True
-    if any(cs for _, cs, _ in disjuncts) and _refuted_by_simplification(
-            query, min(timeout_s, NLSAT_FIRST_S), decide=True):
+    if _refuted_quickly(query, timeout_s, any(cs for _, cs, _ in disjuncts)):
         return True
     if not solver:
         return False
@@ -356,6 +351,13 @@ def _unsat(disjuncts: list, timeout_s: float, solver: bool = True) -> bool:
     s.set("timeout", int(timeout_s * 1000))
     s.add(*query)
     return s.check() == z3.unsat
+
+
+def _refuted_quickly(query: list, timeout_s: float, conditions: bool) -> bool:
+    """The simplifier; then, for a query with side conditions (inverses, divisions, logs),
+    nlsat for a few milliseconds. Not refuted: the caller asks a solver."""
+    return _refuted_by_simplification(query, timeout_s) or (conditions and _refuted_by_simplification(
+        query, min(timeout_s, NLSAT_FIRST_S), decide=True))
 
 
 NLSAT_FIRST_S = 0.005  # nlsat alone settles most inverse steps in a millisecond or two, and
