@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .kernel.check import StepResult
+from .kernel.replay import StepResult
 from .proofs import FileResult
 from .render import (counterexample_line, file_status, file_warnings, step_diagnostic,
                      step_location, summary)

@@ -19,7 +19,7 @@ import json
 
 import yaml
 
-from .kernel.check import check_proof
+from .checking import check_proof
 from .kernel.errors import ProveError
 from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, d,
                           mul, replace_at, subterms, symbols)

@@ -10,7 +10,8 @@ from .kernel.expr import T
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, same_shape, shape_of
-from .kernel.truth import Context, Counterexample, check_equal
+from .explain import small_counterexample
+from .kernel.truth import Context, Counterexample, decide
 from .normal import Normalizer
 
 
@@ -32,18 +33,20 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
     ctx = Context(env, {n for n, v in env.items() if not v.constant})
     nf = Normalizer(env)
     if same_shape(sa, sb):
-        t = check_equal(a, b, ctx)
-        if t.status in ("true", "probable"):
+        t = decide(a, b, ctx)
+        if t.holds:
             same_nf = show(nf.normal(a)) == show(nf.normal(b))
             how = "the same normal form" if same_nf else "equal as functions"
             return Equivalence("equal", f"equal ({how}; checked by {', '.join(t.checked_by)})",
                                checked_by=tuple(t.checked_by))
-        diff = t.counterexample
+        diff = t.witness
+        if diff is not None and diff.modulus:
+            diff = small_counterexample(a, b, ctx) or diff
     else:
         diff = None
     if same_shape(sa, shape_of(T(b), env)):
-        t2 = check_equal(a, T(b), ctx)
-        if t2.status in ("true", "probable"):
+        t2 = decide(a, T(b), ctx)
+        if t2.holds:
             return Equivalence("transposed", "equal up to transpose (layout): the first is the "
                                "transpose of the second", checked_by=tuple(t2.checked_by))
     if not same_shape(sa, sb):

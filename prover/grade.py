@@ -45,7 +45,8 @@ from typing import Any, Callable, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .kernel.check import ProofIn, check_proof, claim_text, normalize
+from .checking import check_proof, closest
+from .kernel.replay import ProofIn, claim_text, normalize
 from .kernel.errors import Limits, ProveError
 from .kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
 from .kernel.parser import parse
@@ -341,7 +342,7 @@ def _expand_allowed(pats: Optional[list[str]], entries, book,
             continue
         rid = book.resolve(pat)
         if rid is None:
-            near = book.closest(pat)
+            near = closest(book, pat)
             raise AssignmentError(f"{here}: allowed_rules: {pat!r} names no rule"
                                   + (f" (did you mean {' or '.join(near)}?)" if near else
                                      " (`prove rules` lists them)"))
@@ -1006,7 +1007,7 @@ class _Gate:
                     self.used[key] = self.own[key]
                     out += self.check(self.own[key], me, chain + (key,))
             else:
-                near = self.book.closest(name)
+                near = closest(self.book, name)
                 out.append(f"{at} cites {name}, which is not a rule of the installed rule base"
                            + (" nor a lemma" if p.allow_lemmas else "")
                            + (f" (did you mean {' or '.join(near)}?)" if near else "")

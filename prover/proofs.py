@@ -1,7 +1,7 @@
 """Proof files (SPEC §3): the pydantic models, loading with positions, lemmas, and `check_file`.
 
 This module is outside the kernel: it turns YAML into the kernel's plain `ProofIn`, hands it to
-`kernel.check.check_proof`, and attaches file, line and column to whatever comes back. Lemmas
+`checking.check_proof` (the kernel's replay, then explanations), and attaches file, line and column to whatever comes back. Lemmas
 (`by: theorem5`) are found as other proof files in the same folder or under `--lib`, and are
 used only if the kernel checks them too; cycles are refused. Read next: `render.py`, `cli.py`.
 """
@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError,
                       field_validator)
 
-from .kernel.check import ProofIn, ProofResult, RuleBook, StepIn, check_proof, normalize
+from .checking import check_proof
+from .kernel.replay import ProofIn, ProofResult, RuleBook, StepIn, normalize
 from .kernel.errors import Limits, ProveError
 from .kernel.expr import Sym, T, d, mul, Func
-from .kernel.match import Rule
+from .kernel.rules import Rule
 from .kernel.parser import parse
 from .kernel.shapes import SCALAR, Shape, VarInfo
 from .rulebase import load_rulebook

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .kernel.check import StepResult
+from .kernel.replay import StepResult
 from .proofs import FileResult
 
 MARK = {"valid": "✓", "invalid": "✗", "unjustified": "?", "error": "!"}

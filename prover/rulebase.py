@@ -15,13 +15,13 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .kernel.check import RuleBook, normalize
+from .kernel.replay import RuleBook, normalize
+from .kernel.rules import confirm_rule
 from .kernel.errors import ProveError
 from .kernel.expr import Expr
-from .kernel.match import Rule
+from .kernel.rules import Rule
 from .kernel.parser import parse
 from .kernel.shapes import SCALAR, Shape, VarInfo, shape_of
-from .kernel.truth import Context, check_equal
 from .source import SourceError, load_yaml, read_text
 
 Dim = Union[int, str]
@@ -171,14 +171,15 @@ def verify_rule(entry: RuleEntry) -> RuleVerdict:
         shape_of(r.lhs, env), shape_of(r.rhs, env)
     except ProveError as exc:
         return RuleVerdict(r.id, "false", f"the statement does not shape-check: {exc.diag.message}")
-    t = check_equal(r.lhs, r.rhs, Context(env, varying))
-    if t.status == "true":
-        return RuleVerdict(r.id, "confirmed", "exact (Z3) at sizes 2 and 3, and random points")
-    if t.status == "probable":
-        return RuleVerdict(r.id, "probable", t.note)
-    detail = t.note
-    if t.counterexample:
-        detail = f"counterexample: {t.counterexample.to_json()}"
+    ev = confirm_rule(r)
+    sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in d.items()) for d in ev.sizes[-2:])
+    if ev.kind == "exact":
+        return RuleVerdict(r.id, "confirmed", f"exact (Z3) at {sizes or 'the declared sizes'}")
+    if ev.kind == "probabilistic":
+        return RuleVerdict(r.id, "probable", ev.note)
+    detail = ev.note
+    if ev.witness:
+        detail = f"counterexample: {ev.witness.to_json()}"
     return RuleVerdict(r.id, "false", detail)
 
 

@@ -203,11 +203,6 @@ def size(e: Expr) -> int:
     return n
 
 
-def depth(e: Expr) -> int:
-    kids = e.children()
-    return 1 + (max(depth(k) for k in kids) if kids else 0)
-
-
 def symbols(e: Expr) -> frozenset[str]:
     """The variable names in e (cached on the node, like its size)."""
     out = e.__dict__.get("_syms")
@@ -248,73 +243,16 @@ def replace_at(e: Expr, path: Path, new: Expr) -> Expr:
     return e.with_children(tuple(kids))
 
 
-# -- structural identity ----------------------------------------------------------------------
-# Every distinct tree gets a number, the same for every node of that structure: a node's key is
-# its type, its own fields and its children's numbers, so numbering a node costs one dict lookup
-# once its children are numbered, and each node keeps its number. Equality and hashing use the
-# numbers: comparing two equal trees no longer walks them, which matters because trees are dict
-# keys everywhere (values at points, keys of the search, shapes). The table is renewed when it
-# grows large; numbers from an older table are recomputed on first use, never compared.
-_IDS: dict[tuple, int] = {}
-_GEN = [0]
-_MAX_IDS = 300_000  # about 40 MB of keys; then a fresh table
-
-
-def node_id(e: Expr) -> int:
-    """The number of e's structure in the current table."""
-    cached = e.__dict__.get("_id")
-    if cached is not None and cached[0] == _GEN[0]:
-        return cached[1]
-    key = _KEYS[type(e)](e)
-    i = _IDS.get(key)
-    if i is None:
-        i = _IDS[key] = len(_IDS)
-    object.__setattr__(e, "_id", (_GEN[0], i))
-    return i
-
-
-# a node's key: its type, its own fields, its children's numbers
-_KEYS = {
-    Num: lambda e: (Num, e.value),
-    Sym: lambda e: (Sym, e.name),
-    Ident: lambda e: (Ident,),
-    Add: lambda e: (Add,) + tuple(node_id(x) for x in e.args),
-    Mul: lambda e: (Mul,) + tuple(node_id(x) for x in e.args),
-    Neg: lambda e: (Neg, node_id(e.arg)),
-    T: lambda e: (T, node_id(e.arg)),
-    Inv: lambda e: (Inv, node_id(e.arg)),
-    Pow: lambda e: (Pow, node_id(e.arg), e.k),
-    Func: lambda e: (Func, e.name, node_id(e.arg)),
-    Div: lambda e: (Div, node_id(e.num), node_id(e.den)),
-}
-
-
-def _renew() -> None:
-    # Only between two whole operations, never inside one: a key must not mix children
-    # numbered from two different tables.
-    if len(_IDS) >= _MAX_IDS:
-        _IDS.clear()
-        _GEN[0] += 1
-
-
-def _id_hash(self: Expr) -> int:
-    cached = self.__dict__.get("_id")
-    if cached is not None and cached[0] == _GEN[0]:
-        return cached[1]
-    _renew()
-    return node_id(self)
-
-
-def _id_eq(self: Expr, other: object) -> bool:
-    if self is other:
-        return True
-    if type(self) is not type(other):
-        return False
-    _renew()
-    return node_id(self) == node_id(other)  # type: ignore[arg-type]
+def _cached_hash(self: Expr) -> int:
+    # Trees are dict keys everywhere; the hash is computed once per node. Equality stays the
+    # dataclass's own structural comparison, so a hash collision can never make two trees equal.
+    h = self.__dict__.get("_hash")
+    if h is None:
+        h = hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
+        object.__setattr__(self, "_hash", h)
+    return h
 
 
 for _cls in (Num, Sym, Ident, Add, Neg, Mul, Div, T, Inv, Pow, Func):
     _cls._fields = tuple(f for f in _cls.__dataclass_fields__ if f != "span")
-    _cls.__hash__ = _id_hash
-    _cls.__eq__ = _id_eq
+    _cls.__hash__ = _cached_hash

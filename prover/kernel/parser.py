@@ -218,22 +218,10 @@ def parse(src: str, names: frozenset[str] | set[str] = frozenset()) -> Expr:
     >>> str(parse("tr(X⁻¹ dX)", {"X"}))
     'tr(X^-1 dX)'
     """
-    key = (src, frozenset(names), Limits.max_nodes)
-    hit = _PARSED.get(key)
-    if hit is not None:
-        return hit
     p = Parser(src, names)
     e = p.parse()
     n = size(e)
     if n > Limits.max_nodes:
         raise ProveError("limit", f"expression has {n} nodes; the limit is {Limits.max_nodes}",
                          Span(0, len(src)))
-    if len(_PARSED) > 4096:
-        _PARSED.clear()
-    _PARSED[key] = e
     return e
-
-
-# A step's text is read several times in one check (the batch of exact checks, the step itself,
-# the unused-variable scan); trees are immutable, so the first reading serves them all.
-_PARSED: dict[tuple, Expr] = {}

@@ -82,20 +82,7 @@ def shape_of(e: Expr, env: Env) -> Shape:
     Traceback (most recent call last):
     prover.kernel.errors.ProveError: tr(a^T X): a^T X is 1×n, trace needs a square matrix
     """
-    key = (id(env), e)
-    hit = _SHAPES.get(key)
-    if hit is not None and hit[0] is env:
-        return hit[1]
-    s = _shape_of(e, env)
-    if len(_SHAPES) > 50000:
-        _SHAPES.clear()
-    _SHAPES[key] = (env, s)  # the entry holds env, so its id cannot be reused while it lives
-    return s
-
-
-# Shapes already worked out, per declarations (the same trees are asked about again and again:
-# every step's line, the line before it, their subtrees). Errors are not kept: they carry spans.
-_SHAPES: dict[tuple, tuple] = {}
+    return _shape_of(e, env)
 
 
 def _shape_of(e: Expr, env: Env) -> Shape:
@@ -132,7 +119,7 @@ def _shape_of(e: Expr, env: Env) -> Shape:
         acc = shape_of(e.args[0], env)
         for i, f in enumerate(e.args[1:], 1):
             s = shape_of(f, env)
-            acc = _product(acc, s, mul(*e.args[:i]), f, e)
+            acc = _product(acc, s, e.args[:i], f, e)
         return acc
     if isinstance(e, Div):
         top, den = shape_of(e.num, env), shape_of(e.den, env)
@@ -167,7 +154,7 @@ def _shape_of(e: Expr, env: Env) -> Shape:
     raise TypeError(type(e).__name__)
 
 
-def _product(a: Shape, b: Shape, left: Expr, right: Expr, whole: Expr) -> Shape:
+def _product(a: Shape, b: Shape, lefts: tuple, right: Expr, whole: Expr) -> Shape:
     if a.scalar:
         return b
     if b.scalar:
@@ -178,6 +165,7 @@ def _product(a: Shape, b: Shape, left: Expr, right: Expr, whole: Expr) -> Shape:
         return a if b.square else Shape(a.rows, None)
     ok, _ = _unify(a.cols, b.rows)
     if not ok:
+        left = mul(*lefts)
         raise ProveError("shape-error", f"{show(left)} {show(right)}: {show(left)} is {a} and "
                          f"{show(right)} is {b}; a product needs the columns on the left "
                          f"({_d(a.cols)}) to match the rows on the right ({_d(b.rows)})",

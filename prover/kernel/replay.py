@@ -1,0 +1,469 @@
+"""Replaying a proof: the only code that says "valid" (SPEC §3, §5).
+
+Input is plain data (`ProofIn`: texts, citations, locations) built by the loader outside the
+kernel; output is a `ProofResult` whose every step carries its evidence: the truth `Evidence`
+(exact, probabilistic, false with a witness, unknown) and the replayed rule applications.
+
+A step is valid when it is true (`truth.decide`) and justified: the cited rules, each confirmed
+before use, applied as the certificate says (`rules.apply`), reach a line equal to the next one
+up to `algebra`. Certificates come from an untrusted `Justifier` (the search); a wrong or missing
+one can only make a true step `unjustified`, never a false one valid. The start is checked
+against d(f) or the claim's left side, and an identity's last line against its right side, the
+same way. Read next: `truth.py`, `rules.py`.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import Limits, ProveError
+from .expr import RESERVED, Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
+from .parser import parse
+from .printer import show
+from .rules import Facts, Move, Rule, confirm_rule, replay
+from .shapes import SCALAR, Shape, VarInfo, same_shape, shape_of
+from .truth import Context, Evidence, Witness, algebra_equal, decide
+
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass
+class StepIn:
+    text: str  # the expression (or G, for a derivative step)
+    by: list[str]  # citations as written
+    derivative: bool = False
+    loc: Any = None  # opaque to the kernel: where the loader found `text`
+    by_loc: Any = None  # one location per citation
+
+
+@dataclass
+class ProofIn:
+    theorem: str
+    variables: dict[str, VarInfo]
+    claim: dict[str, str]  # {"lhs","rhs"} or {"derivative","wrt","equals"[, "layout"]}
+    steps: list[StepIn]
+    claim_loc: Any = None
+
+
+@dataclass
+class StepResult:
+    index: int
+    expr: str
+    by: list[str]
+    status: str  # valid | invalid | unjustified | error
+    message: str = ""
+    checked_by: list[str] = field(default_factory=list)
+    counterexample: Witness | None = None
+    applications: list[str] = field(default_factory=list)
+    suggestion: list[str] = field(default_factory=list)
+    help: str = ""
+    span: Span | None = None  # within `source_text`, for the caret
+    source_text: str = ""
+    loc: Any = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0  # reported only; no verdict depends on it
+    caret: Any = None  # (location, width) when the problem is in a citation
+    evidence: str = ""  # exact | probabilistic | unknown | false ("" where no truth was asked)
+    sizes: list[dict] = field(default_factory=list)
+    bound: float = 0.0
+    expr_tree: Expr | None = field(default=None, repr=False)
+    before_tree: Expr | None = field(default=None, repr=False)
+
+
+@dataclass
+class ProofResult:
+    theorem: str
+    claim: str
+    status: str  # valid | invalid | error
+    steps: list[StepResult]
+    message: str = ""
+    where: tuple = ()  # for a file-level error: which part of the file, and the span in it
+    span: Span | None = None
+    source_text: str = ""
+    help: str = ""
+    warnings: list[str] = field(default_factory=list)
+    context: Context | None = field(default=None, repr=False)
+
+    @property
+    def valid(self) -> bool:
+        return self.status == "valid"
+
+
+def normalize(name: str) -> str:
+    """Citations forgive case, spaces, dashes and underscores; `thm` abbreviates `theorem`.
+
+    >>> normalize("Theorem 2") == normalize("thm-2") == normalize("theorem2")
+    True
+    """
+    n = re.sub(r"[\s\-_]+", "", name.strip().lower())
+    return re.sub(r"^thm(?=\d)", "theorem", n)
+
+
+class RuleBook:
+    def __init__(self, rules: list[Rule], aliases: dict[str, str],
+                 deprecated: dict[str, str] | None = None):
+        self.rules = {r.id: r for r in rules}
+        self.names = {normalize(r.id): r.id for r in rules}
+        self.names.update({normalize(a): rid for a, rid in aliases.items()})
+        self.deprecated = {normalize(k): v for k, v in (deprecated or {}).items()}
+
+    def resolve(self, name: str) -> str | None:
+        n = normalize(name)
+        return self.names.get(n) or self.deprecated.get(n)
+
+
+LemmaResolver = Callable[[str], "tuple[Rule | None, str]"]
+Justifier = Callable[[Expr, Expr, list, Context], "list[Move] | None"]
+
+def claim_text(claim: dict[str, str]) -> str:
+    if "derivative" in claim:
+        eq = claim.get("equals")
+        return f"∂({claim['derivative']})/∂{claim['wrt']}" + (f" = {eq}" if eq else "")
+    return f"{claim.get('lhs')} = {claim.get('rhs')}"
+
+
+class _Stop(Exception):
+    def __init__(self, result: StepResult):
+        self.result = result
+
+
+def _evidence(ev: Evidence) -> dict:
+    return dict(evidence=ev.kind, sizes=ev.sizes, bound=ev.bound, checked_by=list(ev.checked_by))
+
+
+def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = None,
+                justifier: Justifier | None = None) -> ProofResult:
+    """Check every step; the proof is valid when all are valid and the chain ends at the claim."""
+    env, names = proof.variables, set(proof.variables)
+    is_deriv = "derivative" in proof.claim
+    claim = claim_text(proof.claim)
+    try:
+        start, end, varying, target = _read_claim(proof, env, names)
+    except ProveError as exc:
+        return ProofResult(proof.theorem, claim, "error", [], exc.diag.message,
+                           where=exc.diag.data.get("where", ("claim",)), span=exc.diag.span,
+                           source_text=exc.diag.data.get("source", ""), help=exc.diag.help)
+    ctx = Context(env, varying)
+    facts = Facts(env, varying)
+    results: list[StepResult] = []
+    prev: Expr | None = None
+    prev_index = 0
+    finished = False
+    for i, step in enumerate(proof.steps):
+        t0 = time.perf_counter()
+        try:
+            if finished:
+                raise _Stop(StepResult(i, step.text, [], "error", "a derivative: step ends the "
+                                       "proof; nothing may follow it", loc=step.loc))
+            if i == 0:
+                r, cur = _check_start(step, start, env, ctx, names)
+            elif prev is None:
+                raise _Stop(StepResult(i, step.text, [], "error", "not checked: no earlier line "
+                                       "could be read", loc=step.loc))
+            elif step.derivative:
+                if not is_deriv:
+                    raise _Stop(StepResult(i, step.text, [], "error", "a derivative: step needs "
+                                           "a derivative claim", loc=step.loc))
+                r, cur = _check_derivative(i, step, prev, proof, env, ctx, names, book, target), None
+                finished = True
+            else:
+                r, cur = _check_rewrite(i, step, prev, env, ctx, facts, names, book, lemmas,
+                                        justifier)
+            if i > 0 and prev_index != i - 1 and r.status != "error":
+                r.warnings.append(f"checked from the last line that could be read (step {prev_index})")
+        except _Stop as stop:
+            r, cur = stop.result, None
+        except ProveError as exc:
+            r, cur = StepResult(i, step.text, [], "error", exc.diag.message, loc=step.loc,
+                                span=exc.diag.span, source_text=step.text, help=exc.diag.help), None
+        except RecursionError:
+            r, cur = StepResult(i, step.text, [], "error", "expression too deeply nested",
+                                loc=step.loc), None
+        r.seconds = time.perf_counter() - t0
+        results.append(r)
+        if cur is not None:
+            prev, prev_index = cur, i
+    status, message = "valid", ""
+    if any(r.status != "valid" for r in results):
+        status = "invalid"
+    elif not results:
+        status, message = "invalid", "the proof has no steps"
+    elif is_deriv and not finished:
+        status, message = "invalid", ("incomplete: the proof does not end with a derivative: "
+                                      "step (Theorem 4)")
+    elif not is_deriv and prev is not None:
+        same = algebra_equal(prev, end, ctx)
+        truth = decide(prev, end, ctx) if same else None
+        if not same or not truth.holds:
+            status = "invalid"
+            message = (f"incomplete: the proof ends at {show(prev, names)}, not at the claim's "
+                       f"right-hand side {show(end, names)}")
+            if truth is not None:
+                message += f" ({truth.note or truth.kind})"
+    return ProofResult(proof.theorem, claim, status, results, message,
+                       warnings=_unused(proof, names), context=ctx)
+
+
+def _read_claim(proof: ProofIn, env, names):
+    _check_declarations(proof)
+    if "derivative" not in proof.claim:
+        start = _parse_checked(proof.claim["lhs"], names, env, "the claim's lhs", ("claim", "lhs"))
+        end = _parse_checked(proof.claim["rhs"], names, env, "the claim's rhs", ("claim", "rhs"))
+        if not same_shape(shape_of(start, env), shape_of(end, env)):
+            raise ProveError("claim", f"the two sides of the claim differ in shape: "
+                             f"{shape_of(start, env)} and {shape_of(end, env)}", where=("claim", "rhs"))
+        return start, end, {n for n, v in env.items() if not v.constant}, None
+    wrt = proof.claim["wrt"]
+    f = _parse_checked(proof.claim["derivative"], names, env, "the claim's function",
+                       ("claim", "derivative"))
+    if any(isinstance(n, Func) and n.name == "d" for n in f.walk()):
+        raise ProveError("claim", f"the function {show(f)} contains a differential; a derivative "
+                         "claim differentiates a function of the variables", where=("claim", "derivative"))
+    if not shape_of(f, env).scalar:
+        raise ProveError("claim", f"∂f/∂{wrt} needs a scalar f; {show(f)} is {shape_of(f, env)}",
+                         where=("claim", "derivative"))
+    layout = proof.claim.get("layout", "numerator")
+    ws = env[wrt].shape
+    gshape = Shape(ws.cols, ws.rows) if layout == "numerator" else ws
+    claimed = None
+    if proof.claim.get("equals"):
+        claimed = _parse_checked(proof.claim["equals"], names, env, "the claim's answer",
+                                 ("claim", "equals"))
+        if not same_shape(shape_of(claimed, env), gshape):
+            raise ProveError("claim", f"the claimed derivative {show(claimed)} is "
+                             f"{shape_of(claimed, env)}; in {layout} layout ∂f/∂{wrt} is {gshape}",
+                             where=("claim", "equals"))
+    return d(f), None, {wrt}, (gshape, claimed, layout)
+
+
+def _unused(proof: ProofIn, names: set[str]) -> list[str]:
+    used: set[str] = {proof.claim.get("wrt", "")}
+    texts = [v for k, v in proof.claim.items() if k in ("lhs", "rhs", "derivative", "equals")]
+    for text in texts + [st.text for st in proof.steps]:
+        try:
+            used |= {n.name for n in parse(text, names).walk() if isinstance(n, Sym)}
+        except ProveError:
+            continue
+    return [f"variable {n} is declared but never used" for n in sorted(names - used)]
+
+
+def _check_declarations(proof: ProofIn) -> None:
+    for name, info in proof.variables.items():
+        if not NAME.match(name) or name in RESERVED:
+            raise ProveError("declaration", f"{name!r} cannot be a variable name"
+                             + (" (it is reserved)" if name in RESERVED else ""),
+                             where=("variables", name, "@key"))
+        for dim in (info.shape.rows, info.shape.cols):
+            if isinstance(dim, int) and not 1 <= dim <= Limits.max_dimension:
+                raise ProveError("limit", f"{name}: dimension {dim} is outside "
+                                 f"1..{Limits.max_dimension}", where=("variables", name, "shape"))
+            if isinstance(dim, str) and not NAME.match(dim):
+                raise ProveError("declaration", f"{name}: {dim!r} is not a dimension symbol",
+                                 where=("variables", name, "shape"))
+    if "derivative" in proof.claim:
+        wrt = proof.claim.get("wrt", "")
+        info = proof.variables.get(wrt)
+        if info is None:
+            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable", where=("claim", "wrt"))
+        if info.constant:
+            raise ProveError("claim", f"{wrt} is declared constant, so nothing can be "
+                             "differentiated with respect to it", where=("claim", "wrt"))
+        if info.symmetric:
+            raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a "
+                             "symmetric matrix have competing conventions, and prove does not "
+                             "pick one", help="drop `symmetric: true` to differentiate over all "
+                             "square matrices", where=("claim", "wrt"))
+
+
+def _parse_checked(text: str, names: set[str], env, what: str, where: tuple) -> Expr:
+    try:
+        e = parse(text, names)
+        shape_of(e, env)
+        return e
+    except ProveError as exc:
+        raise ProveError(exc.diag.code, f"{what}: {exc.diag.message}", exc.diag.span,
+                         exc.diag.help, where=where, source=text) from None
+
+
+def _parse_step(i: int, step: StepIn, names, env) -> tuple[Expr, Shape]:
+    try:
+        e = parse(step.text, names)
+        return e, shape_of(e, env)
+    except ProveError as exc:
+        raise _Stop(StepResult(i, step.text, [], "error", exc.diag.message, help=exc.diag.help,
+                               span=exc.diag.span, source_text=step.text, loc=step.loc)) from None
+
+
+def _check_start(step: StepIn, start: Expr, env, ctx, names) -> tuple[StepResult, Expr]:
+    if step.derivative or step.by:
+        raise _Stop(StepResult(0, step.text, [], "error", "the first item gives the starting "
+                               "expression (expr:) and cites no rule", loc=step.loc))
+    e, _ = _parse_step(0, step, names, env)
+    base = dict(loc=step.loc, span=Span(0, len(step.text)), source_text=step.text,
+                expr_tree=e, before_tree=start)
+    want = f"the proof must start from {show(start, names)}"
+    if not algebra_equal(e, start, ctx):
+        return StepResult(0, show(e, names), [], "invalid", want, **base), e
+    truth = decide(start, e, ctx)
+    if not truth.holds:
+        return StepResult(0, show(e, names), [], "invalid", f"{want}; this start is not equal to "
+                          f"it ({truth.note or truth.kind})", counterexample=truth.witness,
+                          **base, **_evidence(truth)), e
+    return StepResult(0, show(e, names), [], "valid", **base, **_evidence(truth)), e
+
+
+def _resolve(i: int, step: StepIn, book: RuleBook, lemmas) -> tuple[list[str], list[Rule], bool, list[str]]:
+    ids, rules, index, warnings = [], [], False, []
+    if not step.by:
+        raise _Stop(StepResult(i, step.text, [], "error", "this step cites no rule (by:)",
+                               help="cite the rule that produces this line, or algebra", loc=step.loc))
+    for j, name in enumerate(step.by):
+        rid = book.resolve(name)
+        rule, reason = (book.rules[rid], "") if rid else (None, "")
+        if rid is None and normalize(name) == "index":
+            ids.append("index")
+            index = True
+            continue
+        if rid is None and lemmas is not None:
+            rule, reason = lemmas(name)
+        where = step.by_loc[j] if step.by_loc and j < len(step.by_loc) else None
+        if rule is None:
+            raise _Stop(StepResult(i, step.text, [], "error", reason or f"unknown rule {name!r}",
+                                   loc=step.loc, caret=(where, name) if where else None))
+        ok = confirm_rule(rule)
+        if not ok.holds:
+            raise _Stop(StepResult(i, step.text, [], "error", f"the rule {rule.id} is not "
+                                   f"confirmed, so nothing may rest on it: {ok.note or ok.kind}",
+                                   counterexample=ok.witness, loc=step.loc,
+                                   caret=(where, name) if where else None))
+        if rid and normalize(name) in book.deprecated:
+            warnings.append(f"{name!r} is a deprecated name for {rid}")
+        ids.append(rule.id)
+        rules.append(rule)
+    return ids, rules, index, warnings
+
+
+def _check_rewrite(i, step, prev, env, ctx, facts, names, book, lemmas, justifier):
+    cur, shape = _parse_step(i, step, names, env)
+    ids, rules, index, warnings = _resolve(i, step, book, lemmas)
+    pshape = shape_of(prev, env)
+    base = dict(index=i, expr=show(cur, names), by=ids, loc=step.loc, warnings=warnings,
+                source_text=step.text, expr_tree=cur, before_tree=prev)
+    if not same_shape(pshape, shape):
+        return StepResult(**base, status="error", message=f"this line is {shape}, the line "
+                          f"before it is {pshape}: a step cannot change the shape"), None
+    if cur == prev:
+        warnings.append("this step changes nothing")
+    truth = decide(prev, cur, ctx)
+    ev = _evidence(truth)
+    if truth.kind == "false":
+        return StepResult(**base, **ev, status="invalid", counterexample=truth.witness,
+                          message=f"this step is false: {show(prev, names)} ≠ {base['expr']}"), cur
+    if not truth.holds:
+        return StepResult(**base, **ev, status="invalid",
+                          message=f"could not be confirmed: {truth.note}"), cur
+    if index:
+        if truth.kind != "exact":
+            return StepResult(**base, **ev, status="invalid", message="by: index needs an exact "
+                              f"confirmation, and only {truth.kind} evidence was reached "
+                              f"({truth.note})"), cur
+        return StepResult(**base, **{**ev, "checked_by": ["index"] + ev["checked_by"]},
+                          status="valid"), cur
+    rewriting = [r for r in rules if r.kind == "rewrite"]
+    certificate = justifier(prev, cur, rewriting, ctx) if justifier is not None else None
+    if certificate is None and algebra_equal(prev, cur, ctx):
+        certificate = []
+    if certificate is None:
+        return StepResult(**base, **ev, status="unjustified", message="this step is true, but "
+                          f"{', '.join(ids)} does not produce it"), cur
+    try:
+        if len(certificate) > Limits.max_applications:
+            raise ProveError("certificate", "too many rule applications in one step")
+        line = replay(prev, certificate, {r.id: r for r in rewriting}, facts, ctx)
+        if not algebra_equal(line, cur, ctx):
+            raise ProveError("certificate", f"the cited rules give {show(line, names)}, which is "
+                             "not this line up to algebra")
+    except ProveError as exc:
+        return StepResult(**base, **ev, status="unjustified",
+                          message=f"this step is true, but {exc.diag.message}"), cur
+    if not certificate and "algebra" not in ids:
+        warnings.append(f"no rule was needed: this step is algebra, not {', '.join(ids)}")
+    note = "" if truth.kind == "exact" else f"not confirmed exactly: {truth.note}"
+    return StepResult(**base, **{**ev, "checked_by": ["rule"] + ev["checked_by"]}, status="valid",
+                      message=note, applications=[m.app.describe() for m in certificate]), cur
+
+
+def _check_derivative(i, step, prev, proof, env, ctx, names, book, target):
+    gshape, claimed, layout = target
+    ids, rules, _, warnings = _resolve(i, step, book, None)
+    g, shape = _parse_step(i, step, names, env)
+    base = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
+                expr=show(g, names), expr_tree=g)
+    wrt = proof.claim["wrt"]
+    if not any(r.kind == "derivative" for r in rules):
+        return StepResult(**base, status="unjustified", message="reading off a derivative needs "
+                          "Theorem 4 (derivative-from-differential)",
+                          suggestion=["derivative-from-differential"])
+    gprime = extract(prev, wrt)
+    if gprime is None:
+        return StepResult(**base, status="unjustified", message=f"Theorem 4 reads ∂f/∂{wrt} off a "
+                          f"line of the form tr(G d{wrt}); the line before is {show(prev, names)}",
+                          help=f"move d{wrt} to the end inside the trace (trace-cyclic) and gather "
+                          "the terms under one trace (trace-add)")
+    gprime = T(gprime) if layout == "denominator" else gprime
+    base["before_tree"] = gprime
+    if not same_shape(shape, gshape):
+        return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; in "
+                          f"{layout} layout ∂f/∂{wrt} is {gshape}",
+                          help="the answer may be transposed (numerator vs denominator layout)")
+    pairs = [(gprime, g, f"the line before gives ∂f/∂{wrt} = {show(gprime, names)}, not "
+              f"{base['expr']}", ("∂f/∂" + wrt + " from the line before", "this line"))]
+    if claimed is not None:
+        pairs.append((g, claimed, f"this derivative is not the claimed {show(claimed, names)}",
+                      ("this line", "the claim")))
+    notes, kinds, sizes = [], [], []
+    for left, right, wrong, labels in pairs:
+        truth = decide(left, right, ctx)
+        if truth.kind == "false":
+            w = truth.witness
+            if w is not None:
+                w.labels = labels
+            return StepResult(**base, **_evidence(truth), status="invalid", message=wrong,
+                              counterexample=w)
+        if not truth.holds:
+            return StepResult(**base, **_evidence(truth), status="invalid",
+                              message=f"could not be confirmed: {truth.note}")
+        kinds.append(truth.kind)
+        sizes += [s for s in truth.sizes if s not in sizes]
+        if truth.kind != "exact":
+            notes.append(truth.note)
+    kind = "exact" if all(k == "exact" for k in kinds) else "probabilistic"
+    return StepResult(**base, status="valid", evidence=kind, sizes=sizes,
+                      checked_by=["rule", "z3", "random"] if kind == "exact" else ["rule", "random"],
+                      message=("not confirmed exactly: " + "; ".join(notes)) if notes else "",
+                      applications=[f"derivative-from-differential (G := {show(gprime, names)})"])
+
+
+def extract(e: Expr, wrt: str) -> Expr | None:
+    """G from tr(G dX) (or tr(-G dX)); None unless e has that form with no differential in G."""
+    if not (isinstance(e, Func) and e.name == "tr"):
+        return None
+    arg, sign = e.arg, False
+    if isinstance(arg, Neg):
+        arg, sign = arg.arg, True
+    dx = d(Sym(wrt))
+    if arg == dx:
+        g: Expr = Ident()
+    elif isinstance(arg, Mul) and arg.args[-1] == dx:
+        g = mul(*arg.args[:-1])
+    else:
+        return None
+    if any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
+        return None
+    return Neg(g) if sign else g
+
+
+__all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "RuleBook", "check_proof",
+           "normalize", "claim_text", "confirm_rule", "extract", "SCALAR"]

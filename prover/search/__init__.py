@@ -1,0 +1,4 @@
+"""Untrusted: the justification search. See `match.py`."""
+from .match import Justification, certificate, justify, rewrites, unmet_conditions
+
+__all__ = ["Justification", "certificate", "justify", "rewrites", "unmet_conditions"]
