@@ -95,7 +95,7 @@ def rules(verify: bool, fmt: str) -> None:
             v = verify_rule(e)
             row["verified"] = v.status
             row["detail"] = v.detail
-            bad += v.status not in ("confirmed", "skipped")
+            bad += v.status not in ("confirmed", "probable", "skipped")
         rows.append(row)
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))

@@ -31,8 +31,14 @@ def test_seed_rules_and_aliases(book):
 
 @pytest.mark.parametrize("entry", load_rulebook()[0], ids=lambda e: e.model.id)
 def test_every_rule_is_confirmed(entry):
+    """Polynomial rules exactly (Z3 at sizes that cover their degree); rules with det, inverses
+    or log at random points of every size up to the bound their operators need."""
     v = verify_rule(entry)
-    assert v.status in ("confirmed", "skipped"), v
+    text = entry.model.statement if hasattr(entry.model, "statement") else ""
+    if any(op in text for op in ("det(", "^-1", "log(")):
+        assert v.status in ("confirmed", "probable"), v
+    else:
+        assert v.status in ("confirmed", "skipped"), v
 
 
 @pytest.mark.parametrize("statement, variables", [

@@ -30,7 +30,7 @@ def small_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 60,
     """Small integer matrices where the two sides differ, checked exactly over the rationals."""
     rng = random.Random(seed)
     sizes, _, _ = plan(lhs, rhs, ctx)
-    for dims in sizes:
+    for dims in sorted(sizes, key=lambda d: (max(d.values(), default=0), list(d.values()))):
         for attempt in range(tries):
             span = 2 if attempt < tries // 2 else 5
             point, dpoint = ctx.draw(dims, lambda: Fraction(rng.randint(-span, span)))

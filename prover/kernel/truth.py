@@ -161,7 +161,7 @@ def _scalar(e: Expr, env: Env) -> bool:
 
 
 def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int, str]:
-    """The size assignments to check at, how many of them are the decisive ones (at the end of
+    """The size assignments to check at, how many of them are the decisive ones (at the start of
     the list), and a reason if the step is beyond the limits."""
     syms = ctx.dim_syms
     (a, b), (c, q) = _degree(lhs, ctx.env), _degree(rhs, ctx.env)
@@ -174,7 +174,7 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     if extra == 0:
         small = [spread(2), spread(3), spread(2, True)]
         top = spread(max(need, 2))
-        out = [x for i, x in enumerate(small) if x not in small[:i] and x != top] + [top]
+        out = [top] + [x for i, x in enumerate(small) if x not in small[:i] and x != top]
         decisive = 1
     else:
         hi = max(need, 3) + extra
@@ -255,7 +255,7 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
                                 "an arbitrary function: the step relies on a law of log itself")
             return Evidence("false", [dims], witness=agree, checked_by=["random"])
         checked.append(dims)
-    if not checked or any(d not in checked for d in sizes[-decisive:]):
+    if not checked or any(d not in checked for d in sizes[:decisive]):
         return Evidence("unknown", sizes, note="the expressions are undefined (singular, or a log "
                         "of a non-positive number) at every point tried at sizes "
                         + ", ".join(_show(d) for d in sizes if d not in checked))
@@ -263,7 +263,7 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
     # below degree/p, and its residues vanish for at most bits/60 of the ~2^55 61-bit primes
     bound = degree / 2**60 + (bits / 60 + 1) / 2**55
     if exact and not has_log and decisive == 1:
-        done = _exact(lhs, rhs, ctx, sizes[-decisive:], order)
+        done = _exact(lhs, rhs, ctx, sizes[:decisive], order)
         if isinstance(done, Evidence):
             return done
         if done:
@@ -319,7 +319,7 @@ def rational_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int], p
     ev = Evaluator(QQ, 0, point, dpoint, ctx.env, dims)
     try:
         lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
-    except (Singular, Domain, NeedsReals, ZeroDivisionError):
+    except (Singular, Domain, NeedsReals, ZeroDivisionError, KeyError, IndexError):
         return None
     if equal_values(lv, rv, QQ):
         return None
@@ -337,7 +337,7 @@ def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     sizes, decisive, over = plan(a, b, ctx)
     if over:
         return False
-    for dims in sizes[-max(decisive, 1):] + sizes[:1]:
+    for dims in sizes[:max(decisive, 1)] + sizes[-1:]:
         ev = ctx.evaluator(dims, free=True)
         try:
             if not equal_values(ev.full(ev.value(a), a, b), ev.full(ev.value(b), b, a), ctx.field):
