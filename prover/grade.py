@@ -46,7 +46,8 @@ from typing import Any, Callable, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .checking import check_proof, closest
-from .kernel.replay import ProofIn, claim_text, normalize
+from .citations import normalize
+from .kernel.replay import ProofIn, claim_text
 from .kernel.errors import Limits, ProveError
 from .kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
 from .kernel.parser import parse

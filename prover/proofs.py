@@ -15,7 +15,8 @@ from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, Validati
                       field_validator)
 
 from .checking import check_proof
-from .kernel.replay import ProofIn, ProofResult, RuleBook, StepIn, normalize
+from .citations import RuleBook, normalize
+from .kernel.replay import ProofIn, ProofResult, StepIn
 from .kernel.errors import Limits, ProveError
 from .kernel.expr import Sym, T, d, mul, Func
 from .kernel.rules import Rule

@@ -15,7 +15,7 @@ from typing import Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .kernel.replay import RuleBook, normalize
+from .citations import RuleBook, normalize
 from .kernel.rules import confirm_rule
 from .kernel.errors import ProveError
 from .kernel.expr import Expr

@@ -4,7 +4,8 @@ from fractions import Fraction
 
 import pytest
 
-from prover.kernel.evaluate import QQ, Evaluator, equal_values
+from prover.explain import QQ
+from prover.kernel.evaluate import Evaluator, equal_values
 from prover.kernel.parser import parse
 from prover.kernel.shapes import Shape, VarInfo
 from prover.kernel.truth import Context, decide, plan

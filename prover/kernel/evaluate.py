@@ -1,8 +1,8 @@
 """Evaluate an expression at concrete dimensions, entry by entry, over a field.
 
-One evaluator serves three fields: integers mod a prime chosen at random for each process
-(`ModP`: the random points), exact rationals (`QQ`: witnesses a person can read) and Z3 terms
-(`z3field.Z3Field`: exact confirmation). The differential is exact: every value is a truncated
+One evaluator serves any field that offers its few operations: integers mod a prime drawn at
+random for each check (`ModP`: the random points), Z3 terms (`z3field.Z3Field`: exact
+confirmation), and, outside the kernel, exact rationals (witnesses a person can read). The differential is exact: every value is a truncated
 Taylor series x + ε·dx + …, and `d(·)` is the derivative in ε, so `d` of anything, nested `d`
 included, is the total differential with d²X = 0.
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 from operator import mul as _mul
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from .errors import ProveError
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
@@ -120,42 +120,6 @@ class ModP:
         return (h ^ (h >> 32)) % self.p
 
 
-class QQ:
-    """Exact rationals (log leaves them: it raises NeedsReals)."""
-
-    name = "rational"
-    zero, one = Fraction(0), Fraction(1)
-    const = staticmethod(Fraction)
-    add = staticmethod(lambda a, b: a + b)
-    sub = staticmethod(lambda a, b: a - b)
-    mul = staticmethod(lambda a, b: a * b)
-    neg = staticmethod(lambda a: -a)
-
-    @staticmethod
-    def dot(xs, ys):
-        return sum(map(_mul, xs, ys), Fraction(0))
-
-    @staticmethod
-    def recip(a):
-        if a == 0:
-            raise Singular("division by zero")
-        return 1 / a
-
-    @staticmethod
-    def is_zero(a) -> bool:
-        return a == 0
-
-    @staticmethod
-    def log(a):
-        if a <= 0:
-            raise Domain("log of a non-positive number")
-        raise NeedsReals("log")
-
-
-class NeedsReals(Exception):
-    """A log value entered exact rational arithmetic."""
-
-
 # -- values: truncated series of matrices, or a c·I of no fixed size ------------------------
 class Mat:
     """A series of matrices c[0] + ε c[1] + … (K+1 coefficients); rows×cols each."""
@@ -184,10 +148,9 @@ class Evaluator:
     symbols (for materialising c·I). Values of subtrees are remembered for this point only."""
 
     def __init__(self, field: Any, order: int, point: Mapping[str, list], dpoint: Mapping[str, list],
-                 env: Env, dims: Mapping[str, int], free: bool = False,
-                 hook: Callable[[str, Any], None] | None = None):
+                 env: Env, dims: Mapping[str, int], free: bool = False):
         self.F, self.K, self.point, self.dpoint, self.free = field, order, point, dpoint, free
-        self.env, self.dims, self.hook = env, dims, hook
+        self.env, self.dims = env, dims
         self.memo: dict[Expr, Value] = {}
         self._deeper: Evaluator | None = None
 
@@ -195,7 +158,7 @@ class Evaluator:
         """The evaluator one order up at the same point: `d(e)` to order K needs e to K + 1."""
         if self._deeper is None:
             self._deeper = Evaluator(self.F, self.K + 1, self.point, self.dpoint, self.env,
-                                     self.dims, self.free, self.hook)
+                                     self.dims, self.free)
         return self._deeper
 
     def size(self, e: Expr) -> tuple[int, int] | None:
@@ -240,8 +203,6 @@ class Evaluator:
 
     def s_recip(self, a: list) -> list:
         F = self.F
-        if self.hook:
-            self.hook("nonzero", a[0])
         b0 = F.recip(a[0])
         b = [b0]
         for k in range(1, self.K + 1):
@@ -253,8 +214,6 @@ class Evaluator:
 
     def s_log(self, a: list) -> list:
         F = self.F
-        if self.hook:
-            self.hook("positive", a[0])
         u = self.s_mul(a, [F.recip(a[0])] + [F.zero] * self.K)
         u[0] = F.zero
         out = [F.zero] * (self.K + 1)
@@ -304,10 +263,22 @@ class Evaluator:
     def s_det(self, c: list) -> list:
         """The determinant of a square matrix series, as a scalar series."""
         if getattr(self.F, "symbolic", False):
-            return self.F.det_series(c, self)
+            n = len(c[0])
+            return self.laplace([[[c[k][i][j] for k in range(self.K + 1)] for j in range(n)]
+                                 for i in range(n)])
         if self.K == 0:
             return [self._plain_det(c[0])]
         return self._det_interpolated(c)
+
+    def laplace(self, m: list) -> list:
+        """The determinant of a matrix of series by cofactors (for a field with no zero test)."""
+        if len(m) == 1:
+            return m[0][0]
+        acc = [self.F.zero] * (self.K + 1)
+        for j in range(len(m)):
+            term = self.s_mul(m[0][j], self.laplace([row[:j] + row[j + 1:] for row in m[1:]]))
+            acc = [(self.F.sub if j % 2 else self.F.add)(x, y) for x, y in zip(acc, term)]
+        return acc
 
     def _plain_det(self, m: list) -> Any:
         """Gaussian elimination over a field with a decidable zero."""
@@ -498,8 +469,6 @@ class Evaluator:
             else:
                 if v.rows != v.cols:
                     raise Domain("the inverse of a non-square matrix")
-                if self.hook:
-                    self.hook("invertible", v.c[0])
                 b0 = self.minv(v.c[0])
                 b = [b0]
                 for j in range(1, self.K + 1):

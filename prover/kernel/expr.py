@@ -7,7 +7,7 @@ the printer (`printer.py`) relies on flat trees to round-trip. Read next: `parse
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Iterator
 
@@ -29,12 +29,22 @@ NOSPAN = Span(0, 0)
 @dataclass(frozen=True)
 class Expr:
     span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
+    _kids = ""  # the field holding the children: one child, or a tuple of them ("" for a leaf)
 
     def children(self) -> tuple["Expr", ...]:
-        return ()
+        if not self._kids:
+            return ()
+        kids = getattr(self, self._kids)
+        return kids if isinstance(kids, tuple) else (kids,)
 
     def with_children(self, kids: tuple["Expr", ...]) -> "Expr":
-        return self
+        if not self._kids:
+            return self
+        if isinstance(self, (Add, Mul)):
+            return (add if isinstance(self, Add) else mul)(*kids)
+        if isinstance(self, Div):
+            return Div(kids[0], kids[1])
+        return replace(self, **{self._kids: kids[0]})
 
     def walk(self) -> Iterator["Expr"]:
         yield self
@@ -69,34 +79,19 @@ class Ident(Expr):
 @dataclass(frozen=True)
 class Add(Expr):
     args: tuple[Expr, ...]
-
-    def children(self):
-        return self.args
-
-    def with_children(self, kids):
-        return add(*kids)
+    _kids = "args"
 
 
 @dataclass(frozen=True)
 class Neg(Expr):
     arg: Expr
-
-    def children(self):
-        return (self.arg,)
-
-    def with_children(self, kids):
-        return Neg(kids[0])
+    _kids = "arg"
 
 
 @dataclass(frozen=True)
 class Mul(Expr):
     args: tuple[Expr, ...]
-
-    def children(self):
-        return self.args
-
-    def with_children(self, kids):
-        return mul(*kids)
+    _kids = "args"
 
 
 @dataclass(frozen=True)
@@ -105,12 +100,10 @@ class Div(Expr):
 
     num: Expr
     den: Expr
+    _kids = "num"  # two children: see `children`, `with_children`
 
     def children(self):
         return (self.num, self.den)
-
-    def with_children(self, kids):
-        return Div(kids[0], kids[1])
 
 
 @dataclass(frozen=True)
@@ -118,23 +111,13 @@ class T(Expr):
     """Transpose."""
 
     arg: Expr
-
-    def children(self):
-        return (self.arg,)
-
-    def with_children(self, kids):
-        return T(kids[0])
+    _kids = "arg"
 
 
 @dataclass(frozen=True)
 class Inv(Expr):
     arg: Expr
-
-    def children(self):
-        return (self.arg,)
-
-    def with_children(self, kids):
-        return Inv(kids[0])
+    _kids = "arg"
 
 
 @dataclass(frozen=True)
@@ -143,12 +126,7 @@ class Pow(Expr):
 
     arg: Expr
     k: int
-
-    def children(self):
-        return (self.arg,)
-
-    def with_children(self, kids):
-        return Pow(kids[0], self.k)
+    _kids = "arg"
 
 
 @dataclass(frozen=True)
@@ -157,12 +135,7 @@ class Func(Expr):
 
     name: str
     arg: Expr
-
-    def children(self):
-        return (self.arg,)
-
-    def with_children(self, kids):
-        return Func(self.name, kids[0])
+    _kids = "arg"
 
 
 def add(*terms: Expr, span: Span = NOSPAN) -> Expr:

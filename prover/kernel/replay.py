@@ -91,30 +91,9 @@ class ProofResult:
         return self.status == "valid"
 
 
-def normalize(name: str) -> str:
-    """Citations forgive case, spaces, dashes and underscores; `thm` abbreviates `theorem`.
-
-    >>> normalize("Theorem 2") == normalize("thm-2") == normalize("theorem2")
-    True
-    """
-    n = re.sub(r"[\s\-_]+", "", name.strip().lower())
-    return re.sub(r"^thm(?=\d)", "theorem", n)
-
-
-class RuleBook:
-    def __init__(self, rules: list[Rule], aliases: dict[str, str],
-                 deprecated: dict[str, str] | None = None):
-        self.rules = {r.id: r for r in rules}
-        self.names = {normalize(r.id): r.id for r in rules}
-        self.names.update({normalize(a): rid for a, rid in aliases.items()})
-        self.deprecated = {normalize(k): v for k, v in (deprecated or {}).items()}
-
-    def resolve(self, name: str) -> str | None:
-        n = normalize(name)
-        return self.names.get(n) or self.deprecated.get(n)
-
-
-LemmaResolver = Callable[[str], "tuple[Rule | None, str]"]
+# A citation as written -> (the rule, "index", or None when it names nothing; why not; a warning
+# such as a deprecated name). Untrusted: every rule it returns is confirmed before it is used.
+Citer = Callable[[str], "tuple[Rule | str | None, str, str]"]
 Justifier = Callable[[Expr, Expr, list, Context], "list[Move] | None"]
 
 def claim_text(claim: dict[str, str]) -> str:
@@ -133,8 +112,7 @@ def _evidence(ev: Evidence) -> dict:
     return dict(evidence=ev.kind, sizes=ev.sizes, bound=ev.bound, checked_by=list(ev.checked_by))
 
 
-def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = None,
-                justifier: Justifier | None = None) -> ProofResult:
+def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None) -> ProofResult:
     """Check every step; the proof is valid when all are valid and the chain ends at the claim."""
     env, names = proof.variables, set(proof.variables)
     is_deriv = "derivative" in proof.claim
@@ -166,11 +144,10 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = N
                 if not is_deriv:
                     raise _Stop(StepResult(i, step.text, [], "error", "a derivative: step needs "
                                            "a derivative claim", loc=step.loc))
-                r, cur = _check_derivative(i, step, prev, proof, env, ctx, names, book, target), None
+                r, cur = _check_derivative(i, step, prev, proof, env, ctx, names, cite, target), None
                 finished = True
             else:
-                r, cur = _check_rewrite(i, step, prev, env, ctx, facts, names, book, lemmas,
-                                        justifier)
+                r, cur = _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier)
             if i > 0 and prev_index != i - 1 and r.status != "error":
                 r.warnings.append(f"checked from the last line that could be read (step {prev_index})")
         except _Stop as stop:
@@ -202,8 +179,7 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas: LemmaResolver | None = N
                        f"right-hand side {show(end, names)}")
             if truth is not None:
                 message += f" ({truth.note or truth.kind})"
-    return ProofResult(proof.theorem, claim, status, results, message,
-                       warnings=_unused(proof, names), context=ctx)
+    return ProofResult(proof.theorem, claim, status, results, message, context=ctx)
 
 
 def _read_claim(proof: ProofIn, env, names):
@@ -236,17 +212,6 @@ def _read_claim(proof: ProofIn, env, names):
                              f"{shape_of(claimed, env)}; in {layout} layout ∂f/∂{wrt} is {gshape}",
                              where=("claim", "equals"))
     return d(f), None, {wrt}, (gshape, claimed, layout)
-
-
-def _unused(proof: ProofIn, names: set[str]) -> list[str]:
-    used: set[str] = {proof.claim.get("wrt", "")}
-    texts = [v for k, v in proof.claim.items() if k in ("lhs", "rhs", "derivative", "equals")]
-    for text in texts + [st.text for st in proof.steps]:
-        try:
-            used |= {n.name for n in parse(text, names).walk() if isinstance(n, Sym)}
-        except ProveError:
-            continue
-    return [f"variable {n} is declared but never used" for n in sorted(names - used)]
 
 
 def _check_declarations(proof: ProofIn) -> None:
@@ -314,40 +279,33 @@ def _check_start(step: StepIn, start: Expr, env, ctx, names) -> tuple[StepResult
     return StepResult(0, show(e, names), [], "valid", **base, **_evidence(truth)), e
 
 
-def _resolve(i: int, step: StepIn, book: RuleBook, lemmas) -> tuple[list[str], list[Rule], bool, list[str]]:
-    ids, rules, index, warnings = [], [], False, []
+def _resolve(i: int, step: StepIn, cite: Citer) -> tuple[list[str], list[Rule], bool, list[str]]:
     if not step.by:
         raise _Stop(StepResult(i, step.text, [], "error", "this step cites no rule (by:)",
                                help="cite the rule that produces this line, or algebra", loc=step.loc))
+    ids, rules, warnings = [], [], []
     for j, name in enumerate(step.by):
-        rid = book.resolve(name)
-        rule, reason = (book.rules[rid], "") if rid else (None, "")
-        if rid is None and normalize(name) == "index":
-            ids.append("index")
-            index = True
-            continue
-        if rid is None and lemmas is not None:
-            rule, reason = lemmas(name)
+        rule, reason, warning = cite(name)
         where = step.by_loc[j] if step.by_loc and j < len(step.by_loc) else None
+        caret = (where, name) if where else None
         if rule is None:
             raise _Stop(StepResult(i, step.text, [], "error", reason or f"unknown rule {name!r}",
-                                   loc=step.loc, caret=(where, name) if where else None))
-        ok = confirm_rule(rule)
-        if not ok.holds:
-            raise _Stop(StepResult(i, step.text, [], "error", f"the rule {rule.id} is not "
-                                   f"confirmed, so nothing may rest on it: {ok.note or ok.kind}",
-                                   counterexample=ok.witness, loc=step.loc,
-                                   caret=(where, name) if where else None))
-        if rid and normalize(name) in book.deprecated:
-            warnings.append(f"{name!r} is a deprecated name for {rid}")
-        ids.append(rule.id)
-        rules.append(rule)
-    return ids, rules, index, warnings
+                                   loc=step.loc, caret=caret))
+        if isinstance(rule, Rule):
+            ok = confirm_rule(rule)
+            if not ok.holds:
+                raise _Stop(StepResult(i, step.text, [], "error", f"the rule {rule.id} is not "
+                                       f"confirmed, so nothing may rest on it: {ok.note or ok.kind}",
+                                       counterexample=ok.witness, loc=step.loc, caret=caret))
+            rules.append(rule)
+        ids.append(rule.id if isinstance(rule, Rule) else "index")
+        warnings += [warning] if warning else []
+    return ids, rules, "index" in ids, warnings
 
 
-def _check_rewrite(i, step, prev, env, ctx, facts, names, book, lemmas, justifier):
+def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
     cur, shape = _parse_step(i, step, names, env)
-    ids, rules, index, warnings = _resolve(i, step, book, lemmas)
+    ids, rules, index, warnings = _resolve(i, step, cite)
     pshape = shape_of(prev, env)
     base = dict(index=i, expr=show(cur, names), by=ids, loc=step.loc, warnings=warnings,
                 source_text=step.text, expr_tree=cur, before_tree=prev)
@@ -395,9 +353,9 @@ def _check_rewrite(i, step, prev, env, ctx, facts, names, book, lemmas, justifie
                       message=note, applications=[m.app.describe() for m in certificate]), cur
 
 
-def _check_derivative(i, step, prev, proof, env, ctx, names, book, target):
+def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
     gshape, claimed, layout = target
-    ids, rules, _, warnings = _resolve(i, step, book, None)
+    ids, rules, _, warnings = _resolve(i, step, cite)
     g, shape = _parse_step(i, step, names, env)
     base = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
                 expr=show(g, names), expr_tree=g)
@@ -465,5 +423,5 @@ def extract(e: Expr, wrt: str) -> Expr | None:
     return Neg(g) if sign else g
 
 
-__all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "RuleBook", "check_proof",
-           "normalize", "claim_text", "confirm_rule", "extract", "SCALAR"]
+__all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "Citer", "check_proof", "claim_text",
+           "confirm_rule", "extract", "SCALAR"]

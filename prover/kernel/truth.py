@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping
 
-from .evaluate import Domain, Evaluator, ModP, NeedsReals, QQ, Singular, equal_values
+from .evaluate import Domain, Evaluator, ModP, Singular, equal_values
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth, symbols
 from .shapes import Env, shape_of
 
@@ -315,17 +315,20 @@ def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], orde
 
 def rational_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int], point: dict,
                      dpoint: dict) -> Witness | None:
-    """The two sides at a rational point, exactly; a Witness if they differ there."""
-    ev = Evaluator(QQ, 0, point, dpoint, ctx.env, dims)
+    """A Witness if the two sides differ at this rational point (values compared mod p: a
+    difference there is a difference over the rationals)."""
+    F = ctx.field
+    conv = lambda d: {k: [[F.const(Fraction(x)) for x in row] for row in m] for k, m in d.items()}  # noqa: E731
+    ev = Evaluator(F, 0, conv(point), conv(dpoint), ctx.env, dims)
     try:
         lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
-    except (Singular, Domain, NeedsReals, ZeroDivisionError, KeyError, IndexError):
+    except (Singular, Domain, ZeroDivisionError, KeyError, IndexError, ValueError):
         return None
-    if equal_values(lv, rv, QQ):
+    if equal_values(lv, rv, F):
         return None
     values = {k: v for k, v in point.items() if k in symbols(lhs) | symbols(rhs)}
     values.update({"d" + k: v for k, v in dpoint.items() if k in symbols(lhs) | symbols(rhs)})
-    return Witness(dict(dims), values, lv.c[0], rv.c[0])
+    return Witness(dict(dims), values, lv.c[0], rv.c[0], modulus=F.p)
 
 
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:

@@ -21,7 +21,7 @@ from ..kernel.expr import (Add, Expr, Func, Ident, Mul, Neg, Num, Path, Pow, Sym
                            subterms, symbols)
 from ..kernel.rules import Application, Facts as KernelFacts, Move, Rule, instantiate
 from ..kernel.shapes import Shape
-from ..kernel.truth import Context, algebra_equal, plan
+from ..kernel.truth import Context, algebra_equal
 
 
 class Facts(KernelFacts):
