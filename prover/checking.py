@@ -4,12 +4,14 @@ warnings that are not verdicts (an unused variable). Everything outside the kern
 never the replay directly."""
 from __future__ import annotations
 
+import re
+
 from .citations import RuleBook, citer
 from .explain import explain
 from .kernel.errors import ProveError
 from .kernel.parser import parse
-from .kernel.expr import Sym
-from .kernel.replay import ProofIn, ProofResult
+from .kernel.expr import RESERVED, Sym
+from .kernel.replay import ProofIn, ProofResult, claim_text
 from .kernel.replay import check_proof as kernel_check
 from .search import certificate
 
@@ -30,7 +32,28 @@ def unused(proof: ProofIn) -> list[str]:
     return [f"variable {n} is declared but never used" for n in sorted(names - used)]
 
 
+NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+def declarations(proof: ProofIn) -> None:
+    """Variable names and dimension symbols must be names (and not reserved words)."""
+    for name, info in proof.variables.items():
+        if not NAME.match(name) or name in RESERVED:
+            raise ProveError("declaration", f"{name!r} cannot be a variable name"
+                             + (" (it is reserved)" if name in RESERVED else ""),
+                             where=("variables", name, "@key"))
+        for dim in (info.shape.rows, info.shape.cols):
+            if isinstance(dim, str) and not NAME.match(dim):
+                raise ProveError("declaration", f"{name}: {dim!r} is not a dimension symbol",
+                                 where=("variables", name, "shape"))
+
+
 def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
+    try:
+        declarations(proof)
+    except ProveError as exc:
+        return ProofResult(proof.theorem, claim_text(proof.claim), "error", [], exc.diag.message,
+                           where=exc.diag.data.get("where", ()), help=exc.diag.help)
     result = kernel_check(proof, citer(book, lemmas), justifier=certificate)
     if result.status != "error":
         result.warnings = unused(proof)

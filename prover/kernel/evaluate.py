@@ -19,6 +19,8 @@ gives it. Read next: `truth.py`.
 from __future__ import annotations
 
 import random
+from hashlib import blake2b
+from dataclasses import dataclass
 from fractions import Fraction
 from operator import mul as _mul
 from typing import Any, Mapping
@@ -76,7 +78,7 @@ class ModP:
 
     def __init__(self, p: int | None = None):
         self.p = p or random_prime()
-        self.key = _OS.getrandbits(64)  # keys the arbitrary functions of `free` evaluation
+        self.key = _OS.randbytes(16)  # keys the arbitrary functions of `free` evaluation
 
     def const(self, q: Fraction) -> int:
         if q.denominator % self.p == 0:
@@ -114,29 +116,25 @@ class ModP:
         return self.hash(("log", a))
 
     def hash(self, key: Any) -> int:
-        h = hash((self.key, repr(key))) & ((1 << 64) - 1)
-        h = (h ^ (h >> 31)) * 0x9E3779B97F4A7C15 & ((1 << 64) - 1)
-        h = (h ^ (h >> 29)) * 0xBF58476D1CE4E5B9 & ((1 << 64) - 1)
-        return (h ^ (h >> 32)) % self.p
+        digest = blake2b(repr(key).encode(), key=self.key, digest_size=16).digest()
+        return int.from_bytes(digest, "big") % self.p
 
 
 # -- values: truncated series of matrices, or a c·I of no fixed size ------------------------
+@dataclass(slots=True)
 class Mat:
     """A series of matrices c[0] + ε c[1] + … (K+1 coefficients); rows×cols each."""
 
-    __slots__ = ("c", "rows", "cols")
+    c: list
+    rows: int
+    cols: int
 
-    def __init__(self, c: list, rows: int, cols: int):
-        self.c, self.rows, self.cols = c, rows, cols
 
-
+@dataclass(slots=True)
 class Lazy:
     """c·I for a scalar series c, with no size of its own (`I`, `0`, `2 I`)."""
 
-    __slots__ = ("c",)
-
-    def __init__(self, c: list):
-        self.c = c
+    c: list
 
 
 Value = Mat | Lazy
@@ -177,39 +175,21 @@ class Evaluator:
         equation); a c·I of no fixed size only where c is 0 (then 1×1)."""
         if isinstance(v, Mat):
             return v
-        rc = self.size(e)
-        if rc is None and other is not None:
-            rc = self.size(other)
-        if rc is None:
-            if not all(self.F.is_zero(x) for x in v.c):
-                raise Domain(f"{e} has no size that anything fixes")
-            rc = (1, 1)
-        r, c = rc
+        r, c = self.size(e) or (other is not None and self.size(other)) or (1, 1)
         if r != c and not all(self.F.is_zero(x) for x in v.c):
-            raise Domain(f"a multiple of I cannot be {r}×{c}")
+            raise Domain(f"{e}: a multiple of I with no size, or not square ({r}×{c})")
         zero = self.F.zero
         return Mat([[[x if i == j else zero for j in range(c)] for i in range(r)] for x in v.c], r, c)
 
     # scalar series ------------------------------------------------------------------------
     def s_mul(self, a: list, b: list) -> list:
-        F = self.F
-        out = []
-        for k in range(self.K + 1):
-            acc = F.zero
-            for i in range(k + 1):
-                acc = F.add(acc, F.mul(a[i], b[k - i]))
-            out.append(acc)
-        return out
+        return [self.F.dot(a[:k + 1], b[k::-1]) for k in range(self.K + 1)]
 
     def s_recip(self, a: list) -> list:
         F = self.F
-        b0 = F.recip(a[0])
-        b = [b0]
-        for k in range(1, self.K + 1):
-            acc = F.zero
-            for j in range(1, k + 1):
-                acc = F.add(acc, F.mul(a[j], b[k - j]))
-            b.append(F.neg(F.mul(b0, acc)))
+        b = [F.recip(a[0])]
+        for k in range(1, self.K + 1):  # Σ_j a_j b_(k-j) = 0 for k > 0
+            b.append(F.neg(F.mul(b[0], F.dot(a[1:k + 1], b[::-1]))))
         return b
 
     def s_log(self, a: list) -> list:
@@ -241,24 +221,33 @@ class Evaluator:
         F = self.F
         return [[F.mul(s, x) for x in row] for row in a]
 
-    def minv(self, a):
-        """Gauss–Jordan; a symbolic field (no decidable zero test) uses its own adjugate."""
+    def gauss(self, a: list) -> tuple[Any, list | None]:
+        """Gauss–Jordan over a field with a zero test: the determinant, and the inverse (None
+        when the matrix is singular)."""
         F, n = self.F, len(a)
-        if getattr(F, "symbolic", False):
-            return F.inverse(a, self)
         m = [list(row) + [F.one if i == j else F.zero for j in range(n)] for i, row in enumerate(a)]
+        det = F.one
         for col in range(n):
             piv = next((r for r in range(col, n) if not F.is_zero(m[r][col])), None)
             if piv is None:
-                raise Singular("singular matrix")
-            m[col], m[piv] = m[piv], m[col]
-            inv = F.recip(m[col][col])
+                return F.zero, None
+            if piv != col:
+                m[col], m[piv], det = m[piv], m[col], F.neg(det)
+            det, inv = F.mul(det, m[col][col]), F.recip(m[col][col])
             m[col] = [F.mul(inv, x) for x in m[col]]
             for r in range(n):
                 if r != col and not F.is_zero(m[r][col]):
                     f = m[r][col]
                     m[r] = [F.sub(x, F.mul(f, y)) for x, y in zip(m[r], m[col])]
-        return [row[n:] for row in m]
+        return det, [row[n:] for row in m]
+
+    def minv(self, a):
+        if getattr(self.F, "symbolic", False):  # no zero test: the field's own adjugate
+            return self.F.inverse(a, self)
+        inverse = self.gauss(a)[1]
+        if inverse is None:
+            raise Singular("singular matrix")
+        return inverse
 
     def s_det(self, c: list) -> list:
         """The determinant of a square matrix series, as a scalar series."""
@@ -267,7 +256,7 @@ class Evaluator:
             return self.laplace([[[c[k][i][j] for k in range(self.K + 1)] for j in range(n)]
                                  for i in range(n)])
         if self.K == 0:
-            return [self._plain_det(c[0])]
+            return [self.gauss(c[0])[0]]
         return self._det_interpolated(c)
 
     def laplace(self, m: list) -> list:
@@ -280,26 +269,6 @@ class Evaluator:
             acc = [(self.F.sub if j % 2 else self.F.add)(x, y) for x, y in zip(acc, term)]
         return acc
 
-    def _plain_det(self, m: list) -> Any:
-        """Gaussian elimination over a field with a decidable zero."""
-        F, n = self.F, len(m)
-        m = [list(row) for row in m]
-        det = F.one
-        for col in range(n):
-            piv = next((r for r in range(col, n) if not F.is_zero(m[r][col])), None)
-            if piv is None:
-                return F.zero
-            if piv != col:
-                m[col], m[piv] = m[piv], m[col]
-                det = F.neg(det)
-            det = F.mul(det, m[col][col])
-            inv = F.recip(m[col][col])
-            for r in range(col + 1, n):
-                if not F.is_zero(m[r][col]):
-                    f = F.mul(m[r][col], inv)
-                    m[r] = [F.sub(x, F.mul(f, y)) for x, y in zip(m[r], m[col])]
-        return det
-
     def _det_interpolated(self, c: list) -> list:
         """det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: its values at nK + 1
         points, interpolated (Newton's divided differences), give the first K + 1 coefficients."""
@@ -311,7 +280,7 @@ class Evaluator:
             for k in range(K + 1):
                 m = self.madd(m, self.mscale(power, c[k]))
                 power = F.mul(power, x)
-            ys.append(self._plain_det(m))
+            ys.append(self.gauss(m)[0])
         coef = list(ys)
         for level in range(1, len(xs)):
             for i in range(len(xs) - 1, level - 1, -1):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import wraps
 from typing import Iterator
 
 FUNCS = ("tr", "det", "log", "d")
@@ -29,22 +30,17 @@ NOSPAN = Span(0, 0)
 @dataclass(frozen=True)
 class Expr:
     span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
-    _kids = ""  # the field holding the children: one child, or a tuple of them ("" for a leaf)
+    _kids = ()  # the fields holding the children, in order (set for every node type below)
 
     def children(self) -> tuple["Expr", ...]:
-        if not self._kids:
-            return ()
-        kids = getattr(self, self._kids)
-        return kids if isinstance(kids, tuple) else (kids,)
+        if self._kids == ("args",):
+            return self.args
+        return tuple(getattr(self, f) for f in self._kids)
 
     def with_children(self, kids: tuple["Expr", ...]) -> "Expr":
-        if not self._kids:
-            return self
-        if isinstance(self, (Add, Mul)):
-            return (add if isinstance(self, Add) else mul)(*kids)
-        if isinstance(self, Div):
-            return Div(kids[0], kids[1])
-        return replace(self, **{self._kids: kids[0]})
+        if isinstance(self, (Add, Mul, Div)):  # rebuilt without the span; sums/products flat
+            return (add if isinstance(self, Add) else mul if isinstance(self, Mul) else Div)(*kids)
+        return replace(self, arg=kids[0]) if self._kids else self
 
     def walk(self) -> Iterator["Expr"]:
         yield self
@@ -79,19 +75,16 @@ class Ident(Expr):
 @dataclass(frozen=True)
 class Add(Expr):
     args: tuple[Expr, ...]
-    _kids = "args"
 
 
 @dataclass(frozen=True)
 class Neg(Expr):
     arg: Expr
-    _kids = "arg"
 
 
 @dataclass(frozen=True)
 class Mul(Expr):
     args: tuple[Expr, ...]
-    _kids = "args"
 
 
 @dataclass(frozen=True)
@@ -100,10 +93,6 @@ class Div(Expr):
 
     num: Expr
     den: Expr
-    _kids = "num"  # two children: see `children`, `with_children`
-
-    def children(self):
-        return (self.num, self.den)
 
 
 @dataclass(frozen=True)
@@ -111,13 +100,11 @@ class T(Expr):
     """Transpose."""
 
     arg: Expr
-    _kids = "arg"
 
 
 @dataclass(frozen=True)
 class Inv(Expr):
     arg: Expr
-    _kids = "arg"
 
 
 @dataclass(frozen=True)
@@ -126,7 +113,6 @@ class Pow(Expr):
 
     arg: Expr
     k: int
-    _kids = "arg"
 
 
 @dataclass(frozen=True)
@@ -135,67 +121,56 @@ class Func(Expr):
 
     name: str
     arg: Expr
-    _kids = "arg"
+
+
+def _flat(cls: type, items: tuple[Expr, ...], span: Span) -> Expr:
+    flat = [x for t in items for x in (t.args if isinstance(t, cls) else (t,))]
+    return flat[0] if len(flat) == 1 else cls(tuple(flat), span=span)
 
 
 def add(*terms: Expr, span: Span = NOSPAN) -> Expr:
-    flat: list[Expr] = []
-    for t in terms:
-        flat.extend(t.args if isinstance(t, Add) else (t,))
-    if len(flat) == 1:
-        return flat[0]
-    return Add(tuple(flat), span=span)
+    return _flat(Add, terms, span)
 
 
 def mul(*factors: Expr, span: Span = NOSPAN) -> Expr:
-    flat: list[Expr] = []
-    for f in factors:
-        flat.extend(f.args if isinstance(f, Mul) else (f,))
-    if len(flat) == 1:
-        return flat[0]
-    return Mul(tuple(flat), span=span)
+    return _flat(Mul, factors, span)
 
 
 def d(e: Expr) -> Expr:
     return Func("d", e)
 
 
-ZERO = Num(Fraction(0))
-ONE = Num(Fraction(1))
+def _cached(fn):
+    """Cache a function of a node on the node itself, under "_" + its name: trees are immutable."""
+    key = "_" + fn.__name__
+
+    @wraps(fn)
+    def get(e: Expr):
+        if key not in e.__dict__:
+            object.__setattr__(e, key, fn(e))
+        return e.__dict__[key]
+
+    return get
 
 
-def is_zero(e: Expr) -> bool:
-    return isinstance(e, Num) and e.value == 0
-
-
+@_cached
 def size(e: Expr) -> int:
-    n = e.__dict__.get("_size")  # cached on the node, like the hash
-    if n is None:
-        n = 1 + sum(size(k) for k in e.children())
-        object.__setattr__(e, "_size", n)
-    return n
+    return 1 + sum(size(k) for k in e.children())
 
 
+@_cached
 def symbols(e: Expr) -> frozenset[str]:
     """The variable names in e (cached on the node, like its size)."""
-    out = e.__dict__.get("_syms")
-    if out is None:
-        if isinstance(e, Sym):
-            out = frozenset((e.name,))
-        else:
-            out = frozenset().union(*[symbols(k) for k in e.children()])
-        object.__setattr__(e, "_syms", out)
-    return out
+    if isinstance(e, Sym):
+        return frozenset((e.name,))
+    return frozenset().union(*[symbols(k) for k in e.children()])
 
 
+@_cached
 def d_depth(e: Expr) -> int:
     """How deeply `d` nests in e: the order of the Taylor series the evaluator must carry."""
-    out = e.__dict__.get("_ddepth")
-    if out is None:
-        inner = max((d_depth(k) for k in e.children()), default=0)
-        out = inner + 1 if isinstance(e, Func) and e.name == "d" else inner
-        object.__setattr__(e, "_ddepth", out)
-    return out
+    inner = max((d_depth(k) for k in e.children()), default=0)
+    return inner + 1 if isinstance(e, Func) and e.name == "d" else inner
 
 
 Path = tuple[int, ...]
@@ -216,16 +191,14 @@ def replace_at(e: Expr, path: Path, new: Expr) -> Expr:
     return e.with_children(tuple(kids))
 
 
-def _cached_hash(self: Expr) -> int:
+@_cached
+def _hash(self: Expr) -> int:
     # Trees are dict keys everywhere; the hash is computed once per node. Equality stays the
     # dataclass's own structural comparison, so a hash collision can never make two trees equal.
-    h = self.__dict__.get("_hash")
-    if h is None:
-        h = hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
-        object.__setattr__(self, "_hash", h)
-    return h
+    return hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
 
 
 for _cls in (Num, Sym, Ident, Add, Neg, Mul, Div, T, Inv, Pow, Func):
     _cls._fields = tuple(f for f in _cls.__dataclass_fields__ if f != "span")
-    _cls.__hash__ = _cached_hash
+    _cls._kids = tuple(f for f in _cls._fields if f in ("arg", "args", "num", "den"))
+    _cls.__hash__ = _hash

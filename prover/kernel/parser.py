@@ -8,44 +8,44 @@ from __future__ import annotations
 
 import re
 from fractions import Fraction
+from typing import Callable, NamedTuple
 
 from .errors import Limits, ProveError
 from .expr import (FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, Span, Sym, T, size,
                    add, mul)
 
+_SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>⁻¹|\^\{T\}|[-+*/()^'ᵀ{}]))"
-)
+    r"(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>⁻¹|\^\{T\}|[-+*/()^'ᵀ{}])")
 
 
-class _Tok:
-    __slots__ = ("kind", "text", "start", "end")
-
-    def __init__(self, kind: str, text: str, start: int, end: int):
-        self.kind, self.text, self.start, self.end = kind, text, start, end
+class _Tok(NamedTuple):
+    kind: str  # "num", "name", "op" or "end"
+    text: str
+    start: int
+    end: int
 
     @property
     def span(self) -> Span:
         return Span(self.start, self.end)
 
 
+def _error(message: str, span: Span, help: str = "") -> ProveError:
+    return ProveError("parse-error", message, span, help)
+
+
 def _tokenize(src: str) -> list[_Tok]:
     toks, pos = [], 0
-    while True:
-        while pos < len(src) and src[pos].isspace():
-            pos += 1
-        if pos >= len(src):
-            toks.append(_Tok("end", "", pos, pos))
-            return toks
+    while (pos := _SPACE.match(src, pos).end()) < len(src):
         m = _TOKEN.match(src, pos)
         if not m:
             ch = src[pos]
             help = "numbers have no exponent part; write 0.001 as 1/1000" if ch in "eE" else (
                 "allowed: names, numbers, + - * / ( ) ^T ' ᵀ ^-1 ⁻¹ ^k, tr( ) det( ) log( ) d( )")
-            raise ProveError("parse-error", f"unexpected character {ch!r}", Span(pos, pos + 1), help)
-        kind = m.lastgroup or "op"
-        toks.append(_Tok(kind, m.group(kind), m.start(kind), m.end()))
+            raise _error(f"unexpected character {ch!r}", Span(pos, pos + 1), help)
+        toks.append(_Tok(m.lastgroup, m.group(), pos, m.end()))
         pos = m.end()
+    return toks + [_Tok("end", "", pos, pos)]
 
 
 class Parser:
@@ -64,31 +64,53 @@ class Parser:
         return self.toks[self.i]
 
     def take(self) -> _Tok:
-        t = self.toks[self.i]
         self.i += 1
-        return t
+        return self.toks[self.i - 1]
 
     def at(self, *texts: str) -> bool:
         return self.tok.kind == "op" and self.tok.text in texts
 
+    def accept(self, text: str) -> bool:
+        """Take the next token if it is the operator `text`."""
+        if self.at(text):
+            self.i += 1
+            return True
+        return False
+
+    def _end(self) -> int:
+        """Where the last token taken ends."""
+        return self.toks[self.i - 1].end
+
+    def _found(self) -> str:
+        return repr(self.tok.text) if self.tok.kind != "end" else "the end of the expression"
+
     def expect(self, text: str, help: str = "") -> _Tok:
         if not self.at(text):
-            found = repr(self.tok.text) if self.tok.kind != "end" else "the end of the expression"
-            raise ProveError("parse-error", f"expected {text!r}, found {found}", self.tok.span, help)
+            raise _error(f"expected {text!r}, found {self._found()}", self.tok.span, help)
         return self.take()
 
-    def _enter(self, start: int) -> None:
+    def nested(self, start: int, part: Callable[[], Expr]) -> Expr:
+        """`part()` one level deeper (bounded by `Limits.max_depth`)."""
         self.depth += 1
         if self.depth > Limits.max_depth:
             raise ProveError("limit", f"expression nests deeper than {Limits.max_depth} levels",
                              Span(start, start + 1))
+        e = part()
+        self.depth -= 1
+        return e
+
+    def group(self, start: int) -> Expr:
+        """After an opening '(': the expression inside and its closing ')'."""
+        inner = self.nested(start, self.expr)
+        self.expect(")", "a parenthesis is not closed")
+        return inner
 
     # -- grammar ---------------------------------------------------------------------------
     def parse(self) -> Expr:
         e = self.expr()
         if self.tok.kind != "end":
-            raise ProveError("parse-error", f"unexpected {self.tok.text!r}", self.tok.span,
-                             "an operator may be missing before it")
+            raise _error(f"unexpected {self.tok.text!r}", self.tok.span,
+                         "an operator may be missing before it")
         return e
 
     def expr(self) -> Expr:
@@ -98,116 +120,81 @@ class Parser:
             op = self.take().text
             t = self.term()
             terms.append(Neg(t, span=t.span) if op == "-" else t)
-        return terms[0] if len(terms) == 1 else add(*terms, span=Span(start, self.toks[self.i - 1].end))
+        return terms[0] if len(terms) == 1 else add(*terms, span=Span(start, self._end()))
 
     def signed(self) -> Expr:
-        if self.at("-"):
-            start = self.take().start
-            self._enter(start)
-            inner = self.signed()
-            self.depth -= 1
-            return Neg(inner, span=Span(start, inner.span.end))
-        return self.term()
+        if not self.at("-"):
+            return self.term()
+        start = self.take().start
+        inner = self.nested(start, self.signed)
+        return Neg(inner, span=Span(start, inner.span.end))
 
     def _starts_atom(self) -> bool:
-        t = self.tok
-        return t.kind in ("num", "name") or (t.kind == "op" and t.text == "(")
+        return self.tok.kind in ("num", "name") or self.at("(")
 
     def term(self) -> Expr:
         acc = self.postfix()
         start = acc.span.start
-        while True:
-            if self.at("*"):
-                self.take()
-                acc = mul(acc, self.postfix())
-            elif self.at("/"):
-                self.take()
-                den = self.postfix()
-                acc = Div(acc, den, span=Span(start, den.span.end))
-                continue
-            elif self._starts_atom():
-                acc = mul(acc, self.postfix())
-            else:
-                return acc
-            acc = _respan(acc, Span(start, self.toks[self.i - 1].end))
+        while self.at("*", "/") or self._starts_atom():
+            op = self.take().text if self.at("*", "/") else "*"
+            right = self.postfix()
+            span = Span(start, self._end())
+            acc = Div(acc, right, span=span) if op == "/" else mul(acc, right, span=span)
+        return acc
 
-    def _int(self) -> tuple[int, Span]:
-        neg = self.at("-")
-        start = self.tok.start
-        if neg:
-            self.take()
+    def _int(self) -> int:
+        start, neg = self.tok.start, self.accept("-")
         t = self.tok
         if t.kind != "num" or "." in t.text:
-            raise ProveError("parse-error", "expected an integer exponent or T after '^'", t.span,
-                             "write X^T, X^2, X^-1 or X^{-1}")
-        self.take()
-        k = int(t.text)
-        span = Span(start, t.end)
+            raise _error("expected an integer exponent or T after '^'", t.span,
+                         "write X^T, X^2, X^-1 or X^{-1}")
+        k = int(self.take().text)
         if k > Limits.max_exponent:
             raise ProveError("limit", f"exponent {t.text} is larger than the limit "
-                             f"{Limits.max_exponent}", span)
-        return (-k if neg else k), span
+                             f"{Limits.max_exponent}", Span(start, t.end))
+        return -k if neg else k
 
     def postfix(self) -> Expr:
         e = self.atom()
         start = e.span.start
-        while True:
-            if self.at("'", "ᵀ", "^{T}"):
-                e = T(e, span=Span(start, self.take().end))
-            elif self.at("⁻¹"):
-                e = Inv(e, span=Span(start, self.take().end))
-            elif self.at("^"):
-                self.take()
-                if self.tok.kind == "name" and self.tok.text == "T":
-                    e = T(e, span=Span(start, self.take().end))
-                    continue
-                braced = self.at("{")
+        while self.at("'", "ᵀ", "^{T}", "⁻¹", "^"):
+            op = self.take().text
+            if op == "^" and self.tok.kind == "name" and self.tok.text == "T":
+                op = self.take().text
+            if op == "^":
+                braced = self.accept("{")
+                k = self._int()
                 if braced:
-                    self.take()
-                k, _ = self._int()
-                end = self.expect("}").end if braced else self.toks[self.i - 1].end
-                e = Inv(e, span=Span(start, end)) if k == -1 else Pow(e, k, span=Span(start, end))
+                    self.expect("}")
+            span = Span(start, self._end())
+            if op != "^":
+                e = (Inv if op == "⁻¹" else T)(e, span=span)
             else:
-                return e
+                e = Inv(e, span=span) if k == -1 else Pow(e, k, span=span)
+        return e
 
     def atom(self) -> Expr:
         t = self.tok
+        if not self._starts_atom():
+            raise _error(f"expected a name, a number or '(', found {self._found()}", t.span)
+        self.take()
+        name = t.text
         if t.kind == "num":
-            self.take()
-            return Num(Fraction(t.text), span=t.span)
-        if t.kind == "name":
-            self.take()
-            name = t.text
-            if name in FUNCS:
-                if not self.at("("):
-                    raise ProveError("parse-error", f"{name} needs its argument in parentheses",
-                                     t.span, f"write {name}(...)")
-                self.take()
-                self._enter(t.start)
-                inner = self.expr()
-                self.depth -= 1
-                close = self.expect(")", "a parenthesis is not closed")
-                return Func(name, inner, span=Span(t.start, close.end))
-            if name == "I":
-                return Ident(span=t.span)
-            if (name.startswith("d") and len(name) > 1 and name not in self.names
-                    and name[1:] in self.names and name[1:] not in RESERVED):
-                return Func("d", Sym(name[1:], span=Span(t.start + 1, t.end)), span=t.span)
-            return Sym(name, span=t.span)
-        if self.at("("):
-            open_ = self.take()
-            self._enter(open_.start)
-            inner = self.expr()
-            self.depth -= 1
-            close = self.expect(")", "a parenthesis is not closed")
-            return _respan(inner, Span(open_.start, close.end))
-        found = repr(t.text) if t.kind != "end" else "the end of the expression"
-        raise ProveError("parse-error", f"expected a name, a number or '(', found {found}", t.span)
-
-
-def _respan(e: Expr, span: Span) -> Expr:
-    object.__setattr__(e, "span", span)  # spans are bookkeeping, outside equality
-    return e
+            return Num(Fraction(name), span=t.span)
+        if name == "(":
+            inner = self.group(t.start)
+            object.__setattr__(inner, "span", Span(t.start, self._end()))  # outside equality
+            return inner
+        if name in FUNCS:
+            if not self.accept("("):
+                raise _error(f"{name} needs its argument in parentheses", t.span, f"write {name}(...)")
+            return Func(name, self.group(t.start), span=Span(t.start, self._end()))
+        if name == "I":
+            return Ident(span=t.span)
+        if (name.startswith("d") and len(name) > 1 and name not in self.names
+                and name[1:] in self.names and name[1:] not in RESERVED):
+            return Func("d", Sym(name[1:], span=Span(t.start + 1, t.end)), span=t.span)
+        return Sym(name, span=t.span)
 
 
 def parse(src: str, names: frozenset[str] | set[str] = frozenset()) -> Expr:
@@ -218,8 +205,7 @@ def parse(src: str, names: frozenset[str] | set[str] = frozenset()) -> Expr:
     >>> str(parse("tr(X⁻¹ dX)", {"X"}))
     'tr(X^-1 dX)'
     """
-    p = Parser(src, names)
-    e = p.parse()
+    e = Parser(src, names).parse()
     n = size(e)
     if n > Limits.max_nodes:
         raise ProveError("limit", f"expression has {n} nodes; the limit is {Limits.max_nodes}",

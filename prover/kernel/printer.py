@@ -10,18 +10,11 @@ from fractions import Fraction
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
 
 _SUM, _NEG, _PROD, _POST, _ATOM = range(5)
+_LEVELS = {Add: _SUM, Neg: _NEG, Mul: _PROD, Div: _PROD, T: _POST, Inv: _POST, Pow: _POST}
 
 
 def _level(e: Expr) -> int:
-    if isinstance(e, Add):
-        return _SUM
-    if isinstance(e, Neg):
-        return _NEG
-    if isinstance(e, (Mul, Div)):
-        return _PROD
-    if isinstance(e, (T, Inv, Pow)):
-        return _POST
-    return _ATOM
+    return _LEVELS.get(type(e), _ATOM)
 
 
 def _num(v: Fraction) -> str:
@@ -32,12 +25,11 @@ def _num(v: Fraction) -> str:
         den, twos = den // 2, twos + 1
     while den % 5 == 0:
         den, fives = den // 5, fives + 1
-    if den == 1:
-        places = max(twos, fives)
-        scaled = v * 10**places
-        s = str(scaled.numerator).rjust(places + 1, "0")
-        return f"{s[:-places]}.{s[-places:]}"
-    return f"({v.numerator}/{v.denominator})"
+    if den != 1:
+        return f"({v.numerator}/{v.denominator})"
+    places = max(twos, fives)
+    s = str((v * 10**places).numerator).rjust(places + 1, "0")
+    return f"{s[:-places]}.{s[-places:]}"
 
 
 def show(e: Expr, names: frozenset[str] | set[str] = frozenset()) -> str:
@@ -55,31 +47,20 @@ def show(e: Expr, names: frozenset[str] | set[str] = frozenset()) -> str:
     def go(e: Expr) -> str:
         if isinstance(e, Num):
             return _num(e.value)
-        if isinstance(e, Sym):
-            return e.name
-        if isinstance(e, Ident):
-            return "I"
+        if isinstance(e, (Sym, Ident)):
+            return e.name if isinstance(e, Sym) else "I"
         if isinstance(e, Add):
-            out = [at(e.args[0], _NEG)]
-            for t in e.args[1:]:
-                if isinstance(t, Neg):
-                    out.append(f"- {at(t.arg, _PROD)}")
-                else:
-                    out.append(f"+ {at(t, _PROD)}")
-            return " ".join(out)
+            return " ".join([at(e.args[0], _NEG)] + [f"- {at(t.arg, _PROD)}" if isinstance(t, Neg)
+                                                     else f"+ {at(t, _PROD)}" for t in e.args[1:]])
         if isinstance(e, Neg):
             return "-" + at(e.arg, _NEG)
         if isinstance(e, Mul):
-            first = at(e.args[0], _PROD)
-            return " ".join([first] + [at(f, _POST) for f in e.args[1:]])
+            return " ".join([at(e.args[0], _PROD)] + [at(f, _POST) for f in e.args[1:]])
         if isinstance(e, Div):
             return f"{at(e.num, _PROD)} / {at(e.den, _POST)}"
-        if isinstance(e, T):
-            return at(e.arg, _POST) + "^T"
-        if isinstance(e, Inv):
-            return at(e.arg, _POST) + "^-1"
-        if isinstance(e, Pow):
-            return at(e.arg, _POST) + f"^{e.k}"
+        if isinstance(e, (T, Inv, Pow)):
+            return at(e.arg, _POST) + ("^T" if isinstance(e, T) else "^-1" if isinstance(e, Inv)
+                                       else f"^{e.k}")
         if isinstance(e, Func):
             if e.name == "d" and isinstance(e.arg, Sym) and "d" + e.arg.name not in names:
                 return "d" + e.arg.name

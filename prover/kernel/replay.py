@@ -13,21 +13,17 @@ same way. Read next: `truth.py`, `rules.py`.
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .errors import Limits, ProveError
-from .expr import RESERVED, Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
+from .expr import Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
 from .parser import parse
 from .printer import show
 from .rules import Facts, Move, Rule, confirm_rule, replay
 from .shapes import SCALAR, Shape, VarInfo, same_shape, shape_of
 from .truth import Context, Evidence, Witness, algebra_equal, decide
-
-NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-
 
 @dataclass
 class StepIn:
@@ -215,26 +211,21 @@ def _read_claim(proof: ProofIn, env, names):
 
 
 def _check_declarations(proof: ProofIn) -> None:
+    """What soundness needs of the declarations (names are the loader's business): sizes the
+    evaluation can take, and a derivative with respect to something that varies."""
     for name, info in proof.variables.items():
-        if not NAME.match(name) or name in RESERVED:
-            raise ProveError("declaration", f"{name!r} cannot be a variable name"
-                             + (" (it is reserved)" if name in RESERVED else ""),
-                             where=("variables", name, "@key"))
         for dim in (info.shape.rows, info.shape.cols):
-            if isinstance(dim, int) and not 1 <= dim <= Limits.max_dimension:
+            if not isinstance(dim, str) and not (isinstance(dim, int) and 1 <= dim <= Limits.max_dimension):
                 raise ProveError("limit", f"{name}: dimension {dim} is outside "
                                  f"1..{Limits.max_dimension}", where=("variables", name, "shape"))
-            if isinstance(dim, str) and not NAME.match(dim):
-                raise ProveError("declaration", f"{name}: {dim!r} is not a dimension symbol",
-                                 where=("variables", name, "shape"))
     if "derivative" in proof.claim:
         wrt = proof.claim.get("wrt", "")
         info = proof.variables.get(wrt)
-        if info is None:
-            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable", where=("claim", "wrt"))
-        if info.constant:
-            raise ProveError("claim", f"{wrt} is declared constant, so nothing can be "
-                             "differentiated with respect to it", where=("claim", "wrt"))
+        why = ("is not a declared variable" if info is None else "is declared constant, so "
+               "nothing can be differentiated with respect to it" if info.constant else "")
+        if why:
+            raise ProveError("claim", f"wrt: {wrt!r} {why}" if info is None else f"{wrt} {why}",
+                             where=("claim", "wrt"))
         if info.symmetric:
             raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a "
                              "symmetric matrix have competing conventions, and prove does not "
@@ -303,6 +294,20 @@ def _resolve(i: int, step: StepIn, cite: Citer) -> tuple[list[str], list[Rule], 
     return ids, rules, "index" in ids, warnings
 
 
+def _refuted(base: dict, truth: Evidence, wrong: str, labels: tuple | None = None):
+    """The step's result when the truth check did not confirm it (None when it did)."""
+    if truth.holds:
+        return None
+    if truth.kind == "false" and truth.witness is not None and labels:
+        truth.witness.labels = labels
+    return StepResult(**base, **_evidence(truth), status="invalid", counterexample=truth.witness,
+                      message=wrong if truth.kind == "false" else f"could not be confirmed: {truth.note}")
+
+
+def _note(truth: Evidence) -> str:
+    return "" if truth.kind == "exact" else f"not confirmed exactly: {truth.note}"
+
+
 def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
     cur, shape = _parse_step(i, step, names, env)
     ids, rules, index, warnings = _resolve(i, step, cite)
@@ -316,27 +321,21 @@ def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
         warnings.append("this step changes nothing")
     truth = decide(prev, cur, ctx)
     ev = _evidence(truth)
-    if truth.kind == "false":
-        return StepResult(**base, **ev, status="invalid", counterexample=truth.witness,
-                          message=f"this step is false: {show(prev, names)} ≠ {base['expr']}"), cur
-    if not truth.holds:
-        return StepResult(**base, **ev, status="invalid",
-                          message=f"could not be confirmed: {truth.note}"), cur
-    if index:
-        if truth.kind != "exact":
-            return StepResult(**base, **ev, status="invalid", message="by: index needs an exact "
-                              f"confirmation, and only {truth.kind} evidence was reached "
-                              f"({truth.note})"), cur
-        return StepResult(**base, **{**ev, "checked_by": ["index"] + ev["checked_by"]},
-                          status="valid"), cur
+    refuted = _refuted(base, truth, f"this step is false: {show(prev, names)} ≠ {base['expr']}")
+    if refuted or index:
+        exact = index and truth.kind == "exact"
+        return refuted or StepResult(**base, **{**ev, "checked_by": ["index"] + truth.checked_by},
+                                     status="valid" if exact else "invalid",
+                                     message="" if exact else "by: index needs an exact "
+                                     f"confirmation, and only {truth.kind} evidence was reached "
+                                     f"({truth.note})"), cur
     rewriting = [r for r in rules if r.kind == "rewrite"]
     certificate = justifier(prev, cur, rewriting, ctx) if justifier is not None else None
-    if certificate is None and algebra_equal(prev, cur, ctx):
-        certificate = []
-    if certificate is None:
-        return StepResult(**base, **ev, status="unjustified", message="this step is true, but "
-                          f"{', '.join(ids)} does not produce it"), cur
     try:
+        if certificate is None:
+            if not algebra_equal(prev, cur, ctx):
+                raise ProveError("certificate", f"{', '.join(ids)} does not produce it")
+            certificate = []
         if len(certificate) > Limits.max_applications:
             raise ProveError("certificate", "too many rule applications in one step")
         line = replay(prev, certificate, {r.id: r for r in rewriting}, facts, ctx)
@@ -348,9 +347,8 @@ def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
                           message=f"this step is true, but {exc.diag.message}"), cur
     if not certificate and "algebra" not in ids:
         warnings.append(f"no rule was needed: this step is algebra, not {', '.join(ids)}")
-    note = "" if truth.kind == "exact" else f"not confirmed exactly: {truth.note}"
-    return StepResult(**base, **{**ev, "checked_by": ["rule"] + ev["checked_by"]}, status="valid",
-                      message=note, applications=[m.app.describe() for m in certificate]), cur
+    return StepResult(**base, **{**ev, "checked_by": ["rule"] + truth.checked_by}, status="valid",
+                      message=_note(truth), applications=[m.app.describe() for m in certificate]), cur
 
 
 def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
@@ -360,48 +358,31 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
     base = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
                 expr=show(g, names), expr_tree=g)
     wrt = proof.claim["wrt"]
-    if not any(r.kind == "derivative" for r in rules):
-        return StepResult(**base, status="unjustified", message="reading off a derivative needs "
-                          "Theorem 4 (derivative-from-differential)",
-                          suggestion=["derivative-from-differential"])
     gprime = extract(prev, wrt)
-    if gprime is None:
-        return StepResult(**base, status="unjustified", message=f"Theorem 4 reads ∂f/∂{wrt} off a "
-                          f"line of the form tr(G d{wrt}); the line before is {show(prev, names)}",
-                          help=f"move d{wrt} to the end inside the trace (trace-cyclic) and gather "
-                          "the terms under one trace (trace-add)")
-    gprime = T(gprime) if layout == "denominator" else gprime
-    base["before_tree"] = gprime
+    if not any(r.kind == "derivative" for r in rules) or gprime is None:
+        return StepResult(**base, status="unjustified", **(
+            dict(message="reading off a derivative needs Theorem 4 (derivative-from-differential)",
+                 suggestion=["derivative-from-differential"]) if gprime is not None else dict(
+                message=f"Theorem 4 reads ∂f/∂{wrt} off a line of the form tr(G d{wrt}); the "
+                f"line before is {show(prev, names)}", help=f"move d{wrt} to the end inside the "
+                "trace (trace-cyclic) and gather the terms under one trace (trace-add)")))
+    gprime = base["before_tree"] = T(gprime) if layout == "denominator" else gprime
     if not same_shape(shape, gshape):
         return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; in "
                           f"{layout} layout ∂f/∂{wrt} is {gshape}",
                           help="the answer may be transposed (numerator vs denominator layout)")
-    pairs = [(gprime, g, f"the line before gives ∂f/∂{wrt} = {show(gprime, names)}, not "
-              f"{base['expr']}", ("∂f/∂" + wrt + " from the line before", "this line"))]
-    if claimed is not None:
-        pairs.append((g, claimed, f"this derivative is not the claimed {show(claimed, names)}",
-                      ("this line", "the claim")))
-    notes, kinds, sizes = [], [], []
-    for left, right, wrong, labels in pairs:
-        truth = decide(left, right, ctx)
-        if truth.kind == "false":
-            w = truth.witness
-            if w is not None:
-                w.labels = labels
-            return StepResult(**base, **_evidence(truth), status="invalid", message=wrong,
-                              counterexample=w)
-        if not truth.holds:
-            return StepResult(**base, **_evidence(truth), status="invalid",
-                              message=f"could not be confirmed: {truth.note}")
-        kinds.append(truth.kind)
-        sizes += [s for s in truth.sizes if s not in sizes]
-        if truth.kind != "exact":
-            notes.append(truth.note)
-    kind = "exact" if all(k == "exact" for k in kinds) else "probabilistic"
-    return StepResult(**base, status="valid", evidence=kind, sizes=sizes,
-                      checked_by=["rule", "z3", "random"] if kind == "exact" else ["rule", "random"],
-                      message=("not confirmed exactly: " + "; ".join(notes)) if notes else "",
-                      applications=[f"derivative-from-differential (G := {show(gprime, names)})"])
+    truth = decide(gprime, g, ctx)
+    refuted = _refuted(base, truth, f"the line before gives ∂f/∂{wrt} = {show(gprime, names)}, "
+                       f"not {base['expr']}", ("∂f/∂" + wrt + " from the line before", "this line"))
+    if claimed is not None and not refuted:
+        second = decide(g, claimed, ctx)
+        refuted = _refuted(base, second, f"this derivative is not the claimed "
+                           f"{show(claimed, names)}", ("this line", "the claim"))
+        truth = second if truth.kind == "exact" else truth
+    ev = {**_evidence(truth), "checked_by": ["rule"] + truth.checked_by}
+    return refuted or StepResult(**base, **ev, status="valid", message=_note(truth),
+                                 applications=[f"derivative-from-differential (G := "
+                                               f"{show(gprime, names)})"])
 
 
 def extract(e: Expr, wrt: str) -> Expr | None:
