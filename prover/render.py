@@ -65,7 +65,7 @@ def step_diagnostic(fr: FileResult, s: StepResult) -> list[str]:
     if cex is not None:
         dims = ", ".join(f"{k} = {v}" for k, v in cex.dims.items()) or "these sizes"
         out.append(f"  = counterexample at {dims}:")
-        j = cex.to_json()
+        j = witness_json(cex)
         for name, m in j["values"].items():
             out.append(f"      {name} = {_matrix(m)}")
         left, right = cex.labels
@@ -143,7 +143,7 @@ def summary(results: list[FileResult], strict: bool = False) -> dict[str, int]:
 
 def counterexample_line(cex) -> str:
     """The counterexample on one line, for messages that must carry it (JSON, CSV, feedback)."""
-    j = cex.to_json()
+    j = witness_json(cex)
     dims = ", ".join(f"{k} = {v}" for k, v in cex.dims.items()) or "these sizes"
     vals = ", ".join(f"{k} = {_matrix(m)}" for k, m in j["values"].items())
     left, right = cex.labels
@@ -161,7 +161,7 @@ def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
                            "status": s.status, "message": message, "checked_by": s.checked_by}
     out["column"] = col
     if s.counterexample is not None:
-        out["counterexample"] = s.counterexample.to_json()
+        out["counterexample"] = witness_json(s.counterexample)
     if s.suggestion:
         out["suggestion"] = s.suggestion
     if s.help:
@@ -187,3 +187,13 @@ def json_report(results: list[FileResult], strict: bool = False) -> str:
         files.append(entry)
     return json.dumps({"files": files, "summary": summary(results, strict)}, ensure_ascii=False,
                       indent=2)
+
+
+def witness_json(w) -> dict:
+    """A kernel witness (or a counterexample found for display) as JSON: numbers as strings."""
+    fmt = lambda m: [[str(x) for x in row] for row in m]  # noqa: E731
+    out = {"dims": w.dims, "values": {k: fmt(v) for k, v in w.values.items()},
+           "lhs": fmt(w.lhs), "rhs": fmt(w.rhs), "labels": list(w.labels)}
+    if w.modulus:
+        out["modulus"] = str(w.modulus)
+    return out

@@ -166,7 +166,6 @@ def verify_rule(entry: RuleEntry) -> RuleVerdict:
     if missing:
         return RuleVerdict(r.id, "false", "give the shape of " + ", ".join(sorted(missing))
                            + " under variables: so that the rule can be confirmed")
-    varying = {n for n in env if n not in r.constant and not env[n].constant}
     try:
         shape_of(r.lhs, env), shape_of(r.rhs, env)
     except ProveError as exc:
@@ -179,7 +178,9 @@ def verify_rule(entry: RuleEntry) -> RuleVerdict:
         return RuleVerdict(r.id, "probable", ev.note)
     detail = ev.note
     if ev.witness:
-        detail = f"counterexample: {ev.witness.to_json()}"
+        from .render import witness_json
+
+        detail = f"counterexample: {witness_json(ev.witness)}"
     return RuleVerdict(r.id, "false", detail)
 
 

@@ -187,7 +187,8 @@ class Parser:
             return inner
         if name in FUNCS:
             if not self.accept("("):
-                raise _error(f"{name} needs its argument in parentheses", t.span, f"write {name}(...)")
+                raise _error(f"{name} needs its argument in parentheses", t.span,
+                             f"write {name}(...)")
             return Func(name, self.group(t.start), span=Span(t.start, self._end()))
         if name == "I":
             return Ident(span=t.span)

@@ -11,11 +11,12 @@ Read next: `replay.py`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping
 
 from .errors import ProveError
-from .expr import Add, Expr, Ident, Inv, Mul, Neg, Num, Path, Pow, Sym, T, add, mul, symbols
+from .expr import (Add, Expr, Ident, Inv, Mul, Neg, Num, Path, Pow, Sym, T, add, mul, replace_at,
+                   symbols)
 from .shapes import SCALAR, Env, Shape, VarInfo, shape_of
 from .truth import Context, Evidence, algebra_equal, decide
 
@@ -50,7 +51,6 @@ class Application:
     path: Path
     binding: dict[str, Expr]
     site: Site = ()
-    notes: dict = field(default_factory=dict, repr=False)  # free for the search's bookkeeping
 
     def describe(self) -> str:
         pos = "at the root" if not self.path else "at position " + ".".join(map(str, self.path))
@@ -172,12 +172,8 @@ def unmet(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> list[str]:
         for want, got in ((info.shape.rows, s.rows), (info.shape.cols, s.cols)):
             if want is None or got is None:
                 continue
-            if isinstance(want, int) or want in dims:
-                expected = want if isinstance(want, int) else dims[want]
-                if expected != got:
-                    out.append(f"{rule.id}: {name} := {sub} is {s}, which does not fit the rule")
-            else:
-                dims[want] = got
+            if (want if isinstance(want, int) else dims.setdefault(want, got)) != got:
+                out.append(f"{rule.id}: {name} := {sub} is {s}, which does not fit the rule")
         if name in rule.scalar and not s.scalar:
             out.append(f"{rule.id} needs {sub} to be a scalar")
         if (name in rule.constant or info.constant) and not facts.constant(sub):
@@ -213,14 +209,6 @@ def subterm(e: Expr, path: Path) -> Expr:
     return e
 
 
-def replace(e: Expr, path: Path, new: Expr) -> Expr:
-    if not path:
-        return new
-    kids = list(e.children())
-    kids[path[0]] = replace(kids[path[0]], path[1:], new)
-    return e.with_children(tuple(kids))
-
-
 def apply(e: Expr, app: Application, rule: Rule, facts: Facts, ctx: Context) -> Expr:
     """Replay one application: the expression after it, or a ProveError saying why not."""
     if app.rule != rule.id or app.direction not in ("->", "<-") or rule.kind != "rewrite":
@@ -237,7 +225,7 @@ def apply(e: Expr, app: Application, rule: Rule, facts: Facts, ctx: Context) -> 
     part, put_back = _select(node, app.site)
     if not algebra_equal(part, instantiate(source, app.binding), ctx):
         raise ProveError("certificate", f"{rule.id} does not match {part} there")
-    return replace(e, app.path, put_back(instantiate(target, app.binding)))
+    return replace_at(e, app.path, put_back(instantiate(target, app.binding)))
 
 
 def replay(start: Expr, moves: list[Move], rules: Mapping[str, Rule], facts: Facts,

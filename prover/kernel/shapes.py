@@ -7,11 +7,12 @@ any shape. Errors name the operator, both shapes and the span. Read next: `evalu
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Mapping, Union
 
 from .errors import ProveError
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Span, Sym, T, mul
 from .printer import show
 
 Dim = Union[int, str]
@@ -26,10 +27,6 @@ class Shape:
     @property
     def scalar(self) -> bool:
         return self.rows == 1 and self.cols == 1
-
-    @property
-    def known(self) -> bool:
-        return self.rows is not None and self.cols is not None
 
     def __str__(self) -> str:
         return f"{_d(self.rows)}×{_d(self.cols)}"
@@ -55,19 +52,21 @@ class VarInfo:
 Env = Mapping[str, VarInfo]
 
 
+def _error(message: str, span: Span, help: str = "") -> ProveError:
+    return ProveError("shape-error", message, span, help)
+
+
 def _unify(a: Dim | None, b: Dim | None) -> tuple[bool, Dim | None]:
     if a is None:
         return True, b
-    if b is None or a == b:
-        return True, a
-    return False, None
+    return (True, a) if b is None or a == b else (False, None)
 
 
 def _square(s: Shape, whole: Expr, operand: Expr, what: str) -> Shape:
     ok, n = _unify(s.rows, s.cols)
     if not ok:
-        raise ProveError("shape-error", f"{show(whole)}: {show(operand)} is {s}, {what} needs a "
-                         "square matrix", whole.span)
+        raise _error(f"{show(whole)}: {show(operand)} is {s}, {what} needs a square matrix",
+                     whole.span)
     return Shape(n, n, True)
 
 
@@ -82,10 +81,6 @@ def shape_of(e: Expr, env: Env) -> Shape:
     Traceback (most recent call last):
     prover.kernel.errors.ProveError: tr(a^T X): a^T X is 1×n, trace needs a square matrix
     """
-    return _shape_of(e, env)
-
-
-def _shape_of(e: Expr, env: Env) -> Shape:
     if isinstance(e, Num):
         return Shape(None, None) if e.value == 0 else SCALAR
     if isinstance(e, Ident):
@@ -93,89 +88,67 @@ def _shape_of(e: Expr, env: Env) -> Shape:
     if isinstance(e, Sym):
         info = env.get(e.name)
         if info is None:
-            import re
-
             help = (f"numbers have no exponent part, so 1{e.name} reads as 1·{e.name}; write the "
                     "number out" if re.fullmatch(r"[eE]\d+", e.name) else
                     f"declare it under `variables:`, e.g. {e.name}: {{shape: [n, n]}}")
             raise ProveError("undeclared", f"{e.name} is not a declared variable", e.span, help)
         return info.shape
-    if isinstance(e, Neg):
-        return shape_of(e.arg, env)
-    if isinstance(e, Add):
+    if isinstance(e, (Add, Mul)):  # left to right: the first mismatch is the one reported
         acc = shape_of(e.args[0], env)
-        for t in e.args[1:]:
+        for i, t in enumerate(e.args[1:], 1):
             s = shape_of(t, env)
-            ok_r, r = _unify(acc.rows, s.rows)
-            ok_c, c = _unify(acc.cols, s.cols)
-            if not (ok_r and ok_c):
-                raise ProveError("shape-error", f"{show(e)}: cannot add a {acc} matrix and "
-                                 f"{show(t)}, which is {s}", t.span, "terms of a sum share one shape")
-            acc = Shape(r, c, acc.square or s.square)
-            if acc.square:
-                acc = _square(acc, e, e, "a sum with I")
-        return acc
-    if isinstance(e, Mul):
-        acc = shape_of(e.args[0], env)
-        for i, f in enumerate(e.args[1:], 1):
-            s = shape_of(f, env)
-            acc = _product(acc, s, e.args[:i], f, e)
+            acc = _sum(acc, s, t, e) if isinstance(e, Add) else _product(acc, s, e.args[:i], t, e)
         return acc
     if isinstance(e, Div):
         top, den = shape_of(e.num, env), shape_of(e.den, env)
         if not den.scalar:
-            raise ProveError("shape-error", f"{show(e)}: '/' divides by a scalar, but "
-                             f"{show(e.den)} is {den}", e.den.span,
-                             "only a 1×1 expression can stand after '/'")
+            raise _error(f"{show(e)}: '/' divides by a scalar, but {show(e.den)} is {den}",
+                         e.den.span, "only a 1×1 expression can stand after '/'")
         return top
+    if not isinstance(e, (Neg, T, Inv, Pow, Func)):
+        raise TypeError(type(e).__name__)
+    s = shape_of(e.arg, env)
+    if isinstance(e, Neg) or isinstance(e, Func) and e.name == "d":
+        return s
     if isinstance(e, T):
-        s = shape_of(e.arg, env)
         return Shape(s.cols, s.rows, s.square)
     if isinstance(e, (Inv, Pow)):
-        s = shape_of(e.arg, env)
         if isinstance(e.arg, Num) and e.arg.value == 0 and (isinstance(e, Inv) or e.k < 0):
-            raise ProveError("shape-error", "0 has no inverse", e.span)
+            raise _error("0 has no inverse", e.span)
         return _square(s, e, e.arg, "an inverse" if isinstance(e, Inv) else "a power")
-    if isinstance(e, Func):
-        s = shape_of(e.arg, env)
-        if e.name == "d":
-            return s
-        if e.name == "log":
-            if s.rows not in (1, None) or s.cols not in (1, None):
-                raise ProveError("shape-error", f"{show(e)}: {show(e.arg)} is {s}, log needs a "
-                                 "scalar (1×1)", e.span)
-            return SCALAR
-        what = "trace" if e.name == "tr" else "determinant"
-        sq = _square(s, e, e.arg, what)
-        if sq.rows is None:
-            raise ProveError("shape-error", f"{show(e)}: the size of {show(e.arg)} is not fixed "
-                             "by anything", e.span, "an I or 0 needs a neighbour that fixes its size")
+    if e.name == "log":
+        if s.rows not in (1, None) or s.cols not in (1, None):
+            raise _error(f"{show(e)}: {show(e.arg)} is {s}, log needs a scalar (1×1)", e.span)
         return SCALAR
-    raise TypeError(type(e).__name__)
+    if _square(s, e, e.arg, "trace" if e.name == "tr" else "determinant").rows is None:
+        raise _error(f"{show(e)}: the size of {show(e.arg)} is not fixed by anything", e.span,
+                     "an I or 0 needs a neighbour that fixes its size")
+    return SCALAR
+
+
+def _sum(acc: Shape, s: Shape, term: Expr, whole: Expr) -> Shape:
+    (ok_r, r), (ok_c, c) = _unify(acc.rows, s.rows), _unify(acc.cols, s.cols)
+    if not (ok_r and ok_c):
+        raise _error(f"{show(whole)}: cannot add a {acc} matrix and {show(term)}, which is {s}",
+                     term.span, "terms of a sum share one shape")
+    acc = Shape(r, c, acc.square or s.square)
+    return _square(acc, whole, whole, "a sum with I") if acc.square else acc
 
 
 def _product(a: Shape, b: Shape, lefts: tuple, right: Expr, whole: Expr) -> Shape:
-    if a.scalar:
-        return b
-    if b.scalar:
-        return a
+    if a.scalar or b.scalar:
+        return b if a.scalar else a
     if a.rows is None and a.cols is None:
         return b if a.square else Shape(None, b.cols)
     if b.rows is None and b.cols is None:
         return a if b.square else Shape(a.rows, None)
-    ok, _ = _unify(a.cols, b.rows)
-    if not ok:
-        left = mul(*lefts)
-        raise ProveError("shape-error", f"{show(left)} {show(right)}: {show(left)} is {a} and "
-                         f"{show(right)} is {b}; a product needs the columns on the left "
-                         f"({_d(a.cols)}) to match the rows on the right ({_d(b.rows)})",
-                         whole.span, "a transpose may be missing")
+    if not _unify(a.cols, b.rows)[0]:
+        left, r = show(mul(*lefts)), show(right)
+        raise _error(f"{left} {r}: {left} is {a} and {r} is {b}; a product needs the columns on "
+                     f"the left ({_d(a.cols)}) to match the rows on the right ({_d(b.rows)})",
+                     whole.span, "a transpose may be missing")
     return Shape(a.rows, b.cols)
 
 
 def same_shape(a: Shape, b: Shape) -> bool:
     return _unify(a.rows, b.rows)[0] and _unify(a.cols, b.cols)[0]
-
-
-def dims_of(env: Env) -> set[str]:
-    return {x for v in env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)}

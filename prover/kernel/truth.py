@@ -50,14 +50,6 @@ class Witness:
     labels: tuple[str, str] = ("line before", "this line")
     modulus: int | None = None  # values are residues mod this prime (None: rationals)
 
-    def to_json(self) -> dict:
-        fmt = lambda m: [[str(x) for x in row] for row in m]  # noqa: E731
-        out = {"dims": self.dims, "values": {k: fmt(v) for k, v in self.values.items()},
-               "lhs": fmt(self.lhs), "rhs": fmt(self.rhs), "labels": list(self.labels)}
-        if self.modulus:
-            out["modulus"] = str(self.modulus)
-        return out
-
 
 Counterexample = Witness
 
@@ -193,38 +185,23 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     return out, decisive, ""
 
 
-def total_degree(e: Expr, n: int) -> int:
-    """A bound on the degree of the entries (denominators cleared) at sizes up to n."""
-    kids = [total_degree(k, n) for k in e.children()]
-    if isinstance(e, Sym):
-        return 1
-    if isinstance(e, (Mul, Div)):
-        return sum(kids)
-    if isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0:
-        return 2 * n * kids[0] * (abs(e.k) if isinstance(e, Pow) else 1)
-    if isinstance(e, Pow):
-        return e.k * kids[0]
-    if isinstance(e, Func) and e.name == "det":
-        return n * kids[0]
-    if isinstance(e, Func) and e.name in ("log", "d"):
-        return 2 * kids[0] + 1
-    return max(kids, default=0)
-
-
-def height_bits(e: Expr, n: int) -> float:
-    """A bound (in bits) on the coefficients of the entries once denominators are cleared:
-    the residues mod a random prime lose nothing unless the prime divides one of them."""
-    kids = [height_bits(k, n) for k in e.children()]
+def bounds(e: Expr, n: int) -> tuple[int, float]:
+    """Bounds, at sizes up to n, on the degree of the entries and on the bits of their
+    coefficients once denominators are cleared: a random point errs with chance degree / p,
+    and residues mod a random prime lose nothing unless the prime divides a coefficient."""
+    kids = [bounds(k, n) for k in e.children()]
+    deg, bits = [k[0] for k in kids], [k[1] for k in kids]
     lg = math.log2(n + 1)
-    if isinstance(e, Num):
-        return e.value.numerator.bit_length() + e.value.denominator.bit_length()
+    if isinstance(e, (Sym, Num, Ident)):
+        v = e.value if isinstance(e, Num) else Fraction(1)
+        return int(isinstance(e, Sym)), v.numerator.bit_length() + v.denominator.bit_length()
     if isinstance(e, (Add, Mul, Div)):
-        return sum(kids) + len(kids) * lg
-    if isinstance(e, Pow):
-        return abs(e.k) * (kids[0] + lg) * (2 * n if e.k < 0 else 1)
-    if isinstance(e, Inv) or isinstance(e, Func) and e.name == "det":
-        return 2 * n * (kids[0] + lg)
-    return (kids[0] if kids else 0) + lg + (total_degree(e, n) if isinstance(e, Func) and e.name == "d" else 0)
+        return (max if isinstance(e, Add) else sum)(deg), sum(bits) + len(bits) * lg
+    k = 2 * n if isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0 else 1
+    k *= abs(e.k) if isinstance(e, Pow) else n if isinstance(e, Func) and e.name == "det" else 1
+    if isinstance(e, Func) and e.name in ("log", "d"):
+        return 2 * deg[0] + 1, bits[0] + lg + 2 * deg[0] + 1
+    return k * deg[0], k * (bits[0] + lg)
 
 
 # -- deciding -----------------------------------------------------------------------------------
@@ -238,8 +215,8 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
     order = max(d_depth(lhs), d_depth(rhs))
     biggest = max([v for x in sizes for v in x.values()] + [
         x for v in ctx.env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, int)] + [1])
-    degree = max(total_degree(lhs, biggest), total_degree(rhs, biggest)) + order
-    bits = height_bits(lhs, biggest) + height_bits(rhs, biggest)
+    (dl, bl), (dr, br) = bounds(lhs, biggest), bounds(rhs, biggest)
+    degree, bits = max(dl, dr) + order, bl + br
     if degree > MAX_DEGREE or bits > MAX_HEIGHT_BITS:
         return Evidence("unknown", sizes, note=f"the step's degree (about {degree}) or its "
                         "literals are too large for a random check to mean anything")
@@ -261,7 +238,7 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
                         + ", ".join(_show(d) for d in sizes if d not in checked))
     # one random point per assignment: a false identity agrees at a random point with chance
     # below degree/p, and its residues vanish for at most bits/60 of the ~2^55 61-bit primes
-    bound = degree / 2**60 + (bits / 60 + 1) / 2**55
+    bound = degree / 2**60 + (bits / 60 + 1) / 2**54
     if exact and not has_log and decisive == 1:
         done = _exact(lhs, rhs, ctx, sizes[:decisive], order)
         if isinstance(done, Evidence):
