@@ -39,3 +39,61 @@ def test_soundness_is_not_guarded_by_assert():
         tree = ast.parse(path.read_text())
         asserts = [n for n in ast.walk(tree) if isinstance(n, ast.Assert)]
         assert not asserts, f"{path.name} uses assert (stripped by python -O)"
+
+
+def code_lines(path: Path) -> int:
+    """Lines holding code: blank lines, comments and docstrings are not counted."""
+    import io
+    import tokenize
+
+    src = path.read_text(encoding="utf-8")
+    docs: set[int] = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) \
+                and node.body and isinstance(node.body[0], ast.Expr) \
+                and isinstance(getattr(node.body[0], "value", None), ast.Constant) \
+                and isinstance(node.body[0].value.value, str):
+            docs.update(range(node.body[0].lineno, node.body[0].end_lineno + 1))
+    lines: set[int] = set()
+    skip = (tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
+            tokenize.ENDMARKER)
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type not in skip:
+            lines.update(range(tok.start[0], tok.end[0] + 1))
+    return len(lines - docs)
+
+
+def test_code_lines_counts_code_only(tmp_path):
+    p = tmp_path / "m.py"
+    p.write_text('"""doc\nstring"""\n# comment\n\nx = 1\n\n\ndef f():\n    """doc"""\n    return x\n')
+    assert code_lines(p) == 3
+
+
+def test_the_kernel_is_at_most_1500_lines_of_code():
+    total = sum(code_lines(p) for p in KERNEL.glob("*.py"))
+    assert total <= 1500, f"the trusted kernel has {total} lines of code"
+
+
+def test_the_kernel_reads_no_clock_for_a_decision():
+    for path in KERNEL.glob("*.py"):
+        src = path.read_text()
+        for word in ("time.time", "monotonic", "setitimer", "SIGALRM", '"timeout"', "TryFor"):
+            assert word not in src, f"{path.name} uses {word}"
+        if path.name != "replay.py":  # replay only measures how long a step took, for reports
+            assert "perf_counter" not in src, path.name
+
+
+def test_the_kernel_keeps_no_cache_but_rule_confirmations():
+    """A module-level dict or set that starts empty is a cache that outlives one check; only
+    the one keyed by a rule's whole content is allowed (tables of constants are fine)."""
+    found = []
+    for path in KERNEL.glob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, (ast.Assign, ast.AnnAssign)):
+                value = node.value
+                if (isinstance(value, ast.Dict) and not value.keys) or (
+                        isinstance(value, ast.Call) and not value.args
+                        and getattr(value.func, "id", "") in ("dict", "set")):
+                    target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+                    found.append(f"{path.name}:{getattr(target, 'id', '?')}")
+    assert found == ["rules.py:_CONFIRMED"], found
