@@ -101,6 +101,7 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
             by = ", ".join(s.by) if s.by else ("start" if s.index == 0 else "")
             expr = s.expr if len(s.expr) <= width else s.expr[: width - 1] + "…"
             checked = f"  [{', '.join(s.checked_by)}]" if s.checked_by else ""
+            checked += "  probabilistic" if s.evidence == "probabilistic" and s.status == "valid" else ""
             mark = style(f"{MARK[s.status]} {s.status}", COLOR[s.status])
             out.append(f"  {s.index:>3}  {expr:<{width}}  {by:<{bywidth}}  {mark}{checked}")
             if s.status != "valid" or (strict and s.warnings):
@@ -159,6 +160,11 @@ def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
         message += "; " + counterexample_line(s.counterexample)
     out: dict[str, Any] = {"index": s.index, "line": line, "expr": s.expr, "by": s.by,
                            "status": s.status, "message": message, "checked_by": s.checked_by}
+    if s.evidence:
+        out["evidence"] = s.evidence  # exact | probabilistic | false | unknown
+        out["sizes"] = s.sizes
+        if s.evidence == "probabilistic":
+            out["error_bound"] = s.bound
     out["column"] = col
     if s.counterexample is not None:
         out["counterexample"] = witness_json(s.counterexample)

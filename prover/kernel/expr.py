@@ -27,10 +27,39 @@ class Span:
 NOSPAN = Span(0, 0)
 
 
+def _cached(fn):
+    """Cache a function of a node on the node itself, under "_" + its name: trees are immutable."""
+    key = "_" + fn.__name__
+
+    @wraps(fn)
+    def get(e: Expr):
+        if key not in e.__dict__:
+            object.__setattr__(e, key, fn(e))
+        return e.__dict__[key]
+
+    return get
+
+
+@_cached
+def _hash(self: Expr) -> int:
+    # Trees are dict keys everywhere; the hash is computed once per node. Equality stays the
+    # dataclass's own structural comparison, so a hash collision can never make two trees equal.
+    return hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
+
+
 @dataclass(frozen=True)
 class Expr:
     span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
-    _kids = ()  # the fields holding the children, in order (set for every node type below)
+    _kids = ()  # the fields holding the children (set for each node type)
+
+    def __init_subclass__(cls, **kw):
+        # Every node type is a frozen dataclass, hashed by `_hash`; `_fields` are its fields but
+        # the span, `_kids` those of them holding the children.
+        super().__init_subclass__(**kw)
+        dataclass(frozen=True)(cls)
+        cls._fields = tuple(f for f in cls.__dataclass_fields__ if f != "span")
+        cls._kids = tuple(f for f in cls._fields if f in ("arg", "args", "num", "den"))
+        cls.__hash__ = _hash
 
     def children(self) -> tuple["Expr", ...]:
         if self._kids == ("args",):
@@ -53,41 +82,34 @@ class Expr:
         return show(self)
 
 
-@dataclass(frozen=True)
 class Num(Expr):
     """A non-negative rational literal. `0` is the zero matrix of whatever size the context fixes."""
 
     value: Fraction
 
 
-@dataclass(frozen=True)
 class Sym(Expr):
     """A declared variable (in a proof) or a pattern variable (in a rule)."""
 
     name: str
 
 
-@dataclass(frozen=True)
 class Ident(Expr):
     """`I`, the identity of whatever (square) size the context fixes."""
 
 
-@dataclass(frozen=True)
 class Add(Expr):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
 class Neg(Expr):
     arg: Expr
 
 
-@dataclass(frozen=True)
 class Mul(Expr):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
 class Div(Expr):
     """`num / den`; the denominator must be 1×1."""
 
@@ -95,19 +117,16 @@ class Div(Expr):
     den: Expr
 
 
-@dataclass(frozen=True)
 class T(Expr):
     """Transpose."""
 
     arg: Expr
 
 
-@dataclass(frozen=True)
 class Inv(Expr):
     arg: Expr
 
 
-@dataclass(frozen=True)
 class Pow(Expr):
     """`X^k` for an integer k other than -1 (that one is `Inv`); X^-k means (X^-1)^k."""
 
@@ -115,7 +134,6 @@ class Pow(Expr):
     k: int
 
 
-@dataclass(frozen=True)
 class Func(Expr):
     """`tr(·)`, `det(·)`, `log(·)` or `d(·)`."""
 
@@ -138,19 +156,6 @@ def mul(*factors: Expr, span: Span = NOSPAN) -> Expr:
 
 def d(e: Expr) -> Expr:
     return Func("d", e)
-
-
-def _cached(fn):
-    """Cache a function of a node on the node itself, under "_" + its name: trees are immutable."""
-    key = "_" + fn.__name__
-
-    @wraps(fn)
-    def get(e: Expr):
-        if key not in e.__dict__:
-            object.__setattr__(e, key, fn(e))
-        return e.__dict__[key]
-
-    return get
 
 
 @_cached
@@ -186,19 +191,5 @@ def subterms(e: Expr, path: Path = ()) -> Iterator[tuple[Path, Expr]]:
 def replace_at(e: Expr, path: Path, new: Expr) -> Expr:
     if not path:
         return new
-    kids = list(e.children())
-    kids[path[0]] = replace_at(kids[path[0]], path[1:], new)
-    return e.with_children(tuple(kids))
-
-
-@_cached
-def _hash(self: Expr) -> int:
-    # Trees are dict keys everywhere; the hash is computed once per node. Equality stays the
-    # dataclass's own structural comparison, so a hash collision can never make two trees equal.
-    return hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
-
-
-for _cls in (Num, Sym, Ident, Add, Neg, Mul, Div, T, Inv, Pow, Func):
-    _cls._fields = tuple(f for f in _cls.__dataclass_fields__ if f != "span")
-    _cls._kids = tuple(f for f in _cls._fields if f in ("arg", "args", "num", "den"))
-    _cls.__hash__ = _hash
+    i, kids = path[0], e.children()
+    return e.with_children(kids[:i] + (replace_at(kids[i], path[1:], new),) + kids[i + 1:])

@@ -22,12 +22,7 @@ _TOKEN = re.compile(
 class _Tok(NamedTuple):
     kind: str  # "num", "name", "op" or "end"
     text: str
-    start: int
-    end: int
-
-    @property
-    def span(self) -> Span:
-        return Span(self.start, self.end)
+    span: Span
 
 
 def _error(message: str, span: Span, help: str = "") -> ProveError:
@@ -43,9 +38,9 @@ def _tokenize(src: str) -> list[_Tok]:
             help = "numbers have no exponent part; write 0.001 as 1/1000" if ch in "eE" else (
                 "allowed: names, numbers, + - * / ( ) ^T ' ᵀ ^-1 ⁻¹ ^k, tr( ) det( ) log( ) d( )")
             raise _error(f"unexpected character {ch!r}", Span(pos, pos + 1), help)
-        toks.append(_Tok(m.lastgroup, m.group(), pos, m.end()))
+        toks.append(_Tok(m.lastgroup, m.group(), Span(pos, m.end())))
         pos = m.end()
-    return toks + [_Tok("end", "", pos, pos)]
+    return toks + [_Tok("end", "", Span(pos, pos))]
 
 
 class Parser:
@@ -53,10 +48,8 @@ class Parser:
         if len(src) > Limits.max_expr_chars:
             raise ProveError("limit", f"expression is {len(src)} characters long; the limit is "
                              f"{Limits.max_expr_chars}", Span(0, len(src)))
-        self.src, self.names = src, names
-        self.toks = _tokenize(src)
-        self.i = 0
-        self.depth = 0
+        self.names, self.toks = names, _tokenize(src)
+        self.i = self.depth = 0
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -72,14 +65,13 @@ class Parser:
 
     def accept(self, text: str) -> bool:
         """Take the next token if it is the operator `text`."""
-        if self.at(text):
-            self.i += 1
-            return True
-        return False
+        ok = self.at(text)
+        self.i += ok
+        return ok
 
     def _end(self) -> int:
         """Where the last token taken ends."""
-        return self.toks[self.i - 1].end
+        return self.toks[self.i - 1].span.end
 
     def _found(self) -> str:
         return repr(self.tok.text) if self.tok.kind != "end" else "the end of the expression"
@@ -114,7 +106,7 @@ class Parser:
         return e
 
     def expr(self) -> Expr:
-        start = self.tok.start
+        start = self.tok.span.start
         terms = [self.signed()]
         while self.at("+", "-"):
             op = self.take().text
@@ -125,7 +117,7 @@ class Parser:
     def signed(self) -> Expr:
         if not self.at("-"):
             return self.term()
-        start = self.take().start
+        start = self.take().span.start
         inner = self.nested(start, self.signed)
         return Neg(inner, span=Span(start, inner.span.end))
 
@@ -142,8 +134,10 @@ class Parser:
             acc = Div(acc, right, span=span) if op == "/" else mul(acc, right, span=span)
         return acc
 
-    def _int(self) -> int:
-        start, neg = self.tok.start, self.accept("-")
+    def exponent(self) -> int:
+        """After '^': an integer, perhaps negative, perhaps in braces."""
+        braced = self.accept("{")
+        start, neg = self.tok.span.start, self.accept("-")
         t = self.tok
         if t.kind != "num" or "." in t.text:
             raise _error("expected an integer exponent or T after '^'", t.span,
@@ -151,7 +145,9 @@ class Parser:
         k = int(self.take().text)
         if k > Limits.max_exponent:
             raise ProveError("limit", f"exponent {t.text} is larger than the limit "
-                             f"{Limits.max_exponent}", Span(start, t.end))
+                             f"{Limits.max_exponent}", Span(start, t.span.end))
+        if braced:
+            self.expect("}")
         return -k if neg else k
 
     def postfix(self) -> Expr:
@@ -161,16 +157,9 @@ class Parser:
             op = self.take().text
             if op == "^" and self.tok.kind == "name" and self.tok.text == "T":
                 op = self.take().text
-            if op == "^":
-                braced = self.accept("{")
-                k = self._int()
-                if braced:
-                    self.expect("}")
+            k = self.exponent() if op == "^" else -1 if op == "⁻¹" else None  # None: transpose
             span = Span(start, self._end())
-            if op != "^":
-                e = (Inv if op == "⁻¹" else T)(e, span=span)
-            else:
-                e = Inv(e, span=span) if k == -1 else Pow(e, k, span=span)
+            e = T(e, span=span) if k is None else Inv(e, span=span) if k == -1 else Pow(e, k, span=span)
         return e
 
     def atom(self) -> Expr:
@@ -182,19 +171,19 @@ class Parser:
         if t.kind == "num":
             return Num(Fraction(name), span=t.span)
         if name == "(":
-            inner = self.group(t.start)
-            object.__setattr__(inner, "span", Span(t.start, self._end()))  # outside equality
+            inner = self.group(t.span.start)
+            object.__setattr__(inner, "span", Span(t.span.start, self._end()))  # outside equality
             return inner
         if name in FUNCS:
             if not self.accept("("):
                 raise _error(f"{name} needs its argument in parentheses", t.span,
                              f"write {name}(...)")
-            return Func(name, self.group(t.start), span=Span(t.start, self._end()))
+            return Func(name, self.group(t.span.start), span=Span(t.span.start, self._end()))
         if name == "I":
             return Ident(span=t.span)
         if (name.startswith("d") and len(name) > 1 and name not in self.names
                 and name[1:] in self.names and name[1:] not in RESERVED):
-            return Func("d", Sym(name[1:], span=Span(t.start + 1, t.end)), span=t.span)
+            return Func("d", Sym(name[1:], span=Span(t.span.start + 1, t.span.end)), span=t.span)
         return Sym(name, span=t.span)
 
 
@@ -207,8 +196,7 @@ def parse(src: str, names: frozenset[str] | set[str] = frozenset()) -> Expr:
     'tr(X^-1 dX)'
     """
     e = Parser(src, names).parse()
-    n = size(e)
-    if n > Limits.max_nodes:
+    if (n := size(e)) > Limits.max_nodes:
         raise ProveError("limit", f"expression has {n} nodes; the limit is {Limits.max_nodes}",
                          Span(0, len(src)))
     return e

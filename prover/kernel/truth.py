@@ -235,7 +235,7 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
     if not checked or any(d not in checked for d in sizes[:decisive]):
         return Evidence("unknown", sizes, note="the expressions are undefined (singular, or a log "
                         "of a non-positive number) at every point tried at sizes "
-                        + ", ".join(_show(d) for d in sizes if d not in checked))
+                        + _show([d for d in sizes if d not in checked]))
     # one random point per assignment: a false identity agrees at a random point with chance
     # below degree/p, and its residues vanish for at most bits/60 of the ~2^55 61-bit primes
     bound = degree / 2**60 + (bits / 60 + 1) / 2**54
@@ -246,12 +246,17 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
         if done:
             return Evidence("exact", checked, checked_by=["z3", "random"])
     return Evidence("probabilistic", checked, bound, checked_by=["random"],
-                    note=f"random points at sizes {', '.join(_show(d) for d in checked)}; "
-                    f"chance of error below {bound:.1e}")
+                    note=f"random points at sizes {_show(checked)}; chance of error below {bound:.0e}")
 
 
-def _show(dims: Mapping[str, int]) -> str:
-    return ", ".join(f"{k} = {v}" for k, v in dims.items()) or "as declared"
+def _show(sizes: list[dict[str, int]]) -> str:
+    """`n = 2, 3, 4` or `(m, n) = (2, 3), (3, 2)`."""
+    keys = list(sizes[0]) if sizes else []
+    if not keys:
+        return "the declared sizes"
+    vals = [", ".join(str(d.get(k, "?")) for k in keys) for d in sizes]
+    return (f"{keys[0]} = " if len(keys) == 1 else f"({', '.join(keys)}) = ") + ", ".join(
+        v if len(keys) == 1 else f"({v})" for v in vals)
 
 
 def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> bool | Witness | None:
