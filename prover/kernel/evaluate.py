@@ -1,27 +1,27 @@
 """Evaluate an expression at concrete dimensions, entry by entry, over a field.
 
-One evaluator serves any field that offers its few operations: integers mod a prime drawn at
+One evaluator serves any field that offers a few operations: integers mod a prime drawn at
 random for each check (`ModP`: the random points), Z3 terms (`z3field.Z3Field`: exact
-confirmation), and, outside the kernel, exact rationals (witnesses a person can read). The differential is exact: every value is a truncated
-Taylor series x + ε·dx + …, and `d(·)` is the derivative in ε, so `d` of anything, nested `d`
-included, is the total differential with d²X = 0.
+confirmation) and, outside the kernel, exact rationals (witnesses a person can read). The
+differential is exact: every value is a truncated Taylor series x + ε·dx + …, and `d(·)` is the
+derivative in ε, so `d` of anything, nested `d` included, is the total differential (d²X = 0).
 
 Two interpretations of the functions:
 - truth: tr, det, log, d mean what they mean (SPEC §5, "True");
-- free: tr, det, log, d are arbitrary functions of their argument's value and shape (SPEC §5,
-  `algebra`), realised as a keyed hash of the argument's size and entries, so only the ring laws
-  make two sides agree.
+- free: tr, det, log, d are arbitrary functions of their argument's size and value (SPEC §5,
+  `algebra`), realised as a keyed hash, so only the ring laws make two sides agree.
 
-`I` and `0` are values c·I (`Lazy`) until something fixes their size; wherever a value's size
-matters (under a function, at the comparison) it is materialised at the size shape inference
-gives it. Read next: `truth.py`.
+A value is a matrix series (`Mat`) or a scalar series c standing for c·I of whatever size the
+context fixes (`Lazy`: `I`, `0`, `2`, and every 1×1 value). Wherever a size matters — under a
+function, at the comparison — a `Lazy` is materialised at the size shape inference gives the
+expression, so `tr(1)` is 1 and `tr(I)` is n. Read next: `truth.py`.
 """
 from __future__ import annotations
 
 import random
-from hashlib import blake2b
 from dataclasses import dataclass
 from fractions import Fraction
+from hashlib import blake2b
 from operator import mul as _mul
 from typing import Any, Mapping
 
@@ -38,42 +38,31 @@ class Singular(ArithmeticError):
 
 class Domain(ArithmeticError):
     """The point is outside a function's domain (log of a non-positive number), or a value has
-    no size that anything fixes."""
+    a size that does not fit."""
 
 
 def _is_prime(n: int) -> bool:
-    if n < 2 or n % 2 == 0:
-        return n == 2
+    """Miller–Rabin with the first twelve primes as bases: exact below 3.3·10^24."""
     d, s = n - 1, 0
     while d % 2 == 0:
         d, s = d // 2, s + 1
-    for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37):  # deterministic below 3.3e24
-        x = pow(a, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = x * x % n
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
+    return n > 2 and all(pow(a, d, n) in (1, n - 1) or any(pow(a, d << r, n) == n - 1
+                                                             for r in range(1, s))
+                         for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37))
 
 
 def random_prime(bits: int = 61) -> int:
-    """A prime drawn uniformly from [2^(bits-1), 2^bits) with the operating system's randomness:
-    no text can be written against a modulus it cannot know."""
+    """A prime drawn from [2^(bits-1), 2^bits) with the operating system's randomness: no text
+    can be written against a modulus it cannot know."""
     while True:
         n = _OS.randrange(1 << (bits - 1), 1 << bits) | 1
         if _is_prime(n):
             return n
 
 
-# -- fields ---------------------------------------------------------------------------------
 class ModP:
-    """Integers modulo a prime p drawn at random for each instance."""
+    """Integers modulo a prime drawn at random for each instance."""
 
-    name = "modp"
     zero, one = 0, 1
 
     def __init__(self, p: int | None = None):
@@ -83,7 +72,7 @@ class ModP:
     def const(self, q: Fraction) -> int:
         if q.denominator % self.p == 0:
             raise Singular("a literal's denominator is divisible by the modulus")
-        return q.numerator % self.p * pow(q.denominator, -1, self.p) % self.p
+        return q.numerator * pow(q.denominator, -1, self.p) % self.p
 
     def add(self, a, b):
         return (a + b) % self.p
@@ -100,13 +89,13 @@ class ModP:
     def dot(self, xs, ys):
         return sum(map(_mul, xs, ys)) % self.p
 
+    def is_zero(self, a) -> bool:
+        return a % self.p == 0
+
     def recip(self, a):
         if a % self.p == 0:
             raise Singular("division by zero")
         return pow(a, -1, self.p)
-
-    def is_zero(self, a) -> bool:
-        return a % self.p == 0
 
     def log(self, a):
         # An arbitrary function stands in for log: agreement for every function implies
@@ -120,7 +109,6 @@ class ModP:
         return int.from_bytes(digest, "big") % self.p
 
 
-# -- values: truncated series of matrices, or a c·I of no fixed size ------------------------
 @dataclass(slots=True)
 class Mat:
     """A series of matrices c[0] + ε c[1] + … (K+1 coefficients); rows×cols each."""
@@ -132,7 +120,7 @@ class Mat:
 
 @dataclass(slots=True)
 class Lazy:
-    """c·I for a scalar series c, with no size of its own (`I`, `0`, `2 I`)."""
+    """c·I for a scalar series c, of whatever size the context fixes (1×1 values too)."""
 
     c: list
 
@@ -143,7 +131,7 @@ Value = Mat | Lazy
 class Evaluator:
     """Evaluates trees at one point: `point[name]` is a matrix of field elements, `dpoint[name]`
     the differential's matrix for each varying variable; `dims` the sizes of the dimension
-    symbols (for materialising c·I). Values of subtrees are remembered for this point only."""
+    symbols. Values of subtrees are remembered for this point only."""
 
     def __init__(self, field: Any, order: int, point: Mapping[str, list], dpoint: Mapping[str, list],
                  env: Env, dims: Mapping[str, int], free: bool = False):
@@ -167,19 +155,22 @@ class Evaluator:
             raise Domain(exc.diag.message) from None
         if s.rows is None or s.cols is None:
             return None
-        dim = lambda x: x if isinstance(x, int) else self.dims[x]  # noqa: E731
-        return dim(s.rows), dim(s.cols)
+        return tuple(x if isinstance(x, int) else self.dims[x] for x in (s.rows, s.cols))  # type: ignore[return-value]
 
     def full(self, v: Value, e: Expr, other: Expr | None = None) -> Mat:
-        """v as a matrix of e's size (or, where nothing fixes it, `other`'s: the other side of an
-        equation); a c·I of no fixed size only where c is 0 (then 1×1)."""
+        """v as a matrix of e's size (or, where nothing fixes it, `other`'s: the other side of
+        an equation; a c·I that nothing sizes is compared as c)."""
         if isinstance(v, Mat):
             return v
         r, c = self.size(e) or (other is not None and self.size(other)) or (1, 1)
         if r != c and not all(self.F.is_zero(x) for x in v.c):
-            raise Domain(f"{e}: a multiple of I with no size, or not square ({r}×{c})")
+            raise Domain(f"{e}: a multiple of I cannot be {r}×{c}")
         zero = self.F.zero
         return Mat([[[x if i == j else zero for j in range(c)] for i in range(r)] for x in v.c], r, c)
+
+    def _value_of(self, c: list, rows: int, cols: int) -> Value:
+        """A matrix series; a 1×1 one becomes the scalar it is."""
+        return Lazy([m[0][0] for m in c]) if rows == cols == 1 else Mat(c, rows, cols)
 
     # scalar series ------------------------------------------------------------------------
     def s_mul(self, a: list, b: list) -> list:
@@ -196,8 +187,7 @@ class Evaluator:
         F = self.F
         u = self.s_mul(a, [F.recip(a[0])] + [F.zero] * self.K)
         u[0] = F.zero
-        out = [F.zero] * (self.K + 1)
-        power = [F.one] + [F.zero] * self.K
+        out, power = [F.zero] * (self.K + 1), [F.one] + [F.zero] * self.K
         for m in range(1, self.K + 1):  # log(a0 (1 + u)) = log a0 + u - u²/2 + …
             power = self.s_mul(power, u)
             coef = F.const(Fraction((-1) ** (m + 1), m))
@@ -205,21 +195,19 @@ class Evaluator:
         out[0] = F.log(a[0])
         return out
 
-    # matrix helpers ------------------------------------------------------------------------
+    # matrices ------------------------------------------------------------------------------
     def zeros(self, r: int, c: int) -> list:
         return [[self.F.zero] * c for _ in range(r)]
 
     def mm(self, a, b):
-        dot, cols = self.F.dot, list(zip(*b))
-        return [[dot(row, col) for col in cols] for row in a]
+        cols = list(zip(*b))
+        return [[self.F.dot(row, col) for col in cols] for row in a]
 
     def madd(self, a, b):
-        F = self.F
-        return [[F.add(x, y) for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
+        return [[self.F.add(x, y) for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
 
     def mscale(self, s, a):
-        F = self.F
-        return [[F.mul(s, x) for x in row] for row in a]
+        return [[self.F.mul(s, x) for x in row] for row in a]
 
     def gauss(self, a: list) -> tuple[Any, list | None]:
         """Gauss–Jordan over a field with a zero test: the determinant, and the inverse (None
@@ -251,13 +239,29 @@ class Evaluator:
 
     def s_det(self, c: list) -> list:
         """The determinant of a square matrix series, as a scalar series."""
-        if getattr(self.F, "symbolic", False):
-            n = len(c[0])
-            return self.laplace([[[c[k][i][j] for k in range(self.K + 1)] for j in range(n)]
+        F, K, n = self.F, self.K, len(c[0])
+        if getattr(F, "symbolic", False):
+            return self.laplace([[[c[k][i][j] for k in range(K + 1)] for j in range(n)]
                                  for i in range(n)])
-        if self.K == 0:
+        if K == 0:
             return [self.gauss(c[0])[0]]
-        return self._det_interpolated(c)
+        # det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: interpolate it from its
+        # values at nK + 1 points (Newton's divided differences) and keep K + 1 coefficients
+        xs = [F.const(Fraction(t)) for t in range(n * K + 1)]
+        coef = []
+        for x in xs:
+            m, power = self.zeros(n, n), F.one
+            for k in range(K + 1):
+                m, power = self.madd(m, self.mscale(power, c[k])), F.mul(power, x)
+            coef.append(self.gauss(m)[0])
+        for level in range(1, len(xs)):
+            for i in range(len(xs) - 1, level - 1, -1):
+                coef[i] = F.mul(F.sub(coef[i], coef[i - 1]), F.recip(F.sub(xs[i], xs[i - level])))
+        poly = [F.zero] * len(xs)
+        for i in range(len(xs) - 1, -1, -1):
+            poly = [F.sub(a, F.mul(xs[i], b)) for a, b in zip([F.zero] + poly[:-1], poly)]
+            poly[0] = F.add(poly[0], coef[i])
+        return poly[:K + 1]
 
     def laplace(self, m: list) -> list:
         """The determinant of a matrix of series by cofactors (for a field with no zero test)."""
@@ -269,29 +273,6 @@ class Evaluator:
             acc = [(self.F.sub if j % 2 else self.F.add)(x, y) for x, y in zip(acc, term)]
         return acc
 
-    def _det_interpolated(self, c: list) -> list:
-        """det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: its values at nK + 1
-        points, interpolated (Newton's divided differences), give the first K + 1 coefficients."""
-        F, K, n = self.F, self.K, len(c[0])
-        xs = [F.const(Fraction(t)) for t in range(n * K + 1)]
-        ys = []
-        for x in xs:
-            m, power = self.zeros(n, n), F.one
-            for k in range(K + 1):
-                m = self.madd(m, self.mscale(power, c[k]))
-                power = F.mul(power, x)
-            ys.append(self.gauss(m)[0])
-        coef = list(ys)
-        for level in range(1, len(xs)):
-            for i in range(len(xs) - 1, level - 1, -1):
-                coef[i] = F.mul(F.sub(coef[i], coef[i - 1]), F.recip(F.sub(xs[i], xs[i - level])))
-        poly = [F.zero] * len(xs)
-        for i in range(len(xs) - 1, -1, -1):
-            shifted, scaled = [F.zero] + poly[:-1], [F.mul(xs[i], p) for p in poly]
-            poly = [F.sub(a, b) for a, b in zip(shifted, scaled)]
-            poly[0] = F.add(poly[0], coef[i])
-        return poly[:K + 1]
-
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:
         v = self.memo.get(e)
@@ -301,19 +282,13 @@ class Evaluator:
 
     def _eval(self, e: Expr) -> Value:
         F, K = self.F, self.K
-        if isinstance(e, Num):
-            c = [F.const(e.value)] + [F.zero] * K
-            return Lazy(c) if e.value == 0 else Mat([[[x]] for x in c], 1, 1)
-        if isinstance(e, Ident):
-            return Lazy([F.one] + [F.zero] * K)
+        if isinstance(e, (Num, Ident)):
+            return Lazy([F.const(e.value) if isinstance(e, Num) else F.one] + [F.zero] * K)
         if isinstance(e, Sym):
             x = self.point[e.name]
             r, c = len(x), len(x[0])
-            coeffs = [x]
-            if K:
-                coeffs.append(self.dpoint.get(e.name) or self.zeros(r, c))
-                coeffs.extend(self.zeros(r, c) for _ in range(K - 1))
-            return Mat(coeffs, r, c)
+            tail = [self.dpoint.get(e.name) or self.zeros(r, c)] if K else []
+            return self._value_of([x] + tail + [self.zeros(r, c)] * (K - len(tail)), r, c)
         if isinstance(e, Neg):
             return self.scale([F.neg(F.one)] + [F.zero] * K, self.value(e.arg))
         if isinstance(e, Add):
@@ -326,36 +301,29 @@ class Evaluator:
             return self.times(self.value(head), self.value(e.args[-1]))
         if isinstance(e, Div):
             den = self.value(e.den)
-            s = den.c if isinstance(den, Lazy) else [m[0][0] for m in den.c]
-            return self.scale(self.s_recip(s), self.value(e.num))
+            if not isinstance(den, Lazy):
+                raise Domain(f"{e.den} is not a scalar")
+            return self.scale(self.s_recip(den.c), self.value(e.num))
         if isinstance(e, T):
             v = self.value(e.arg)
-            if isinstance(v, Lazy):
-                return v
-            return Mat([[list(col) for col in zip(*m)] for m in v.c], v.cols, v.rows)
+            return v if isinstance(v, Lazy) else Mat([[list(col) for col in zip(*m)] for m in v.c],
+                                                     v.cols, v.rows)
         if isinstance(e, (Inv, Pow)):
             return self.power(self.value(e.arg), -1 if isinstance(e, Inv) else e.k)
-        if isinstance(e, Func):
-            return self.func(e)
-        raise TypeError(type(e).__name__)
-
-    def func(self, e: Func) -> Value:
-        F, K = self.F, self.K
-        if e.name == "d" and not self.free:
+        if isinstance(e, Func) and e.name == "d" and not self.free:
             v = self.deeper().value(e.arg)  # coefficient k of d(e) is (k + 1)·(coefficient k + 1)
+            n = [F.const(Fraction(k + 1)) for k in range(K + 1)]
             if isinstance(v, Lazy):
-                return Lazy([F.mul(F.const(Fraction(k + 1)), v.c[k + 1]) for k in range(K + 1)])
-            return Mat([v.c[1]] + [self.mscale(F.const(Fraction(k + 1)), v.c[k + 1])
-                                   for k in range(1, K + 1)], v.rows, v.cols)
-        raw = self.value(e.arg)
-        if self.free:
-            return self.free_func(e, raw)
-        v = self.full(raw, e.arg)
-        if e.name == "tr":
-            return Mat([[[self.diag_sum(m)]] for m in v.c], 1, 1)
-        if e.name == "det":
-            return Mat([[[x]] for x in self.s_det(v.c)], 1, 1)
-        return Mat([[[x]] for x in self.s_log([m[0][0] for m in v.c])], 1, 1)  # log
+                return Lazy([F.mul(n[k], v.c[k + 1]) for k in range(K + 1)])
+            return Mat([self.mscale(n[k], v.c[k + 1]) for k in range(K + 1)], v.rows, v.cols)
+        if isinstance(e, Func):
+            v = self.full(self.value(e.arg), e.arg)
+            if self.free:
+                return self.free_func(e.name, v)
+            if e.name == "tr":
+                return Lazy([self.diag_sum(m) for m in v.c])
+            return Lazy(self.s_det(v.c) if e.name == "det" else self.s_log([m[0][0] for m in v.c]))
+        raise TypeError(type(e).__name__)
 
     def diag_sum(self, m: list) -> Any:
         acc = self.F.zero
@@ -363,18 +331,15 @@ class Evaluator:
             acc = self.F.add(acc, m[i][i])
         return acc
 
-    def free_func(self, e: Func, raw: Value) -> Value:
+    def free_func(self, name: str, v: Mat) -> Value:
         """An arbitrary function of the argument's size and entries (no series in this mode)."""
         if self.K:
             raise ValueError("free functions are evaluated without series")
-        if isinstance(raw, Lazy) and self.size(e.arg) is None:  # d(0): its size comes later
-            return Lazy([self.F.hash((e.name, "c·I", raw.c[0]))])
-        v = self.full(raw, e.arg)
-        key = (e.name, v.rows, v.cols, tuple(x for row in v.c[0] for x in row))
-        if e.name == "d":
-            return Mat([[[self.F.hash((key, i, j)) for j in range(v.cols)]
-                         for i in range(v.rows)]], v.rows, v.cols)
-        return Mat([[[self.F.hash(key)]]], 1, 1)
+        key = (name, v.rows, v.cols, tuple(x for row in v.c[0] for x in row))
+        if name != "d":
+            return Lazy([self.F.hash(key)])
+        return self._value_of([[[self.F.hash((key, i, j)) for j in range(v.cols)]
+                                for i in range(v.rows)]], v.rows, v.cols)
 
     def scale(self, s: list, v: Value) -> Value:
         if isinstance(v, Lazy):
@@ -388,65 +353,51 @@ class Evaluator:
         return Mat(out, v.rows, v.cols)
 
     def plus(self, a: Value, b: Value) -> Value:
-        F = self.F
         if isinstance(a, Lazy) and isinstance(b, Lazy):
-            return Lazy([F.add(x, y) for x, y in zip(a.c, b.c)])
+            return Lazy([self.F.add(x, y) for x, y in zip(a.c, b.c)])
         if isinstance(a, Lazy):
             a, b = b, a
-        if isinstance(b, Lazy):
-            if a.rows != a.cols and not all(F.is_zero(x) for x in b.c):
+        if isinstance(b, Lazy) and a.rows != a.cols:
+            if not all(self.F.is_zero(x) for x in b.c):
                 raise Domain("a multiple of I added to a non-square matrix")
-            return Mat([[[F.add(x, c) if i == j else x for j, x in enumerate(row)]
-                         for i, row in enumerate(m)] for m, c in zip(a.c, b.c)], a.rows, a.cols)
+            return a
+        if isinstance(b, Lazy):
+            b = Mat([[[x if i == j else self.F.zero for j in range(a.cols)] for i in range(a.rows)]
+                     for x in b.c], a.rows, a.cols)
         if (a.rows, a.cols) != (b.rows, b.cols):
             raise Domain(f"a {a.rows}×{a.cols} plus a {b.rows}×{b.cols} matrix")
         return Mat([self.madd(x, y) for x, y in zip(a.c, b.c)], a.rows, a.cols)
 
     def times(self, a: Value, b: Value) -> Value:
-        for z in (a, b):  # 0 times anything: a zero whose size the context fixes (`X^T 0`)
-            if isinstance(z, Lazy) and all(self.F.is_zero(x) for x in z.c):
-                return Lazy([self.F.zero] * (self.K + 1))
-        if isinstance(a, Lazy) and isinstance(b, Lazy):
-            return Lazy(self.s_mul(a.c, b.c))
-        for x, y in ((a, b), (b, a)):  # (c I) s = (c s) I for a 1×1 s
-            if isinstance(x, Lazy) and y.rows == y.cols == 1:
-                return Lazy(self.s_mul(x.c, [m[0][0] for m in y.c]))
-        if isinstance(a, Lazy):
-            return self.scale(a.c, b)
-        if isinstance(b, Lazy):
-            return self.scale(b.c, a)
-        if a.rows == a.cols == 1 and b.rows != 1:
-            return self.scale([m[0][0] for m in a.c], b)
-        if b.rows == b.cols == 1 and a.cols != 1:
-            return self.scale([m[0][0] for m in b.c], a)
+        for x in (a, b):  # 0 times anything: a zero whose size the context fixes (`X^T 0`)
+            if isinstance(x, Lazy) and all(self.F.is_zero(y) for y in x.c):
+                return x
+        if isinstance(a, Lazy) or isinstance(b, Lazy):
+            return self.scale(a.c, b) if isinstance(a, Lazy) else self.scale(b.c, a)
         if a.cols != b.rows:
             raise Domain(f"a {a.rows}×{a.cols} times a {b.rows}×{b.cols} matrix")
-        dot = self.F.dot
         out = []
         for k in range(self.K + 1):  # coefficient k of the product is Σ_i a_i b_(k-i)
             rows = [[x for i in range(k + 1) for x in a.c[i][r]] for r in range(a.rows)]
             cols = [[y for part in col for y in part]
                     for col in zip(*[list(zip(*b.c[k - i])) for i in range(k + 1)])]
-            out.append([[dot(row, col) for col in cols] for row in rows])
-        return Mat(out, a.rows, b.cols)
+            out.append([[self.F.dot(row, col) for col in cols] for row in rows])
+        return self._value_of(out, a.rows, b.cols)
 
     def power(self, v: Value, k: int) -> Value:
         F = self.F
-        if k < 0:
-            if isinstance(v, Lazy):
-                v = Lazy(self.s_recip(v.c))
-            else:
-                if v.rows != v.cols:
-                    raise Domain("the inverse of a non-square matrix")
-                b0 = self.minv(v.c[0])
-                b = [b0]
-                for j in range(1, self.K + 1):
-                    acc = self.zeros(v.rows, v.rows)
-                    for i in range(1, j + 1):
-                        acc = self.madd(acc, self.mm(v.c[i], b[j - i]))
-                    b.append(self.mscale(F.neg(F.one), self.mm(b0, acc)))
-                v = Mat(b, v.rows, v.cols)
-            k = -k
+        if k < 0 and isinstance(v, Lazy):
+            v, k = Lazy(self.s_recip(v.c)), -k
+        elif k < 0:
+            if v.rows != v.cols:
+                raise Domain("the inverse of a non-square matrix")
+            b = [self.minv(v.c[0])]
+            for j in range(1, self.K + 1):  # Σ_i A_i B_(j-i) = 0 for j > 0
+                acc = self.zeros(v.rows, v.rows)
+                for i in range(1, j + 1):
+                    acc = self.madd(acc, self.mm(v.c[i], b[j - i]))
+                b.append(self.mscale(F.neg(F.one), self.mm(b[0], acc)))
+            v, k = Mat(b, v.rows, v.cols), -k
         acc: Value = Lazy([F.one] + [F.zero] * self.K)
         for _ in range(k):
             acc = self.times(acc, v)
