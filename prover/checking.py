@@ -11,7 +11,7 @@ from .explain import explain
 from .kernel.errors import ProveError
 from .kernel.parser import parse
 from .kernel.expr import RESERVED, Sym
-from .kernel.replay import ProofIn, ProofResult, claim_text
+from .kernel.replay import ProofIn, ProofResult
 from .kernel.replay import check_proof as kernel_check
 from .search import certificate
 
@@ -48,6 +48,13 @@ def declarations(proof: ProofIn) -> None:
                                  where=("variables", name, "shape"))
 
 
+def claim_text(claim: dict[str, str]) -> str:
+    if "derivative" in claim:
+        eq = claim.get("equals")
+        return f"∂({claim['derivative']})/∂{claim['wrt']}" + (f" = {eq}" if eq else "")
+    return f"{claim.get('lhs')} = {claim.get('rhs')}"
+
+
 def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
     try:
         declarations(proof)
@@ -55,6 +62,7 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
         return ProofResult(proof.theorem, claim_text(proof.claim), "error", [], exc.diag.message,
                            where=exc.diag.data.get("where", ()), help=exc.diag.help)
     result = kernel_check(proof, citer(book, lemmas), justifier=certificate)
+    result.claim = claim_text(proof.claim)
     if result.status != "error":
         result.warnings = unused(proof)
     for r in result.steps:

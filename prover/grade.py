@@ -47,7 +47,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .checking import check_proof, closest
 from .citations import normalize
-from .kernel.replay import ProofIn, claim_text
+from .checking import claim_text
+from .kernel.replay import ProofIn
 from .kernel.errors import Limits, ProveError
 from .kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
 from .kernel.parser import parse

@@ -71,7 +71,7 @@ class StepResult:
 @dataclass
 class ProofResult:
     theorem: str
-    claim: str
+    claim: str  # as the loader shows it (`claim_text` outside the kernel)
     status: str  # valid | invalid | error
     steps: list[StepResult]
     message: str = ""
@@ -92,13 +92,6 @@ class ProofResult:
 Citer = Callable[[str], "tuple[Rule | str | None, str, str]"]
 Justifier = Callable[[Expr, Expr, list, Context], "list[Move] | None"]
 
-def claim_text(claim: dict[str, str]) -> str:
-    if "derivative" in claim:
-        eq = claim.get("equals")
-        return f"∂({claim['derivative']})/∂{claim['wrt']}" + (f" = {eq}" if eq else "")
-    return f"{claim.get('lhs')} = {claim.get('rhs')}"
-
-
 class _Stop(Exception):
     def __init__(self, result: StepResult):
         self.result = result
@@ -112,11 +105,10 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
     """Check every step; the proof is valid when all are valid and the chain ends at the claim."""
     env, names = proof.variables, set(proof.variables)
     is_deriv = "derivative" in proof.claim
-    claim = claim_text(proof.claim)
     try:
         start, end, varying, target = _read_claim(proof, env, names)
     except ProveError as exc:
-        return ProofResult(proof.theorem, claim, "error", [], exc.diag.message,
+        return ProofResult(proof.theorem, "", "error", [], exc.diag.message,
                            where=exc.diag.data.get("where", ("claim",)), span=exc.diag.span,
                            source_text=exc.diag.data.get("source", ""), help=exc.diag.help)
     ctx = Context(env, varying)
@@ -128,18 +120,13 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
     for i, step in enumerate(proof.steps):
         t0 = time.perf_counter()
         try:
-            if finished:
-                raise _Stop(StepResult(i, step.text, [], "error", "a derivative: step ends the "
-                                       "proof; nothing may follow it", loc=step.loc))
+            if finished or (prev is None and i > 0) or (step.derivative and not is_deriv and i):
+                raise ProveError("step", "a derivative: step ends the proof; nothing may follow it"
+                                 if finished else "a derivative: step needs a derivative claim"
+                                 if prev is not None else "not checked: no earlier line could be read")
             if i == 0:
                 r, cur = _check_start(step, start, env, ctx, names)
-            elif prev is None:
-                raise _Stop(StepResult(i, step.text, [], "error", "not checked: no earlier line "
-                                       "could be read", loc=step.loc))
             elif step.derivative:
-                if not is_deriv:
-                    raise _Stop(StepResult(i, step.text, [], "error", "a derivative: step needs "
-                                           "a derivative claim", loc=step.loc))
                 r, cur = _check_derivative(i, step, prev, proof, env, ctx, names, cite, target), None
                 finished = True
             else:
@@ -150,7 +137,8 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
             r, cur = stop.result, None
         except ProveError as exc:
             r, cur = StepResult(i, step.text, [], "error", exc.diag.message, loc=step.loc,
-                                span=exc.diag.span, source_text=step.text, help=exc.diag.help), None
+                                span=exc.diag.span if exc.diag.span.end else None,
+                                source_text=step.text, help=exc.diag.help), None
         except RecursionError:
             r, cur = StepResult(i, step.text, [], "error", "expression too deeply nested",
                                 loc=step.loc), None
@@ -175,7 +163,7 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
                        f"right-hand side {show(end, names)}")
             if truth is not None:
                 message += f" ({truth.note or truth.kind})"
-    return ProofResult(proof.theorem, claim, status, results, message, context=ctx)
+    return ProofResult(proof.theorem, "", status, results, message, context=ctx)
 
 
 def _read_claim(proof: ProofIn, env, names):
@@ -243,20 +231,16 @@ def _parse_checked(text: str, names: set[str], env, what: str, where: tuple) -> 
                          exc.diag.help, where=where, source=text) from None
 
 
-def _parse_step(i: int, step: StepIn, names, env) -> tuple[Expr, Shape]:
-    try:
-        e = parse(step.text, names)
-        return e, shape_of(e, env)
-    except ProveError as exc:
-        raise _Stop(StepResult(i, step.text, [], "error", exc.diag.message, help=exc.diag.help,
-                               span=exc.diag.span, source_text=step.text, loc=step.loc)) from None
+def _parse_step(step: StepIn, names, env) -> tuple[Expr, Shape]:
+    e = parse(step.text, names)
+    return e, shape_of(e, env)
 
 
 def _check_start(step: StepIn, start: Expr, env, ctx, names) -> tuple[StepResult, Expr]:
     if step.derivative or step.by:
-        raise _Stop(StepResult(0, step.text, [], "error", "the first item gives the starting "
-                               "expression (expr:) and cites no rule", loc=step.loc))
-    e, _ = _parse_step(0, step, names, env)
+        raise ProveError("step", "the first item gives the starting expression (expr:) and cites "
+                         "no rule")
+    e, _ = _parse_step(step, names, env)
     base = dict(loc=step.loc, span=Span(0, len(step.text)), source_text=step.text,
                 expr_tree=e, before_tree=start)
     want = f"the proof must start from {show(start, names)}"
@@ -272,8 +256,8 @@ def _check_start(step: StepIn, start: Expr, env, ctx, names) -> tuple[StepResult
 
 def _resolve(i: int, step: StepIn, cite: Citer) -> tuple[list[str], list[Rule], bool, list[str]]:
     if not step.by:
-        raise _Stop(StepResult(i, step.text, [], "error", "this step cites no rule (by:)",
-                               help="cite the rule that produces this line, or algebra", loc=step.loc))
+        raise ProveError("step", "this step cites no rule (by:)",
+                         help="cite the rule that produces this line, or algebra")
     ids, rules, warnings = [], [], []
     for j, name in enumerate(step.by):
         rule, reason, warning = cite(name)
@@ -309,7 +293,7 @@ def _note(truth: Evidence) -> str:
 
 
 def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
-    cur, shape = _parse_step(i, step, names, env)
+    cur, shape = _parse_step(step, names, env)
     ids, rules, index, warnings = _resolve(i, step, cite)
     pshape = shape_of(prev, env)
     base = dict(index=i, expr=show(cur, names), by=ids, loc=step.loc, warnings=warnings,
@@ -354,7 +338,7 @@ def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
 def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
     gshape, claimed, layout = target
     ids, rules, _, warnings = _resolve(i, step, cite)
-    g, shape = _parse_step(i, step, names, env)
+    g, shape = _parse_step(step, names, env)
     base = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
                 expr=show(g, names), expr_tree=g)
     wrt = proof.claim["wrt"]
@@ -404,5 +388,5 @@ def extract(e: Expr, wrt: str) -> Expr | None:
     return Neg(g) if sign else g
 
 
-__all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "Citer", "check_proof", "claim_text",
+__all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "Citer", "check_proof",
            "confirm_rule", "extract", "SCALAR"]

@@ -148,17 +148,13 @@ def _degree(e: Expr, env: Env) -> tuple[int, int]:
     return _degree(e.children()[0], env) if e.children() else (0, 0)
 
 
-def _scalar(e: Expr, env: Env) -> bool:
-    return shape_of(e, env).scalar
-
-
 def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int, str]:
     """The size assignments to check at, how many of them are the decisive ones (at the start of
     the list), and a reason if the step is beyond the limits."""
     syms = ctx.dim_syms
     (a, b), (c, q) = _degree(lhs, ctx.env), _degree(rhs, ctx.env)
     degree = max(a + q, c + b)
-    need = max(2, degree if _scalar(lhs, ctx.env) else degree + 1)
+    need = max(2, degree if shape_of(lhs, ctx.env).scalar else degree + 1)
     extra = _nonuniform(lhs) + _nonuniform(rhs) + len(_inverted(lhs) | _inverted(rhs))
     if not syms:
         return [{}], 1, ""
@@ -169,12 +165,8 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         out = [top] + [x for i, x in enumerate(small) if x not in small[:i] and x != top]
         decisive = 1
     else:
-        hi = max(need, 3) + extra
-        out = []
-        for s in range(2, hi + 1):
-            for rev in (False, True):
-                if spread(s, rev) not in out:
-                    out.append(spread(s, rev))
+        out = [spread(s, rev) for s in range(2, max(need, 3) + extra + 1) for rev in (False, True)]
+        out = [x for i, x in enumerate(out) if x not in out[:i]]
         decisive = len(out)
     biggest = max(v for x in out for v in x.values())
     if biggest > MAX_SIZE:
@@ -232,7 +224,9 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
                                 "an arbitrary function: the step relies on a law of log itself")
             return Evidence("false", [dims], witness=agree, checked_by=["random"])
         checked.append(dims)
-    if not checked or any(d not in checked for d in sizes[:decisive]):
+    # Sizes where every point tried is undefined (X^T X with X wide is singular) claim nothing;
+    # the decisive size of the degree argument must be defined, and so must half of a range.
+    if not checked or (sizes[0] not in checked if decisive == 1 else 2 * len(checked) < len(sizes)):
         return Evidence("unknown", sizes, note="the expressions are undefined (singular, or a log "
                         "of a non-positive number) at every point tried at sizes "
                         + _show([d for d in sizes if d not in checked]))
@@ -284,7 +278,7 @@ def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], orde
     for dims in sizes:
         if any(r > Z3_MAX_SIZE or c > Z3_MAX_SIZE for r, c in ctx.sizes(dims).values()):
             return False
-        verdict, detail = z3_decide(lhs, rhs, ctx.env, ctx.varying, dims, order, Z3_RLIMIT)
+        verdict, detail = z3_decide(lhs, rhs, ctx, dims, order, Z3_RLIMIT)
         if verdict == "unsat":
             continue
         if verdict == "sat":

@@ -16,7 +16,6 @@ import z3
 
 from .evaluate import Domain, Evaluator, Singular
 from .expr import Expr
-from .shapes import Env
 
 
 def _num(a) -> bool:
@@ -94,22 +93,13 @@ class Z3Field:
                 for i in range(n)]
 
 
-def z3_decide(lhs: Expr, rhs: Expr, env: Env, varying: set[str], dims: Mapping[str, int],
-              order: int, rlimit: int) -> tuple[str, Any]:
+def z3_decide(lhs: Expr, rhs: Expr, ctx, dims: Mapping[str, int], order: int,
+              rlimit: int) -> tuple[str, Any]:
     """("unsat", None): equal at these dimensions; ("sat", (point, dpoint)): Z3's rational point
     where they differ (to be re-checked); ("unknown", reason) otherwise."""
     F = Z3Field()
-    point, dpoint, unknowns = {}, {}, []
-    for name in sorted(env):
-        info = env[name]
-        r, c = (x if isinstance(x, int) else dims[x] for x in (info.shape.rows, info.shape.cols))
-        for prefix, target in (("", point), ("d", dpoint)) if name in varying else (("", point),):
-            m = [[z3.Real(f"{prefix}{name}_{i + 1}_{j + 1}") for j in range(c)] for i in range(r)]
-            if info.symmetric and r == c:
-                m = [[m[min(i, j)][max(i, j)] for j in range(c)] for i in range(r)]
-            target[name] = m
-            unknowns.append((prefix, name, m))
-    ev = Evaluator(F, order, point, dpoint, env, dims)
+    point, dpoint = ctx.draw(dims, lambda: z3.FreshReal("x"))
+    ev = Evaluator(F, order, point, dpoint, ctx.env, dims)
     try:
         lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
     except (Singular, Domain) as exc:
@@ -128,10 +118,10 @@ def z3_decide(lhs: Expr, rhs: Expr, env: Env, varying: set[str], dims: Mapping[s
         return ("unsat", None) if res == z3.unsat else ("unknown", f"Z3 gave up ({s.reason_unknown()})")
     if F.used_log:
         return "unknown", "Z3's difference rests on log, which it reads as an arbitrary function"
-    model, got = s.model(), ({}, {})
-    for prefix, name, m in unknowns:
-        vals = [[model.eval(x, model_completion=True) for x in row] for row in m]
-        if not all(z3.is_rational_value(v) for row in vals for v in row):
-            return "unknown", "Z3's point is irrational"
-        got[1 if prefix else 0][name] = [[v.as_fraction() for v in row] for row in vals]
-    return "sat", got
+    model = s.model()
+    got = tuple({k: [[model.eval(x, model_completion=True) for x in row] for row in m]
+                 for k, m in part.items()} for part in (point, dpoint))
+    if not all(z3.is_rational_value(v) for part in got for m in part.values() for row in m for v in row):
+        return "unknown", "Z3's point is irrational"
+    return "sat", tuple({k: [[v.as_fraction() for v in row] for row in m] for k, m in part.items()}
+                        for part in got)
