@@ -62,9 +62,7 @@ class Expr:
         cls.__hash__ = _hash
 
     def children(self) -> tuple["Expr", ...]:
-        if self._kids == ("args",):
-            return self.args
-        return tuple(getattr(self, f) for f in self._kids)
+        return self.args if self._kids == ("args",) else tuple(getattr(self, f) for f in self._kids)
 
     def with_children(self, kids: tuple["Expr", ...]) -> "Expr":
         if isinstance(self, (Add, Mul, Div)):  # rebuilt without the span; sums/products flat

@@ -7,8 +7,9 @@ It never evaluates anything: user text only ever becomes an `Expr` tree. Errors 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 from .errors import Limits, ProveError
 from .expr import (FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, Span, Sym, T, size,
@@ -109,9 +110,8 @@ class Parser:
         start = self.tok.span.start
         terms = [self.signed()]
         while self.at("+", "-"):
-            op = self.take().text
-            t = self.term()
-            terms.append(Neg(t, span=t.span) if op == "-" else t)
+            minus, t = self.take().text == "-", self.term()
+            terms.append(Neg(t, span=t.span) if minus else t)
         return terms[0] if len(terms) == 1 else add(*terms, span=Span(start, self._end()))
 
     def signed(self) -> Expr:
@@ -159,7 +159,8 @@ class Parser:
                 op = self.take().text
             k = self.exponent() if op == "^" else -1 if op == "⁻¹" else None  # None: transpose
             span = Span(start, self._end())
-            e = T(e, span=span) if k is None else Inv(e, span=span) if k == -1 else Pow(e, k, span=span)
+            e = (T(e, span=span) if k is None else Inv(e, span=span) if k == -1
+                 else Pow(e, k, span=span))
         return e
 
     def atom(self) -> Expr:

@@ -13,10 +13,6 @@ _SUM, _NEG, _PROD, _POST, _ATOM = range(5)
 _LEVELS = {Add: _SUM, Neg: _NEG, Mul: _PROD, Div: _PROD, T: _POST, Inv: _POST, Pow: _POST}
 
 
-def _level(e: Expr) -> int:
-    return _LEVELS.get(type(e), _ATOM)
-
-
 def _num(v: Fraction) -> str:
     if v.denominator == 1:
         return str(v.numerator)
@@ -42,7 +38,7 @@ def show(e: Expr, names: frozenset[str] | set[str] = frozenset()) -> str:
 
     def at(e: Expr, level: int) -> str:
         s = go(e)
-        return f"({s})" if _level(e) < level else s
+        return f"({s})" if _LEVELS.get(type(e), _ATOM) < level else s
 
     def go(e: Expr) -> str:
         if isinstance(e, Num):

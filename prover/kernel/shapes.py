@@ -57,9 +57,7 @@ def _error(message: str, span: Span, help: str = "") -> ProveError:
 
 
 def _unify(a: Dim | None, b: Dim | None) -> tuple[bool, Dim | None]:
-    if a is None:
-        return True, b
-    return (True, a) if b is None or a == b else (False, None)
+    return (True, b) if a is None else (True, a) if b is None or a == b else (False, None)
 
 
 def _square(s: Shape, whole: Expr, operand: Expr, what: str) -> Shape:
@@ -86,13 +84,12 @@ def shape_of(e: Expr, env: Env) -> Shape:
     if isinstance(e, Ident):
         return Shape(None, None, True)
     if isinstance(e, Sym):
-        info = env.get(e.name)
-        if info is None:
-            help = (f"numbers have no exponent part, so 1{e.name} reads as 1·{e.name}; write the "
-                    "number out" if re.fullmatch(r"[eE]\d+", e.name) else
-                    f"declare it under `variables:`, e.g. {e.name}: {{shape: [n, n]}}")
-            raise ProveError("undeclared", f"{e.name} is not a declared variable", e.span, help)
-        return info.shape
+        if (info := env.get(e.name)) is not None:
+            return info.shape
+        help = (f"numbers have no exponent part, so 1{e.name} reads as 1·{e.name}; write the "
+                "number out" if re.fullmatch(r"[eE]\d+", e.name) else
+                f"declare it under `variables:`, e.g. {e.name}: {{shape: [n, n]}}")
+        raise ProveError("undeclared", f"{e.name} is not a declared variable", e.span, help)
     if isinstance(e, (Add, Mul)):  # left to right: the first mismatch is the one reported
         acc = shape_of(e.args[0], env)
         for i, t in enumerate(e.args[1:], 1):
