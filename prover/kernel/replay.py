@@ -342,22 +342,29 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
     base = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
                 expr=show(g, names), expr_tree=g)
     wrt = proof.claim["wrt"]
+    if not same_shape(shape, gshape):
+        return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; in "
+                          f"{layout} layout ∂f/∂{wrt} is {gshape}",
+                          help="the answer may be transposed (numerator vs denominator layout)")
     gprime = extract(prev, wrt)
-    if not any(r.kind == "derivative" for r in rules) or gprime is None:
+    if gprime is None:  # not read off tr(G dX): is this G the derivative all the same?
+        left, right = prev, Func("tr", mul(T(g) if layout == "denominator" else g, d(Sym(wrt))))
+    else:
+        left = right = base["before_tree"] = T(gprime) if layout == "denominator" else gprime
+        right = g
+    truth = decide(left, right, ctx)
+    refuted = _refuted(base, truth, f"the line before gives ∂f/∂{wrt} = {show(left, names)}, "
+                       f"not {base['expr']}" if gprime is not None else f"this is not ∂f/∂{wrt}: "
+                       f"the line before is not {show(right, names)}",
+                       ("∂f/∂" + wrt + " from the line before", "this line") if gprime is not None
+                       else ("line before", f"tr(G d{wrt}) with this G"))
+    if not refuted and (gprime is None or not any(r.kind == "derivative" for r in rules)):
         return StepResult(**base, status="unjustified", **(
             dict(message="reading off a derivative needs Theorem 4 (derivative-from-differential)",
                  suggestion=["derivative-from-differential"]) if gprime is not None else dict(
                 message=f"Theorem 4 reads ∂f/∂{wrt} off a line of the form tr(G d{wrt}); the "
                 f"line before is {show(prev, names)}", help=f"move d{wrt} to the end inside the "
                 "trace (trace-cyclic) and gather the terms under one trace (trace-add)")))
-    gprime = base["before_tree"] = T(gprime) if layout == "denominator" else gprime
-    if not same_shape(shape, gshape):
-        return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; in "
-                          f"{layout} layout ∂f/∂{wrt} is {gshape}",
-                          help="the answer may be transposed (numerator vs denominator layout)")
-    truth = decide(gprime, g, ctx)
-    refuted = _refuted(base, truth, f"the line before gives ∂f/∂{wrt} = {show(gprime, names)}, "
-                       f"not {base['expr']}", ("∂f/∂" + wrt + " from the line before", "this line"))
     if claimed is not None and not refuted:
         second = decide(g, claimed, ctx)
         refuted = _refuted(base, second, f"this derivative is not the claimed "
@@ -366,7 +373,7 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
     ev = {**_evidence(truth), "checked_by": ["rule"] + truth.checked_by}
     return refuted or StepResult(**base, **ev, status="valid", message=_note(truth),
                                  applications=[f"derivative-from-differential (G := "
-                                               f"{show(gprime, names)})"])
+                                               f"{show(left, names)})"])
 
 
 def extract(e: Expr, wrt: str) -> Expr | None:
