@@ -170,7 +170,7 @@ def verify_rule(entry: RuleEntry) -> RuleVerdict:
         shape_of(r.lhs, env), shape_of(r.rhs, env)
     except ProveError as exc:
         return RuleVerdict(r.id, "false", f"the statement does not shape-check: {exc.diag.message}")
-    ev = confirm_rule(r)
+    ev = confirm_rule(r, exact=True)
     sizes = "; ".join(", ".join(f"{k} = {v}" for k, v in d.items()) for d in ev.sizes[-2:])
     if ev.kind == "exact":
         return RuleVerdict(r.id, "confirmed", f"exact (Z3) at {sizes or 'the declared sizes'}")

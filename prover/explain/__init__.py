@@ -95,6 +95,16 @@ def small_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 60,
     return None
 
 
+def sizes_text(sizes: list[dict[str, int]]) -> str:
+    """`n = 2, 3, 4` or `(m, n) = (2, 3), (3, 2)`."""
+    keys = list(sizes[0]) if sizes else []
+    if not keys:
+        return "the declared sizes"
+    vals = [", ".join(str(d.get(k, "?")) for k in keys) for d in sizes]
+    return (f"{keys[0]} = " if len(keys) == 1 else f"({', '.join(keys)}) = ") + ", ".join(
+        v if len(keys) == 1 else f"({v})" for v in vals)
+
+
 def _listing(ids: list[str]) -> str:
     return ids[0] if len(ids) == 1 else "[" + ", ".join(ids) + "]"
 
@@ -181,6 +191,8 @@ def explain(proof: ProofIn, result: ProofResult, book: RuleBook, lemmas=None) ->
 
 
 def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas) -> None:
+    if r.evidence == "probabilistic" and r.sizes and "random points" in r.message:
+        r.message = r.message.replace("random points", f"random points at {sizes_text(r.sizes)}", 1)
     before, cur = r.before_tree, r.expr_tree
     if before is None or cur is None:
         return

@@ -262,17 +262,14 @@ def _resolve(i: int, step: StepIn, cite: Citer) -> tuple[list[str], list[Rule], 
     for j, name in enumerate(step.by):
         rule, reason, warning = cite(name)
         where = step.by_loc[j] if step.by_loc and j < len(step.by_loc) else None
-        caret = (where, name) if where else None
-        if rule is None:
-            raise _Stop(StepResult(i, step.text, [], "error", reason or f"unknown rule {name!r}",
-                                   loc=step.loc, caret=caret))
-        if isinstance(rule, Rule):
-            ok = confirm_rule(rule)
-            if not ok.holds:
-                raise _Stop(StepResult(i, step.text, [], "error", f"the rule {rule.id} is not "
-                                       f"confirmed, so nothing may rest on it: {ok.note or ok.kind}",
-                                       counterexample=ok.witness, loc=step.loc, caret=caret))
-            rules.append(rule)
+        ok = confirm_rule(rule) if isinstance(rule, Rule) else None
+        if rule is None or (ok is not None and not ok.holds):
+            raise _Stop(StepResult(i, step.text, [], "error", reason or f"unknown rule {name!r}"
+                                   if ok is None else f"the rule {rule.id} is not confirmed, so "
+                                   f"nothing may rest on it: {ok.note or ok.kind}",
+                                   counterexample=ok and ok.witness, loc=step.loc,
+                                   caret=(where, name) if where else None))
+        rules += [rule] if isinstance(rule, Rule) else []
         ids.append(rule.id if isinstance(rule, Rule) else "index")
         warnings += [warning] if warning else []
     return ids, rules, "index" in ids, warnings

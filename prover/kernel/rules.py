@@ -32,9 +32,6 @@ class Rule:
     invertible: frozenset[str] = frozenset()
     kind: str = "rewrite"  # "rewrite", "algebra" or "derivative"
 
-    def sides(self, direction: str) -> tuple[Expr, Expr]:
-        return (self.lhs, self.rhs) if direction == "->" else (self.rhs, self.lhs)
-
     def content(self) -> tuple:
         """Everything that decides what the rule says (the key its confirmation is kept by)."""
         return (self.lhs, self.rhs, tuple(sorted(self.vars.items())), self.scalar,
@@ -134,11 +131,12 @@ def scalar_variant(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> Rul
 _CONFIRMED: dict[tuple, Evidence] = {}  # rule confirmations, keyed by the rule's whole content
 
 
-def confirm_rule(rule: Rule) -> Evidence:
-    """Is the rule itself true? Decided once per rule content, before anything relies on it."""
+def confirm_rule(rule: Rule, exact: bool = False) -> Evidence:
+    """Is the rule itself true? Decided once per rule content, before anything relies on it (by
+    random points: a step's own truth is decided separately; `exact` also asks Z3)."""
     if rule.kind != "rewrite":
         return Evidence("exact", note="a rule of the method, not an equation")
-    key = rule.content()
+    key = (rule.content(), exact)
     hit = _CONFIRMED.get(key)
     if hit is None:
         env = dict(rule.vars)
@@ -147,7 +145,7 @@ def confirm_rule(rule: Rule) -> Evidence:
         varying = {n for n, v in env.items() if not (v.constant or n in rule.constant)}
         try:
             shape_of(rule.lhs, env), shape_of(rule.rhs, env)
-            hit = decide(rule.lhs, rule.rhs, Context(env, varying))
+            hit = decide(rule.lhs, rule.rhs, Context(env, varying), exact)
         except (ProveError, KeyError, RecursionError) as exc:
             hit = Evidence("unknown", note=f"the rule cannot be evaluated ({exc})")
         _CONFIRMED[key] = hit
@@ -200,15 +198,6 @@ def _select(node: Expr, site: Site) -> tuple[Expr, object]:
     raise ProveError("certificate", f"the site {site} does not exist there")
 
 
-def subterm(e: Expr, path: Path) -> Expr:
-    for i in path:
-        kids = e.children()
-        if not 0 <= i < len(kids):
-            raise ProveError("certificate", f"position {'.'.join(map(str, path))} does not exist")
-        e = kids[i]
-    return e
-
-
 def apply(e: Expr, app: Application, rule: Rule, facts: Facts, ctx: Context) -> Expr:
     """Replay one application: the expression after it, or a ProveError saying why not."""
     if app.rule != rule.id or app.direction not in ("->", "<-") or rule.kind != "rewrite":
@@ -220,8 +209,12 @@ def apply(e: Expr, app: Application, rule: Rule, facts: Facts, ctx: Context) -> 
     if variant is not rule and not confirm_rule(variant).holds:
         raise ProveError("certificate", f"{rule.id} does not hold with a scalar in place of a "
                          f"matrix factor ({', '.join(sorted(app.binding))})")
-    source, target = rule.sides(app.direction)
-    node = subterm(e, app.path)
+    source, target = (rule.lhs, rule.rhs) if app.direction == "->" else (rule.rhs, rule.lhs)
+    node = e
+    for i in app.path:
+        if not 0 <= i < len(node.children()):
+            raise ProveError("certificate", f"position {app.path} does not exist")
+        node = node.children()[i]
     part, put_back = _select(node, app.site)
     if not algebra_equal(part, instantiate(source, app.binding), ctx):
         raise ProveError("certificate", f"{rule.id} does not match {part} there")
