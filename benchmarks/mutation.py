@@ -1,558 +1,299 @@
-"""Mutation testing of the kernel (issue 6, deliverable 1). Not a test: it prints figures.
+"""Mutation testing of the kernel, judged by the independent oracle. Not a test: it prints figures.
 
-    python benchmarks/mutation.py                    # the full campaign (proofs/ + derived proofs)
-    python benchmarks/mutation.py --per-step 10      # fewer mutants per step
-    python benchmarks/mutation.py --jobs 4           # in parallel, one proof per task
+    python benchmarks/mutation.py                        # full campaign: proofs/ + derived proofs
+    python benchmarks/mutation.py --per-step 10          # fewer mutants per step
+    python benchmarks/mutation.py --jobs 8               # in parallel, one proof per task
+    python benchmarks/mutation.py --min-false 5000       # keep going (new seeds) until at least
+                                                         # 5,000 false mutants were judged
+    python benchmarks/mutation.py --adversarial          # the adversarial campaign (adversarial.py)
+    python benchmarks/mutation.py --adversarial --limit 20   # at most 20 claims per generator
 
-Every step of every proof in `proofs/` (and of the proofs `prove derive` writes for a dozen goals)
-is mutated in many ways — two factors swapped, a transpose dropped or added, a term dropped or
-duplicated, a sign flipped, a constant changed, a variable replaced by another of the same shape,
-a trace's factors permuted non-cyclically, a `d( )` moved to another factor or dropped, an inverse
-dropped or turned into a transpose, an exponent changed, `tr` and `det` swapped. Mutants that are
-not well-shaped, or not the original step's shape, are discarded.
+Mutation campaign. Every step of every proof in `proofs/` and of the proofs `prove derive` writes
+for a dozen goals is read by the oracle's own parser (`oracle.py`) and mutated on the oracle's
+trees: a sign flipped, two factors swapped, a factor or term dropped or duplicated, a transpose
+added or dropped, a constant changed, a variable replaced by another of its shape, a trace's
+factors permuted non-cyclically, a `d( )` moved or dropped, an inverse dropped or turned into a
+transpose, an exponent changed, `tr` and `det` swapped, a division dropped or inverted — and two
+kinds aimed at a checker's shortcuts: a factor `(tr(I + V) - tr(V) - 1)` that is 1 at size 2
+only (`size-factor`), and a literal ≡ 1 modulo 2^61 − 1 (`huge-literal`). A mutant is printed by
+the oracle's printer, read back by the oracle's parser, and kept when it is well-shaped with the
+original's shape.
 
-Each mutant is judged twice, independently:
-- by this module's own evaluator (numpy float64, `d` by truncated Taylor series in ε — dual
-  numbers — with no code shared with the kernel's evaluator), at random points and dimensions:
-  `true`, `false` or (tolerances not met either way) `ambiguous`, which is skipped;
-- by the kernel: the step's expression is replaced by the mutant and the proof is checked.
+Each mutant is judged
+- by the oracle (exact rational evaluation at many sizes, see oracle.py): `true`, `false` or
+  `undefined` (skipped). A `false` that shows only at a special size (a dimension at 1, or two
+  symbols equal) is counted apart: the kernel reads dimension symbols as distinct sizes ≥ 2;
+- by the kernel, through its stable API only: the proof, with that step replaced by the mutant
+  and cut after it, is written to a file and checked with `prover.proofs.check_file`.
 
-A false mutant must be `invalid` at that step; a false mutant the kernel calls `valid` or
-`unjustified` ("this step is true, but …") is a soundness failure, printed in full. A true mutant
-should be `valid` or `unjustified`; one called `invalid` is reported (a completeness problem).
-The figures are printed at the end; `tests/test_mutation.py` runs a short deterministic sample.
+A false mutant must be `invalid` at that step; `valid` or `unjustified` is a soundness failure,
+printed in full. A true mutant called `invalid` is listed (a completeness problem).
+
+The adversarial campaign runs every claim of `adversarial.py` (each confirmed false by the oracle)
+through `check_file` and reports per generator how many were made, refused and ACCEPTED (a file
+`valid`), and how many of the oracle's false steps the kernel let through (`valid` or
+`unjustified`).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import itertools
+import json
+import os
 import random
+import shutil
 import sys
+import tempfile
 import time
+import traceback
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field, replace as dc_replace
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-import numpy as np
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+for _p in (str(ROOT), str(HERE)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
 
-from prover.kernel.errors import ProveError  # noqa: E402
-from prover.kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow,  # noqa: E402
-                                Sym, T, add, d_depth, mul, replace_at, subterms)
-from prover.kernel.parser import parse  # noqa: E402
-from prover.kernel.printer import show  # noqa: E402
-from prover.kernel.shapes import Shape, VarInfo, shape_of  # noqa: E402
+import oracle as O  # noqa: E402
 
 # =============================================================================================
-# An independent numeric evaluator: numpy float64, the differential by truncated series in ε
+# The kernel, through its stable API only
 # =============================================================================================
-
-
-class NumericError(ArithmeticError):
-    """The point is unusable: a (nearly) singular matrix, a log outside its domain, a size that
-    nothing fixes, or a shape mismatch. Another point is drawn."""
-
-
-class LazyI:
-    """c·I for a scalar series c (shape (K+1,)); its size is fixed by whatever it meets."""
-
-    __slots__ = ("c",)
-
-    def __init__(self, c: np.ndarray):
-        self.c = c
-
-
-Value = Any  # LazyI or an ndarray of shape (K+1, rows, cols)
-
-COND_LIMIT = 1e6  # points where a matrix to invert is worse conditioned than this are redrawn
-
-
-class Numeric:
-    """Evaluates an Expr at one point. `point[name]` is a float matrix; `dpoint[name]` the
-    differential's matrix (absent or zero for constants). Values are series v0 + ε v1 + … + ε^K vK
-    of matrices; `d(v)` is the ε-derivative, so d(d(X)) = 0 and d(X X) = dX X + X dX."""
-
-    def __init__(self, K: int, point: dict[str, np.ndarray], dpoint: dict[str, np.ndarray]):
-        self.K, self.point, self.dpoint = K, point, dpoint
-        self.scale = 1.0  # largest magnitude met: the yardstick for rounding error
-        self.memo: dict[Expr, Value] = {}
-
-    # -- helpers -------------------------------------------------------------------------
-    def _seen(self, a: np.ndarray) -> np.ndarray:
-        if not np.all(np.isfinite(a)):
-            raise NumericError("overflow")
-        if a.size:
-            self.scale = max(self.scale, float(np.max(np.abs(a))))
-        return a
-
-    def sconv(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return np.convolve(a, b)[: self.K + 1]
-
-    def srecip(self, a: np.ndarray) -> np.ndarray:
-        if abs(a[0]) < 1e-9 * self.scale:
-            raise NumericError("division by (nearly) zero")
-        b = np.zeros(self.K + 1)
-        b[0] = 1.0 / a[0]
-        for k in range(1, self.K + 1):
-            b[k] = -b[0] * sum(a[j] * b[k - j] for j in range(1, k + 1))
-        return b
-
-    def slog(self, a: np.ndarray) -> np.ndarray:
-        if a[0] <= 1e-9 * self.scale:
-            raise NumericError("log of a non-positive number")
-        u = a / a[0]
-        u[0] = 0.0
-        out = np.zeros(self.K + 1)
-        power = np.zeros(self.K + 1)
-        power[0] = 1.0
-        for m in range(1, self.K + 1):
-            power = self.sconv(power, u)
-            out += ((-1) ** (m + 1) / m) * power
-        out[0] = np.log(a[0])
-        return out
-
-    def mprod(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        if a.shape[2] != b.shape[1]:
-            raise NumericError("shape mismatch in a product")
-        out = np.zeros((self.K + 1, a.shape[1], b.shape[2]))
-        for k in range(self.K + 1):
-            for i in range(k + 1):
-                out[k] += a[i] @ b[k - i]
-        return out
-
-    def mscale(self, s: np.ndarray, m: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(m)
-        for k in range(self.K + 1):
-            for i in range(k + 1):
-                out[k] += s[i] * m[k - i]
-        return out
-
-    def minv(self, a: np.ndarray) -> np.ndarray:
-        n = a.shape[1]
-        if a.shape[2] != n:
-            raise NumericError("inverse of a non-square matrix")
-        if np.linalg.cond(a[0]) > COND_LIMIT:
-            raise NumericError("(nearly) singular matrix")
-        b0 = np.linalg.inv(a[0])
-        out = [b0]
-        for k in range(1, self.K + 1):
-            acc = np.zeros((n, n))
-            for j in range(1, k + 1):
-                acc += a[j] @ out[k - j]
-            out.append(-b0 @ acc)
-        return np.array(out)
-
-    def sdet(self, a: np.ndarray) -> np.ndarray:
-        """det of a square matrix series: Laplace expansion by rows, memoised on the set of
-        columns used (exact in the series sense; n ≤ 8)."""
-        n = a.shape[1]
-        if a.shape[2] != n:
-            raise NumericError("det of a non-square matrix")
-        memo: dict[int, np.ndarray] = {}
-
-        def minor(mask: int) -> np.ndarray:
-            row = bin(mask).count("1")
-            if row == n:
-                one = np.zeros(self.K + 1)
-                one[0] = 1.0
-                return one
-            hit = memo.get(mask)
-            if hit is not None:
-                return hit
-            acc = np.zeros(self.K + 1)
-            pos = 0
-            for j in range(n):
-                if mask >> j & 1:
-                    continue
-                term = self.sconv(a[:, row, j], minor(mask | 1 << j))
-                acc = acc - term if pos % 2 else acc + term
-                pos += 1
-            memo[mask] = acc
-            return acc
-
-        return minor(0)
-
-    # -- values --------------------------------------------------------------------------
-    def value(self, e: Expr) -> Value:
-        hit = self.memo.get(e)
-        if hit is None:
-            hit = self._eval(e)
-            if not isinstance(hit, LazyI):
-                self._seen(hit)
-            else:
-                self._seen(hit.c)
-            self.memo[e] = hit
-        return hit
-
-    def _eval(self, e: Expr) -> Value:
-        K = self.K
-        if isinstance(e, Num):
-            c = np.zeros(K + 1)
-            c[0] = float(e.value)
-            return LazyI(c) if e.value == 0 else c.reshape(K + 1, 1, 1)
-        if isinstance(e, Ident):
-            c = np.zeros(K + 1)
-            c[0] = 1.0
-            return LazyI(c)
-        if isinstance(e, Sym):
-            x = self.point[e.name]
-            out = np.zeros((K + 1,) + x.shape)
-            out[0] = x
-            if K:
-                dx = self.dpoint.get(e.name)
-                if dx is not None:
-                    out[1] = dx
-            return out
-        if isinstance(e, Neg):
-            v = self.value(e.arg)
-            return LazyI(-v.c) if isinstance(v, LazyI) else -v
-        if isinstance(e, Add):
-            acc = self.value(e.args[0])
-            for t in e.args[1:]:
-                acc = self.plus(acc, self.value(t))
-            return acc
-        if isinstance(e, Mul):
-            acc = self.value(e.args[0])
-            for f in e.args[1:]:
-                acc = self.times(acc, self.value(f))
-            return acc
-        if isinstance(e, Div):
-            den = self.value(e.den)
-            if isinstance(den, LazyI):
-                s = den.c
-            elif den.shape[1:] == (1, 1):
-                s = den[:, 0, 0]
-            else:
-                raise NumericError("division by a matrix")
-            return self.times(LazyI(self.srecip(s)), self.value(e.num))
-        if isinstance(e, T):
-            v = self.value(e.arg)
-            return v if isinstance(v, LazyI) else np.swapaxes(v, 1, 2).copy()
-        if isinstance(e, (Inv, Pow)):
-            k = -1 if isinstance(e, Inv) else e.k
-            v = self.value(e.arg)
-            if k < 0:
-                v = LazyI(self.srecip(v.c)) if isinstance(v, LazyI) else self.minv(v)
-                k = -k
-            if k == 0:
-                one = np.zeros(K + 1)
-                one[0] = 1.0
-                if not isinstance(v, LazyI) and v.shape[1] != v.shape[2]:
-                    raise NumericError("power of a non-square matrix")
-                return LazyI(one)
-            acc = v
-            for _ in range(k - 1):
-                acc = self.times(acc, v)
-            return acc
-        if isinstance(e, Func):
-            v = self.value(e.arg)
-            if e.name == "d":
-                if isinstance(v, LazyI):
-                    return LazyI(self._shift(v.c))
-                return self._shift(v)
-            if e.name == "log":
-                if isinstance(v, LazyI):
-                    s = v.c
-                elif v.shape[1:] == (1, 1):
-                    s = v[:, 0, 0]
-                else:
-                    raise NumericError("log of a matrix")
-                return self.slog(s.copy()).reshape(K + 1, 1, 1)
-            if isinstance(v, LazyI):
-                if np.all(v.c == 0):
-                    return np.zeros((K + 1, 1, 1))
-                raise NumericError(f"{e.name} of c·I of no fixed size")
-            if v.shape[1] != v.shape[2]:
-                raise NumericError(f"{e.name} of a non-square matrix")
-            if e.name == "tr":
-                return np.trace(v, axis1=1, axis2=2).reshape(K + 1, 1, 1)
-            if e.name == "det":
-                return self.sdet(v).reshape(K + 1, 1, 1)
-        raise NumericError(f"cannot evaluate {type(e).__name__}")
-
-    def _shift(self, c: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(c)
-        for k in range(self.K):
-            out[k] = (k + 1) * c[k + 1]
-        return out
-
-    def plus(self, a: Value, b: Value) -> Value:
-        if isinstance(a, LazyI) and isinstance(b, LazyI):
-            return LazyI(a.c + b.c)
-        if isinstance(a, LazyI):
-            a, b = b, a
-        if isinstance(b, LazyI):
-            if a.shape[1] != a.shape[2]:
-                if np.all(b.c == 0):
-                    return a
-                raise NumericError("c·I added to a non-square matrix")
-            eye = np.eye(a.shape[1])
-            return a + b.c[:, None, None] * eye[None]
-        if a.shape != b.shape:
-            raise NumericError("shape mismatch in a sum")
-        return a + b
-
-    def times(self, a: Value, b: Value) -> Value:
-        for z in (a, b):  # 0 times anything is a 0 whose size the context fixes (`X^T 0`)
-            if isinstance(z, LazyI) and not np.any(z.c):
-                return LazyI(np.zeros(self.K + 1))
-        if isinstance(a, LazyI) and isinstance(b, LazyI):
-            return LazyI(self.sconv(a.c, b.c))
-        if isinstance(a, LazyI):
-            if b.shape[1:] == (1, 1):
-                return LazyI(self.sconv(a.c, b[:, 0, 0]))
-            return self.mscale(a.c, b)
-        if isinstance(b, LazyI):
-            if a.shape[1:] == (1, 1):
-                return LazyI(self.sconv(a[:, 0, 0], b.c))
-            return self.mscale(b.c, a)
-        if a.shape[1:] == (1, 1) and b.shape[1] != 1:
-            return self.mscale(a[:, 0, 0], b)
-        if b.shape[1:] == (1, 1) and a.shape[2] != 1:
-            return self.mscale(b[:, 0, 0], a)
-        return self.mprod(a, b)
-
-
-def _at0(v: Value, like: Value) -> np.ndarray:
-    """The value at ε = 0 as a matrix (c·I materialised at the other side's size)."""
-    if not isinstance(v, LazyI):
-        return v[0]
-    if isinstance(like, LazyI):
-        return np.array([[v.c[0]]])
-    r, c = like.shape[1:]
-    if r != c:
-        if v.c[0] != 0:
-            raise NumericError("c·I compared with a non-square matrix")
-        return np.zeros((r, c))
-    return v.c[0] * np.eye(r)
 
 
 @dataclass
-class Verdict:
-    status: str  # "true", "false", "ambiguous" (tolerances not met) or "skip" (no usable point)
-    rel: float = 0.0  # the largest relative difference seen
-    witness: dict = field(default_factory=dict)  # dims, point and both sides where they differ most
+class KernelStep:
+    index: int
+    status: str
+    message: str = ""
+    checked_by: list[str] = field(default_factory=list)
 
 
-TRUE_TOL = 1e-9  # |lhs - rhs| / scale below this at every point: true
-FALSE_TOL = 1e-5  # above this at every point: false; anything else is ambiguous and skipped
+@dataclass
+class KernelResult:
+    status: str  # valid | invalid | error | crash (check_file raised)
+    steps: list[KernelStep] = field(default_factory=list)
+    message: str = ""
+
+    def step(self, i: int) -> KernelStep | None:
+        for s in self.steps:
+            if s.index == i:
+                return s
+        return None
 
 
-def random_point(env: dict[str, VarInfo], varying: set[str], dims: dict[str, int],
-                 rng: np.random.Generator):
-    point, dpoint = {}, {}
-    for name, info in sorted(env.items()):
-        r, c = (x if isinstance(x, int) else dims[x] for x in (info.shape.rows, info.shape.cols))
-        for target in ((point, dpoint) if name in varying else (point,)):
-            m = rng.standard_normal((r, c))
-            if info.symmetric and r == c:
-                m = (m + m.T) / 2
-            target[name] = m
-    return point, dpoint
+class Kernel:
+    """Writes a proof text to a file in a scratch copy of proofs/ (so lemmas resolve) and checks
+    it with `prover.proofs.check_file`. An exception is reported as status `crash`."""
 
+    def __init__(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="mutation-"))
+        for p in (ROOT / "proofs").glob("*.yaml"):
+            shutil.copy(p, self.dir / p.name)
+        self._book = None
+        self.calls = 0
 
-def dimension_sets(env: dict[str, VarInfo], rng: random.Random, count: int) -> list[dict[str, int]]:
-    """Distinct sizes ≥ 2 for distinct dimension symbols (never 1: there A B = B A). The second
-    set flips the parity of every size of the first (det(-X) = det(X) holds at even sizes only);
-    the others are drawn at random."""
-    syms = sorted({x for v in env.values() for x in (v.shape.rows, v.shape.cols)
-                   if isinstance(x, str)})
-    top = max(6, 2 + len(syms) + (len(syms) % 2))
-    pool = list(range(2, top))  # an even number of sizes: 2↔3, 4↔5, … is a permutation of it
-    first = rng.sample(pool, len(syms))
-    sets = [first, [x + 1 if x % 2 == 0 else x - 1 for x in first]]
-    while len(sets) < count:
-        sets.append(rng.sample(pool, len(syms)))
-    return [dict(zip(syms, sizes)) for sizes in sets[:count]]
+    def book(self):
+        if self._book is None:
+            from prover.rulebase import load_rulebook
 
+            self._book = load_rulebook()[1]
+        return self._book
 
-def compare(lhs: Expr, rhs: Expr, env: dict[str, VarInfo], varying: set[str], seed: int = 0,
-            sizes: int = 3, per_size: int = 2) -> Verdict:
-    """Is lhs = rhs? Judged in float64 at `per_size` random points for each of `sizes` random
-    dimension assignments. True: equal (to rounding) everywhere. False: at some assignment, every
-    point differs clearly. Anything else is ambiguous and is not counted."""
-    rng = random.Random(seed)
-    nrng = np.random.default_rng(seed)
-    K = max(d_depth(lhs), d_depth(rhs))
-    per_dims: list[list[float]] = []
-    worst: dict = {}
-    for dims in dimension_sets(env, rng, sizes):
-        rels: list[float] = []
-        for _attempt in range(8 * per_size):
-            if len(rels) == per_size:
-                break
-            point, dpoint = random_point(env, varying, dims, nrng)
-            ev = Numeric(K, point, dpoint)
-            try:
-                lv, rv = ev.value(lhs), ev.value(rhs)
-                a, b = _at0(lv, rv), _at0(rv, lv)
-            except NumericError:
-                continue
-            if a.shape != b.shape:
-                rel = float("inf")
-            else:
-                rel = float(np.max(np.abs(a - b), initial=0.0)) / ev.scale
-            if not worst or rel > worst["rel"]:
-                worst = {"rel": rel, "dims": dims, "point": point, "dpoint": dpoint,
-                         "lhs": a, "rhs": b}
-            rels.append(rel)
-        if rels:
-            per_dims.append(rels)
-    usable = [r for r in per_dims if len(r) == per_size]
-    if any(min(r) > FALSE_TOL for r in usable):
-        return Verdict("false", worst["rel"], worst)
-    if len(usable) < 2:
-        return Verdict("skip", 0.0, worst)
-    top = max(max(r) for r in per_dims)
-    if len(usable) == len(per_dims) == sizes and top < TRUE_TOL:
-        return Verdict("true", top, worst)
-    return Verdict("ambiguous", top, worst)
+    def check(self, text: str) -> KernelResult:
+        from prover.proofs import check_file
 
+        self.calls += 1
+        path = self.dir / "zz-candidate.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            fr = check_file(path, self.book())
+        except Exception:  # noqa: BLE001 - the kernel is under test
+            return KernelResult("crash", message=traceback.format_exc(limit=6))
+        steps = [KernelStep(s.index, s.status, s.message, list(s.checked_by or []))
+                 for s in (fr.steps or [])]
+        return KernelResult(fr.status, steps, fr.message or "")
 
-def show_witness(w: dict) -> str:
-    if not w:
-        return "  (no usable point)"
-    fmt = lambda m: np.array2string(np.asarray(m), precision=6, suppress_small=True,  # noqa: E731
-                                    max_line_width=100).replace("\n", "\n      ")
-    lines = [f"  numeric witness at {w['dims']} (relative difference {w['rel']:.3g}):"]
-    for k, v in w["point"].items():
-        lines.append(f"    {k} = {fmt(v)}")
-    for k, v in w["dpoint"].items():
-        lines.append(f"    d{k} = {fmt(v)}")
-    lines.append(f"    line before = {fmt(w['lhs'])}")
-    lines.append(f"    mutant      = {fmt(w['rhs'])}")
-    return "\n".join(lines)
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # =============================================================================================
-# Mutation operators
+# Mutation operators on the oracle's trees
 # =============================================================================================
 
-
-def _shape_key(s: Shape) -> tuple:
-    return (s.rows, s.cols)
+P61_PLUS_1 = Fraction(2**61)  # ≡ 1 modulo 2^61 − 1
 
 
-def _is_d(e: Expr) -> bool:
-    return isinstance(e, Func) and e.name == "d"
+def _chain(e: O.Node) -> list[O.Node]:
+    """The factors of a left-to-right product chain (mul nodes only)."""
+    if e[0] == "mul":
+        return _chain(e[1]) + [e[2]]
+    return [e]
 
 
-def raw_mutants(e: Expr, env: dict[str, VarInfo]) -> Iterator[tuple[str, Expr]]:
+def _fold(factors: list[O.Node]) -> O.Node:
+    acc = factors[0]
+    for f in factors[1:]:
+        acc = ("mul", acc, f)
+    return acc
+
+
+def _positions(e: O.Node, path: tuple = ()) -> Iterator[tuple[tuple, O.Node]]:
+    yield path, e
+    for i, c in enumerate(e[1:], start=1):
+        if isinstance(c, tuple):
+            yield from _positions(c, path + (i,))
+
+
+def _replace(e: O.Node, path: tuple, new: O.Node) -> O.Node:
+    if not path:
+        return new
+    i = path[0]
+    return e[:i] + (_replace(e[i], path[1:], new),) + e[i + 1:]
+
+
+def _is_d(e: O.Node) -> bool:
+    return e[0] == "fn" and e[1] == "d"
+
+
+def raw_mutants(e: O.Node, decls: dict[str, dict]) -> Iterator[tuple[str, O.Node]]:
     """Every single mutation of e (not yet shape-checked or deduplicated)."""
     by_shape: dict[tuple, list[str]] = {}
-    for name, info in env.items():
-        by_shape.setdefault(_shape_key(info.shape), []).append(name)
-    for path, node in subterms(e):
-        def at(new: Expr) -> Expr:
-            return replace_at(e, path, new)
+    for name, info in decls.items():
+        by_shape.setdefault(info["shape"], []).append(name)
+    squares = sorted(n for n, v in decls.items() if v["shape"][0] == v["shape"][1]
+                     and v["shape"] != (1, 1))
+    for path, node in _positions(e):
+        def at(new: O.Node) -> O.Node:
+            return _replace(e, path, new)
 
-        # sign
-        yield "flip-sign", at(node.arg if isinstance(node, Neg) else Neg(node))
-        # transposes
-        if isinstance(node, T):
-            yield "drop-transpose", at(node.arg)
-        elif not isinstance(node, (Num, Ident)):
-            yield "add-transpose", at(T(node))
-        if isinstance(node, Mul):
-            args = list(node.args)
-            for i, j in itertools.combinations(range(len(args)), 2):
-                if args[i] == args[j]:
-                    continue
-                sw = list(args)
-                sw[i], sw[j] = sw[j], sw[i]
-                yield "swap-factors", at(mul(*sw))
-            if len(args) > 2:
-                for i in range(len(args)):
-                    yield "drop-factor", at(mul(*(args[:i] + args[i + 1:])))
-            for i, a in enumerate(args):  # move a d( ) to another factor
-                if not _is_d(a):
-                    continue
-                for j, b in enumerate(args):
-                    if j == i or isinstance(b, Num):
-                        continue
-                    mv = list(args)
-                    mv[i], mv[j] = a.arg, Func("d", b)
-                    yield "move-d", at(mul(*mv))
-        if isinstance(node, Add):
-            args = list(node.args)
-            for i in range(len(args)):
-                yield "drop-term", at(add(*(args[:i] + args[i + 1:])))
-                yield "add-term", at(add(*(args + [args[i]])))
-        if isinstance(node, Num):
-            v = node.value
-            others = {v + 1, v * 2, v / 2, v + Fraction(1, 2), Fraction(1) if v == 0 else Fraction(0)}
-            for w in others:
+        k = node[0]
+        yield "flip-sign", at(node[1] if k == "neg" else ("neg", node))
+        if k == "T":
+            yield "drop-transpose", at(node[1])
+        elif k not in ("num", "I"):
+            yield "add-transpose", at(("T", node))
+        if k == "mul":
+            fs = _chain(node)
+            for i, j in itertools.combinations(range(len(fs)), 2):
+                if fs[i] != fs[j]:
+                    sw = list(fs)
+                    sw[i], sw[j] = sw[j], sw[i]
+                    yield "swap-factors", at(_fold(sw))
+            if len(fs) > 2:
+                for i in range(len(fs)):
+                    yield "drop-factor", at(_fold(fs[:i] + fs[i + 1:]))
+            for i, a in enumerate(fs):
+                if _is_d(a):
+                    for j, b in enumerate(fs):
+                        if j != i and b[0] != "num":
+                            mv = list(fs)
+                            mv[i], mv[j] = a[2], ("fn", "d", b)
+                            yield "move-d", at(_fold(mv))
+        if k in ("add", "sub"):
+            yield "drop-term", at(node[1])
+            yield "drop-term", at(node[2] if k == "add" else ("neg", node[2]))
+            yield "add-term", at(("add", node, node[2]))
+            yield "swap-operation", at(("sub" if k == "add" else "add", node[1], node[2]))
+        if k == "num":
+            v = node[1]
+            for w in {v + 1, v * 2, v / 2, v + Fraction(1, 2), Fraction(1) if v == 0 else Fraction(0)}:
                 if w != v and w >= 0:
-                    yield "change-constant", at(Num(w))
-        if isinstance(node, Sym):
-            for other in by_shape.get(_shape_key(env[node.name].shape), []):
-                if other != node.name:
-                    yield "replace-variable", at(Sym(other))
-        if isinstance(node, Func):
-            if node.name == "tr" and isinstance(node.arg, Mul) and len(node.arg.args) >= 3:
-                args = node.arg.args
-                n = len(args)
-                rotations = {tuple(args[k:] + args[:k]) for k in range(n)}
-                for perm in itertools.islice(itertools.permutations(args), 24):
-                    if perm not in rotations:
-                        yield "permute-trace", at(Func("tr", mul(*perm)))
-            if node.name == "d":
-                yield "drop-d", at(node.arg)
-                if isinstance(node.arg, Mul):  # half a product rule: d on one factor only
-                    args = node.arg.args
-                    for i in range(len(args)):
-                        yield "move-d", at(mul(*args[:i], Func("d", args[i]), *args[i + 1:]))
-                if isinstance(node.arg, Func) and node.arg.name in ("tr", "det", "log"):
-                    yield "move-d", at(Func(node.arg.name, Func("d", node.arg.arg)))
-            elif isinstance(node.arg, Func) and node.arg.name == "d" and node.name != "tr":
-                yield "move-d", at(Func("d", Func(node.name, node.arg.arg)))
-            if node.name in ("tr", "det"):
-                yield "swap-function", at(Func("det" if node.name == "tr" else "tr", node.arg))
-        if isinstance(node, Sym):
-            yield "add-d", at(Func("d", node))
-        if isinstance(node, Inv):
-            yield "drop-inverse", at(node.arg)
-            yield "inverse-to-transpose", at(T(node.arg))
-        if isinstance(node, Pow):
-            for k in (node.k + 1, node.k - 1):
-                if k not in (-1, 0, 1) and abs(k) <= 16:
-                    yield "change-exponent", at(Pow(node.arg, k))
-        if isinstance(node, Div):
-            yield "drop-division", at(node.num)
-            yield "invert-division", at(mul(node.num, node.den))
+                    yield "change-constant", at(("num", w))
+        if k == "var":
+            for other in by_shape.get(decls[node[1]]["shape"], []):
+                if other != node[1]:
+                    yield "replace-variable", at(("var", other))
+            yield "add-d", at(("fn", "d", node))
+        if k == "fn":
+            name, arg = node[1], node[2]
+            if name == "tr" and arg[0] == "mul":
+                fs = _chain(arg)
+                if len(fs) >= 3:
+                    rotations = {tuple(fs[i:] + fs[:i]) for i in range(len(fs))}
+                    for perm in itertools.islice(itertools.permutations(fs), 24):
+                        if perm not in rotations:
+                            yield "permute-trace", at(("fn", "tr", _fold(list(perm))))
+            if name == "d":
+                yield "drop-d", at(arg)
+                if arg[0] == "mul":
+                    fs = _chain(arg)
+                    for i in range(len(fs)):
+                        yield "move-d", at(_fold(fs[:i] + [("fn", "d", fs[i])] + fs[i + 1:]))
+                if arg[0] == "fn" and arg[1] in ("tr", "det", "log"):
+                    yield "move-d", at(("fn", arg[1], ("fn", "d", arg[2])))
+            elif arg[0] == "fn" and arg[1] == "d" and name != "tr":
+                yield "move-d", at(("fn", "d", ("fn", name, arg[2])))
+            if name in ("tr", "det"):
+                yield "swap-function", at(("fn", "det" if name == "tr" else "tr", arg))
+        if k == "pow":
+            if node[2] == -1:
+                yield "drop-inverse", at(node[1])
+                yield "inverse-to-transpose", at(("T", node[1]))
+            for p in (node[2] + 1, node[2] - 1):
+                if p not in (-1, 0, 1) and abs(p) <= 8:
+                    yield "change-exponent", at(("pow", node[1], p))
+        if k == "div":
+            yield "drop-division", at(node[1])
+            yield "invert-division", at(("mul", node[1], node[2]))
+        # aimed at shortcuts: a factor that is 1 at size 2 only, a literal ≡ 1 mod 2^61 − 1
+        if k not in ("num", "I") and path == ():
+            for v in squares[:2]:
+                size = (("sub", ("sub", ("fn", "tr", ("add", ("I",), ("var", v))),
+                                 ("fn", "tr", ("var", v))), ("num", Fraction(1))))
+                yield "size-factor", at(("mul", size, node))
+            yield "huge-literal", at(("mul", ("num", P61_PLUS_1), node))
 
 
-def mutants(e: Expr, env: dict[str, VarInfo], names: set[str]) -> list[tuple[str, Expr, str]]:
-    """Well-shaped mutants with the original's shape, as (kind, tree, text), deduplicated.
-    Each tree is the one the checker will see: the printed mutant read back."""
+def mutants(e: O.Node, decls: dict[str, dict]) -> list[tuple[str, O.Node, str]]:
+    """Well-shaped mutants with e's shape, as (kind, tree, text), deduplicated. Each tree is the
+    oracle's reading of the printed text (what the kernel will be given)."""
+    names = frozenset(decls)
     try:
-        want = shape_of(e, env)
-    except ProveError:
+        want = O.shape_of(e, decls)
+    except O.OracleError:
         return []
     seen = {e}
     out = []
-    for kind, m in raw_mutants(e, env):
+    for kind, m in raw_mutants(e, decls):
         try:
-            text = show(m, names)
-            m2 = parse(text, names)
-            s = shape_of(m2, env)
-        except (ProveError, RecursionError, TypeError, ValueError):
+            text = O.show(m, names)
+            m2 = O.parse(text, names)
+            s = O.shape_of(m2, decls)
+        except (O.OracleError, ValueError, RecursionError):
             continue
-        if m2 in seen or (s.rows, s.cols) != (want.rows, want.cols):
+        if m2 in seen or s != want:
             continue
         seen.add(m2)
         out.append((kind, m2, text))
     return out
 
 
+def diverse(cands: list, limit: int) -> list:
+    """Up to `limit` candidates, round-robin over the kinds so that rare kinds get their turn."""
+    by_kind: dict[str, list] = {}
+    for c in cands:
+        by_kind.setdefault(c[0], []).append(c)
+    queues = list(by_kind.values())
+    out: list = []
+    while len(out) < limit and any(queues):
+        for q in queues:
+            if q and len(out) < limit:
+                out.append(q.pop(0))
+    return out
+
+
 # =============================================================================================
-# The campaign
+# Subjects: proofs to mutate
 # =============================================================================================
 
 DERIVE_GOALS = [
@@ -576,184 +317,207 @@ DERIVE_GOALS = [
 
 @dataclass
 class Subject:
-    """One proof to mutate: its kernel input, and a lemma resolver if it came from a file."""
-
     name: str
-    proof: Any  # ProofIn
-    path: Path | None = None
-    yaml: str = ""
+    text: str  # the proof file
+    data: dict = field(default_factory=dict)
+
+
+def derived_proof(f: str, wrt: str, decls: list[str]) -> str | None:
+    """The proof `prove derive` writes (through its command line, SPEC §6), or None."""
+    try:
+        from click.testing import CliRunner
+
+        from prover.cli import main as cli
+    except Exception:  # noqa: BLE001
+        return None
+    args = ["derive", f, "--wrt", wrt, "--format", "json"]
+    for v in decls:
+        args += ["--var", v]
+    try:
+        r = CliRunner().invoke(cli, args)
+        return json.loads(r.output)["proof"] if r.exit_code == 0 else None
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def subjects(include_proofs: bool = True, include_derived: bool = True,
-             goals: list | None = None) -> list[Subject]:
-    from prover.proofs import load_proof_text, read_text
-
+             goals: list | None = None, names: list[str] | None = None) -> list[Subject]:
     out = []
     if include_proofs:
         for p in sorted((ROOT / "proofs").glob("*.yaml")):
-            text = read_text(p)
-            out.append(Subject(p.name, load_proof_text(text), p, text))
+            if names is not None and p.name not in names:
+                continue
+            text = p.read_text(encoding="utf-8")
+            out.append(Subject(p.name, text, yaml.safe_load(text)))
     if include_derived:
-        from prover.derive import derive, parse_var
-
         for f, wrt, decls in (DERIVE_GOALS if goals is None else goals):
-            dv = derive(f, wrt, dict(parse_var(v) for v in decls))
-            text = dv.proof_yaml()
-            out.append(Subject(f"derive: {f} wrt {wrt}", load_proof_text(text), None, text))
+            text = derived_proof(f, wrt, decls)
+            if text is not None:
+                out.append(Subject(f"derive: {f} wrt {wrt}", text, yaml.safe_load(text)))
     return out
+
+
+# =============================================================================================
+# The campaign
+# =============================================================================================
 
 
 @dataclass
 class Outcome:
     subject: str
     step: int
-    by: list[str]
     kind: str
     original: str
     mutant: str
-    numeric: Verdict
-    kernel: str  # the kernel's status for that step
+    verdict: O.Verdict
+    kernel: str  # the kernel's status for that step (or the file's, when the step is missing)
     message: str = ""
     checked_by: list[str] = field(default_factory=list)
+    file_text: str = ""
 
     @property
     def category(self) -> str:
-        """false-rejected, FALSE-ACCEPTED, false-error, true-valid, true-unjustified,
-        true-invalid, true-unconfirmed, true-error, or skipped."""
-        if self.numeric.status not in ("true", "false"):
-            return "skipped"
-        if self.numeric.status == "false":
+        """false-rejected, FALSE-ACCEPTED, false-error, false-special-*, true-valid,
+        true-unjustified, true-invalid, true-error, or skipped."""
+        v = self.verdict
+        if v.status == "false":
+            if not v.generic:
+                return "false-special-accepted" if self.kernel in ("valid", "unjustified") \
+                    else "false-special-rejected"
             if self.kernel == "invalid":
                 return "false-rejected"
             if self.kernel in ("valid", "unjustified"):
                 return "FALSE-ACCEPTED"
             return "false-error"
-        if self.kernel == "invalid":
-            return "true-unconfirmed" if "could not be confirmed" in self.message or \
-                "internal error" in self.message or "needs an exact" in self.message \
-                else "true-invalid"
-        return f"true-{self.kernel}"
+        if v.status == "true":
+            return f"true-{self.kernel}" if self.kernel in ("valid", "unjustified", "invalid") \
+                else "true-error"
+        return "skipped"
 
 
-def _context(proof) -> tuple[dict[str, VarInfo], set[str]]:
-    env = proof.variables
-    if "derivative" in proof.claim:
-        return env, {proof.claim["wrt"]}
-    return env, {n for n, v in env.items() if not v.constant}
+def _context(data: dict) -> tuple[dict, set[str]]:
+    decls = O.read_variables(data.get("variables") or {})
+    claim = data.get("claim") or {}
+    if "derivative" in claim:
+        return decls, {str(claim["wrt"])}
+    return decls, {n for n, v in decls.items() if not v["constant"]}
 
 
-def mutate_subject(sub: Subject, book, per_step: int = 40, seed: int = 0,
-                   steps: list[int] | None = None, kinds: set[str] | None = None) -> list[Outcome]:
-    """Mutate every step (but the start) of one proof; judge every mutant both ways."""
-    from prover.kernel.check import check_proof
+def _step_text(st: dict) -> tuple[str, bool]:
+    if "derivative" in st:
+        return str(st["derivative"]), True
+    return str(st.get("expr")), False
 
-    resolver = None
-    if sub.path is not None:
-        from prover.proofs import Library
 
-        resolver = Library(book).resolver(sub.path)
-    proof = sub.proof
-    env, varying = _context(proof)
-    names = set(env)
-    exprs: list[Expr | None] = []
-    for st in proof.steps:
+def mutated_file(data: dict, i: int, text: str) -> str:
+    """The proof with step i's expression replaced by `text` and cut after step i; renamed so
+    that it never shadows the original as a lemma."""
+    d = copy.deepcopy(data)
+    d["theorem"] = f"{d.get('theorem', 'proof')}-mutant"
+    steps = d["proof"][: i + 1]
+    key = "derivative" if "derivative" in steps[i] else "expr"
+    steps[i][key] = text
+    d["proof"] = steps
+    return yaml.safe_dump(d, sort_keys=False, allow_unicode=True, width=10_000)
+
+
+def mutate_subject(sub: Subject, kernel: Kernel, per_step: int = 40, seed: int = 0,
+                   steps: list[int] | None = None, kinds: set[str] | None = None
+                   ) -> list[Outcome]:
+    """Mutate every step (but the start) of one proof; judge each mutant both ways."""
+    data = sub.data
+    try:
+        decls, varying = _context(data)
+    except O.OracleError:
+        return []
+    names = frozenset(decls)
+    proof = data.get("proof") or []
+    trees: list[O.Node | None] = []
+    for st in proof:
         try:
-            exprs.append(parse(st.text, names))
-        except ProveError:
-            exprs.append(None)
+            trees.append(O.parse(_step_text(st)[0], names))
+        except O.OracleError:
+            trees.append(None)
     out: list[Outcome] = []
-    for i in range(1, len(proof.steps)):
+    for i in range(1, len(proof)):
         if steps is not None and i not in steps:
             continue
-        st = proof.steps[i]
-        cur = exprs[i]
-        if cur is None or exprs[i - 1] is None:
+        original, is_derivative = _step_text(proof[i])
+        cur = trees[i]
+        ref = cur if is_derivative else trees[i - 1]
+        if cur is None or ref is None:
             continue
-        cands = mutants(cur, env, names)
+        cands = mutants(cur, decls)
         if kinds is not None:
             cands = [c for c in cands if c[0] in kinds]
         rng = random.Random(zlib.crc32(f"{seed}:{sub.name}:{i}".encode()))
         rng.shuffle(cands)
-        cands = _diverse(cands, per_step)
-        for kind, m, text in cands:
-            if st.derivative:
-                reference = cur  # a G: the mutant must equal the original G to be true
-            else:
-                reference = exprs[i - 1]
-            verdict = compare(reference, m, env, varying, seed=zlib.crc32(text.encode()) ^ seed)
+        for kind, m, text in diverse(cands, per_step):
+            verdict = O.judge_trees(ref, m, decls, varying, seed=zlib.crc32(text.encode()) ^ seed)
+            kstatus, msg, cb, ftext = "not-run", "", [], ""
             if verdict.status in ("true", "false"):
-                mutated = dc_replace(proof, steps=proof.steps[:i] + [dc_replace(st, text=text)])
-                res = check_proof(mutated, book, resolver)
-                r = res.steps[i] if i < len(res.steps) else None
-                kstatus = r.status if r else "missing"
-                msg = r.message if r else res.message
-                cb = list(r.checked_by) if r else []
-            else:
-                kstatus, msg, cb = "not-run", "", []
-            out.append(Outcome(sub.name, i, list(st.by), kind, st.text, text, verdict, kstatus,
-                               msg, cb))
-    return out
-
-
-def _diverse(cands: list, limit: int) -> list:
-    """Up to `limit` mutants, round-robin over the kinds so rare kinds are not crowded out."""
-    by_kind: dict[str, list] = {}
-    for c in cands:
-        by_kind.setdefault(c[0], []).append(c)
-    out = []
-    queues = list(by_kind.values())
-    while len(out) < limit and any(queues):
-        for q in queues:
-            if q and len(out) < limit:
-                out.append(q.pop(0))
+                ftext = mutated_file(data, i, text)
+                res = kernel.check(ftext)
+                ks = res.step(i)
+                if ks is not None:
+                    kstatus, msg, cb = ks.status, ks.message, ks.checked_by
+                else:
+                    kstatus, msg = f"file-{res.status}", res.message
+            out.append(Outcome(sub.name, i, kind, original, text, verdict, kstatus, msg, cb,
+                               ftext))
     return out
 
 
 def describe_failure(o: Outcome) -> str:
-    lines = [f"SOUNDNESS FAILURE: {o.subject}, step {o.step} (by: {', '.join(o.by)}), "
-             f"mutation {o.kind}",
-             f"  original: {o.original}",
-             f"  mutant:   {o.mutant}",
-             f"  kernel:   {o.kernel} [{', '.join(o.checked_by)}] {o.message}",
-             show_witness(o.numeric.witness)]
-    return "\n".join(lines)
+    return "\n".join([
+        f"SOUNDNESS FAILURE: {o.subject}, step {o.step}, mutation {o.kind}",
+        f"  original: {o.original}",
+        f"  mutant:   {o.mutant}",
+        f"  kernel:   {o.kernel} [{', '.join(o.checked_by)}] {o.message[:300]}",
+        "  oracle:   false" + ("" if o.verdict.generic else " (only at a special size)"),
+        O.show_witness(o.verdict.witness),
+        "  the proof file given to the kernel:",
+        "    " + o.file_text.replace("\n", "\n    ")])
 
 
 def _work(args):
     idx, per_step, seed = args
-    from prover.rulebase import load_rulebook
+    kernel = Kernel()
+    try:
+        sub = subjects()[idx]
+        return mutate_subject(sub, kernel, per_step=per_step, seed=seed)
+    finally:
+        kernel.close()
 
-    _, book = load_rulebook()
-    sub = subjects()[idx]
-    return mutate_subject(sub, book, per_step=per_step, seed=seed)
 
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--per-step", type=int, default=40, help="mutants per step (default 40)")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--jobs", type=int, default=1)
-    ap.add_argument("--verbose", action="store_true", help="list every true mutant called invalid")
-    args = ap.parse_args(argv)
-
+def run_mutation(args) -> int:
     t0 = time.perf_counter()
     subs = subjects()
-    work = [(i, args.per_step, args.seed) for i in range(len(subs))]
     outcomes: list[Outcome] = []
-    if args.jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
+    seed = args.seed
+    rounds = 0
+    while True:
+        rounds += 1
+        work = [(i, args.per_step, seed) for i in range(len(subs))]
+        if args.jobs > 1:
+            from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(args.jobs) as pool:
-            for res in pool.map(_work, work):
-                outcomes.extend(res)
-    else:
-        from prover.rulebase import load_rulebook
-
-        _, book = load_rulebook()
-        for sub in subs:
-            outcomes.extend(mutate_subject(sub, book, per_step=args.per_step, seed=args.seed))
+            with ProcessPoolExecutor(args.jobs) as pool:
+                for res in pool.map(_work, work):
+                    outcomes.extend(res)
+        else:
+            kernel = Kernel()
+            try:
+                for sub in subs:
+                    outcomes.extend(mutate_subject(sub, kernel, per_step=args.per_step,
+                                                   seed=seed))
+            finally:
+                kernel.close()
+        n_false = sum(1 for o in outcomes if o.verdict.status == "false")
+        if n_false >= args.min_false or rounds >= 20:
+            break
+        seed += 1  # a new seed draws other mutants (and other points) for the same steps
     elapsed = time.perf_counter() - t0
-
     cats = Counter(o.category for o in outcomes)
     failures = [o for o in outcomes if o.category == "FALSE-ACCEPTED"]
     for o in failures:
@@ -761,37 +525,136 @@ def main(argv: list[str] | None = None) -> int:
         print()
     n_false = sum(v for k, v in cats.items() if k.startswith("false") or k == "FALSE-ACCEPTED")
     n_true = sum(v for k, v in cats.items() if k.startswith("true"))
-    print(f"mutation campaign: {len(subs)} proofs ({sum(1 for s in subs if s.path)} in proofs/, "
-          f"{sum(1 for s in subs if not s.path)} written by prove derive), "
-          f"{sum(len(s.proof.steps) - 1 for s in subs)} steps mutated, {len(outcomes)} mutants, "
-          f"{elapsed:.0f} s")
-    print(f"  command: python benchmarks/mutation.py --per-step {args.per_step} --seed {args.seed}")
+    print(f"mutation campaign: {len(subs)} proofs, {sum(len(s.data.get('proof') or []) - 1 for s in subs)} "
+          f"steps, {rounds} round(s) of seeds, {len(outcomes)} mutants, {elapsed:.0f} s")
+    print(f"  command: python benchmarks/mutation.py --per-step {args.per_step} --seed {args.seed}"
+          f" --min-false {args.min_false} --jobs {args.jobs}")
+    print(f"judged by the independent oracle (benchmarks/oracle.py)")
     print(f"false mutants: {n_false}")
-    print(f"  rejected (invalid):            {cats['false-rejected']}")
-    print(f"  ACCEPTED (valid/unjustified):  {cats['FALSE-ACCEPTED']}")
-    print(f"  error (not a verdict):         {cats['false-error']}")
+    print(f"  rejected (invalid):                  {cats['false-rejected']}")
+    print(f"  ACCEPTED (valid/unjustified):        {cats['FALSE-ACCEPTED']}")
+    print(f"  error / crash (not a verdict):       {cats['false-error']}")
+    print(f"  false only at a special size, rejected / accepted: "
+          f"{cats['false-special-rejected']} / {cats['false-special-accepted']}")
     print(f"true mutants: {n_true}")
-    print(f"  valid:                         {cats['true-valid']}")
-    print(f"  unjustified:                   {cats['true-unjustified']}")
-    print(f"  invalid, 'could not confirm':  {cats['true-unconfirmed']}")
-    print(f"  invalid, called false:         {cats['true-invalid']}")
-    print(f"  error:                         {cats['true-error']}")
-    print(f"skipped (numerically ambiguous or no usable point): {cats['skipped']}")
-    kinds = Counter((o.kind, o.numeric.status) for o in outcomes)
-    print("by mutation kind (false / true / skipped):")
+    print(f"  valid:                               {cats['true-valid']}")
+    print(f"  unjustified:                         {cats['true-unjustified']}")
+    print(f"  invalid (completeness):              {cats['true-invalid']}")
+    print(f"  error / crash:                       {cats['true-error']}")
+    print(f"skipped (the oracle could not decide): {cats['skipped']}")
+    kinds = Counter((o.kind, o.verdict.status) for o in outcomes)
+    print("by mutation kind (false / true / undefined):")
     for kind in sorted({k for k, _ in kinds}):
-        print(f"  {kind:22s} {kinds[(kind, 'false')]:5d} {kinds[(kind, 'true')]:5d} "
-              f"{kinds[(kind, 'ambiguous')] + kinds[(kind, 'skip')]:5d}")
-    wrong = [o for o in outcomes if o.category in ("true-invalid", "true-unconfirmed", "true-error",
-                                                      "false-error")]
+        print(f"  {kind:22s} {kinds[(kind, 'false')]:6d} {kinds[(kind, 'true')]:6d} "
+              f"{kinds[(kind, 'undefined')]:6d}")
+    wrong = [o for o in outcomes if o.category in ("true-invalid", "true-error", "false-error")]
     if wrong:
-        print(f"true mutants called invalid / errors ({len(wrong)}):")
+        print(f"true mutants called invalid, and errors ({len(wrong)}):")
         for o in wrong[: None if args.verbose else 15]:
             print(f"  [{o.category}] {o.subject} step {o.step} ({o.kind}): {o.original}  ->  "
                   f"{o.mutant}\n      {o.kernel}: {o.message[:200]}")
         if len(wrong) > 15 and not args.verbose:
             print(f"  … {len(wrong) - 15} more (--verbose lists them all)")
     return 1 if failures else 0
+
+
+# =============================================================================================
+# The adversarial campaign
+# =============================================================================================
+
+
+@dataclass
+class AdversarialOutcome:
+    generator: str
+    name: str
+    text: str
+    file_status: str
+    false_links: list[int]
+    link_statuses: dict[int, str]
+    message: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.file_status == "valid"
+
+    @property
+    def steps_let_through(self) -> list[int]:
+        return [i for i, s in self.link_statuses.items() if s in ("valid", "unjustified")]
+
+
+def run_claim(c, kernel: Kernel) -> AdversarialOutcome:
+    res = kernel.check(c.text)
+    statuses = {}
+    for i in c.false_links:
+        ks = res.step(i)
+        statuses[i] = ks.status if ks is not None else "missing"
+    return AdversarialOutcome(c.generator, c.name, c.text, res.status, list(c.false_links),
+                              statuses, res.message)
+
+
+def run_adversarial(args) -> int:
+    import adversarial as A
+
+    t0 = time.perf_counter()
+    kernel = Kernel()
+    per: dict[str, Counter] = {g: Counter() for g in (args.only or A.GENERATORS)}
+    accepted: list[AdversarialOutcome] = []
+    noted: list[AdversarialOutcome] = []
+    dropped: list = []
+    try:
+        for c in A.claims(args.only, args.limit, seed=args.seed, dropped=dropped):
+            o = run_claim(c, kernel)
+            t = per[c.generator]
+            t["made"] += 1
+            t[o.file_status] += 1
+            t["false steps"] += len(o.false_links)
+            t["false steps let through"] += len(o.steps_let_through)
+            if o.accepted:
+                accepted.append(o)
+            elif o.steps_let_through or o.file_status == "crash":
+                noted.append(o)
+    finally:
+        kernel.close()
+    for o in noted[: None if args.verbose else 10]:
+        what = "check_file RAISED" if o.file_status == "crash" else \
+            f"false steps {o.steps_let_through} let through ({o.link_statuses})"
+        print(f"NOTE: {o.generator}/{o.name}: file {o.file_status}, {what}")
+        print("    " + o.text.replace("\n", "\n    "))
+        if o.file_status == "crash":
+            print("    " + o.message.strip().splitlines()[-1])
+    for o in accepted:
+        print(f"ACCEPTED: {o.generator}/{o.name} (the oracle's false links {o.false_links}: "
+              f"{o.link_statuses})")
+        print("    " + o.text.replace("\n", "\n    "))
+    print(f"adversarial campaign: {time.perf_counter() - t0:.0f} s; every claim confirmed false "
+          f"by the oracle ({len(dropped)} generated claims dropped as not confirmed)")
+    print(f"  command: python benchmarks/mutation.py --adversarial --seed {args.seed}"
+          + (f" --limit {args.limit}" if args.limit else ""))
+    print(f"  {'generator':14s} {'made':>5s} {'refused':>8s} {'(invalid':>9s} {'error':>6s} "
+          f"{'crash)':>7s} {'ACCEPTED':>9s} {'false steps':>12s} {'let through':>12s}")
+    for g, t in per.items():
+        refused = t["invalid"] + t["error"] + t["crash"]
+        print(f"  {g:14s} {t['made']:5d} {refused:8d} {t['invalid']:9d} {t['error']:6d} "
+              f"{t['crash']:7d} {t['valid']:9d} {t['false steps']:12d} "
+              f"{t['false steps let through']:12d}")
+    return 1 if accepted else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--per-step", type=int, default=40, help="mutants per step (default 40)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1)
+    ap.add_argument("--min-false", type=int, default=0,
+                    help="repeat with new seeds until this many false mutants were judged")
+    ap.add_argument("--verbose", action="store_true", help="list every true mutant called invalid")
+    ap.add_argument("--adversarial", action="store_true", help="run the adversarial campaign")
+    ap.add_argument("--only", action="append", help="adversarial generators to run")
+    ap.add_argument("--limit", type=int, default=None, help="adversarial claims per generator")
+    args = ap.parse_args(argv)
+    if args.adversarial:
+        return run_adversarial(args)
+    return run_mutation(args)
 
 
 if __name__ == "__main__":
