@@ -55,6 +55,36 @@ def claim_text(claim: dict[str, str]) -> str:
     return f"{claim.get('lhs')} = {claim.get('rhs')}"
 
 
+FUNCTION_NAMES = {"trace": "tr", "Tr": "tr", "TR": "tr", "Trace": "tr", "Det": "det",
+                  "determinant": "det", "ln": "log", "Log": "log", "inv": "X^-1",
+                  "inverse": "X^-1", "transpose": "X^T", "diff": "d", "D": "d"}
+
+
+def split_names(word: str, names: set[str]) -> list[str] | None:
+    """`AXB` as `A X B` when every piece is a declared name (the shortest split)."""
+    best: dict[int, list[str]] = {0: []}
+    for end in range(1, len(word) + 1):
+        options = [best[k] + [word[k:end]] for k in best if k < end and word[k:end] in names]
+        if options:
+            best[end] = min(options, key=len)
+    found = best.get(len(word))
+    return found if found and len(found) > 1 else None
+
+
+def did_you_mean(message: str, names: set[str]) -> str:
+    """A help line for a name that is not declared but was probably meant."""
+    if not message.endswith(" is not a declared variable"):
+        return ""
+    word = message.split(" ", 1)[0]
+    if word in FUNCTION_NAMES:
+        want = FUNCTION_NAMES[word]
+        return (f"did you mean {want}? write {want.replace('X', '(…)')}" if "X" in want else
+                f"did you mean {want}(…)?")
+    pieces = split_names(word, names)
+    return f"did you mean {' '.join(pieces)}? names are one token: write spaces between factors" \
+        if pieces else ""
+
+
 def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
     try:
         declarations(proof)
@@ -65,7 +95,12 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
     result.claim = claim_text(proof.claim)
     if result.status != "error":
         result.warnings = unused(proof)
+    names = set(proof.variables)
+    if result.status == "error":
+        result.help = did_you_mean(result.message.split(": ", 1)[-1], names) or result.help
     for r in result.steps:
+        if r.status == "error":
+            r.help = did_you_mean(r.message, names) or r.help
         if r.status == "error" and r.message.startswith("unknown rule") and not r.help:
             name = r.message.split("'", 2)[1] if "'" in r.message else ""
             near = book.closest(name)
