@@ -69,10 +69,20 @@ def test_constants_have_no_differential():
 
 def test_sizes_never_use_one_and_keep_symbols_distinct():
     ctx = Context(ENV, {"X"})
-    for lhs, rhs in (("tr(Y^T A Y)", "tr(A Y Y^T)"), ("det(A) det(B)", "det(A B)")):
-        sizes, _, _ = plan(parse(lhs, set(ENV)), parse(rhs, set(ENV)), ctx)
-        for dims in sizes:
-            assert len(set(dims.values())) == len(dims) and min(dims.values()) >= 2
+    sizes, _, _ = plan(parse("tr(Y^T A Y)", set(ENV)), parse("tr(A Y Y^T)", set(ENV)), ctx)
+    for dims in sizes:
+        assert len(set(dims.values())) == len(dims) and min(dims.values()) >= 2
+
+
+def test_size_dependent_steps_are_checked_at_every_size_up_to_their_degree_in_the_sizes():
+    """`((tr(A^0) - tr(Y^T Y Y^-T ... )))`: a polynomial of degree D in size-dependent scalars is
+    checked at D + 1 sizes or more per symbol, in every combination of the symbols."""
+    ctx = Context(ENV, {"X"})
+    lhs = parse("((tr(A^0) - 3)^2 - 1)^2 A", set(ENV))
+    sizes, decisive, over = plan(lhs, parse("0", set(ENV)), ctx)
+    assert not over and decisive == len(sizes)
+    assert {d["n"] for d in sizes} >= {2, 3, 4, 5, 6, 7}  # degree 4 in tr(A^0) = n
+    assert {(d["m"], d["n"]) for d in sizes} >= {(2, 4), (4, 2), (3, 3)}  # gaps of every size
 
 
 def test_rational_arithmetic_is_exact():

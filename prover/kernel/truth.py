@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import random
+from itertools import product
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Mapping
@@ -33,6 +34,7 @@ MAX_DEGREE = 10**6  # past this a random point's bound is not worth stating
 MAX_HEIGHT_BITS = 10**6  # literals: past this the chance of an unlucky prime is not stated
 Z3_MAX_SIZE = 5  # Z3 is asked only where every size is at most this (and no det or inverse)
 Z3_RLIMIT = 3_000_000  # Z3's resource limit per assignment (deterministic, unlike a timeout)
+Z3_TERMS = 20_000  # Z3 is not asked where entries could have more monomials than this
 _OS = random.SystemRandom()
 
 Matrix = list[list[Any]]
@@ -109,14 +111,22 @@ def _inverted(e: Expr) -> set:
         *[_inverted(k) for k in e.children()])
 
 
-def _nonuniform(e: Expr, under: bool = False) -> int:
-    """How many operators make e's value depend on the size in a way no degree bounds: each det,
-    each I (or X^0) under a function, each function of an argument with an inverse in it (so
-    tr(X X^-1) counts, as tr(I) does); inverses themselves count once per inverted argument."""
-    here = isinstance(e, Func) and (e.name == "det" or e.name != "d" and bool(_inverted(e.arg))) \
-        or under and (isinstance(e, Ident) or isinstance(e, Pow) and e.k == 0)
-    inner = under or isinstance(e, Func) and e.name != "d"
-    return int(here) + sum(_nonuniform(k, inner) for k in e.children())
+def _size_dependent(e: Expr) -> bool:
+    """A scalar whose value can depend on the sizes in a way no degree bounds: det of anything,
+    and a function of an argument holding I, X^0 or an inverse (tr(I) = n, tr(X X^-1) = n)."""
+    return isinstance(e, Func) and (e.name == "det" or e.name != "d" and any(
+        isinstance(x, (Ident, Inv)) or isinstance(x, Pow) and x.k <= 0 for x in e.arg.walk()))
+
+
+def _size_degree(e: Expr) -> int:
+    """The degree of e as a polynomial in its size-dependent scalars: `((tr(X^0) - 3)^2 - 1)^2`
+    has degree 4 in tr(X^0) = n, so it can vanish at four sizes and not at a fifth."""
+    if _size_dependent(e):
+        return 1
+    kids = [_size_degree(k) for k in e.children()]
+    if isinstance(e, (Mul, Div)):
+        return sum(kids)
+    return abs(e.k) * kids[0] if isinstance(e, Pow) else max(kids, default=0)
 
 
 def _degree(e: Expr, env: Env) -> tuple[int, int]:
@@ -137,14 +147,15 @@ def _degree(e: Expr, env: Env) -> tuple[int, int]:
     if isinstance(e, Div):
         (a, b), (c, q) = _degree(e.num, env), _degree(e.den, env)
         return a + q, b + c
-    if isinstance(e, Pow):
-        n, q = _degree(e.arg, env) if e.k > 0 else (0, 0)
-        return abs(e.k) * n, abs(e.k) * q
+    if isinstance(e, (Pow, Inv)):  # an inverse counts as the matrix it inverts
+        n, q = _degree(e.arg, env) if not isinstance(e, Pow) or e.k else (0, 0)
+        k = abs(e.k) if isinstance(e, Pow) else 1
+        return k * n, k * q
     if isinstance(e, Func) and e.name == "d":
         n, q = _degree(e.arg, env)
         return n + q, 2 * q
-    if isinstance(e, Inv) or isinstance(e, Func) and e.name in ("log", "det"):
-        return 0, 0  # counted by `_nonuniform`: steps with det or inverses are checked at every size up to a bound
+    if isinstance(e, Func) and e.name in ("log", "det"):  # scalar atoms (det: see _size_degree)
+        return int(e.name == "log"), 0
     return _degree(e.children()[0], env) if e.children() else (0, 0)
 
 
@@ -155,7 +166,9 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     (a, b), (c, q) = _degree(lhs, ctx.env), _degree(rhs, ctx.env)
     degree = max(a + q, c + b)
     need = max(2, degree if shape_of(lhs, ctx.env).scalar else degree + 1)
-    extra = _nonuniform(lhs) + _nonuniform(rhs) + len(_inverted(lhs) | _inverted(rhs))
+    inverted = _inverted(lhs) | _inverted(rhs)
+    extra = _size_degree(lhs) + _size_degree(rhs) + len(inverted) if inverted or any(
+        _size_dependent(x) for e in (lhs, rhs) for x in e.walk()) else 0
     if not syms:
         return [{}], 1, ""
     spread = lambda s, rev=False: {x: s + i for i, x in enumerate(reversed(syms) if rev else syms)}  # noqa: E731
@@ -165,8 +178,12 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         out = [top] + [x for i, x in enumerate(small) if x not in small[:i] and x != top]
         decisive = 1
     else:
-        out = [spread(s, rev) for s in range(2, max(need, 3) + extra + 1) for rev in (False, True)]
-        out = [x for i, x in enumerate(out) if x not in out[:i]]
+        # every size from 2 to the bound for each symbol: all combinations when there are at
+        # most 64, else 64 drawn at random (a nonzero polynomial of degree D in the sizes
+        # vanishes on at most D/(D + 2) of them)
+        grid = [dict(zip(syms, t)) for t in product(range(2, max(need, 3) + extra + 1),
+                                                     repeat=len(syms))]
+        out = grid if len(grid) <= 64 else _OS.sample(grid, 64)
         decisive = len(out)
     biggest = max(v for x in out for v in x.values())
     if biggest > MAX_SIZE:
@@ -232,7 +249,11 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
     # one random point per assignment: a false identity agrees at a random point with chance
     # below degree/p, and its residues vanish for at most bits/60 of the ~2^55 61-bit primes
     bound = degree / 2**60 + (bits / 60 + 1) / 2**54
-    if exact and not has_log and decisive == 1:
+    # Z3 where its terms stay small: an entry of degree D at size s can have s^(D-1) monomials
+    (a, b), (c, q) = _degree(lhs, ctx.env), _degree(rhs, ctx.env)
+    small = max([v for r_c in ctx.sizes(sizes[0]).values() for v in r_c] + [1]) ** (
+        max(a + q, c + b) + order) <= Z3_TERMS
+    if exact and not has_log and decisive == 1 and small:
         done = _exact(lhs, rhs, ctx, sizes[:decisive], order)
         if isinstance(done, Evidence):
             return done
