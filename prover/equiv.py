@@ -11,7 +11,7 @@ from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, same_shape, shape_of
 from .explain import small_counterexample
-from .kernel.truth import Context, Counterexample, decide
+from .kernel.truth import Context, Witness, decide
 from .normal import Normalizer
 
 
@@ -19,7 +19,7 @@ from .normal import Normalizer
 class Equivalence:
     status: str  # "equal", "transposed" (equal up to transpose: a layout difference), "different"
     message: str
-    counterexample: Counterexample | None = None
+    counterexample: Witness | None = None
     checked_by: tuple[str, ...] = ()
 
 

@@ -53,7 +53,6 @@ class Witness:
     modulus: int | None = None  # values are residues mod this prime (None: rationals)
 
 
-Counterexample = Witness
 
 
 @dataclass
@@ -263,20 +262,23 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
                     note=f"random points; chance of error below {bound:.0e}")
 
 
+def _differ(ev: Evaluator, lhs: Expr, rhs: Expr, values: dict) -> Witness | None:
+    """Both sides at the evaluator's point, every entry compared: a Witness if they differ."""
+    lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
+    if equal_values(lv, rv, ev.F):
+        return None
+    return Witness(dict(ev.dims), values, lv.c[0], rv.c[0], modulus=ev.F.p)
+
+
 def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> bool | Witness | None:
     """True if the sides agree at a random point of these sizes, a Witness if they differ, None
     if every point tried is undefined."""
     for fresh in range(4):
         ev = ctx.evaluator(dims, fresh)
         try:
-            lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
+            return _differ(ev, lhs, rhs, {**ev.point, **{"d" + k: v for k, v in ev.dpoint.items()}}) or True
         except (Singular, Domain):
             continue
-        if equal_values(lv, rv, ctx.field):
-            return True
-        values = dict(ev.point)
-        values.update({"d" + k: v for k, v in ev.dpoint.items()})
-        return Witness(dict(dims), values, lv.c[0], rv.c[0], modulus=ctx.field.p)
     return None
 
 
@@ -303,18 +305,14 @@ def rational_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int], p
                      dpoint: dict) -> Witness | None:
     """A Witness if the two sides differ at this rational point (values compared mod p: a
     difference there is a difference over the rationals)."""
-    F = ctx.field
+    F, used = ctx.field, symbols(lhs) | symbols(rhs)
     conv = lambda d: {k: [[F.const(Fraction(x)) for x in row] for row in m] for k, m in d.items()}  # noqa: E731
-    ev = Evaluator(F, 0, conv(point), conv(dpoint), ctx.env, dims)
     try:
-        lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
+        return _differ(Evaluator(F, 0, conv(point), conv(dpoint), ctx.env, dims), lhs, rhs,
+                       {**{k: v for k, v in point.items() if k in used},
+                        **{"d" + k: v for k, v in dpoint.items() if k in used}})
     except (Singular, Domain, ZeroDivisionError, KeyError, IndexError, ValueError):
         return None
-    if equal_values(lv, rv, F):
-        return None
-    values = {k: v for k, v in point.items() if k in symbols(lhs) | symbols(rhs)}
-    values.update({"d" + k: v for k, v in dpoint.items() if k in symbols(lhs) | symbols(rhs)})
-    return Witness(dict(dims), values, lv.c[0], rv.c[0], modulus=F.p)
 
 
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
@@ -329,12 +327,8 @@ def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     for dims in sizes[:max(decisive, 1)] + sizes[-1:]:
         ev = ctx.evaluator(dims, free=True)
         try:
-            if not equal_values(ev.full(ev.value(a), a, b), ev.full(ev.value(b), b, a), ctx.field):
+            if _differ(ev, a, b, {}):
                 return False
         except (Singular, Domain):
             return False
     return True
-
-
-__all__ = ["Context", "Evidence", "Witness", "Counterexample", "decide", "algebra_equal",
-           "rational_witness", "Fraction"]
