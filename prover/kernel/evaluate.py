@@ -16,20 +16,20 @@ context fixes (`Lazy`: `I`, `0`, `2`, and every 1×1 value). Wherever a size mat
 function, at the comparison — a `Lazy` is materialised at the size shape inference gives the
 expression, so `tr(1)` is 1 and `tr(I)` is n. Read next: `truth.py`.
 """
-from __future__ import annotations
-
-import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from functools import reduce
 from hashlib import blake2b
+from itertools import accumulate
 from operator import mul as _mul
+from random import SystemRandom
 from typing import Any, Mapping
 
 from .errors import ProveError
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
 from .shapes import Env, shape_of
 
-_OS = random.SystemRandom()
+_OS = SystemRandom()
 
 
 class Singular(ArithmeticError):
@@ -46,24 +46,28 @@ def _is_prime(n: int) -> bool:
     d, s = n - 1, 0
     while d % 2 == 0:
         d, s = d // 2, s + 1
-    return n > 2 and all(pow(a, d, n) in (1, n - 1) or any(pow(a, d << r, n) == n - 1
-                                                             for r in range(1, s))
-                         for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37))
+    return n > 2 and all(pow(a, d, n) in (1, n - 1) or any(pow(a, d << r, n) == n - 1 for r in
+                         range(1, s)) for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37))
 
 
 def random_prime(bits: int = 61) -> int:
     """A prime drawn from [2^(bits-1), 2^bits) with the operating system's randomness: no text
     can be written against a modulus it cannot know."""
-    while True:
-        n = _OS.randrange(1 << (bits - 1), 1 << bits) | 1
-        if _is_prime(n):
-            return n
+    while not _is_prime(n := _OS.randrange(1 << (bits - 1), 1 << bits) | 1):
+        pass
+    return n
 
 
 class ModP:
     """Integers modulo a prime drawn at random for each instance."""
 
     zero, one = 0, 1
+    add = lambda self, a, b: (a + b) % self.p
+    sub = lambda self, a, b: (a - b) % self.p
+    mul = lambda self, a, b: a * b % self.p
+    neg = lambda self, a: -a % self.p
+    dot = lambda self, xs, ys: sum(map(_mul, xs, ys)) % self.p
+    is_zero = lambda self, a: a % self.p == 0
 
     def __init__(self, p: int | None = None):
         self.p = p or random_prime()
@@ -73,24 +77,6 @@ class ModP:
         if q.denominator % self.p == 0:
             raise Singular("a literal's denominator is divisible by the modulus")
         return q.numerator * pow(q.denominator, -1, self.p) % self.p
-
-    def add(self, a, b):
-        return (a + b) % self.p
-
-    def sub(self, a, b):
-        return (a - b) % self.p
-
-    def mul(self, a, b):
-        return a * b % self.p
-
-    def neg(self, a):
-        return -a % self.p
-
-    def dot(self, xs, ys):
-        return sum(map(_mul, xs, ys)) % self.p
-
-    def is_zero(self, a) -> bool:
-        return a % self.p == 0
 
     def recip(self, a):
         if a % self.p == 0:
@@ -133,18 +119,15 @@ class Evaluator:
     the differential's matrix for each varying variable; `dims` the sizes of the dimension
     symbols. Values of subtrees are remembered for this point only."""
 
-    def __init__(self, field: Any, order: int, point: Mapping[str, list], dpoint: Mapping[str, list],
-                 env: Env, dims: Mapping[str, int], free: bool = False):
+    def __init__(self, field: Any, order: int, point: Mapping[str, list],
+                 dpoint: Mapping[str, list], env: Env, dims: Mapping[str, int], free: bool = False):
         self.F, self.K, self.point, self.dpoint, self.free = field, order, point, dpoint, free
-        self.env, self.dims = env, dims
-        self.memo: dict[Expr, Value] = {}
-        self._deeper: Evaluator | None = None
+        self.env, self.dims, self.memo, self._deeper = env, dims, {}, None
 
     def deeper(self) -> "Evaluator":
         """The evaluator one order up at the same point: `d(e)` to order K needs e to K + 1."""
-        if self._deeper is None:
-            self._deeper = Evaluator(self.F, self.K + 1, self.point, self.dpoint, self.env,
-                                     self.dims, self.free)
+        self._deeper = self._deeper or Evaluator(self.F, self.K + 1, self.point, self.dpoint,
+                                                 self.env, self.dims, self.free)
         return self._deeper
 
     def size(self, e: Expr) -> tuple[int, int] | None:
@@ -153,9 +136,13 @@ class Evaluator:
             s = shape_of(e, self.env)
         except ProveError as exc:
             raise Domain(exc.diag.message) from None
-        if s.rows is None or s.cols is None:
-            return None
-        return tuple(x if isinstance(x, int) else self.dims[x] for x in (s.rows, s.cols))  # type: ignore[return-value]
+        return None if s.rows is None or s.cols is None else tuple(  # type: ignore[return-value]
+            x if isinstance(x, int) else self.dims[x] for x in (s.rows, s.cols))
+
+    def eye(self, c: list, r: int, cols: int) -> Mat:
+        """The scalar series c times I, as an r×cols matrix series."""
+        return Mat([[[x if i == j else self.F.zero for j in range(cols)] for i in range(r)]
+                    for x in c], r, cols)
 
     def full(self, v: Value, e: Expr, other: Expr | None = None) -> Mat:
         """v as a matrix of e's size (or, where nothing fixes it, `other`'s: the other side of
@@ -165,8 +152,7 @@ class Evaluator:
         r, c = self.size(e) or (other is not None and self.size(other)) or (1, 1)
         if r != c and not all(self.F.is_zero(x) for x in v.c):
             raise Domain(f"{e}: a multiple of I cannot be {r}×{c}")
-        zero = self.F.zero
-        return Mat([[[x if i == j else zero for j in range(c)] for i in range(r)] for x in v.c], r, c)
+        return self.eye(v.c, r, c)
 
     def _value_of(self, c: list, rows: int, cols: int) -> Value:
         """A matrix series; a 1×1 one becomes the scalar it is."""
@@ -177,31 +163,27 @@ class Evaluator:
         return [self.F.dot(a[:k + 1], b[k::-1]) for k in range(self.K + 1)]
 
     def s_recip(self, a: list) -> list:
-        F = self.F
-        b = [F.recip(a[0])]
+        F, b = self.F, [self.F.recip(a[0])]
         for k in range(1, self.K + 1):  # Σ_j a_j b_(k-j) = 0 for k > 0
             b.append(F.neg(F.mul(b[0], F.dot(a[1:k + 1], b[::-1]))))
         return b
 
     def s_log(self, a: list) -> list:
-        F = self.F
-        u = self.s_mul(a, [F.recip(a[0])] + [F.zero] * self.K)
-        u[0] = F.zero
-        out, power = [F.zero] * (self.K + 1), [F.one] + [F.zero] * self.K
-        for m in range(1, self.K + 1):  # log(a0 (1 + u)) = log a0 + u - u²/2 + …
+        F, K = self.F, self.K
+        u = [F.zero] + self.s_mul(a, [F.recip(a[0])] + [F.zero] * K)[1:]
+        out, power = [F.zero] * (K + 1), [F.one] + [F.zero] * K
+        for m in range(1, K + 1):  # log(a0 (1 + u)) = log a0 + u - u²/2 + …
             power = self.s_mul(power, u)
             coef = F.const(Fraction((-1) ** (m + 1), m))
             out = [F.add(o, F.mul(coef, p)) for o, p in zip(out, power)]
-        out[0] = F.log(a[0])
-        return out
+        return [F.log(a[0])] + out[1:]
 
     # matrices ------------------------------------------------------------------------------
     def zeros(self, r: int, c: int) -> list:
         return [[self.F.zero] * c for _ in range(r)]
 
     def mm(self, a, b):
-        cols = list(zip(*b))
-        return [[self.F.dot(row, col) for col in cols] for row in a]
+        return [[self.F.dot(row, col) for col in zip(*b)] for row in a]
 
     def madd(self, a, b):
         return [[self.F.add(x, y) for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
@@ -209,12 +191,15 @@ class Evaluator:
     def mscale(self, s, a):
         return [[self.F.mul(s, x) for x in row] for row in a]
 
+    def msum(self, ms, r: int, c: int) -> list:
+        """zeros(r, c) + ms[0] + ms[1] + …, added in that order."""
+        return reduce(self.madd, ms, self.zeros(r, c))
+
     def gauss(self, a: list) -> tuple[Any, list | None]:
         """Gauss–Jordan over a field with a zero test: the determinant, and the inverse (None
         when the matrix is singular)."""
-        F, n = self.F, len(a)
+        F, n, det = self.F, len(a), self.F.one
         m = [list(row) + [F.one if i == j else F.zero for j in range(n)] for i, row in enumerate(a)]
-        det = F.one
         for col in range(n):
             piv = next((r for r in range(col, n) if not F.is_zero(m[r][col])), None)
             if piv is None:
@@ -224,16 +209,14 @@ class Evaluator:
             det, inv = F.mul(det, m[col][col]), F.recip(m[col][col])
             m[col] = [F.mul(inv, x) for x in m[col]]
             for r in range(n):
-                if r != col and not F.is_zero(m[r][col]):
-                    f = m[r][col]
+                if r != col and not F.is_zero(f := m[r][col]):
                     m[r] = [F.sub(x, F.mul(f, y)) for x, y in zip(m[r], m[col])]
         return det, [row[n:] for row in m]
 
     def minv(self, a):
         if getattr(self.F, "symbolic", False):  # no zero test: the field's own adjugate
             return self.F.inverse(a, self)
-        inverse = self.gauss(a)[1]
-        if inverse is None:
+        if (inverse := self.gauss(a)[1]) is None:
             raise Singular("singular matrix")
         return inverse
 
@@ -241,19 +224,15 @@ class Evaluator:
         """The determinant of a square matrix series, as a scalar series."""
         F, K, n = self.F, self.K, len(c[0])
         if getattr(F, "symbolic", False):
-            return self.laplace([[[c[k][i][j] for k in range(K + 1)] for j in range(n)]
-                                 for i in range(n)])
+            return self.laplace([[list(s) for s in zip(*rows)] for rows in zip(*c)])
         if K == 0:
             return [self.gauss(c[0])[0]]
         # det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: interpolate it from its
         # values at nK + 1 points (Newton's divided differences) and keep K + 1 coefficients
         xs = [F.const(Fraction(t)) for t in range(n * K + 1)]
-        coef = []
-        for x in xs:
-            m, power = self.zeros(n, n), F.one
-            for k in range(K + 1):
-                m, power = self.madd(m, self.mscale(power, c[k])), F.mul(power, x)
-            coef.append(self.gauss(m)[0])
+        coef = [self.gauss(self.msum((self.mscale(p, m) for p, m in
+                                      zip(accumulate([F.one] + [x] * K, F.mul), c)), n, n))[0]
+                for x in xs]
         for level in range(1, len(xs)):
             for i in range(len(xs) - 1, level - 1, -1):
                 coef[i] = F.mul(F.sub(coef[i], coef[i - 1]), F.recip(F.sub(xs[i], xs[i - level])))
@@ -275,8 +254,7 @@ class Evaluator:
 
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:
-        v = self.memo.get(e)
-        if v is None:
+        if (v := self.memo.get(e)) is None:
             v = self.memo[e] = self._eval(e)
         return v
 
@@ -292,16 +270,12 @@ class Evaluator:
         if isinstance(e, Neg):
             return self.scale([F.neg(F.one)] + [F.zero] * K, self.value(e.arg))
         if isinstance(e, Add):
-            acc = self.value(e.args[0])
-            for t in e.args[1:]:
-                acc = self.plus(acc, self.value(t))
-            return acc
+            return reduce(self.plus, map(self.value, e.args[1:]), self.value(e.args[0]))
         if isinstance(e, Mul):  # through the prefix, so products sharing one share its value
             head = e.args[0] if len(e.args) == 2 else mul(*e.args[:-1])
             return self.times(self.value(head), self.value(e.args[-1]))
         if isinstance(e, Div):
-            den = self.value(e.den)
-            if not isinstance(den, Lazy):
+            if not isinstance(den := self.value(e.den), Lazy):
                 raise Domain(f"{e.den} is not a scalar")
             return self.scale(self.s_recip(den.c), self.value(e.num))
         if isinstance(e, T):
@@ -313,23 +287,16 @@ class Evaluator:
         if isinstance(e, Func) and e.name == "d" and not self.free:
             v = self.deeper().value(e.arg)  # coefficient k of d(e) is (k + 1)·(coefficient k + 1)
             n = [F.const(Fraction(k + 1)) for k in range(K + 1)]
-            if isinstance(v, Lazy):
-                return Lazy([F.mul(n[k], v.c[k + 1]) for k in range(K + 1)])
-            return Mat([self.mscale(n[k], v.c[k + 1]) for k in range(K + 1)], v.rows, v.cols)
+            by = F.mul if isinstance(v, Lazy) else self.mscale
+            return replace(v, c=[by(n[k], v.c[k + 1]) for k in range(K + 1)])
         if isinstance(e, Func):
             v = self.full(self.value(e.arg), e.arg)
             if self.free:
                 return self.free_func(e.name, v)
             if e.name == "tr":
-                return Lazy([self.diag_sum(m) for m in v.c])
+                return Lazy([reduce(F.add, [m[i][i] for i in range(len(m))], F.zero) for m in v.c])
             return Lazy(self.s_det(v.c) if e.name == "det" else self.s_log([m[0][0] for m in v.c]))
         raise TypeError(type(e).__name__)
-
-    def diag_sum(self, m: list) -> Any:
-        acc = self.F.zero
-        for i in range(len(m)):
-            acc = self.F.add(acc, m[i][i])
-        return acc
 
     def free_func(self, name: str, v: Mat) -> Value:
         """An arbitrary function of the argument's size and entries (no series in this mode)."""
@@ -344,26 +311,18 @@ class Evaluator:
     def scale(self, s: list, v: Value) -> Value:
         if isinstance(v, Lazy):
             return Lazy(self.s_mul(s, v.c))
-        out = []
-        for k in range(self.K + 1):
-            acc = self.zeros(v.rows, v.cols)
-            for i in range(k + 1):
-                acc = self.madd(acc, self.mscale(s[i], v.c[k - i]))
-            out.append(acc)
-        return Mat(out, v.rows, v.cols)
+        return Mat([self.msum((self.mscale(s[i], v.c[k - i]) for i in range(k + 1)), v.rows, v.cols)
+                    for k in range(self.K + 1)], v.rows, v.cols)
 
     def plus(self, a: Value, b: Value) -> Value:
         if isinstance(a, Lazy) and isinstance(b, Lazy):
             return Lazy([self.F.add(x, y) for x, y in zip(a.c, b.c)])
-        if isinstance(a, Lazy):
-            a, b = b, a
+        a, b = (b, a) if isinstance(a, Lazy) else (a, b)
         if isinstance(b, Lazy) and a.rows != a.cols:
             if not all(self.F.is_zero(x) for x in b.c):
                 raise Domain("a multiple of I added to a non-square matrix")
             return a
-        if isinstance(b, Lazy):
-            b = Mat([[[x if i == j else self.F.zero for j in range(a.cols)] for i in range(a.rows)]
-                     for x in b.c], a.rows, a.cols)
+        b = self.eye(b.c, a.rows, a.cols) if isinstance(b, Lazy) else b
         if (a.rows, a.cols) != (b.rows, b.cols):
             raise Domain(f"a {a.rows}×{a.cols} plus a {b.rows}×{b.cols} matrix")
         return Mat([self.madd(x, y) for x, y in zip(a.c, b.c)], a.rows, a.cols)
@@ -376,36 +335,28 @@ class Evaluator:
             return self.scale(a.c, b) if isinstance(a, Lazy) else self.scale(b.c, a)
         if a.cols != b.rows:
             raise Domain(f"a {a.rows}×{a.cols} times a {b.rows}×{b.cols} matrix")
-        out = []
-        for k in range(self.K + 1):  # coefficient k of the product is Σ_i a_i b_(k-i)
-            rows = [[x for i in range(k + 1) for x in a.c[i][r]] for r in range(a.rows)]
-            cols = [[y for part in col for y in part]
-                    for col in zip(*[list(zip(*b.c[k - i])) for i in range(k + 1)])]
-            out.append([[self.F.dot(row, col) for col in cols] for row in rows])
-        return self._value_of(out, a.rows, b.cols)
+        # coefficient k of the product is Σ_i a_i b_(k-i): [a_0 … a_k] times b_k, …, b_0 stacked
+        return self._value_of([self.mm([[x for i in range(k + 1) for x in a.c[i][r]]
+                                        for r in range(a.rows)],
+                                       [row for i in range(k + 1) for row in b.c[k - i]])
+                               for k in range(self.K + 1)], a.rows, b.cols)
 
     def power(self, v: Value, k: int) -> Value:
         F = self.F
         if k < 0 and isinstance(v, Lazy):
-            v, k = Lazy(self.s_recip(v.c)), -k
+            v = Lazy(self.s_recip(v.c))
         elif k < 0:
-            if v.rows != v.cols:
+            if (n := v.rows) != v.cols:
                 raise Domain("the inverse of a non-square matrix")
             b = [self.minv(v.c[0])]
             for j in range(1, self.K + 1):  # Σ_i A_i B_(j-i) = 0 for j > 0
-                acc = self.zeros(v.rows, v.rows)
-                for i in range(1, j + 1):
-                    acc = self.madd(acc, self.mm(v.c[i], b[j - i]))
+                acc = self.msum((self.mm(v.c[i], b[j - i]) for i in range(1, j + 1)), n, n)
                 b.append(self.mscale(F.neg(F.one), self.mm(b[0], acc)))
-            v, k = Mat(b, v.rows, v.cols), -k
-        acc: Value = Lazy([F.one] + [F.zero] * self.K)
-        for _ in range(k):
-            acc = self.times(acc, v)
-        return acc
+            v = Mat(b, v.rows, v.cols)
+        return reduce(self.times, [v] * abs(k), Lazy([F.one] + [F.zero] * self.K))
 
 
 def equal_values(a: Mat, b: Mat, F: Any) -> bool:
     """Every entry compared: two materialised values of one size."""
-    if (a.rows, a.cols) != (b.rows, b.cols):
-        return False
-    return all(F.is_zero(F.sub(x, y)) for ra, rb in zip(a.c[0], b.c[0]) for x, y in zip(ra, rb))
+    return (a.rows, a.cols) == (b.rows, b.cols) and all(
+        F.is_zero(F.sub(x, y)) for ra, rb in zip(a.c[0], b.c[0]) for x, y in zip(ra, rb))

@@ -82,10 +82,6 @@ class ProofResult:
     warnings: list[str] = field(default_factory=list)
     context: Context | None = field(default=None, repr=False)
 
-    @property
-    def valid(self) -> bool:
-        return self.status == "valid"
-
 
 # A citation as written -> (the rule, "index", or None when it names nothing; why not; a warning
 # such as a deprecated name). Untrusted: every rule it returns is confirmed before it is used.
@@ -146,38 +142,31 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
         results.append(r)
         if cur is not None:
             prev, prev_index = cur, i
-    status, message = "valid", ""
-    if any(r.status != "valid" for r in results):
-        status = "invalid"
-    elif not results:
-        status, message = "invalid", "the proof has no steps"
-    elif is_deriv and not finished:
-        status, message = "invalid", ("incomplete: the proof does not end with a derivative: "
-                                      "step (Theorem 4)")
-    elif not is_deriv and prev is not None:
-        same = algebra_equal(prev, end, ctx)
-        truth = decide(prev, end, ctx) if same else None
-        if not same or not truth.holds:
-            status = "invalid"
+    bad = any(r.status != "valid" for r in results)
+    message = "" if bad else "the proof has no steps" if not results else (
+        "incomplete: the proof does not end with a derivative: step (Theorem 4)"
+        if is_deriv and not finished else "")
+    if not (bad or message or is_deriv) and prev is not None:
+        truth = decide(prev, end, ctx) if algebra_equal(prev, end, ctx) else None
+        if truth is None or not truth.holds:
             message = (f"incomplete: the proof ends at {show(prev, names)}, not at the claim's "
-                       f"right-hand side {show(end, names)}")
-            if truth is not None:
-                message += f" ({truth.note or truth.kind})"
+                       f"right-hand side {show(end, names)}"
+                       + (f" ({truth.note or truth.kind})" if truth else ""))
+    status = "invalid" if bad or message else "valid"
     return ProofResult(proof.theorem, "", status, results, message, context=ctx)
 
 
 def _read_claim(proof: ProofIn, env, names):
     _check_declarations(proof)
     if "derivative" not in proof.claim:
-        start = _parse_checked(proof.claim["lhs"], names, env, "the claim's lhs", ("claim", "lhs"))
-        end = _parse_checked(proof.claim["rhs"], names, env, "the claim's rhs", ("claim", "rhs"))
+        start = _parse_claim(proof, "lhs", "the claim's lhs", names, env)
+        end = _parse_claim(proof, "rhs", "the claim's rhs", names, env)
         if not same_shape(shape_of(start, env), shape_of(end, env)):
             raise ProveError("claim", f"the two sides of the claim differ in shape: "
                              f"{shape_of(start, env)} and {shape_of(end, env)}", where=("claim", "rhs"))
         return start, end, {n for n, v in env.items() if not v.constant}, None
     wrt = proof.claim["wrt"]
-    f = _parse_checked(proof.claim["derivative"], names, env, "the claim's function",
-                       ("claim", "derivative"))
+    f = _parse_claim(proof, "derivative", "the claim's function", names, env)
     if any(isinstance(n, Func) and n.name == "d" for n in f.walk()):
         raise ProveError("claim", f"the function {show(f)} contains a differential; a derivative "
                          "claim differentiates a function of the variables", where=("claim", "derivative"))
@@ -189,8 +178,7 @@ def _read_claim(proof: ProofIn, env, names):
     gshape = Shape(ws.cols, ws.rows) if layout == "numerator" else ws
     claimed = None
     if proof.claim.get("equals"):
-        claimed = _parse_checked(proof.claim["equals"], names, env, "the claim's answer",
-                                 ("claim", "equals"))
+        claimed = _parse_claim(proof, "equals", "the claim's answer", names, env)
         if not same_shape(shape_of(claimed, env), gshape):
             raise ProveError("claim", f"the claimed derivative {show(claimed)} is "
                              f"{shape_of(claimed, env)}; in {layout} layout ∂f/∂{wrt} is {gshape}",
@@ -221,14 +209,15 @@ def _check_declarations(proof: ProofIn) -> None:
                              "square matrices", where=("claim", "wrt"))
 
 
-def _parse_checked(text: str, names: set[str], env, what: str, where: tuple) -> Expr:
+def _parse_claim(proof: ProofIn, key: str, what: str, names, env) -> Expr:
+    text = proof.claim[key]
     try:
         e = parse(text, names)
         shape_of(e, env)
         return e
     except ProveError as exc:
         raise ProveError(exc.diag.code, f"{what}: {exc.diag.message}", exc.diag.span,
-                         exc.diag.help, where=where, source=text) from None
+                         exc.diag.help, where=("claim", key), source=text) from None
 
 
 def _parse_step(step: StepIn, names, env) -> tuple[Expr, Shape]:

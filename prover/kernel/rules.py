@@ -86,32 +86,23 @@ class Facts:
         if isinstance(e, Sym):
             info = self.env.get(e.name)
             return bool(info and info.invertible)
-        if isinstance(e, Ident):
-            return True
-        if isinstance(e, Num):
-            return e.value != 0
         if isinstance(e, (T, Inv, Pow, Neg)):
             return self.invertible(e.arg)
-        if isinstance(e, Mul):
-            s = self.shape(e)
-            return s is not None and all(
-                self.invertible(f) and (sh := self.shape(f)) is not None
-                and (sh.scalar or sh.rows == sh.cols == s.rows) for f in e.args)
-        return False
+        if isinstance(e, Mul):  # a product of invertible square factors
+            return all(self.invertible(f) and (s := self.shape(f)) is not None and s.rows == s.cols
+                       for f in e.args)
+        return isinstance(e, Ident) or isinstance(e, Num) and e.value != 0
 
     def symmetric(self, e: Expr) -> bool:
-        if isinstance(e, T):
-            return self.symmetric(e.arg)
-        return isinstance(e, Sym) and bool((i := self.env.get(e.name)) and i.symmetric)
+        return self.symmetric(e.arg) if isinstance(e, T) else isinstance(e, Sym) and bool(
+            (i := self.env.get(e.name)) and i.symmetric)
 
 
 def instantiate(e: Expr, b: Mapping[str, Expr]) -> Expr:
     if isinstance(e, Sym) and e.name in b:
         return b[e.name]
     kids = e.children()
-    if not kids:
-        return e
-    return e.with_children(tuple(instantiate(k, b) for k in kids))
+    return e.with_children(tuple(instantiate(k, b) for k in kids)) if kids else e
 
 
 def scalar_variant(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> Rule:

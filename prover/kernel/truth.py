@@ -19,13 +19,12 @@ Read next: `rules.py`.
 from __future__ import annotations
 
 import math
-import random
 from itertools import product
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import Mapping
 
-from .evaluate import Domain, Evaluator, ModP, Singular, equal_values
+from .evaluate import _OS, Domain, Evaluator, ModP, Singular, equal_values
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth, symbols
 from .shapes import Env, shape_of
 
@@ -35,10 +34,6 @@ MAX_HEIGHT_BITS = 10**6  # literals: past this the chance of an unlucky prime is
 Z3_MAX_SIZE = 5  # Z3 is asked only where every size is at most this (and no det or inverse)
 Z3_RLIMIT = 3_000_000  # Z3's resource limit per assignment (deterministic, unlike a timeout)
 Z3_TERMS = 20_000  # Z3 is not asked where entries could have more monomials than this
-_OS = random.SystemRandom()
-
-Matrix = list[list[Any]]
-
 
 @dataclass
 class Witness:
@@ -46,9 +41,9 @@ class Witness:
     and both sides' values there, all exact."""
 
     dims: dict[str, int]
-    values: dict[str, Matrix]
-    lhs: Matrix
-    rhs: Matrix
+    values: dict[str, list]  # name -> matrix (rows of entries)
+    lhs: list
+    rhs: list
     labels: tuple[str, str] = ("line before", "this line")
     modulus: int | None = None  # values are residues mod this prime (None: rationals)
 

@@ -7,9 +7,8 @@ argument positive. `unsat` confirms the identity at those dimensions; `sat` give
 the caller re-evaluates before it is believed; anything else is `unknown`. Z3 gets a resource
 limit (`rlimit`), never a clock, so the answer does not depend on the machine.
 """
-from __future__ import annotations
-
 from fractions import Fraction
+from functools import reduce
 from typing import Any, Mapping
 
 import z3
@@ -30,9 +29,8 @@ class Z3Field:
     zero, one = 0, 1
 
     def __init__(self):
-        self.conds: list = []  # side conditions: a·r = 1 for each reciprocal, log arguments > 0
-        self.recips: dict[int, Any] = {}
-        self.used_log = False
+        # side conditions (a·r = 1 for each reciprocal, log arguments > 0), reciprocals by term
+        self.conds, self.recips, self.used_log = [], {}, False
         self.log_fn = z3.Function("log", z3.RealSort(), z3.RealSort())
 
     @staticmethod
@@ -59,18 +57,14 @@ class Z3Field:
         return b if _num(a) and a == 1 else a if _num(b) and b == 1 else a * b
 
     def dot(self, xs, ys):
-        acc: Any = 0
-        for a, b in zip(xs, ys):
-            acc = self.add(acc, self.mul(a, b))
-        return acc
+        return reduce(self.add, map(self.mul, xs, ys), 0)
 
     def recip(self, a):
         if _num(a):
             if a == 0:
                 raise Singular("division by zero")
             return Fraction(1) / a
-        r = self.recips.get(a.get_id())
-        if r is None:
+        if (r := self.recips.get(a.get_id())) is None:
             r = self.recips[a.get_id()] = z3.FreshReal("r")
             self.conds.append(a * r == 1)
         return r
@@ -88,7 +82,7 @@ class Z3Field:
         r = self.recip(det(a))
         if n == 1:
             return [[r]]
-        minor = lambda i, j: [row[:j] + row[j + 1:] for k, row in enumerate(a) if k != i]  # noqa: E731
+        minor = lambda i, j: [w[:j] + w[j + 1:] for k, w in enumerate(a) if k != i]  # noqa: E731
         return [[self.mul((-1) ** (i + j), self.mul(det(minor(j, i)), r)) for j in range(n)]
                 for i in range(n)]
 
@@ -98,8 +92,7 @@ def z3_decide(lhs: Expr, rhs: Expr, ctx, dims: Mapping[str, int], order: int,
     """("unsat", None): equal at these dimensions; ("sat", (point, dpoint)): Z3's rational point
     where they differ (to be re-checked); ("unknown", reason) otherwise."""
     F = Z3Field()
-    point, dpoint = ctx.draw(dims, lambda: z3.FreshReal("x"))
-    ev = Evaluator(F, order, point, dpoint, ctx.env, dims)
+    ev = Evaluator(F, order, *ctx.draw(dims, lambda: z3.FreshReal("x")), ctx.env, dims)
     try:
         lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
     except (Singular, Domain) as exc:
@@ -113,15 +106,16 @@ def z3_decide(lhs: Expr, rhs: Expr, ctx, dims: Mapping[str, int], order: int,
     s = z3.Solver()
     s.set("rlimit", rlimit)
     s.add(*F.conds, z3.Or(*diffs))
-    res = s.check()
-    if res != z3.sat:
-        return ("unsat", None) if res == z3.unsat else ("unknown", f"Z3 gave up ({s.reason_unknown()})")
+    if (res := s.check()) != z3.sat:
+        return ("unsat", None) if res == z3.unsat else ("unknown",
+                                                        f"Z3 gave up ({s.reason_unknown()})")
     if F.used_log:
         return "unknown", "Z3's difference rests on log, which it reads as an arbitrary function"
     model = s.model()
     got = tuple({k: [[model.eval(x, model_completion=True) for x in row] for row in m]
-                 for k, m in part.items()} for part in (point, dpoint))
-    if not all(z3.is_rational_value(v) for part in got for m in part.values() for row in m for v in row):
+                 for k, m in part.items()} for part in (ev.point, ev.dpoint))
+    if not all(z3.is_rational_value(v) for part in got for m in part.values() for row in m
+               for v in row):
         return "unknown", "Z3's point is irrational"
     return "sat", tuple({k: [[v.as_fraction() for v in row] for row in m] for k, m in part.items()}
                         for part in got)
