@@ -88,11 +88,6 @@ class ProofResult:
 Citer = Callable[[str], "tuple[Rule | str | None, str, str]"]
 Justifier = Callable[[Expr, Expr, list, Context], "list[Move] | None"]
 
-class _Stop(Exception):
-    def __init__(self, result: StepResult):
-        self.result = result
-
-
 def _evidence(ev: Evidence) -> dict:
     return dict(evidence=ev.kind, sizes=ev.sizes, bound=ev.bound, checked_by=list(ev.checked_by))
 
@@ -129,12 +124,12 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
                 r, cur = _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier)
             if i > 0 and prev_index != i - 1 and r.status != "error":
                 r.warnings.append(f"checked from the last line that could be read (step {prev_index})")
-        except _Stop as stop:
-            r, cur = stop.result, None
-        except ProveError as exc:
+        except ProveError as exc:  # the step's error: a bad line, citation or rule
             r, cur = StepResult(i, step.text, [], "error", exc.diag.message, loc=step.loc,
                                 span=exc.diag.span if exc.diag.span.end else None,
-                                source_text=step.text, help=exc.diag.help), None
+                                source_text=step.text, help=exc.diag.help,
+                                caret=exc.diag.data.get("caret"),
+                                counterexample=exc.diag.data.get("counterexample")), None
         except RecursionError:
             r, cur = StepResult(i, step.text, [], "error", "expression too deeply nested",
                                 loc=step.loc), None
@@ -253,11 +248,10 @@ def _resolve(i: int, step: StepIn, cite: Citer) -> tuple[list[str], list[Rule], 
         where = step.by_loc[j] if step.by_loc and j < len(step.by_loc) else None
         ok = confirm_rule(rule) if isinstance(rule, Rule) else None
         if rule is None or (ok is not None and not ok.holds):
-            raise _Stop(StepResult(i, step.text, [], "error", reason or f"unknown rule {name!r}"
-                                   if ok is None else f"the rule {rule.id} is not confirmed, so "
-                                   f"nothing may rest on it: {ok.note or ok.kind}",
-                                   counterexample=ok and ok.witness, loc=step.loc,
-                                   caret=(where, name) if where else None))
+            raise ProveError("citation", reason or f"unknown rule {name!r}" if ok is None else
+                             f"the rule {rule.id} is not confirmed, so nothing may rest on it: "
+                             f"{ok.note or ok.kind}", counterexample=ok and ok.witness,
+                             caret=(where, name) if where else None)
         rules += [rule] if isinstance(rule, Rule) else []
         ids.append(rule.id if isinstance(rule, Rule) else "index")
         warnings += [warning] if warning else []

@@ -28,7 +28,7 @@ from .evaluate import _OS, Domain, Evaluator, ModP, Singular, equal_values
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth, symbols
 from .shapes import Env, shape_of
 
-MAX_SIZE = 16  # the largest size the random points go to
+MAX_SIZE = 24  # the largest size the random points go to
 MAX_DEGREE = 10**6  # past this a random point's bound is not worth stating
 MAX_HEIGHT_BITS = 10**6  # literals: past this the chance of an unlucky prime is not stated
 Z3_MAX_SIZE = 5  # Z3 is asked only where every size is at most this (and no det or inverse)
@@ -115,10 +115,10 @@ def _size_dependent(e: Expr) -> bool:
 def _size_degree(e: Expr) -> int:
     """The degree of e as a polynomial in its size-dependent scalars: `((tr(X^0) - 3)^2 - 1)^2`
     has degree 4 in tr(X^0) = n, so it can vanish at four sizes and not at a fifth."""
-    if _size_dependent(e):
-        return 1
     kids = [_size_degree(k) for k in e.children()]
-    if isinstance(e, (Mul, Div)):
+    if _size_dependent(e):  # tr(I p(n)) = n p(n); det(s I) = s^n: past every bound
+        return 1 + kids[0] * (MAX_SIZE if e.name == "det" else 1)
+    if isinstance(e, (Add, Mul, Div)):  # sums too: Σ c_k k^n with m terms has m - 1 roots
         return sum(kids)
     return abs(e.k) * kids[0] if isinstance(e, Pow) else max(kids, default=0)
 
@@ -148,7 +148,7 @@ def _degree(e: Expr, env: Env) -> tuple[int, int]:
     if isinstance(e, Func) and e.name == "d":
         n, q = _degree(e.arg, env)
         return n + q, 2 * q
-    if isinstance(e, Func) and e.name in ("log", "det"):  # scalar atoms (det: see _size_degree)
+    if isinstance(e, Func) and e.name in ("log", "det"):  # scalar atoms; their arguments: `plan`
         return int(e.name == "log"), 0
     return _degree(e.children()[0], env) if e.children() else (0, 0)
 
@@ -159,7 +159,9 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     syms = ctx.dim_syms
     (a, b), (c, q) = _degree(lhs, ctx.env), _degree(rhs, ctx.env)
     degree = max(a + q, c + b)
-    need = max(2, degree if shape_of(lhs, ctx.env).scalar else degree + 1)
+    need = max(2, degree if shape_of(lhs, ctx.env).scalar else degree + 1, *(  # and the sizes
+        sum(_degree(x.arg, ctx.env)) for e in (lhs, rhs) for x in e.walk()  # where arguments
+        if isinstance(x, Func) and x.name in ("log", "det")))  # of log and det can differ
     inverted = _inverted(lhs) | _inverted(rhs)
     extra = _size_degree(lhs) + _size_degree(rhs) + len(inverted) if inverted or any(
         _size_dependent(x) for e in (lhs, rhs) for x in e.walk()) else 0
@@ -181,10 +183,9 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         decisive = len(out)
     biggest = max(v for x in out for v in x.values())
     if biggest > MAX_SIZE:
-        why = (f"it has {extra} size-dependent operator(s) (det, inverses, I under a function)"
-               if extra else f"its degree is {degree}")
-        return out, decisive, (f"confirming this step needs sizes up to {biggest} ({why}), "
-                               f"beyond the checker's limit of {MAX_SIZE}")
+        return out, decisive, (f"confirming this step needs sizes up to {biggest} (degree {degree}"
+                               f", {extra} more for size-dependent scalars), beyond the checker's "
+                               f"limit of {MAX_SIZE}")
     return out, decisive, ""
 
 
@@ -235,9 +236,9 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
                                 "an arbitrary function: the step relies on a law of log itself")
             return Evidence("false", [dims], witness=agree, checked_by=["random"])
         checked.append(dims)
-    # Sizes where every point tried is undefined (X^T X with X wide is singular) claim nothing;
-    # the decisive size of the degree argument must be defined, and so must half of a range.
-    if not checked or (sizes[0] not in checked if decisive == 1 else 2 * len(checked) < len(sizes)):
+    # every size needed must be defined: "true wherever defined" does not carry through a line
+    # that is defined at fewer sizes than the claim
+    if any(d not in checked for d in sizes[:decisive]):
         return Evidence("unknown", sizes, note="the expressions are undefined (singular, or a log "
                         "of a non-positive number) at every point tried at some of the sizes")
     # one random point per assignment: a false identity agrees at a random point with chance
