@@ -8,7 +8,6 @@ the caller re-evaluates before it is believed; anything else is `unknown`. Z3 ge
 limit (`rlimit`), never a clock, so the answer does not depend on the machine.
 """
 from fractions import Fraction
-from functools import reduce
 from typing import Any, Mapping
 
 import z3
@@ -56,8 +55,10 @@ class Z3Field:
             return 0
         return b if _num(a) and a == 1 else a if _num(b) and b == 1 else a * b
 
-    def dot(self, xs, ys):
-        return reduce(self.add, map(self.mul, xs, ys), 0)
+    def dot(self, xs, ys):  # numbers summed in Python, terms in one Z3 sum
+        terms = [t for t in map(self.mul, xs, ys) if not self.is_zero(t)]
+        known, rest = sum(t for t in terms if _num(t)), [t for t in terms if not _num(t)]
+        return self.add(known, rest[0] if len(rest) == 1 else z3.Sum(rest)) if rest else known
 
     def recip(self, a):
         if _num(a):
