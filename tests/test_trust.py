@@ -207,3 +207,14 @@ def test_a_false_rule_in_a_course_rule_file_is_refused_when_cited(tmp_path, monk
     fr = check_file(p, book)
     s = fr.steps[1]
     assert fr.status == "invalid" and s.status == "error" and "not confirmed" in s.message
+
+
+def test_size_dependent_claim_with_three_symbols_is_tried_at_many_combinations(tmp_path):
+    """(m - n)(n - p)(m - p) Z = 0 holds whenever two sizes coincide; the checker must try
+    combinations of three different sizes (and, beyond 256 combinations, a random sample)."""
+    lhs = "(tr(A^0) - tr(B^0)) (tr(B^0) - tr(C^0)) (tr(A^0) - tr(C^0)) Z"
+    decls = ("  A: {shape: [m, m]}\n  B: {shape: [n, n]}\n  C: {shape: [p, p]}\n"
+             "  Z: {shape: [2, 2]}\n")
+    assert check(tmp_path, identity(lhs, "0 Z", [("0 Z", "index")], decls)).status != "valid"
+    square_of = f"({lhs}) ({lhs})"  # degree 6 in the sizes: more combinations than fit the grid
+    assert check(tmp_path, identity(square_of, "0 Z", [("0 Z", "index")], decls)).status != "valid"

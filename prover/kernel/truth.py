@@ -175,11 +175,11 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         decisive = 1
     else:
         # every size from 2 to the bound for each symbol: all combinations when there are at
-        # most 64, else 64 drawn at random (a nonzero polynomial of degree D in the sizes
-        # vanishes on at most D/(D + 2) of them)
+        # most 256, else 256 drawn at random (a nonzero polynomial of degree D in the sizes
+        # vanishes on at most D/(D + 2) of them: it escapes 256 with chance (D/(D + 2))^256)
         grid = [dict(zip(syms, t)) for t in product(range(2, max(need, 3) + extra + 1),
                                                      repeat=len(syms))]
-        out = grid if len(grid) <= 64 else _OS.sample(grid, 64)
+        out = grid if len(grid) <= 256 else _OS.sample(grid, 256)
         decisive = len(out)
     biggest = max(v for x in out for v in x.values())
     if biggest > MAX_SIZE:
