@@ -196,7 +196,8 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
 @click.argument("second")
 @click.option("--var", "var", multiple=True, help="A declaration, as for derive (repeatable).")
 def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
-    """Are two expressions the same function? Exit 0 if equal, 1 if not."""
+    """Are two expressions the same function? Exit 0 if equal, 1 if not (with a counterexample),
+    3 if it cannot be decided (with the reason)."""
     from .equiv import equivalent
     from .render import counterexample_line
 
@@ -204,7 +205,7 @@ def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
     click.echo(r.message)
     if r.counterexample is not None:
         click.echo(counterexample_line(r.counterexample))
-    sys.exit(0 if r.status == "equal" else 1)
+    sys.exit({"equal": 0, "undecided": 3}.get(r.status, 1))
 
 
 @main.command()

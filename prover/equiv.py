@@ -17,7 +17,9 @@ from .normal import Normalizer
 
 @dataclass
 class Equivalence:
-    status: str  # "equal", "transposed" (equal up to transpose: a layout difference), "different"
+    # "equal", "transposed" (equal up to transpose: a layout difference), "different" (always
+    # with a counterexample where the shapes agree), or "undecided" (with the reason)
+    status: str
     message: str
     counterexample: Witness | None = None
     checked_by: tuple[str, ...] = ()
@@ -42,6 +44,8 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
         diff = t.witness
         if diff is not None and diff.modulus:
             diff = small_counterexample(a, b, ctx) or diff
+        if t.kind == "unknown":
+            return Equivalence("undecided", f"cannot decide: {t.note}")
     else:
         diff = None
     if same_shape(sa, shape_of(T(b), env)):

@@ -54,3 +54,11 @@ def test_equiv():
     assert code == 1 and "up to transpose" in out
     code, out = run("equiv", "A x", "A^T x", "--var", "A: n x n", "--var", "x: n x 1")
     assert code == 1 and "counterexample" in out
+
+
+def test_equiv_answers_one_of_three():
+    """Equal (exit 0), not equal with a counterexample (exit 1), or cannot decide (exit 3)."""
+    code, out = run("equiv", "log(s t)", "log(s) + log(t)", "--var", "s: scalar", "--var", "t: scalar")
+    assert code == 3 and "cannot decide" in out
+    code, out = run("equiv", "A B", "B A", "--var", "A: n x n", "--var", "B: n x n")
+    assert code == 1 and "counterexample" in out
