@@ -13,19 +13,21 @@ and adds, without changing any status:
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from fractions import Fraction
 from operator import mul as _mul
 
-from ..kernel.expr import Expr, T, symbols
 from ..citations import RuleBook
+from ..kernel.errors import ProveError
+from ..kernel.evaluate import Domain, Evaluator, Singular, equal_values
+from ..kernel.expr import Expr, Func, Num, Pow, Sym, T, d, mul, size, symbols
+from ..kernel.parser import parse
+from ..kernel.printer import show
 from ..kernel.replay import ProofIn, ProofResult, StepResult
 from ..kernel.rules import Facts, Rule, replay
-from ..kernel.evaluate import Domain, Evaluator, Singular, equal_values
+from ..kernel.shapes import SCALAR, VarInfo
 from ..kernel.truth import Context, Witness, algebra_equal, decide, plan
-from ..kernel.printer import show
-from ..kernel.parser import parse
-from ..kernel.errors import ProveError
-from ..search import justify, rewrites, unmet_conditions
+from ..search import certificate, justify, rewrites, unmet_conditions
 
 
 class QQ:  # the kernel evaluates over this field too: it only asks a field for these operations
@@ -75,8 +77,10 @@ def exact_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict, point: dict, d
     if equal_values(lv, rv, QQ):
         return None
     used = symbols(lhs) | symbols(rhs)
+    differentiated = set().union(*[symbols(n.arg) for e in (lhs, rhs) for n in e.walk()
+                                   if isinstance(n, Func) and n.name == "d"])
     values = {k: v for k, v in point.items() if k in used}
-    values.update({"d" + k: v for k, v in dpoint.items() if k in used})
+    values.update({"d" + k: v for k, v in dpoint.items() if k in differentiated})
     return Witness(dict(dims), values, lv.c[0], rv.c[0])
 
 
@@ -88,7 +92,7 @@ def small_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 60,
     for dims in sorted(sizes, key=lambda d: (max(d.values(), default=0), list(d.values()))):
         for attempt in range(tries):
             span = 2 if attempt < tries // 2 else 5
-            point, dpoint = ctx.draw(dims, lambda: Fraction(rng.randint(-span, span)))
+            point, dpoint = ctx.draw(dims, lambda s=span: Fraction(rng.randint(-s, s)))
             w = exact_witness(lhs, rhs, ctx, dims, point, dpoint)
             if w is not None:
                 return w
@@ -109,54 +113,184 @@ def _listing(ids: list[str]) -> str:
     return ids[0] if len(ids) == 1 else "[" + ", ".join(ids) + "]"
 
 
+_SEARCH_FAILS = (ProveError, RecursionError, ArithmeticError, KeyError, ValueError, IndexError)
+
+
 def _works(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> bool:
-    """Does the kernel accept this citation for this step? (Suggestions are shown only if so.)"""
-    found = justify(prev, cur, rules, ctx, max_apps=3, budget=800)
-    if found is None:
-        return False
+    """Would the kernel accept this citation for this step? The same justifier the checker uses
+    (`search.certificate`), then the kernel's replay: suggestions are shown only if so."""
     try:
-        line = replay(prev, found.moves, {r.id: r for r in rules}, Facts(ctx.env, ctx.varying), ctx)
-    except ProveError:
+        moves = certificate(prev, cur, rules, ctx)
+        if moves is None:
+            return False
+        line = replay(prev, moves, {r.id: r for r in rules}, Facts(ctx.env, ctx.varying), ctx)
+        return algebra_equal(line, cur, ctx)
+    except _SEARCH_FAILS:
         return False
-    return algebra_equal(line, cur, ctx)
 
 
-def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook) -> list[str]:
-    """The shortest list of rules found that justifies a true step, checked by the kernel."""
-    everything = [r for r in book.rules.values() if r.kind == "rewrite"]
+def _rewriting(book: RuleBook) -> list[Rule]:
+    return [r for r in book.rules.values() if r.kind == "rewrite"]
+
+
+def _minimal(prev: Expr, cur: Expr, ids: list[str], ctx: Context, book: RuleBook) -> list[str]:
+    """Drop rules from a working list while the kernel still accepts it."""
+    ids = list(ids)
+    for rid in list(ids):
+        if len(ids) > 1:
+            fewer = [x for x in ids if x != rid]
+            if _works(prev, cur, [book.rules[x] for x in fewer], ctx):
+                ids = fewer
+    return ids
+
+
+def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook, wide: bool = False) -> list[str]:
+    """The shortest list of rules found that justifies a true step, checked by the kernel (with
+    the checker's own justifier, so citing it works). `wide`: search harder before giving up."""
+    everything = _rewriting(book)
     for r in everything:
         if _works(prev, cur, [r], ctx):
             return [r.id]
-    found = justify(prev, cur, everything, ctx, max_apps=4, budget=4000, fewest=True)
-    if found is None:
-        return []
-    chosen = [book.rules[rid] for rid in found.rules if rid in book.rules]
-    if not chosen:
-        return ["algebra"]
-    return found.rules if _works(prev, cur, chosen, ctx) else []
+    tries = [{"max_apps": 4, "budget": 4000, "fewest": True}]
+    if wide:
+        tries += [{"max_apps": 5, "budget": 12000, "fewest": False},
+                  {"max_apps": 6, "budget": 20000, "fewest": True}]
+    for kw in tries:
+        try:
+            found = justify(prev, cur, everything, ctx, **kw)
+        except _SEARCH_FAILS:
+            found = None
+        if found is None:
+            continue
+        ids = [rid for rid in found.rules if rid in book.rules]
+        if not ids:
+            return ["algebra"] if algebra_equal(prev, cur, ctx) else []
+        if _works(prev, cur, [book.rules[x] for x in ids], ctx):
+            return _minimal(prev, cur, ids, ctx, book)
+    return []
+
+
+@dataclass
+class Split:
+    """An intermediate line `middle`: prev → middle by `first`, middle → cur by `second`; each
+    half replayed by the kernel with the checker's justifier, and the middle line decided true."""
+
+    middle: Expr
+    first: list[str]
+    second: list[str]
+
+
+def _search_split():
+    """The search's own `split(e, e2, rules, ctx) -> Expr | None`, once it has one."""
+    from .. import search
+
+    return getattr(search, "split", None)
+
+
+def split_step(prev: Expr, cur: Expr, ctx: Context, book: RuleBook) -> Split | None:
+    """An intermediate line that splits a true step into two justified ones (kernel-checked)."""
+    helper = _search_split()
+    if helper is not None:
+        try:
+            middle = helper(prev, cur, _rewriting(book), ctx)
+        except _SEARCH_FAILS:
+            middle = None
+        found = _checked_split(prev, middle, cur, ctx, book) if middle is not None else None
+        if found is not None:
+            return found
+    return _one_move_split(prev, cur, ctx, book)
+
+
+def _checked_split(prev: Expr, middle: Expr, cur: Expr, ctx: Context, book: RuleBook,
+                   first: list[str] | None = None, second: list[str] | None = None) -> Split | None:
+    if middle is None or algebra_equal(middle, prev, ctx) or algebra_equal(middle, cur, ctx):
+        return None
+    first = first if first and _works(prev, middle, [book.rules[x] for x in first], ctx) else \
+        suggest(prev, middle, ctx, book) if not first else []
+    if not first or first == ["algebra"]:
+        return None
+    second = second if second and _works(middle, cur, [book.rules[x] for x in second], ctx) else \
+        suggest(middle, cur, ctx, book) if not second else []
+    if not second or second == ["algebra"]:
+        return None
+    try:
+        if not decide(prev, middle, ctx).holds:
+            return None
+    except _SEARCH_FAILS:
+        return None
+    return Split(middle, first, second)
+
+
+def _one_move_split(prev: Expr, cur: Expr, ctx: Context, book: RuleBook,
+                    limit: int = 40) -> Split | None:
+    """Until the search has a `split`: one rule applied at one place in either line, the rest
+    of the way by the shortest rule list found."""
+    from ..search.match import Facts as SearchFacts
+
+    sfacts = SearchFacts(ctx.env, ctx.varying)
+    grow = 2 * max(size(prev), size(cur)) + 8
+    tried = 0
+    for rule in _rewriting(book):
+        for side, line in ((0, prev), (1, cur)):
+            try:
+                outs = list(rewrites(line, rule, sfacts, limit=6))
+            except _SEARCH_FAILS:
+                continue
+            for middle, _ in outs:
+                if size(middle) > grow:
+                    continue
+                tried += 1
+                if tried > limit:
+                    return None
+                try:
+                    found = _checked_split(prev, middle, cur, ctx, book,
+                                           first=[rule.id] if side == 0 else None,
+                                           second=[rule.id] if side == 1 else None)
+                except _SEARCH_FAILS:
+                    found = None
+                if found is not None:
+                    return found
+    return None
+
+
+def _unfold_powers(e: Expr) -> Expr:
+    """X^k (k = 2..4) as X X … X, so a product rule can be seen to apply (same value)."""
+    kids = e.children()
+    if isinstance(e, Pow) and 2 <= e.k <= 4 and not isinstance(e.arg, Num):
+        base = _unfold_powers(e.arg)
+        return mul(*[base] * e.k)
+    if not kids:
+        return e
+    return e.with_children(tuple(_unfold_powers(k) for k in kids))
 
 
 def false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> str:
-    """What the cited rules really give from the line before."""
-    relaxed = justify(prev, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
+    """What the cited rules really give from the line before (each one replayed by the kernel)."""
+    try:
+        relaxed = justify(prev, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
+    except _SEARCH_FAILS:
+        relaxed = None
     unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
     if unmet:
         return "the cited rule gives this line only where its side condition holds: " + "; ".join(unmet)
-    facts = Facts(ctx.env, ctx.varying)
     names = set(ctx.env)
     outs: list[str] = []
     from ..search.match import Facts as SearchFacts
+
     sfacts = SearchFacts(ctx.env, ctx.varying)
+    starts = [prev] + ([_unfold_powers(prev)] if _unfold_powers(prev) != prev else [])
     for rule in rules:
         if rule.kind != "rewrite":
             continue
-        for out, _ in rewrites(prev, rule, sfacts, limit=40):
-            text = show(out, names)
-            if text not in outs:
-                outs.append(text)
-            if len(outs) >= 3:
+        for start in starts:
+            for out, _ in rewrites(start, rule, sfacts, limit=40):
+                text = show(out, names)
+                if text not in outs and _works(prev, out, [rule], ctx):
+                    outs.append(text)
+                if len(outs) >= 3:
+                    break
+            if outs:
                 break
-    del facts
     if outs:
         return "from the line before, the cited rule gives " + " or ".join(outs)
     named = [r.id for r in rules if r.kind == "rewrite"]
@@ -182,28 +316,56 @@ def explain(proof: ProofIn, result: ProofResult, book: RuleBook, lemmas=None) ->
     if ctx is None:
         return result
     names = set(proof.variables)
+    prev = None
     for r in result.steps:
         try:
-            _explain_step(r, proof, ctx, names, book, lemmas)
-        except (ProveError, RecursionError, ArithmeticError, KeyError, ValueError):
-            continue  # an explanation is a courtesy: the verdict stands without it
+            _explain_step(r, proof, ctx, names, book, lemmas, prev)
+        except _SEARCH_FAILS:
+            pass  # an explanation is a courtesy: the verdict stands without it
+        if r.status != "error" and r.expr_tree is not None and not (
+                r.index < len(proof.steps) and proof.steps[r.index].derivative):
+            prev = r.expr_tree  # the line the kernel checks the next step from
+    if result.status == "invalid":
+        try:
+            _explain_claim(proof, result, ctx, names, book, prev)
+        except _SEARCH_FAILS:
+            pass
     return result
 
 
-def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas) -> None:
+def _readable(r: StepResult, left: Expr, right: Expr, ctx: Context) -> None:
+    """Replace the kernel's witness (residues mod a 61-bit prime) by small integers, checked
+    exactly over the rationals."""
+    if r.counterexample is None or not r.counterexample.modulus:
+        return
+    small = small_counterexample(left, right, ctx)
+    if small is not None:
+        small.labels = r.counterexample.labels
+        r.counterexample = small
+
+
+def _g_form(g: Expr, wrt: str, layout: str) -> Expr:
+    """tr(G dX) for a G in the claim's layout."""
+    return Func("tr", mul(T(g) if layout == "denominator" else g, d(Sym(wrt))))
+
+
+def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev) -> None:
     if r.evidence == "probabilistic" and r.sizes and "random points" in r.message:
         r.message = r.message.replace("random points", f"random points at {sizes_text(r.sizes)}", 1)
+    derivative = r.index < len(proof.steps) and proof.steps[r.index].derivative
     before, cur = r.before_tree, r.expr_tree
+    if derivative and before is None and prev is not None and cur is not None:
+        _derivative_not_read_off(r, proof, ctx, names, book, prev)
+        return
+    if r.status == "error" and r.counterexample is not None:
+        _rule_counterexample(r, book, lemmas)
+        return
     if before is None or cur is None:
         return
-    if r.counterexample is not None and r.counterexample.modulus:
-        left, right = before, cur
-        if r.counterexample.labels == ("this line", "the claim"):
-            left, right = cur, parse(proof.claim["equals"], names)
-        small = small_counterexample(left, right, ctx)
-        if small is not None:
-            small.labels = r.counterexample.labels
-            r.counterexample = small
+    if r.counterexample is not None and r.counterexample.labels == ("this line", "the claim"):
+        _readable(r, cur, parse(proof.claim["equals"], names), ctx)
+    else:
+        _readable(r, before, cur, ctx)
     if r.status == "invalid" and r.index > 0 and not r.help and r.counterexample is not None:
         if r.counterexample.labels == ("line before", "this line"):
             r.help = false_hint(before, cur, _cited_rules(r, book, lemmas), ctx)
@@ -212,16 +374,146 @@ def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas) -> No
                          parse(proof.claim["equals"], names), ctx):
             r.message += " (they differ by a transpose: check the layout)"
     if r.status == "unjustified" and r.index > 0 and r.by and "derivative-from-differential" not in r.by:
-        rules = _cited_rules(r, book, lemmas)
-        relaxed = justify(before, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
-        unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
-        if unmet:
-            r.message = "this step is true, but " + "; ".join(unmet)
-            return
-        hint = suggest(before, cur, ctx, book)
-        if hint:
-            r.suggestion = hint
+        _unjustified(r, before, cur, ctx, names, book, lemmas)
+
+
+def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, book, lemmas) -> None:
+    """Name the rules that justify a true step, or a line that splits it; only what the kernel
+    accepts is named. A side condition is blamed only when no rule list does it."""
+    hint = suggest(before, cur, ctx, book, wide=True)
+    if hint and hint != ["algebra"]:
+        r.suggestion = hint
+        cited = set(r.by)
+        extra = [h for h in hint if h not in cited]
+        if cited <= set(hint) and extra:
+            r.message += f"; it also needs {_listing(extra)}: {_listing(hint)} would justify it"
+        else:
             r.message += f"; {_listing(hint)} would justify it"
+        return
+    rules = _cited_rules(r, book, lemmas)
+    try:
+        relaxed = justify(before, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
+    except _SEARCH_FAILS:
+        relaxed = None
+    unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
+    if unmet:
+        r.message = "this step is true, but " + "; ".join(unmet)
+        return
+    found = split_step(before, cur, ctx, book)
+    if found is not None:
+        r.help = (f"split it in two: first {show(found.middle, names)} by {_listing(found.first)}, "
+                  f"then this line by {_listing(found.second)}")
+        r.suggestion = list(dict.fromkeys(found.first + found.second))
+        return
+    r.help = ("no list of rules found in a bounded search justifies it in one step: "
+              "write an intermediate line")
+
+
+def _derivative_not_read_off(r: StepResult, proof, ctx: Context, names, book, prev: Expr) -> None:
+    """A derivative: step after a line that is not tr(G dX): a readable counterexample when it
+    is false, the missing tr(G dX) line (with its rules, kernel-checked) when it is true."""
+    wrt, layout = proof.claim["wrt"], proof.claim.get("layout", "numerator")
+    target = _g_form(r.expr_tree, wrt, layout)
+    _readable(r, prev, target, ctx)
+    if r.status != "unjustified":
+        return
+    hint = suggest(prev, target, ctx, book, wide=True)
+    if hint and hint != ["algebra"]:
+        r.help = (f"write the line {show(target, names)} before it, by {_listing(hint)}; "
+                  "then theorem-4 reads the derivative off it")
+        r.suggestion = hint
+
+
+def _rule_counterexample(r: StepResult, book: RuleBook, lemmas) -> None:
+    """A cited rule that is not confirmed: its counterexample in small integers."""
+    w = r.counterexample
+    if not w.modulus or "the rule " not in r.message:
+        return
+    rid = r.message.split("the rule ", 1)[1].split(" ", 1)[0]
+    rule = book.rules.get(rid)
+    if rule is None and lemmas is not None:
+        try:
+            rule, _ = lemmas(rid)
+        except _SEARCH_FAILS:
+            rule = None
+    if not isinstance(rule, Rule):
+        return
+    env = dict(rule.vars)
+    for n in rule.scalar:
+        env[n] = VarInfo(SCALAR, env[n].constant, env[n].symmetric, env[n].invertible)
+    varying = {n for n, v in env.items() if not (v.constant or n in rule.constant)}
+    small = small_counterexample(rule.lhs, rule.rhs, Context(env, varying))
+    if small is not None:
+        small.labels = ("left side", "right side")
+        r.counterexample = small
+
+
+def _cex_text(w: Witness) -> str:
+    from ..render import (
+        counterexample_line,  # render imports the loader, which imports us
+    )
+
+    return counterexample_line(w)
+
+
+def _explain_claim(proof: ProofIn, result: ProofResult, ctx: Context, names, book, last) -> None:
+    """Say when the claim itself is false, with a small counterexample and (for a derivative)
+    the derivative `derive` finds, confirmed by the kernel; when the claim is true but the
+    proof stops short of it, the step that would finish it."""
+    claim = proof.claim
+    if "derivative" in claim:
+        if not claim.get("equals"):
+            return
+        wrt, layout = claim["wrt"], claim.get("layout", "numerator")
+        f, claimed = parse(claim["derivative"], names), parse(claim["equals"], names)
+        if decide(d(f), _g_form(claimed, wrt, layout), ctx).kind != "false":
+            return
+        true_g, how = derived(claim["derivative"], wrt, proof, ctx, layout)
+        fx = f"∂({claim['derivative']})/∂{wrt}"
+        if true_g is not None:
+            text = (f"the claim is false: {fx} = {show(true_g, names)} ({how}), not "
+                    f"{show(claimed, names)}")
+            w = small_counterexample(true_g, claimed, ctx)
+            labels = (f"∂f/∂{wrt}", "the claim")
+        else:
+            text = f"the claim is false: {fx} is not {show(claimed, names)} ({how})"
+            w = small_counterexample(d(f), _g_form(claimed, wrt, layout), ctx)
+            labels = (f"d({claim['derivative']})", f"tr(G d{wrt}) with the claimed G")
+    else:
+        lhs, rhs = parse(claim["lhs"], names), parse(claim["rhs"], names)
+        truth = decide(lhs, rhs, ctx)
+        if truth.kind != "false":
+            if truth.holds and last is not None and result.message.startswith("incomplete: the proof ends"):
+                hint = suggest(last, rhs, ctx, book, wide=True)
+                if hint and hint != ["algebra"]:
+                    result.message += (f"; the claim is true: a last step to {show(rhs, names)} by "
+                                       f"{_listing(hint)} would finish it")
+            return
+        text = f"the claim is false: {show(lhs, names)} ≠ {show(rhs, names)}"
+        w = small_counterexample(lhs, rhs, ctx)
+        labels = ("lhs", "rhs")
+    if w is not None:
+        w.labels = labels
+        text += "; " + _cex_text(w)
+    result.message = text + (f"; {result.message}" if result.message else "")
+
+
+def derived(f_text: str, wrt: str, proof: ProofIn, ctx: Context, layout: str):
+    """∂f/∂wrt as `prove derive` finds it, in the claim's layout, if the kernel confirms that
+    d(f) = tr(G dX); else (None, why not)."""
+    from ..derive import (  # derive checks its proofs through checking.py
+        DeriveError,
+        derive,
+    )
+
+    try:
+        g = derive(f_text, wrt, proof.variables, layout).derivative
+    except (DeriveError, *_SEARCH_FAILS) as exc:
+        return None, f"prove derive cannot find the derivative: {exc}"
+    truth = decide(d(parse(f_text, set(proof.variables))), _g_form(g, wrt, layout), ctx)
+    if not truth.holds:
+        return None, "prove derive's answer was not confirmed by the kernel"
+    return g, f"found by prove derive and confirmed by the kernel: {truth.kind}"
 
 
 def _transposed(a: Expr, b: Expr, ctx: Context) -> bool:
@@ -231,4 +523,4 @@ def _transposed(a: Expr, b: Expr, ctx: Context) -> bool:
         return False
 
 
-__all__ = ["explain", "small_counterexample", "suggest", "false_hint"]
+__all__ = ["Split", "derived", "explain", "false_hint", "small_counterexample", "split_step", "suggest"]
