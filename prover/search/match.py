@@ -11,25 +11,43 @@ lines rewritten until they meet) and then a bounded bidirectional search, all co
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
-from typing import Iterator
 
 from ..kernel.evaluate import Domain, Singular
-from ..kernel.expr import (Add, Expr, Func, Ident, Mul, Neg, Num, Path, Pow, Sym, add, mul, replace_at, size,
-                           subterms, symbols)
-from ..kernel.rules import Application, Facts as KernelFacts, Move, Rule, instantiate
+from ..kernel.expr import (
+    Add,
+    Expr,
+    Func,
+    Ident,
+    Mul,
+    Neg,
+    Num,
+    Path,
+    Pow,
+    Sym,
+    add,
+    mul,
+    replace_at,
+    size,
+    subterms,
+    symbols,
+)
+from ..kernel.rules import Application, Move, Rule, instantiate
+from ..kernel.rules import Facts as KernelFacts
 from ..kernel.shapes import Shape
 from ..kernel.truth import Context, algebra_equal
+from .deep import WORK, deep, expand_powers
 
 
 class Facts(KernelFacts):
     """The kernel's side conditions, with shapes remembered (the search asks about the same
     subterms again and again)."""
 
-    def __init__(self, env, varying):
-        super().__init__(env, varying)
+    def __init__(self, env, varying, assumed=()):
+        super().__init__(env, varying, assumed)
         self._shapes: dict[Expr, Shape | None] = {}
 
     def shape(self, e: Expr) -> Shape | None:
@@ -71,9 +89,7 @@ def _var_ok(rule: Rule, name: str, subj: Expr, facts: Facts, dims: dict) -> bool
         return False
     if (name in rule.invertible or info.invertible) and not facts.invertible(subj):
         return False
-    if info.symmetric and not facts.symmetric(subj):
-        return False
-    return True
+    return not (info.symmetric and not facts.symmetric(subj))
 
 
 def match(pat: Expr, subj: Expr, rule: Rule, facts: Facts, b: Binding, dims: dict) -> Iterator[tuple[Binding, dict]]:
@@ -229,12 +245,12 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
             continue  # and never a direction that rewrites anything (`f → tr(f)`)
         found: list[tuple[Path, Binding]] = []
 
-        def scan(x: Expr, path: tuple) -> None:
+        def scan(x: Expr, path: tuple, lhs=lhs, found=found) -> None:
             for b, _ in match(lhs, x, rule, facts, {}, {}):
                 found.append((path, b))
                 return
             for i, k in enumerate(x.children()):
-                scan(k, path + (i,))
+                scan(k, path + (i,), lhs, found)
 
         scan(e, ())
         if not (len(found) > 1 or (only is not None and found)):
@@ -305,7 +321,12 @@ class AlgebraKey:
 
 
 def plan_sizes(ctx: Context) -> dict[str, int]:
-    return {s: 2 + i for i, s in enumerate(ctx.dim_syms)}
+    """The smallest sizes where the claim is defined (the kernel's `Context.defined`)."""
+    from itertools import islice, permutations
+    syms = ctx.dim_syms
+    tries = ({x: s + i for i, x in enumerate(order)} for s in range(2, 25)
+             for order in islice(permutations(syms), 24))
+    return next((t for t in tries if ctx.defined(t)), {s: 2 + i for i, s in enumerate(syms)})
 
 
 def _key(ctx: Context) -> AlgebraKey:
@@ -319,7 +340,7 @@ def _key(ctx: Context) -> AlgebraKey:
 def _facts(ctx: Context) -> Facts:
     facts = getattr(ctx, "_search_facts", None)
     if facts is None:
-        facts = Facts(ctx.env, ctx.varying)
+        facts = Facts(ctx.env, ctx.varying, getattr(ctx, "assumed", ()))
         ctx._search_facts = facts  # type: ignore[attr-defined]
     return facts
 
@@ -480,10 +501,14 @@ class RelaxedFacts(Facts):
 
 def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 5,
             budget: int = 4000, relaxed: bool = False,
-            stats: dict | None = None, fewest: bool = False) -> Justification | None:
+            stats: dict | None = None, fewest: bool = False,
+            deep_work: int | None = None) -> Justification | None:
     """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules`. Bounded in
     work (applications tried), never in time. `fewest`: look at every intermediate tree of the
-    quick rewriting, so a suggestion names as few rules as possible."""
+    quick rewriting, so a suggestion names as few rules as possible. `deep_work`: the work bound
+    of the deep search (`deep.py`) run when all else fails (default `deep.WORK`; 0: none)."""
+    if deep_work is None:
+        deep_work = WORK
     facts = RelaxedFacts(ctx.env, ctx.varying) if relaxed else _facts(ctx)
     key = _key(ctx)
     ke, ke2 = key(e), key(e2)
@@ -498,13 +523,34 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     quick = [_one_move, _by_parts]
     if _spread(e, e2):
         quick.reverse()
-    join = lambda *a: _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40,  # noqa: E731
+    join = lambda *a: _join(e, e2, rewriting, facts, key, ctx, 4 * max(size(e), size(e2)) + 40,
                             coarse=not fewest)
     ways = [join] + quick if abs(_terms(e2) - _terms(e)) >= 2 else quick + [join]
     for way in ways:
         found = way(e, e2, rewriting, facts, key, ctx, ke2, limit)
         if found is not None:
             return found
+    ex, ex2 = expand_powers(e), expand_powers(e2)
+    if ex != e or ex2 != e2:  # powers read as products: the same shapes on the expanded view
+        found = justify(ex, ex2, rules, ctx, max_apps=0, budget=0, relaxed=relaxed, fewest=fewest,
+                        deep_work=0)
+        if found is not None and found.moves:
+            if found.moves[0].tree is None and not found.moves[0].backward:
+                found.moves[0] = Move(found.moves[0].app, ex)
+            return found
+    found = _breadth(e, e2, rewriting, facts, key, ctx, ke, ke2, limit, max_apps, budget, stats)
+    if found is not None:
+        return found
+    if deep_work:
+        moves = deep(e, e2, rewriting, facts, key, ctx, deep_work, stats)
+        if moves is not None:
+            return Justification(moves)
+    return None
+
+
+def _breadth(e, e2, rewriting, facts, key, ctx, ke, ke2, limit, max_apps, budget,
+             stats) -> Justification | None:
+    """A bidirectional breadth-first search of up to `max_apps` levels, `budget` applications."""
     sides = [{ke: (e, [])}, {ke2: (e2, [])}]
     frontiers = [[(e, [])], [(e2, [])]]
     spent, depth = 0, [0, 0]

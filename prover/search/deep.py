@@ -1,0 +1,244 @@
+"""The deep search (untrusted): what `match.justify` tries when the cheap shapes fail, and the
+split of a step the search cannot justify in one go.
+
+A student's step may apply several cited rules several times, at any position, in either
+direction, up to `algebra` (SPEC §5). The cheap shapes in `match.py` cover one move, one move
+per operand, and both lines rewritten one way until they meet. What they miss:
+
+- powers read as products: `d(X^3)` is `d(X X X)` to the product rule. Every line is also
+  searched in its *expanded view* (`expand_powers`: `X^k` as `k` factors, `X^-k` as `k`
+  factors `X^-1`); a move then starts from that tree, and the kernel checks the regrouping
+  (`Move.tree`) by `algebra` before it applies the rule;
+- several rules in several directions at once (`tr(dX X + X dX)` split by trace-add, one term
+  rotated by trace-cyclic, then `2 tr(X dX)` by algebra).
+
+For those, `deep` runs a bidirectional best-first search over lines: from both ends, the line
+closest to the other end (by a distance between the sets of subterms of the two lines' normal
+forms under the ring laws, `normal.Normalizer`) is expanded first, by every single application
+of every cited rule (each position, direction and substitution), by each rule applied
+everywhere at once, and by the same on the line's normal form with powers expanded (a
+regrouping the kernel checks). Lines are told apart by the algebra fingerprint of
+`match.AlgebraKey`; a meeting of the two searches is confirmed by the kernel's `algebra_equal`
+and then replayed by the kernel like any certificate.
+
+The search is bounded in **work**: the number of candidate lines produced (applications tried),
+`WORK` by default, never wall-clock time, so a verdict never depends on the machine.
+
+`split(e, e2, rules, ctx)` proposes an intermediate line for a step the search gives up on.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+from ..kernel.errors import ProveError
+from ..kernel.expr import Expr, Inv, Pow, mul, size
+from ..kernel.rules import Facts as KernelFacts
+from ..kernel.rules import Move, Rule, replay
+from ..kernel.truth import Context, algebra_equal
+
+WORK = 2500  # candidate lines produced (applications tried) by one deep search
+SPLIT_WORK = 6000  # the search whose lines `split` tries as intermediates
+SPLIT_TRIES = 24  # intermediates tried by `split`, each with a search of its own on both halves
+MAX_POWER = 6  # X^k is expanded into k factors up to this k
+
+
+def expand_powers(e: Expr) -> Expr:
+    """e with every power `X^k` (2 <= |k| <= MAX_POWER) written as a product of k factors (X^-k
+    as k factors X^-1): equal to e by algebra, and the view in which `d(X^3)` is `d(X X X)`."""
+    if isinstance(e, Pow) and 2 <= abs(e.k) <= MAX_POWER:
+        base = expand_powers(e.arg)
+        return mul(*([base if e.k > 0 else Inv(base)] * abs(e.k)))
+    kids = e.children()
+    if not kids:
+        return e
+    new = tuple(expand_powers(k) for k in kids)
+    return e if all(a is b for a, b in zip(new, kids)) else e.with_children(new)
+
+
+class Features:
+    """The multiset of printed subterms of a line's normal form under the ring laws (with powers
+    written out): a line's distance to another is the size of the symmetric difference. Only a
+    heuristic to order the search; it decides nothing."""
+
+    def __init__(self, ctx: Context):
+        from ..normal import Normalizer
+
+        self.norm = Normalizer(ctx.env)
+        self.cache: dict[Expr, tuple[Counter, Expr | None]] = {}
+
+    def __call__(self, e: Expr) -> tuple[Counter, Expr | None]:
+        hit = self.cache.get(e)
+        if hit is None:
+            try:
+                n = expand_powers(self.norm.normal(e))
+                hit = (Counter(self.norm.show(s) for s in n.walk()), n)
+            except (ProveError, TypeError, ValueError, ZeroDivisionError, KeyError, RecursionError):
+                hit = (Counter(str(s) for s in e.walk()), None)
+            self.cache[e] = hit
+        return hit
+
+
+def _features(ctx: Context) -> Features:
+    f = getattr(ctx, "_search_features", None)
+    if f is None:
+        f = Features(ctx)
+        ctx._search_features = f  # type: ignore[attr-defined]
+    return f
+
+
+def distance(a: Counter, b: Counter) -> int:
+    return sum(((a - b) + (b - a)).values())
+
+
+def _candidates(x: Expr, rules: list[Rule], facts, feats: Features) -> Iterator[tuple[Expr, list[Move]]]:
+    """Every line one application (or one rule applied everywhere) away from x, from x as it
+    stands and from its expanded normal form (the kernel checks that regrouping)."""
+    from .match import rewrite_everywhere, rewrites
+
+    views = [x]
+    ex = expand_powers(x)
+    if ex != x:
+        views.append(ex)
+    nx = feats(x)[1]
+    if nx is not None and nx not in views:
+        views.append(nx)
+    for v in views:
+        for rule in rules:
+            for out, app in rewrites(v, rule, facts, limit=200):
+                yield out, [Move(app, v)]
+            for d in ("->", "<-"):
+                yield from rewrite_everywhere(v, rule, facts, only=d)
+
+
+class Search:
+    """One bidirectional best-first search from e and e2; `seen[0]` holds every line reached
+    from e (with the moves from e), `seen[1]` every line reached from e2 (with the moves from
+    e2). `run` returns a certificate from e to e2, or None when the work is spent."""
+
+    def __init__(self, e: Expr, e2: Expr, rules: list[Rule], facts, key: Callable, ctx: Context,
+                 work: int = WORK):
+        self.rules, self.facts, self.key, self.ctx, self.work = rules, facts, key, ctx, work
+        self.feats = _features(ctx)
+        self.ends = (e, e2)
+        starts = (expand_powers(e), expand_powers(e2))
+        self.limit = 2 * max(size(starts[0]), size(starts[1])) + 12
+        self.goal = (self.feats(e2)[0], self.feats(e)[0])
+        self.seen: list[dict] = [{}, {}]
+        self.heaps: list[list] = [[], []]
+        self.spent = 0
+        self.exhausted = False
+        self._n = 0
+        for s, x in enumerate(starts):
+            k = key(x)
+            if k is not None:
+                self.seen[s][k] = (x, [], 0)
+                self._push(s, x, [], 0)
+
+    def _push(self, s: int, x: Expr, trail: list[Move], depth: int) -> None:
+        h = distance(self.feats(x)[0], self.goal[s])
+        self._n += 1
+        heapq.heappush(self.heaps[s], (2 * h + depth, self._n, x, trail, depth))
+
+    def run(self) -> list[Move] | None:
+        from .match import _backward
+
+        s = 1
+        while self.spent < self.work:
+            live = [i for i in (0, 1) if self.heaps[i]]
+            if not live:
+                return None
+            s = 1 - s if (1 - s) in live else s
+            _, _, x, trail, depth = heapq.heappop(self.heaps[s])
+            for out, moves in _candidates(x, self.rules, self.facts, self.feats):
+                self.spent += 1
+                if self.spent > self.work:
+                    self.exhausted = True
+                    return None
+                if size(out) > self.limit:
+                    continue
+                k = self.key(out)
+                if k is None or k in self.seen[s]:
+                    continue
+                t2 = trail + moves
+                self.seen[s][k] = (out, t2, depth + 1)
+                other = self.seen[1 - s].get(k)
+                if other is not None and algebra_equal(out, other[0], self.ctx):
+                    fwd, bwd = (t2, other[1]) if s == 0 else (other[1], t2)
+                    return fwd + _backward(bwd)
+                self._push(s, out, t2, depth + 1)
+        self.exhausted = True
+        return None
+
+
+def deep(e: Expr, e2: Expr, rules: list[Rule], facts, key, ctx: Context,
+         work: int = WORK, stats: dict | None = None) -> list[Move] | None:
+    found = Search(e, e2, rules, facts, key, ctx, work)
+    moves = found.run()
+    if moves is None and stats is not None and found.exhausted:
+        stats["exhausted"] = True
+    return moves
+
+
+def replays(e: Expr, e2: Expr, moves: list[Move] | None, rules: list[Rule], ctx: Context) -> bool:
+    """Does the kernel's replay of `moves` lead from e to e2 (up to algebra)?"""
+    if moves is None:
+        return False
+    try:
+        line = replay(e, moves, {r.id: r for r in rules}, KernelFacts(ctx.env, ctx.varying), ctx)
+    except ProveError:
+        return False
+    return algebra_equal(line, e2, ctx)
+
+
+def split(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, work: int = SPLIT_WORK,
+          tries: int = SPLIT_TRIES) -> Expr | None:
+    """An intermediate line m for a step e → e2 that the cited `rules` do not justify in one
+    go, such that e → m and m → e2 are each justified by `rules`: each half has a certificate
+    from `match.certificate` that the kernel's `rules.replay` follows to the other end (up to
+    `algebra`). None when no such line is found within the work bound (`work` candidate lines
+    in the search whose lines are tried, then at most `tries` lines, each with the ordinary
+    bounded search on both halves). It does not decide whether the step is true: the caller
+    says "write m first" only for a step the kernel found true.
+
+        split(e: Expr, e2: Expr, rules: list[Rule], ctx: Context) -> Expr | None
+
+    `rules` are the kernel's `Rule`s cited by the step (rewrite rules; others are ignored),
+    `ctx` the step's `kernel.truth.Context`. The line returned is a tree reached from e (or
+    from e2) by the cited rules, in the notation a student writes (`tr(dX X X) + tr(X dX X)`)."""
+    from .match import _facts, _key, certificate
+
+    rewriting = [r for r in rules if r.kind == "rewrite"]
+    if not rewriting:
+        return None
+    key = _key(ctx)
+    if key(e) is None or key(e2) is None:
+        return None
+    search = Search(e, e2, rewriting, _facts(ctx), key, ctx, work)
+    whole = search.run()
+    if whole is not None:  # the step itself is justified: any line on the way is a split
+        return None
+    feats = search.feats
+    fe, fe2 = feats(e)[0], feats(e2)[0]
+    pool: list[tuple[int, int, Expr]] = []
+    for s in (0, 1):
+        for x, trail, depth in search.seen[s].values():
+            if not trail:
+                continue
+            fx = feats(x)[0]
+            da, db = distance(fe, fx), distance(fx, fe2)
+            pool.append((max(da, db), da + db, s, x))
+    pool.sort(key=lambda p: p[:3])
+    ke, ke2 = key(e), key(e2)
+    for _, _, _, m in pool[:tries]:
+        km = key(m)
+        if km in (ke, ke2):
+            continue
+        first = certificate(e, m, rewriting, ctx)
+        if not replays(e, m, first, rewriting, ctx):
+            continue
+        second = certificate(m, e2, rewriting, ctx)
+        if replays(m, e2, second, rewriting, ctx):
+            return m
+    return None
