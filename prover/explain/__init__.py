@@ -144,29 +144,51 @@ def _minimal(prev: Expr, cur: Expr, ids: list[str], ctx: Context, book: RuleBook
     return ids
 
 
+def _applies(rule: Rule, lines: list[Expr], ctx: Context) -> bool:
+    """Does the rule match somewhere in one of these lines (powers read as products)?"""
+    from ..search.match import Facts as SearchFacts
+
+    sfacts = SearchFacts(ctx.env, ctx.varying)
+    for line in lines:
+        for view in dict.fromkeys((line, _unfold_powers(line))):
+            try:
+                if next(rewrites(view, rule, sfacts, limit=1), None) is not None:
+                    return True
+            except _SEARCH_FAILS:
+                continue
+    return False
+
+
+def _joint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context, **kw):
+    try:
+        try:
+            return justify(prev, cur, rules, ctx, **kw)
+        except TypeError:  # a search without the deep stage: no `deep_work`
+            kw.pop("deep_work", None)
+            return justify(prev, cur, rules, ctx, **kw)
+    except _SEARCH_FAILS:
+        return None
+
+
 def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook, wide: bool = False) -> list[str]:
     """The shortest list of rules found that justifies a true step, checked by the kernel (with
     the checker's own justifier, so citing it works). `wide`: search harder before giving up."""
+    if algebra_equal(prev, cur, ctx):
+        return ["algebra"]
     everything = _rewriting(book)
-    for r in everything:
-        if _works(prev, cur, [r], ctx):
-            return [r.id]
     tries = [{"max_apps": 4, "budget": 4000, "fewest": True}]
     if wide:
-        tries += [{"max_apps": 5, "budget": 12000, "fewest": False},
-                  {"max_apps": 6, "budget": 20000, "fewest": True}]
-    for kw in tries:
-        try:
-            found = justify(prev, cur, everything, ctx, **kw)
-        except _SEARCH_FAILS:
-            found = None
-        if found is None:
-            continue
-        ids = [rid for rid in found.rules if rid in book.rules]
-        if not ids:
-            return ["algebra"] if algebra_equal(prev, cur, ctx) else []
-        if _works(prev, cur, [book.rules[x] for x in ids], ctx):
-            return _minimal(prev, cur, ids, ctx, book)
+        tries.append({"max_apps": 6, "budget": 20000, "fewest": False})
+    for i, kw in enumerate(tries):
+        found = _joint(prev, cur, everything, ctx, **kw)
+        if found is not None:
+            ids = [rid for rid in found.rules if rid in book.rules]
+            if ids and _works(prev, cur, [book.rules[x] for x in ids], ctx):
+                return _minimal(prev, cur, ids, ctx, book)
+        if i == 0:  # one rule alone, where it matches (the joint search can miss it)
+            for r in everything:
+                if _applies(r, [prev, cur], ctx) and _works(prev, cur, [r], ctx):
+                    return [r.id]
     return []
 
 
@@ -181,50 +203,66 @@ class Split:
 
 
 def _search_split():
-    """The search's own `split(e, e2, rules, ctx) -> Expr | None`, once it has one."""
+    """The search's `split(e, e2, rules, ctx) -> Expr | None` (an intermediate line that the
+    given rules justify on both sides), once it has one; None before that."""
     from .. import search
 
-    return getattr(search, "split", None)
-
-
-def split_step(prev: Expr, cur: Expr, ctx: Context, book: RuleBook) -> Split | None:
-    """An intermediate line that splits a true step into two justified ones (kernel-checked)."""
-    helper = _search_split()
-    if helper is not None:
+    found = getattr(search, "split", None)
+    if found is None:
         try:
-            middle = helper(prev, cur, _rewriting(book), ctx)
+            from ..search.deep import split as found  # type: ignore[no-redef]
+        except ImportError:
+            return None
+    return found
+
+
+def split_step(prev: Expr, cur: Expr, ctx: Context, book: RuleBook, rules: list[Rule],
+               local: bool = True) -> Split | None:
+    """An intermediate line that splits a true step into two justified ones (kernel-checked):
+    the search's split with the cited rules first, then (`local`) one rule applied at one place
+    in either line with the rest of the way by the shortest rule list found."""
+    helper = _search_split()
+    ids = [r.id for r in rules if r.kind == "rewrite" and r.id in book.rules]
+    if helper is not None and ids:
+        try:
+            middle = helper(prev, cur, [book.rules[x] for x in ids], ctx)
         except _SEARCH_FAILS:
             middle = None
-        found = _checked_split(prev, middle, cur, ctx, book) if middle is not None else None
-        if found is not None:
-            return found
-    return _one_move_split(prev, cur, ctx, book)
+        if middle is not None:
+            found = _checked_split(prev, middle, cur, ctx, book, ids, ids)
+            if found is not None:
+                return found
+    return _one_move_split(prev, cur, ctx, book) if local else None
 
 
 def _checked_split(prev: Expr, middle: Expr, cur: Expr, ctx: Context, book: RuleBook,
                    first: list[str] | None = None, second: list[str] | None = None) -> Split | None:
+    """Both halves replayed by the kernel (rules given are tried as they are, then the shortest
+    list found), and the middle line decided equal to the line before."""
     if middle is None or algebra_equal(middle, prev, ctx) or algebra_equal(middle, cur, ctx):
         return None
-    first = first if first and _works(prev, middle, [book.rules[x] for x in first], ctx) else \
-        suggest(prev, middle, ctx, book) if not first else []
-    if not first or first == ["algebra"]:
-        return None
-    second = second if second and _works(middle, cur, [book.rules[x] for x in second], ctx) else \
-        suggest(middle, cur, ctx, book) if not second else []
-    if not second or second == ["algebra"]:
+
+    def half(a: Expr, b: Expr, ids: list[str] | None) -> list[str]:
+        if ids and _works(a, b, [book.rules[x] for x in ids], ctx):
+            return _minimal(a, b, ids, ctx, book)
+        return suggest(a, b, ctx, book)
+
+    one = half(prev, middle, first)
+    two = half(middle, cur, second) if one and one != ["algebra"] else []
+    if not two or two == ["algebra"]:
         return None
     try:
         if not decide(prev, middle, ctx).holds:
             return None
     except _SEARCH_FAILS:
         return None
-    return Split(middle, first, second)
+    return Split(middle, one, two)
 
 
 def _one_move_split(prev: Expr, cur: Expr, ctx: Context, book: RuleBook,
-                    limit: int = 40) -> Split | None:
-    """Until the search has a `split`: one rule applied at one place in either line, the rest
-    of the way by the shortest rule list found."""
+                    limit: int = 12) -> Split | None:
+    """One rule applied at one place in either line, the rest of the way by the shortest rule
+    list found (until the search's `split` does better)."""
     from ..search.match import Facts as SearchFacts
 
     sfacts = SearchFacts(ctx.env, ctx.varying)
@@ -233,12 +271,12 @@ def _one_move_split(prev: Expr, cur: Expr, ctx: Context, book: RuleBook,
     for rule in _rewriting(book):
         for side, line in ((0, prev), (1, cur)):
             try:
-                outs = list(rewrites(line, rule, sfacts, limit=6))
+                outs = list(rewrites(line, rule, sfacts, limit=3))
             except _SEARCH_FAILS:
                 continue
             for middle, _ in outs:
-                if size(middle) > grow:
-                    continue
+                if size(middle) > grow or isinstance(rule.lhs, Sym) or isinstance(rule.rhs, Sym):
+                    continue  # not `f → tr(f)` anywhere: it makes lines, not progress
                 tried += 1
                 if tried > limit:
                     return None
@@ -380,7 +418,22 @@ def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev)
 def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, book, lemmas) -> None:
     """Name the rules that justify a true step, or a line that splits it; only what the kernel
     accepts is named. A side condition is blamed only when no rule list does it."""
-    hint = suggest(before, cur, ctx, book, wide=True)
+    rules = _cited_rules(r, book, lemmas)
+    hint = suggest(before, cur, ctx, book)
+    if not hint:
+        try:
+            relaxed = justify(before, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
+        except _SEARCH_FAILS:
+            relaxed = None
+        unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
+        if unmet:
+            r.message = "this step is true, but " + "; ".join(unmet)
+            return
+        found = split_step(before, cur, ctx, book, rules, local=False)
+        if found is not None:
+            r.help = _split_text(found, names)
+            return
+        hint = suggest(before, cur, ctx, book, wide=True)
     if hint and hint != ["algebra"]:
         r.suggestion = hint
         cited = set(r.by)
@@ -390,23 +443,17 @@ def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, bo
         else:
             r.message += f"; {_listing(hint)} would justify it"
         return
-    rules = _cited_rules(r, book, lemmas)
-    try:
-        relaxed = justify(before, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
-    except _SEARCH_FAILS:
-        relaxed = None
-    unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
-    if unmet:
-        r.message = "this step is true, but " + "; ".join(unmet)
-        return
-    found = split_step(before, cur, ctx, book)
+    found = _one_move_split(before, cur, ctx, book)
     if found is not None:
-        r.help = (f"split it in two: first {show(found.middle, names)} by {_listing(found.first)}, "
-                  f"then this line by {_listing(found.second)}")
-        r.suggestion = list(dict.fromkeys(found.first + found.second))
+        r.help = _split_text(found, names)
         return
     r.help = ("no list of rules found in a bounded search justifies it in one step: "
               "write an intermediate line")
+
+
+def _split_text(found: Split, names) -> str:
+    return (f"split it in two: first {show(found.middle, names)} by {_listing(found.first)}, "
+            f"then this line by {_listing(found.second)}")
 
 
 def _derivative_not_read_off(r: StepResult, proof, ctx: Context, names, book, prev: Expr) -> None:
@@ -418,10 +465,9 @@ def _derivative_not_read_off(r: StepResult, proof, ctx: Context, names, book, pr
     if r.status != "unjustified":
         return
     hint = suggest(prev, target, ctx, book, wide=True)
-    if hint and hint != ["algebra"]:
+    if hint:
         r.help = (f"write the line {show(target, names)} before it, by {_listing(hint)}; "
                   "then theorem-4 reads the derivative off it")
-        r.suggestion = hint
 
 
 def _rule_counterexample(r: StepResult, book: RuleBook, lemmas) -> None:
