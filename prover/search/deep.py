@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from ..kernel.errors import ProveError
-from ..kernel.expr import Expr, Inv, Pow, mul, size
+from ..kernel.expr import Expr, Inv, Pow, mul, replace_at, size
 from ..kernel.rules import Facts as KernelFacts
 from ..kernel.rules import Move, Rule, replay
 from ..kernel.truth import Context, algebra_equal
@@ -68,6 +68,11 @@ class Features:
         self.norm = Normalizer(ctx.env)
         self.cache: dict[Expr, tuple[Counter, Expr | None]] = {}
 
+    def show(self, e: Expr) -> str:
+        """How e reads in normal form (its printed self if it has none)."""
+        n = self(e)[1]
+        return self.norm.show(n if n is not None else e)
+
     def __call__(self, e: Expr) -> tuple[Counter, Expr | None]:
         hit = self.cache.get(e)
         if hit is None:
@@ -92,9 +97,70 @@ def distance(a: Counter, b: Counter) -> int:
     return sum(((a - b) + (b - a)).values())
 
 
-def _candidates(x: Expr, rules: list[Rule], facts, feats: Features) -> Iterator[tuple[Expr, list[Move]]]:
+def saturate(x: Expr, rule: Rule, direction: str, facts, limit: int,
+             rounds: int = 8) -> tuple[Expr, list[Move], int]:
+    """The rule applied everywhere in one direction, again and again until nothing changes (or
+    `rounds` run out, or the line outgrows `limit`): trace-add splitting `tr(A + B + C + D)`
+    into four traces is one candidate, not three. Also the applications it tried."""
+    from .match import rewrite_everywhere
+
+    trail: list[Move] = []
+    tried = 0
+    for _ in range(rounds):
+        step = next(rewrite_everywhere(x, rule, facts, only=direction), None)
+        tried += 1
+        if step is None or step[0] == x or size(step[0]) > limit:
+            break
+        x, trail = step[0], trail + step[1]
+        tried += len(step[1])
+    return x, trail, tried
+
+
+def turn_traces(x: Expr, turn: list[Rule], facts, feats: Features) -> tuple[Expr, list[Move], int]:
+    """The rules (trace-cyclic, trace-transpose) at every trace, each trace turned to the form
+    among those they reach that reads smallest in normal form: the same form whichever way a
+    line wrote the product, so two lines that differ by rotations and transposes inside traces
+    meet. Innermost traces first; also the applications tried."""
+    from ..kernel.expr import Func, subterms
+    from ..kernel.rules import Application
+    from .match import rewrites
+
+    trail: list[Move] = []
+    tried = 0
+    paths = [p for p, sub in subterms(x) if isinstance(sub, Func) and sub.name == "tr"]
+    for path in sorted(paths, key=len, reverse=True):
+        sub = x
+        for i in path:
+            sub = sub.children()[i]
+        forms: dict[str, tuple[Expr, list[Move]]] = {feats.show(sub): (sub, [])}
+        todo = [sub]
+        while todo and len(forms) < 24:
+            f = todo.pop(0)
+            here = replace_at(x, path, f)
+            for rule in turn:
+                for out, app in rewrites(f, rule, facts, limit=24):
+                    tried += 1
+                    if app.path != ():
+                        continue
+                    n = feats(out)[1]
+                    n = n if isinstance(n, Func) and n.name == "tr" else out
+                    text = feats.show(n)
+                    if text not in forms:
+                        mv = Move(Application(app.rule, app.direction, path, app.binding, app.site), here)
+                        forms[text] = (n, forms[feats.show(f)][1] + [mv])
+                        todo.append(n)
+        best = forms[min(forms)]
+        if best[1]:
+            trail += best[1]
+            x = replace_at(x, path, best[0])
+    return x, trail, tried
+
+
+def _candidates(x: Expr, rules: list[Rule], facts, feats: Features,
+                limit: int) -> Iterator[tuple[Expr, list[Move], int]]:
     """Every line one application (or one rule applied everywhere) away from x, from x as it
-    stands and from its expanded normal form (the kernel checks that regrouping)."""
+    stands and from its expanded normal form (the kernel checks that regrouping); with the
+    applications each cost."""
     from .match import rewrite_everywhere, rewrites
 
     views = [x]
@@ -107,9 +173,90 @@ def _candidates(x: Expr, rules: list[Rule], facts, feats: Features) -> Iterator[
     for v in views:
         for rule in rules:
             for out, app in rewrites(v, rule, facts, limit=200):
-                yield out, [Move(app, v)]
+                yield out, [Move(app, v)], 1
             for d in ("->", "<-"):
-                yield from rewrite_everywhere(v, rule, facts, only=d)
+                for out, trail in rewrite_everywhere(v, rule, facts, only=d):
+                    yield out, trail, 1
+
+
+DIFF_FIRST = ("diff-", )  # rules pushed to saturation first, left to right
+
+
+def _stages(rules: list[Rule]) -> list[tuple[str, list[tuple[Rule, str]]]]:
+    """The canonical pipeline's stages for the cited rules: differentials pushed inwards, traces
+    of sums split, scalars out of traces, every trace turned to its smallest rotation (and
+    transpose), then traces gathered again."""
+    by = {r.id: r for r in rules}
+    diff = [(r, "->") for r in rules if r.id.startswith(DIFF_FIRST)]
+    out: list[tuple[str, list[tuple[Rule, str]]]] = []
+    if diff:
+        out.append(("saturate", diff))
+    if "trace-add" in by:
+        out.append(("saturate", [(by["trace-add"], "<-")]))
+    if "trace-scale" in by:
+        out.append(("saturate", [(by["trace-scale"], "<-")]))
+    turn = [(by[i], "") for i in ("trace-cyclic", "trace-transpose") if i in by]
+    if turn:
+        out.append(("turn", turn))
+    if "trace-add" in by:
+        out.append(("saturate", [(by["trace-add"], "->")]))
+    return out
+
+
+def pipeline(x: Expr, rules: list[Rule], facts, feats: Features, limit: int) -> Iterator[tuple[Expr, list[Move]]]:
+    """x, then x after each stage of `_stages` (each stage starts from the expanded normal form
+    of the line, a regrouping the kernel checks), with the moves from x."""
+    trail: list[Move] = []
+    yield x, trail
+    for kind, todo in _stages(rules):
+        nx = feats(x)[1]
+        v = nx if nx is not None else expand_powers(x)
+        start = v
+        moves: list[Move] = []
+        if kind == "saturate":
+            for _ in range(4):
+                before = v
+                for rule, d in todo:
+                    v, more, _ = saturate(v, rule, d, facts, limit)
+                    moves += more
+                if v == before:
+                    break
+        else:
+            v, more, _ = turn_traces(v, [r for r, _ in todo], facts, feats)
+            moves += more
+        if moves and v != start:
+            x, trail = v, trail + moves
+            yield x, trail
+
+
+def canonical_join(e: Expr, e2: Expr, rules: list[Rule], facts, key, ctx: Context) -> list[Move] | None:
+    """Both lines through the canonical pipeline; a meeting up to algebra is e →* x = y *← e2."""
+    from .match import _backward
+
+    feats = _features(ctx)
+    limit = 4 * max(size(expand_powers(e)), size(expand_powers(e2))) + 40
+    seen: list[dict] = [{}, {}]
+    runs = [pipeline(e, rules, facts, feats, limit), pipeline(e2, rules, facts, feats, limit)]
+    alive = [True, True]
+    while any(alive):
+        for s in (0, 1):
+            if not alive[s]:
+                continue
+            step = next(runs[s], None)
+            if step is None:
+                alive[s] = False
+                continue
+            x, trail = step
+            k = key(x)
+            if k is None:
+                alive[s] = False
+                continue
+            seen[s].setdefault(k, (x, trail))
+            hit = seen[1 - s].get(k)
+            if hit is not None and algebra_equal(x, hit[0], ctx):
+                fwd, bwd = (trail, hit[1]) if s == 0 else (hit[1], trail)
+                return fwd + _backward(bwd)
+    return None
 
 
 class Search:
@@ -151,8 +298,8 @@ class Search:
                 return None
             s = 1 - s if (1 - s) in live else s
             _, _, x, trail, depth = heapq.heappop(self.heaps[s])
-            for out, moves in _candidates(x, self.rules, self.facts, self.feats):
-                self.spent += 1
+            for out, moves, cost in _candidates(x, self.rules, self.facts, self.feats, self.limit):
+                self.spent += cost
                 if self.spent > self.work:
                     self.exhausted = True
                     return None
@@ -174,6 +321,9 @@ class Search:
 
 def deep(e: Expr, e2: Expr, rules: list[Rule], facts, key, ctx: Context,
          work: int = WORK, stats: dict | None = None) -> list[Move] | None:
+    moves = canonical_join(e, e2, rules, facts, key, ctx)
+    if moves is not None:
+        return moves
     found = Search(e, e2, rules, facts, key, ctx, work)
     moves = found.run()
     if moves is None and stats is not None and found.exhausted:
