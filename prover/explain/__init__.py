@@ -7,8 +7,14 @@ and adds, without changing any status:
 - for an `unjustified` step, a rule (or shortest list) that justifies it, or the side condition
   the proof does not give, or a split into two justified steps; every suggestion is replayed by
   the kernel before it is shown;
-- for a false step, what the cited rules really give from the line before;
-- for a wrong derivative, whether it is only transposed (a layout slip).
+- for a false step, what the cited rules really give from the line before (each replayed);
+- for a wrong derivative, whether it is only transposed (a layout slip);
+- for a false claim, that it is false, with a small counterexample and (for a derivative) the
+  derivative `prove derive` finds, shown only if the kernel decides d(f) = tr(G dX); for a true
+  identity that stops short, the rules of the missing last step.
+Rule lists are found with every rule of the book and replayed with the checker's own justifier
+(`search.certificate`) and the kernel's `replay`, so citing them works; a split line comes from
+the search's `split` when it has one (`_search_split`), else from one rule move.
 """
 from __future__ import annotations
 
