@@ -39,8 +39,8 @@ from ..kernel.rules import Move, Rule, replay
 from ..kernel.truth import Context, algebra_equal
 
 WORK = 2500  # candidate lines produced (applications tried) by one deep search
-SPLIT_WORK = 6000  # the search whose lines `split` tries as intermediates
-SPLIT_TRIES = 24  # intermediates tried by `split`, each with a search of its own on both halves
+SPLIT_TRIES = 8  # intermediate lines `split` screens
+SCREEN_WORK = 400  # the work of each screening search (per half) in `split`
 MAX_POWER = 6  # X^k is expanded into k factors up to this k
 
 
@@ -342,53 +342,75 @@ def replays(e: Expr, e2: Expr, moves: list[Move] | None, rules: list[Rule], ctx:
     return algebra_equal(line, e2, ctx)
 
 
-def split(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, work: int = SPLIT_WORK,
+def split(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, work: int = WORK,
           tries: int = SPLIT_TRIES) -> Expr | None:
     """An intermediate line m for a step e → e2 that the cited `rules` do not justify in one
     go, such that e → m and m → e2 are each justified by `rules`: each half has a certificate
-    from `match.certificate` that the kernel's `rules.replay` follows to the other end (up to
-    `algebra`). None when no such line is found within the work bound (`work` candidate lines
-    in the search whose lines are tried, then at most `tries` lines, each with the ordinary
-    bounded search on both halves). It does not decide whether the step is true: the caller
-    says "write m first" only for a step the kernel found true.
+    from `match.certificate` (the checker's own justifier) that the kernel's `rules.replay`
+    follows to the other end, up to `algebra`. None when the step is justified as it stands, or
+    when no such line is found within the work bound.
 
         split(e: Expr, e2: Expr, rules: list[Rule], ctx: Context) -> Expr | None
 
-    `rules` are the kernel's `Rule`s cited by the step (rewrite rules; others are ignored),
-    `ctx` the step's `kernel.truth.Context`. The line returned is a tree reached from e (or
-    from e2) by the cited rules, in the notation a student writes (`tr(dX X X) + tr(X dX X)`)."""
-    from .match import _facts, _key, certificate
+    `e`, `e2`: the line before and the step's line (kernel trees); `rules`: the kernel `Rule`s
+    the step cites (rules other than rewrites are ignored); `ctx`: the step's
+    `kernel.truth.Context`. It does not decide whether the step is true: say "write m first"
+    only for a step the kernel found true (and the caller's kernel check of the two halves
+    remains the judge).
+
+    Candidates for m are the lines of the canonical pipeline from either end (differentials
+    pushed in, traces split, turned, gathered) and the lines the deep search reached (`work`
+    candidate lines, `WORK` by default), closest to halfway first; each is tried as written
+    and in normal form (`tr(dX X^2) + tr(X dX X) + tr(X^2 dX)` reads better than the nested
+    product rule's output). At most `tries` (`SPLIT_TRIES`) candidates are screened, each by a
+    small search on both halves (`SCREEN_WORK` each), and the ones that pass are confirmed with
+    `match.certificate` and the kernel's replay. Deterministic for given random points: no
+    clock is read."""
+    from .match import _facts, _key, certificate, justify
 
     rewriting = [r for r in rules if r.kind == "rewrite"]
     if not rewriting:
         return None
     key = _key(ctx)
-    if key(e) is None or key(e2) is None:
+    ke, ke2 = key(e), key(e2)
+    if ke is None or ke2 is None:
         return None
-    search = Search(e, e2, rewriting, _facts(ctx), key, ctx, work)
-    whole = search.run()
-    if whole is not None:  # the step itself is justified: any line on the way is a split
+    facts = _facts(ctx)
+    if canonical_join(e, e2, rewriting, facts, key, ctx) is not None:
+        return None
+    search = Search(e, e2, rewriting, facts, key, ctx, work)
+    if search.run() is not None:  # the step is justified as it stands
         return None
     feats = search.feats
     fe, fe2 = feats(e)[0], feats(e2)[0]
-    pool: list[tuple[int, int, Expr]] = []
+    limit = 4 * max(size(expand_powers(e)), size(expand_powers(e2))) + 40
+    lines: list[Expr] = [x for x, _ in pipeline(e, rewriting, facts, feats, limit)][1:]
+    lines += [x for x, _ in pipeline(e2, rewriting, facts, feats, limit)][1:]
+    ranked = []
     for s in (0, 1):
-        for x, trail, depth in search.seen[s].values():
-            if not trail:
-                continue
-            fx = feats(x)[0]
-            da, db = distance(fe, fx), distance(fx, fe2)
-            pool.append((max(da, db), da + db, s, x))
-    pool.sort(key=lambda p: p[:3])
-    ke, ke2 = key(e), key(e2)
-    for _, _, _, m in pool[:tries]:
+        for x, trail, _depth in search.seen[s].values():
+            if trail:
+                fx = feats(x)[0]
+                da, db = distance(fe, fx), distance(fx, fe2)
+                ranked.append((max(da, db), da + db, s, len(ranked), x))
+    lines += [r[-1] for r in sorted(ranked, key=lambda r: r[:4])]
+    seen = {ke, ke2, None}
+    tried = 0
+    for m in lines:
         km = key(m)
-        if km in (ke, ke2):
+        if km in seen:
             continue
-        first = certificate(e, m, rewriting, ctx)
-        if not replays(e, m, first, rewriting, ctx):
-            continue
-        second = certificate(m, e2, rewriting, ctx)
-        if replays(m, e2, second, rewriting, ctx):
-            return m
+        seen.add(km)
+        tried += 1
+        if tried > tries:
+            break
+        forms = [feats.norm.normal(m)] if feats(m)[1] is not None else []
+        for form in forms + [m]:
+            small = {"max_apps": 3, "budget": SCREEN_WORK, "deep_work": SCREEN_WORK}
+            if justify(e, form, rewriting, ctx, **small) is None or \
+                    justify(form, e2, rewriting, ctx, **small) is None:
+                continue
+            if replays(e, form, certificate(e, form, rewriting, ctx), rewriting, ctx) and \
+                    replays(form, e2, certificate(form, e2, rewriting, ctx), rewriting, ctx):
+                return form
     return None
