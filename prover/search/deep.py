@@ -12,7 +12,10 @@ per operand, and both lines rewritten one way until they meet. What they miss:
 - several rules in several directions at once (`tr(dX X + X dX)` split by trace-add, one term
   rotated by trace-cyclic, then `2 tr(X dX)` by algebra).
 
-For those, `deep` runs a bidirectional best-first search over lines: from both ends, the line
+For those, `deep` first runs both lines through a canonical pipeline (`canonical_join`: the
+cited differential rules pushed in to saturation, traces of sums split, every trace turned to
+the rotation/transpose that reads smallest, traces gathered; a bounded number of stages), and
+if they do not meet, a bidirectional best-first search over lines: from both ends, the line
 closest to the other end (by a distance between the sets of subterms of the two lines' normal
 forms under the ring laws, `normal.Normalizer`) is expanded first, by every single application
 of every cited rule (each position, direction and substitution), by each rule applied
