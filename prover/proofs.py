@@ -7,6 +7,8 @@ used only if the kernel checks them too; cycles are refused. Read next: `render.
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
@@ -97,6 +99,41 @@ Step = Annotated[Union[Annotated[ExprStep, Tag("ExprStep")],
                  Discriminator(_kind("ExprStep", "DerivativeStep"))]
 
 
+class Assume(BaseModel):
+    """What the claim presumes (SPEC §3). It is part of what `valid` says, and is printed."""
+
+    model_config = ConfigDict(extra="forbid")
+    sizes: list[str] = Field(default_factory=list, max_length=20, description=(
+        "relations between dimension symbols, or a symbol and a number: m >= n, m > n, n >= 3 "
+        "(>=, >, <=, <, !=); the claim is asserted only at sizes where they hold"))
+    invertible: list[str] = Field(default_factory=list, max_length=20, description=(
+        "square expressions the claim presumes invertible, e.g. X^T X; the claim is asserted "
+        "only at sizes where they can be"))
+    _t = field_validator("sizes", "invertible", mode="before")(
+        lambda v: [_text(x) for x in v] if isinstance(v, list) else v)
+
+    @field_validator("sizes")
+    @classmethod
+    def _relations(cls, v: list[str]) -> list[str]:
+        for text in v:
+            relation(text)
+        return v
+
+
+_FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "!=": "!="}
+
+
+def relation(text: str) -> tuple:
+    """`m >= n` or `3 <= n` as (symbol, op, symbol or number), the symbol first."""
+    m = re.fullmatch(r"\s*([A-Za-z]\w*|\d+)\s*(>=|<=|!=|[<>≥≤≠])\s*([A-Za-z]\w*|\d+)\s*", text)
+    if not m or m.group(1).isdigit() and m.group(3).isdigit():
+        raise ValueError(f"{text!r} is not a relation between sizes: write m >= n, m > n, n >= 3 "
+                         "(>=, >, <=, <, !=)")
+    a, op, b = m.group(1), {"≥": ">=", "≤": "<=", "≠": "!="}.get(m.group(2), m.group(2)), m.group(3)
+    num = lambda x: int(x) if x.isdigit() else x  # noqa: E731
+    return (b, _FLIP[op], num(a)) if a.isdigit() else (a, op, num(b))
+
+
 class ProofFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     theorem: str = Field(description="the theorem's name; other proofs cite it as a lemma")
@@ -105,6 +142,8 @@ class ProofFile(BaseModel):
     layout: Literal["numerator", "denominator"] = "numerator"
     variables: dict[str, VarDecl]
     claim: Claim
+    assume: Optional[Assume] = Field(default=None, description=(
+        "what the claim presumes about sizes or expressions; part of what `valid` says"))
     proof: list[Step] = Field(default_factory=list,
                                                          max_length=Limits.max_steps)
 
@@ -175,7 +214,7 @@ def _pyd_error(exc: ValidationError, src: Located) -> SourceError:
 def _allowed(loc: list) -> str:
     if not loc:
         return ""
-    top = ["theorem", "title", "source", "layout", "variables", "claim", "proof"]
+    top = ["theorem", "title", "source", "layout", "variables", "claim", "assume", "proof"]
     if len(loc) == 1:
         return ", ".join(top)
     if loc[0] == "claim":
@@ -184,6 +223,8 @@ def _allowed(loc: list) -> str:
         return "expr or derivative, and by"
     if loc[0] == "variables":
         return "shape, constant, symmetric, invertible"
+    if loc[0] == "assume":
+        return "sizes, invertible"
     return ""
 
 
@@ -218,8 +259,10 @@ def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
                    else [src.pos(by_path)] * len(by))
         steps.append(StepIn(getattr(item, key), by, key == "derivative",
                             loc=src.pos(base + ("proof", i, key)), by_loc=by_locs))
+    assume = {"sizes": [relation(t) for t in pf.assume.sizes],
+              "invertible": pf.assume.invertible} if pf.assume else {}
     return ProofIn(pf.theorem, {n: v.info() for n, v in pf.variables.items()}, claim, steps,
-                   claim_loc=src.pos(base + ("claim",)))
+                   claim_loc=src.pos(base + ("claim",)), assume=assume)
 
 
 def load_proof_text(text: str) -> ProofIn:

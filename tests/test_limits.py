@@ -198,27 +198,26 @@ FALSE_STEP = identity_proof("tr(A B X)", [("tr(B A X)", "trace-cyclic")],
                             "A: {shape: [n, n]}\n  B: {shape: [n, n]}\n  X: {shape: [n, n]}")
 
 
-def test_z3_point_that_exact_evaluation_does_not_confirm_is_not_a_pass(tmp_path, monkeypatch):
-    """The random points say equal, Z3 claims a difference that exact re-evaluation does not
-    show: never valid, never silently false."""
+def test_z3_difference_the_random_points_missed_is_never_a_pass(tmp_path, monkeypatch):
+    """The random points say equal, Z3 claims a difference: the step is neither valid nor called
+    false without a counterexample; it is `unknown`, which fails."""
     from prover.kernel import z3field
 
-    monkeypatch.setattr(z3field, "z3_decide", lambda *a, **k: ("sat", ({}, {})))
+    monkeypatch.setattr(z3field, "z3_decide", lambda *a, **k: ("sat", None))
     s = steps_of(check_file(write(tmp_path, TRUE_STEP)))[1]
-    assert s.status == "valid" and s.evidence == "probabilistic"  # Z3 confirmed nothing
+    assert s.status == "invalid" and s.evidence == "unknown" and "Z3" in s.message
     s = steps_of(check_file(write(tmp_path, IDENTITY_BY_INDEX)))[1]
     assert s.status == "invalid"
 
 
 def test_random_points_that_miss_a_difference_z3_finds(tmp_path, monkeypatch):
-    """A broken random stage (it always agrees) on a false step: Z3 finds the difference, and it
-    is re-evaluated exactly before the step is called false."""
+    """A broken random stage (it always agrees) on a false step: Z3 finds the difference, and
+    the step fails (unknown: no counterexample was re-evaluated, so it is not called false)."""
     from prover.kernel import truth
 
     monkeypatch.setattr(truth, "_agree", lambda *a, **k: True)
     s = steps_of(check_file(write(tmp_path, FALSE_STEP)))[1]
-    assert s.status == "invalid" and "false" in s.message and s.evidence == "false"
-    assert s.counterexample is not None and s.counterexample.modulus is None
+    assert s.status == "invalid" and s.evidence == "unknown" and "Z3" in s.message
 
 
 def test_random_difference_on_a_true_step_is_never_valid(tmp_path, monkeypatch):

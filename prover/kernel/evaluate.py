@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from .errors import ProveError
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
-from .shapes import Env, shape_of
+from .shapes import Env, shape_of, split
 
 _OS = SystemRandom()
 
@@ -195,11 +195,12 @@ class Evaluator:
         """zeros(r, c) + ms[0] + ms[1] + …, added in that order."""
         return reduce(self.madd, ms, self.zeros(r, c))
 
-    def gauss(self, a: list) -> tuple[Any, list | None]:
+    def gauss(self, a: list, inverse: bool = True) -> tuple[Any, list | None]:
         """Gauss–Jordan over a field with a zero test: the determinant, and the inverse (None
-        when the matrix is singular)."""
+        when the matrix is singular; the rows below the pivots only, without `inverse`)."""
         F, n, det = self.F, len(a), self.F.one
-        m = [list(row) + [F.one if i == j else F.zero for j in range(n)] for i, row in enumerate(a)]
+        m = [list(row) + [F.one if i == j else F.zero for j in range(n * inverse)]
+             for i, row in enumerate(a)]
         for col in range(n):
             piv = next((r for r in range(col, n) if not F.is_zero(m[r][col])), None)
             if piv is None:
@@ -208,14 +209,12 @@ class Evaluator:
                 m[col], m[piv], det = m[piv], m[col], F.neg(det)
             det, inv = F.mul(det, m[col][col]), F.recip(m[col][col])
             m[col] = [F.mul(inv, x) for x in m[col]]
-            for r in range(n):
+            for r in range(0 if inverse else col + 1, n):
                 if r != col and not F.is_zero(f := m[r][col]):
                     m[r] = [F.sub(x, F.mul(f, y)) for x, y in zip(m[r], m[col])]
         return det, [row[n:] for row in m]
 
     def minv(self, a):
-        if getattr(self.F, "symbolic", False):  # no zero test: the field's own adjugate
-            return self.F.inverse(a, self)
         if (inverse := self.gauss(a)[1]) is None:
             raise Singular("singular matrix")
         return inverse
@@ -223,15 +222,13 @@ class Evaluator:
     def s_det(self, c: list) -> list:
         """The determinant of a square matrix series, as a scalar series."""
         F, K, n = self.F, self.K, len(c[0])
-        if getattr(F, "symbolic", False):
-            return self.laplace([[list(s) for s in zip(*rows)] for rows in zip(*c)])
         if K == 0:
-            return [self.gauss(c[0])[0]]
+            return [self.gauss(c[0], False)[0]]
         # det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: interpolate it from its
         # values at nK + 1 points (Newton's divided differences) and keep K + 1 coefficients
         xs = [F.const(Fraction(t)) for t in range(n * K + 1)]
         coef = [self.gauss(self.msum((self.mscale(p, m) for p, m in
-                                      zip(accumulate([F.one] + [x] * K, F.mul), c)), n, n))[0]
+                                      zip(accumulate([F.one] + [x] * K, F.mul), c)), n, n), False)[0]
                 for x in xs]
         for level in range(1, len(xs)):
             for i in range(len(xs) - 1, level - 1, -1):
@@ -241,16 +238,6 @@ class Evaluator:
             poly = [F.sub(a, F.mul(xs[i], b)) for a, b in zip([F.zero] + poly[:-1], poly)]
             poly[0] = F.add(poly[0], coef[i])
         return poly[:K + 1]
-
-    def laplace(self, m: list) -> list:
-        """The determinant of a matrix of series by cofactors (for a field with no zero test)."""
-        if len(m) == 1:
-            return m[0][0]
-        acc = [self.F.zero] * (self.K + 1)
-        for j in range(len(m)):
-            term = self.s_mul(m[0][j], self.laplace([row[:j] + row[j + 1:] for row in m[1:]]))
-            acc = [(self.F.sub if j % 2 else self.F.add)(x, y) for x, y in zip(acc, term)]
-        return acc
 
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:
@@ -271,9 +258,9 @@ class Evaluator:
             return self.scale([F.neg(F.one)] + [F.zero] * K, self.value(e.arg))
         if isinstance(e, Add):
             return reduce(self.plus, map(self.value, e.args[1:]), self.value(e.args[0]))
-        if isinstance(e, Mul):  # through the prefix, so products sharing one share its value
-            head = e.args[0] if len(e.args) == 2 else mul(*e.args[:-1])
-            return self.times(self.value(head), self.value(e.args[-1]))
+        if isinstance(e, Mul):  # as shapes read it: through the prefix when that reads
+            k = split(e, self.env)
+            return self.times(self.value(mul(*e.args[:k])), self.value(mul(*e.args[k:])))
         if isinstance(e, Div):
             if not isinstance(den := self.value(e.den), Lazy):
                 raise Domain(f"{e.den} is not a scalar")

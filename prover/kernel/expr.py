@@ -29,15 +29,9 @@ NOSPAN = Span(0, 0)
 
 def _cached(fn):
     """Cache a function of a node on the node itself, under "_" + its name: trees are immutable."""
-    key = "_" + fn.__name__
-
-    @wraps(fn)
-    def get(e: Expr):
-        if key not in e.__dict__:
-            object.__setattr__(e, key, fn(e))
-        return e.__dict__[key]
-
-    return get
+    key = "_" + fn.__name__  # set in the node's __dict__ directly: frozen nodes allow that
+    return wraps(fn)(lambda e: e.__dict__[key] if key in e.__dict__ else
+                     e.__dict__.setdefault(key, fn(e)))
 
 
 @_cached

@@ -17,7 +17,7 @@ from .expr import (FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, 
 
 _SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
-    r"(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>⁻¹|\^\{T\}|[-+*/()^'ᵀ{}])")
+    r"(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>⁻¹|⁻ᵀ|\^\{T\}|[-+*/()^'ᵀ{}])")
 
 
 class _Tok(NamedTuple):
@@ -66,9 +66,7 @@ class Parser:
 
     def accept(self, text: str) -> bool:
         """Take the next token if it is the operator `text`."""
-        ok = self.at(text)
-        self.i += ok
-        return ok
+        return self.at(text) and self.take() is not None
 
     def _end(self) -> int:
         """Where the last token taken ends."""
@@ -134,14 +132,19 @@ class Parser:
             acc = Div(acc, right, span=span) if op == "/" else mul(acc, right, span=span)
         return acc
 
-    def exponent(self) -> int:
-        """After '^': an integer, perhaps negative, perhaps in braces."""
+    def exponent(self) -> int | None:
+        """After '^': an integer, perhaps negative, perhaps in braces; None for -T."""
         braced = self.accept("{")
         start, neg = self.tok.span.start, self.accept("-")
         t = self.tok
+        if neg and t.kind == "name" and t.text == "T":
+            self.take()
+            if braced:
+                self.expect("}")
+            return None
         if t.kind != "num" or "." in t.text:
             raise _error("expected an integer exponent or T after '^'", t.span,
-                         "write X^T, X^2, X^-1 or X^{-1}")
+                         "write X^T, X^2, X^-1, X^{-1} or X^-T")
         k = int(self.take().text)
         if k > Limits.max_exponent:
             raise ProveError("limit", f"exponent {t.text} is larger than the limit "
@@ -153,11 +156,13 @@ class Parser:
     def postfix(self) -> Expr:
         e = self.atom()
         start = e.span.start
-        while self.at("'", "ᵀ", "^{T}", "⁻¹", "^"):
+        while self.at("'", "ᵀ", "^{T}", "⁻¹", "⁻ᵀ", "^"):
             op = self.take().text
             if op == "^" and self.tok.kind == "name" and self.tok.text == "T":
                 op = self.take().text
             k = self.exponent() if op == "^" else -1 if op == "⁻¹" else None  # None: transpose
+            if k is None and op in ("^", "⁻ᵀ"):  # X^-T is (X^-1)^T
+                e = Inv(e, span=Span(start, self._end()))
             span = Span(start, self._end())
             e = (T(e, span=span) if k is None else Inv(e, span=span) if k == -1
                  else Pow(e, k, span=span))

@@ -54,6 +54,8 @@ def show(e: Expr, names: frozenset[str] | set[str] = frozenset()) -> str:
             return " ".join([at(e.args[0], _PROD)] + [at(f, _POST) for f in e.args[1:]])
         if isinstance(e, Div):
             return f"{at(e.num, _PROD)} / {at(e.den, _POST)}"
+        if isinstance(e, T) and isinstance(e.arg, Inv):
+            return at(e.arg.arg, _POST) + "^-T"
         if isinstance(e, (T, Inv, Pow)):
             return at(e.arg, _POST) + ("^T" if isinstance(e, T) else "^-1" if isinstance(e, Inv)
                                        else f"^{e.k}")

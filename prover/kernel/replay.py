@@ -17,13 +17,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import Limits, ProveError
+from .errors import Diagnostic, Limits, ProveError
 from .expr import Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
 from .parser import parse
 from .printer import show
 from .rules import Facts, Move, Rule, confirm_rule, replay
 from .shapes import SCALAR, Shape, VarInfo, same_shape, shape_of
-from .truth import Context, Evidence, Witness, algebra_equal, decide
+from .truth import _RELATIONS, Context, Evidence, Witness, algebra_equal, decide
 
 @dataclass
 class StepIn:
@@ -41,6 +41,7 @@ class ProofIn:
     claim: dict[str, str]  # {"lhs","rhs"} or {"derivative","wrt","equals"[, "layout"]}
     steps: list[StepIn]
     claim_loc: Any = None
+    assume: dict[str, list] = field(default_factory=dict)  # "sizes": (m, ">=", n); "invertible"
 
 
 @dataclass
@@ -81,6 +82,7 @@ class ProofResult:
     help: str = ""
     warnings: list[str] = field(default_factory=list)
     context: Context | None = field(default=None, repr=False)
+    assumptions: list[str] = field(default_factory=list)  # part of what `valid` says
 
 
 # A citation as written -> (the rule, "index", or None when it names nothing; why not; a warning
@@ -98,23 +100,25 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
     is_deriv = "derivative" in proof.claim
     try:
         start, end, varying, target = _read_claim(proof, env, names)
+        relations, invertible = _read_assumptions(proof, env, names)
     except ProveError as exc:
         return ProofResult(proof.theorem, "", "error", [], exc.diag.message,
                            where=exc.diag.data.get("where", ("claim",)), span=exc.diag.span,
                            source_text=exc.diag.data.get("source", ""), help=exc.diag.help)
-    ctx = Context(env, varying)
-    facts = Facts(env, varying)
+    claim = (start, end) if end is not None else (start,) + ((target[1],) if target[1] else ())
+    ctx = Context(env, varying, claim, relations, invertible)
+    facts = Facts(env, varying, invertible)
     results: list[StepResult] = []
     prev: Expr | None = None
-    prev_index = 0
-    finished = False
+    prev_index, finished = 0, False
     for i, step in enumerate(proof.steps):
         t0 = time.perf_counter()
+        if i and prev is None:  # the start line could not be read: go on from the claim's
+            prev, prev_index = start, -1
         try:
-            if finished or (prev is None and i > 0) or (step.derivative and not is_deriv and i):
+            if finished or (step.derivative and not is_deriv and i):
                 raise ProveError("step", "a derivative: step ends the proof; nothing may follow it"
-                                 if finished else "a derivative: step needs a derivative claim"
-                                 if prev is not None else "not checked: no earlier line could be read")
+                                 if finished else "a derivative: step needs a derivative claim")
             if i == 0:
                 r, cur = _check_start(step, start, env, ctx, names)
             elif step.derivative:
@@ -123,16 +127,14 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
             else:
                 r, cur = _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier)
             if i > 0 and prev_index != i - 1 and r.status != "error":
-                r.warnings.append(f"checked from the last line that could be read (step {prev_index})")
-        except ProveError as exc:  # the step's error: a bad line, citation or rule
-            r, cur = StepResult(i, step.text, [], "error", exc.diag.message, loc=step.loc,
-                                span=exc.diag.span if exc.diag.span.end else None,
-                                source_text=step.text, help=exc.diag.help,
-                                caret=exc.diag.data.get("caret"),
-                                counterexample=exc.diag.data.get("counterexample")), None
-        except RecursionError:
-            r, cur = StepResult(i, step.text, [], "error", "expression too deeply nested",
-                                loc=step.loc), None
+                r.warnings.append(f"checked from the last line that could be read (step {prev_index})"
+                                  if prev_index >= 0 else f"checked from the claim's start, {show(start, names)}")
+        except (ProveError, RecursionError) as exc:  # the step's error: a bad line or citation
+            diag = getattr(exc, "diag", None) or Diagnostic("limit", "expression too deeply nested")
+            r, cur = StepResult(i, step.text, [], "error", diag.message, loc=step.loc, help=diag.help,
+                                span=diag.span if diag.span.end else None, source_text=step.text,
+                                caret=diag.data.get("caret"),
+                                counterexample=diag.data.get("counterexample")), None
         r.seconds = time.perf_counter() - t0
         results.append(r)
         if cur is not None:
@@ -148,7 +150,24 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
                        f"right-hand side {show(end, names)}"
                        + (f" ({truth.note or truth.kind})" if truth else ""))
     status = "invalid" if bad or message else "valid"
-    return ProofResult(proof.theorem, "", status, results, message, context=ctx)
+    return ProofResult(proof.theorem, "", status, results, message, context=ctx, assumptions=[
+        " ".join(map(str, r)) for r in relations] + [f"{show(e, names)} invertible" for e in invertible])
+
+
+def _read_assumptions(proof: ProofIn, env, names) -> tuple[tuple, tuple]:
+    """`assume:` relations between sizes, (m, ">=", n) or (n, ">", 2) as the loader read them,
+    and the square expressions the claim presumes invertible."""
+    syms = {x for v in env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)}
+    relations = tuple(proof.assume.get("sizes", ()))
+    for k, (a, op, b) in enumerate(relations):
+        if a not in syms or op not in _RELATIONS or not (b in syms or isinstance(b, int) and b > 0):
+            raise ProveError("assume", f"assume: sizes: {a} {op} {b} is not a relation between "
+                             "dimension symbols of the declarations (or one and a number)",
+                             where=("assume", "sizes", k))
+    invertible = tuple(_parse_claim(proof, "", "assume: invertible", names, env, text,
+                                    ("assume", "invertible", k))
+                       for k, text in enumerate(proof.assume.get("invertible", [])))
+    return relations, invertible
 
 
 def _read_claim(proof: ProofIn, env, names):
@@ -168,17 +187,14 @@ def _read_claim(proof: ProofIn, env, names):
     if not shape_of(f, env).scalar:
         raise ProveError("claim", f"∂f/∂{wrt} needs a scalar f; {show(f)} is {shape_of(f, env)}",
                          where=("claim", "derivative"))
-    layout = proof.claim.get("layout", "numerator")
-    ws = env[wrt].shape
+    ws, layout = env[wrt].shape, proof.claim.get("layout", "numerator")
     gshape = Shape(ws.cols, ws.rows) if layout == "numerator" else ws
-    claimed = None
-    if proof.claim.get("equals"):
-        claimed = _parse_claim(proof, "equals", "the claim's answer", names, env)
-        if not same_shape(shape_of(claimed, env), gshape):
-            raise ProveError("claim", f"the claimed derivative {show(claimed)} is "
-                             f"{shape_of(claimed, env)}; in {layout} layout ∂f/∂{wrt} is {gshape}",
-                             where=("claim", "equals"))
-    return d(f), None, {wrt}, (gshape, claimed, layout)
+    claimed = proof.claim.get("equals") and _parse_claim(proof, "equals", "the claim's answer", names, env)
+    if claimed and not same_shape(shape_of(claimed, env), gshape):
+        raise ProveError("claim", f"the claimed derivative {show(claimed)} is "
+                         f"{shape_of(claimed, env)}; in {layout} layout ∂f/∂{wrt} is {gshape}",
+                         where=("claim", "equals"))
+    return d(f), None, {wrt}, (gshape, claimed or None, layout)
 
 
 def _check_declarations(proof: ProofIn) -> None:
@@ -190,13 +206,11 @@ def _check_declarations(proof: ProofIn) -> None:
                 raise ProveError("limit", f"{name}: dimension {dim} is outside "
                                  f"1..{Limits.max_dimension}", where=("variables", name, "shape"))
     if "derivative" in proof.claim:
-        wrt = proof.claim.get("wrt", "")
-        info = proof.variables.get(wrt)
-        why = ("is not a declared variable" if info is None else "is declared constant, so "
-               "nothing can be differentiated with respect to it" if info.constant else "")
-        if why:
-            raise ProveError("claim", f"wrt: {wrt!r} {why}" if info is None else f"{wrt} {why}",
-                             where=("claim", "wrt"))
+        info = proof.variables.get(wrt := proof.claim.get("wrt", ""))
+        if info is None or info.constant:
+            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable" if info is None else
+                             f"{wrt} is declared constant, so nothing can be differentiated with "
+                             "respect to it", where=("claim", "wrt"))
         if info.symmetric:
             raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a "
                              "symmetric matrix have competing conventions, and prove does not "
@@ -204,15 +218,17 @@ def _check_declarations(proof: ProofIn) -> None:
                              "square matrices", where=("claim", "wrt"))
 
 
-def _parse_claim(proof: ProofIn, key: str, what: str, names, env) -> Expr:
-    text = proof.claim[key]
+def _parse_claim(proof: ProofIn, key: str, what: str, names, env, text: str | None = None,
+                 where: tuple = ()) -> Expr:
+    text = proof.claim[key] if text is None else text
     try:
         e = parse(text, names)
-        shape_of(e, env)
+        if (s := shape_of(e, env)).rows != s.cols and where:  # an assumed inverse
+            raise ProveError("assume", f"{show(e, names)} is {s}; only a square matrix has one")
         return e
     except ProveError as exc:
         raise ProveError(exc.diag.code, f"{what}: {exc.diag.message}", exc.diag.span,
-                         exc.diag.help, where=("claim", key), source=text) from None
+                         exc.diag.help, where=where or ("claim", key), source=text) from None
 
 
 def _parse_step(step: StepIn, names, env) -> tuple[Expr, Shape]:
@@ -225,17 +241,14 @@ def _check_start(step: StepIn, start: Expr, env, ctx, names) -> tuple[StepResult
         raise ProveError("step", "the first item gives the starting expression (expr:) and cites "
                          "no rule")
     e, _ = _parse_step(step, names, env)
-    base = dict(loc=step.loc, span=Span(0, len(step.text)), source_text=step.text,
-                expr_tree=e, before_tree=start)
+    base = dict(index=0, expr=show(e, names), by=[], loc=step.loc, span=Span(0, len(step.text)),
+                source_text=step.text, expr_tree=e, before_tree=start)
     want = f"the proof must start from {show(start, names)}"
     if not algebra_equal(e, start, ctx):
-        return StepResult(0, show(e, names), [], "invalid", want, **base), e
+        return StepResult(**base, status="invalid", message=want), e
     truth = decide(start, e, ctx)
-    if not truth.holds:
-        return StepResult(0, show(e, names), [], "invalid", f"{want}; this start is not equal to "
-                          f"it ({truth.note or truth.kind})", counterexample=truth.witness,
-                          **base, **_evidence(truth)), e
-    return StepResult(0, show(e, names), [], "valid", **base, **_evidence(truth)), e
+    return _refuted(base, truth, f"{want}; this start is not equal to it") or StepResult(
+        **base, status="valid", **_evidence(truth)), e
 
 
 def _resolve(i: int, step: StepIn, cite: Citer) -> tuple[list[str], list[Rule], bool, list[str]]:
@@ -338,13 +351,12 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
                        f"the line before is not {show(right, names)}",
                        ("∂f/∂" + wrt + " from the line before", "this line") if gprime is not None
                        else ("line before", f"tr(G d{wrt}) with this G"))
-    if not refuted and (gprime is None or not any(r.kind == "derivative" for r in rules)):
-        return StepResult(**base, status="unjustified", **(
-            dict(message="reading off a derivative needs Theorem 4 (derivative-from-differential)",
-                 suggestion=["derivative-from-differential"]) if gprime is not None else dict(
-                message=f"Theorem 4 reads ∂f/∂{wrt} off a line of the form tr(G d{wrt}); the "
-                f"line before is {show(prev, names)}", help=f"move d{wrt} to the end inside the "
-                "trace (trace-cyclic) and gather the terms under one trace (trace-add)")))
+    if not refuted and gprime is not None and not any(r.kind == "derivative" for r in rules):
+        return StepResult(**base, status="unjustified", suggestion=["derivative-from-differential"],
+                          message="reading off a derivative needs Theorem 4 (derivative-from-differential)")
+    if not refuted and gprime is None:
+        return StepResult(**base, status="unjustified", message=f"Theorem 4 reads ∂f/∂{wrt} off a "
+                          f"line of the form tr(G d{wrt}); the line before is {show(prev, names)}")
     if claimed is not None and not refuted:
         second = decide(g, claimed, ctx)
         refuted = _refuted(base, second, f"this derivative is not the claimed "
@@ -360,20 +372,11 @@ def extract(e: Expr, wrt: str) -> Expr | None:
     """G from tr(G dX) (or tr(-G dX)); None unless e has that form with no differential in G."""
     if not (isinstance(e, Func) and e.name == "tr"):
         return None
-    arg, sign = e.arg, False
-    if isinstance(arg, Neg):
-        arg, sign = arg.arg, True
-    dx = d(Sym(wrt))
-    if arg == dx:
-        g: Expr = Ident()
-    elif isinstance(arg, Mul) and arg.args[-1] == dx:
-        g = mul(*arg.args[:-1])
-    else:
+    arg, dx = e.arg.arg if isinstance(e.arg, Neg) else e.arg, d(Sym(wrt))
+    g = Ident() if arg == dx else mul(*arg.args[:-1]) if isinstance(arg, Mul) and arg.args[-1] == dx else None
+    if g is None or any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
         return None
-    if any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
-        return None
-    return Neg(g) if sign else g
-
+    return Neg(g) if isinstance(e.arg, Neg) else g
 
 __all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "Citer", "check_proof",
            "confirm_rule", "extract", "SCALAR"]

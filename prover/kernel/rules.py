@@ -70,8 +70,8 @@ class Move:
 class Facts:
     """What side conditions may assume of the proof's variables: shapes, and which ones vary."""
 
-    def __init__(self, env: Env, varying: set[str]):
-        self.env, self.varying = env, varying
+    def __init__(self, env: Env, varying: set[str], assumed: tuple = ()):
+        self.env, self.varying, self.assumed = env, varying, assumed  # assumed: invertible
 
     def shape(self, e: Expr) -> Shape | None:
         try:
@@ -83,6 +83,8 @@ class Facts:
         return not (symbols(e) & self.varying)
 
     def invertible(self, e: Expr) -> bool:
+        if e in self.assumed:
+            return True
         if isinstance(e, Sym):
             info = self.env.get(e.name)
             return bool(info and info.invertible)
@@ -159,18 +161,14 @@ def unmet(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> list[str]:
             out.append(f"{rule.id}: {sub} does not shape-check")
             continue
         for want, got in ((info.shape.rows, s.rows), (info.shape.cols, s.cols)):
-            if want is None or got is None:
-                continue
-            if (want if isinstance(want, int) else dims.setdefault(want, got)) != got:
+            if None not in (want, got) and got != (want if isinstance(want, int) else
+                                                   dims.setdefault(want, got)):
                 out.append(f"{rule.id}: {name} := {sub} is {s}, which does not fit the rule")
-        if name in rule.scalar and not s.scalar:
-            out.append(f"{rule.id} needs {sub} to be a scalar")
-        if (name in rule.constant or info.constant) and not facts.constant(sub):
-            out.append(f"{rule.id} needs {sub} to be constant")
-        if (name in rule.invertible or info.invertible) and not facts.invertible(sub):
-            out.append(f"{rule.id} needs {sub} to be invertible")
-        if info.symmetric and not facts.symmetric(sub):
-            out.append(f"{rule.id} needs {sub} to be symmetric")
+        lacks = {"a scalar": name in rule.scalar and not s.scalar,
+                 "constant": (name in rule.constant or info.constant) and not facts.constant(sub),
+                 "invertible": (name in rule.invertible or info.invertible)
+                 and not facts.invertible(sub), "symmetric": info.symmetric and not facts.symmetric(sub)}
+        out += [f"{rule.id} needs {sub} to be {what}" for what, bad in lacks.items() if bad]
     return out
 
 

@@ -90,12 +90,13 @@ def shape_of(e: Expr, env: Env) -> Shape:
                 "number out" if re.fullmatch(r"[eE]\d+", e.name) else
                 f"declare it under `variables:`, e.g. {e.name}: {{shape: [n, n]}}")
         raise ProveError("undeclared", f"{e.name} is not a declared variable", e.span, help)
-    if isinstance(e, (Add, Mul)):  # left to right: the first mismatch is the one reported
+    if isinstance(e, Add):  # left to right: the first mismatch is the one reported
         acc = shape_of(e.args[0], env)
-        for i, t in enumerate(e.args[1:], 1):
-            s = shape_of(t, env)
-            acc = _sum(acc, s, t, e) if isinstance(e, Add) else _product(acc, s, e.args[:i], t, e)
+        for t in e.args[1:]:
+            acc = _sum(acc, shape_of(t, env), t, e)
         return acc
+    if isinstance(e, Mul):
+        return _bracket(e.args, env, {}, e)[0]
     if isinstance(e, Div):
         top, den = shape_of(e.num, env), shape_of(e.den, env)
         if not den.scalar:
@@ -132,19 +133,42 @@ def _sum(acc: Shape, s: Shape, term: Expr, whole: Expr) -> Shape:
     return _square(acc, whole, whole, "a sum with I") if acc.square else acc
 
 
-def _product(a: Shape, b: Shape, lefts: tuple, right: Expr, whole: Expr) -> Shape:
+def _product(a: Shape, b: Shape) -> Shape | None:
+    """The shape of a product of an a and a b (a 1×1 scales anything), or None."""
     if a.scalar or b.scalar:
         return b if a.scalar else a
     if a.rows is None and a.cols is None:
         return b if a.square else Shape(None, b.cols)
     if b.rows is None and b.cols is None:
         return a if b.square else Shape(a.rows, None)
-    if not _unify(a.cols, b.rows)[0]:
-        left, r = show(mul(*lefts)), show(right)
-        raise _error(f"{left} {r}: {left} is {a} and {r} is {b}; a product needs the columns on "
-                     f"the left ({_d(a.cols)}) to match the rows on the right ({_d(b.rows)})",
+    return Shape(a.rows, b.cols) if _unify(a.cols, b.rows)[0] else None
+
+
+def _bracket(fs: tuple, env: Env, memo: dict, whole: Expr | None = None, i: int = 0,
+             j: int | None = None) -> tuple[Shape, int] | None:
+    """The shape of the product fs[i:j] and where it splits into two products: left to right
+    when that reads, else the first grouping that does (`X (b^T a)`: a 1×1 group scales X).
+    With `whole`, no grouping raises the left-to-right reading's mismatch."""
+    j = len(fs) if j is None else j
+    if (i, j) not in memo:
+        memo[i, j] = (shape_of(fs[i], env), 1) if j - i == 1 else None
+        for k in range(j - 1, i, -1):
+            left, right = _bracket(fs, env, memo, None, i, k), _bracket(fs, env, memo, None, k, j)
+            if left and right and (s := _product(left[0], right[0])) is not None:
+                memo[i, j] = (s, k - i)
+                break
+    if memo[i, j] is None and whole is not None:  # report where the left-to-right reading fails
+        n = next(n for n in range(2, len(fs) + 1) if not _bracket(fs, env, memo, None, 0, n))
+        acc, s, left, r = memo[0, n - 1][0], shape_of(fs[n - 1], env), show(mul(*fs[:n - 1])), show(fs[n - 1])
+        raise _error(f"{left} {r}: {left} is {acc} and {r} is {s}; a product needs the columns on "
+                     f"the left ({_d(acc.cols)}) to match the rows on the right ({_d(s.rows)})",
                      whole.span, "a transpose may be missing")
-    return Shape(a.rows, b.cols)
+    return memo[i, j]
+
+
+def split(e: Mul, env: Env) -> int:
+    """Where the product e is read as (factors before) times (factors from) this index."""
+    return _bracket(e.args, env, {}, e)[1]
 
 
 def same_shape(a: Shape, b: Shape) -> bool:

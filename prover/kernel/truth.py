@@ -19,7 +19,7 @@ Read next: `rules.py`.
 from __future__ import annotations
 
 import math
-from itertools import product
+from itertools import islice, permutations, product
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping
@@ -34,6 +34,8 @@ MAX_HEIGHT_BITS = 10**6  # literals: past this the chance of an unlucky prime is
 Z3_MAX_SIZE = 5  # Z3 is asked only where every size is at most this (and no det or inverse)
 Z3_RLIMIT = 3_000_000  # Z3's resource limit per assignment (deterministic, unlike a timeout)
 Z3_TERMS = 20_000  # Z3 is not asked where entries could have more monomials than this
+_RELATIONS = {">=": int.__ge__, ">": int.__gt__, "<=": int.__le__, "<": int.__lt__,
+              "!=": int.__ne__}
 
 @dataclass
 class Witness:
@@ -68,12 +70,33 @@ class Context:
     """Declarations, which variables vary, and the random points of one check (shared by its
     steps: the points are drawn after the proof is read, from the OS's randomness)."""
 
-    def __init__(self, env: Env, varying: set[str]):
+    def __init__(self, env: Env, varying: set[str], claim: tuple = (), relations: tuple = (),
+                 invertible: tuple = ()):
         self.env, self.varying = env, set(varying)
         self.dim_syms = sorted({x for v in env.values() for x in (v.shape.rows, v.shape.cols)
                                 if isinstance(x, str)})
         self.field = ModP()
         self.points: dict[tuple, Evaluator] = {}
+        # the sizes the claim is asserted at: where the stated relations hold (("m", ">=",
+        # "n"), ("n", ">", 2)), and the claim's sides and the assumed inverses are defined
+        self.claim, self.relations = tuple(claim) + tuple(Inv(e) for e in invertible), relations
+        self.assumed = tuple(invertible)
+        self._defined: dict[tuple, bool] = {}
+
+    def defined(self, dims: Mapping[str, int]) -> bool:
+        key = tuple(sorted(dims.items()))
+        if key not in self._defined:
+            val = lambda x: dims[x] if isinstance(x, str) else x  # noqa: E731
+            self._defined[key] = all(_RELATIONS[op](val(a), val(b)) for a, op, b in
+                                     self.relations) and any(self._evaluates(dims, f) for f in range(4))
+        return self._defined[key]
+
+    def _evaluates(self, dims: Mapping[str, int], fresh: int) -> bool:
+        ev = self.evaluator(dims, fresh)
+        try:
+            return all(ev.value(e) is not None for e in self.claim)
+        except (Singular, Domain):
+            return False
 
     def sizes(self, dims: Mapping[str, int]) -> dict[str, tuple[int, int]]:
         dim = lambda x: x if isinstance(x, int) else dims[x]  # noqa: E731
@@ -166,20 +189,34 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     extra = _size_degree(lhs) + _size_degree(rhs) + len(inverted) if inverted or any(
         _size_dependent(x) for e in (lhs, rhs) for x in e.walk()) else 0
     if not syms:
-        return [{}], 1, ""
-    spread = lambda s, rev=False: {x: s + i for i, x in enumerate(reversed(syms) if rev else syms)}  # noqa: E731
-    if extra == 0:
-        small = [spread(2), spread(3), spread(2, True)]
-        top = spread(max(need, 2))
-        out = [top] + [x for i, x in enumerate(small) if x not in small[:i] and x != top]
+        return ([{}], 1, "") if ctx.defined({}) else ([], 0, _NOWHERE)
+    if extra == 0:  # the first assignment (every symbol at least need) where the claim is
+        tops = (dict(zip(order, range(s, s + len(syms)))) for s in range(need, MAX_SIZE + 1)
+                for order in islice(permutations(syms), 24))
+        top = next((t for t in tops if ctx.defined(t)), None)
+        if top is None:
+            return [], 0, _NOWHERE
+        small = [{x: s + i for i, x in enumerate(o)} for s, o in ((2, syms), (3, syms), (2, syms[::-1]))]
+        out = [top] + [x for i, x in enumerate(small) if x not in small[:i] + [top] and ctx.defined(x)]
         decisive = 1
     else:
-        # every size from 2 to the bound for each symbol: all combinations when there are at
-        # most 256, else 256 drawn at random (a nonzero polynomial of degree D in the sizes
-        # vanishes on at most D/(D + 2) of them: it escapes 256 with chance (D/(D + 2))^256)
-        grid = [dict(zip(syms, t)) for t in product(range(2, max(need, 3) + extra + 1),
-                                                     repeat=len(syms))]
-        out = grid if len(grid) <= 256 else _OS.sample(grid, 256)
+        # every size from 2 to the bound for each symbol where the claim is: all combinations
+        # when there are at most 256, else 256 drawn at random (a nonzero polynomial of degree
+        # D in the sizes vanishes on at most D/(D + 2) of them: it escapes 256 with chance
+        # (D/(D + 2))^256). Where the claim's sizes are cut (m >= n), the bound doubles, so
+        # each line of the grid still holds as many sizes.
+        hi = max(need, 3) + extra
+        for top in (hi, 2 * hi - 2 + max([b for _, _, b in ctx.relations if isinstance(b, int)]
+                                          + [0])):
+            grid = list(product(range(2, top + 1), repeat=len(syms)))
+            if len(grid) > 256:
+                _OS.shuffle(grid)
+            out = list(islice((g for g in map(dict, (zip(syms, t) for t in grid))
+                               if top > MAX_SIZE or ctx.defined(g)), 256))
+            if len(out) == (hi - 1) ** len(syms) or len(out) == 256:
+                break
+        if not out:
+            return [], 0, _NOWHERE
         decisive = len(out)
     biggest = max(v for x in out for v in x.values())
     if biggest > MAX_SIZE:
@@ -187,6 +224,10 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
                                f", {extra} more for size-dependent scalars), beyond the checker's "
                                f"limit of {MAX_SIZE}")
     return out, decisive, ""
+
+
+_NOWHERE = ("the claim is defined at no sizes up to the checker's limit (its inverses are "
+            "singular, or its assumptions exclude every size)")
 
 
 def bounds(e: Expr, n: int) -> tuple[int, float]:
@@ -238,9 +279,11 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
         checked.append(dims)
     # every size needed must be defined: "true wherever defined" does not carry through a line
     # that is defined at fewer sizes than the claim
-    if any(d not in checked for d in sizes[:decisive]):
-        return Evidence("unknown", sizes, note="the expressions are undefined (singular, or a log "
-                        "of a non-positive number) at every point tried at some of the sizes")
+    if (gap := next((d for d in sizes[:decisive] if d not in checked), None)) is not None:
+        at = ", ".join(f"{k} = {v}" for k, v in gap.items()) or "these sizes"
+        return Evidence("unknown", sizes, note=f"the step is undefined (a singular inverse, or a "
+                        f"log of a non-positive number) at {at}, where the claim is defined; if "
+                        "the claim needs it, state it under assume: (sizes or invertible)")
     # one random point per assignment: a false identity agrees at a random point with chance
     # below degree/p, and its residues vanish for at most bits/60 of the ~2^55 61-bit primes
     bound = degree / 2**60 + (bits / 60 + 1) / 2**54
@@ -280,35 +323,18 @@ def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> bool | W
 
 def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], order: int):
     """True when Z3 confirms every decisive assignment; False when it cannot; an Evidence when
-    Z3's point, re-evaluated exactly, shows the step false."""
+    Z3 finds the sides differ where every random point agreed (no witness: never valid)."""
     from .z3field import z3_decide  # Z3 loads in ~0.2 s: only when a step needs it
 
     for dims in sizes:
         if any(r > Z3_MAX_SIZE or c > Z3_MAX_SIZE for r, c in ctx.sizes(dims).values()):
             return False
         verdict, detail = z3_decide(lhs, rhs, ctx, dims, order, Z3_RLIMIT)
-        if verdict == "unsat":
-            continue
         if verdict == "sat":
-            witness = rational_witness(lhs, rhs, ctx, dims, *detail)
-            if witness is not None:
-                return Evidence("false", [dims], witness=witness, checked_by=["z3"])
-        return False
+            return Evidence("unknown", [dims], note="Z3 finds a point where the two sides differ")
+        if verdict != "unsat":
+            return False
     return True
-
-
-def rational_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int], point: dict,
-                     dpoint: dict) -> Witness | None:
-    """A Witness if the two sides differ at this rational point (values compared mod p: a
-    difference there is a difference over the rationals)."""
-    F, used = ctx.field, symbols(lhs) | symbols(rhs)
-    conv = lambda d: {k: [[F.const(Fraction(x)) for x in row] for row in m] for k, m in d.items()}  # noqa: E731
-    try:
-        return _differ(Evaluator(F, 0, conv(point), conv(dpoint), ctx.env, dims), lhs, rhs,
-                       {**{k: v for k, v in point.items() if k in used},
-                        **{"d" + k: v for k, v in dpoint.items() if k in used}})
-    except (Singular, Domain, ZeroDivisionError, KeyError, IndexError, ValueError):
-        return None
 
 
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
