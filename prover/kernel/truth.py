@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Mapping
 
 from .evaluate import _OS, Domain, Evaluator, ModP, Singular, equal_values
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth, symbols
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth
 from .shapes import Env, shape_of
 
 MAX_SIZE = 24  # the largest size the random points go to
@@ -329,7 +329,7 @@ def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], orde
     for dims in sizes:
         if any(r > Z3_MAX_SIZE or c > Z3_MAX_SIZE for r, c in ctx.sizes(dims).values()):
             return False
-        verdict, detail = z3_decide(lhs, rhs, ctx, dims, order, Z3_RLIMIT)
+        verdict, _ = z3_decide(lhs, rhs, ctx, dims, order, Z3_RLIMIT)
         if verdict == "sat":
             return Evidence("unknown", [dims], note="Z3 finds a point where the two sides differ")
         if verdict != "unsat":
