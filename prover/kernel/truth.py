@@ -200,23 +200,24 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         out = [top] + [x for i, x in enumerate(small) if x not in small[:i] + [top] and ctx.defined(x)]
         decisive = 1
     else:
-        # every size from 2 to the bound for each symbol where the claim is: all combinations
-        # when there are at most 256, else 256 drawn at random (a nonzero polynomial of degree
-        # D in the sizes vanishes on at most D/(D + 2) of them: it escapes 256 with chance
-        # (D/(D + 2))^256). Where the claim's sizes are cut (m >= n), the bound doubles, so
-        # each line of the grid still holds as many sizes.
+        # hi - 1 sizes for each symbol (from 2, or the least its assumptions allow), where the
+        # claim is: a polynomial in the sizes of total degree below hi - 2 that vanishes there
+        # vanishes everywhere, on the triangle m >= n leaves of the grid too (a triangular grid
+        # of side L determines degree < L). All combinations when there are at most 256, else
+        # 256 at random (a nonzero polynomial of degree D vanishes on at most D/(D + 2) of
+        # them: it escapes 256 with chance (D/(D + 2))^256).
         hi = max(need, 3) + extra
-        for top in (hi, 2 * hi - 2 + max([b for _, _, b in ctx.relations if isinstance(b, int)]
-                                          + [0])):
-            grid = list(product(range(2, top + 1), repeat=len(syms)))
-            if len(grid) > 256:
-                _OS.shuffle(grid)
-            out = list(islice((g for g in map(dict, (zip(syms, t) for t in grid))
-                               if top > MAX_SIZE or ctx.defined(g)), 256))
-            if len(out) == (hi - 1) ** len(syms) or len(out) == 256:
-                break
-        if not out:
-            return [], 0, _NOWHERE
+        lo = {s: max([2] + [b + (op == ">") for a, op, b in ctx.relations if a == s and
+                            isinstance(b, int) and op[0] == ">"]) for s in syms}
+        if max(lo.values()) + hi - 2 > MAX_SIZE:
+            return [], 0, f"the sizes this step needs go past the checker's limit of {MAX_SIZE}"
+        grid = list(product(*(range(lo[s], lo[s] + hi - 1) for s in syms)))
+        if len(grid) > 256:
+            _OS.shuffle(grid)
+        out = list(islice((g for g in (dict(zip(syms, t)) for t in grid) if ctx.defined(g)), 256))
+        if len(out) < math.comb(len(syms) + extra, extra):
+            return out, 0, _NOWHERE if not out else ("the claim is defined at too few of the "
+                                                     "sizes this step needs")
         decisive = len(out)
     biggest = max(v for x in out for v in x.values())
     if biggest > MAX_SIZE:
@@ -339,14 +340,16 @@ def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], orde
 
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     """Equal up to `algebra` (SPEC §5): equal values when tr, d, det and log are arbitrary
-    functions of their argument's size and value, at random points of every size assignment
-    the size argument needs."""
+    functions of their argument's size and value, at random points of the decisive size
+    assignment and the largest ones the size argument picks."""
     if a == b:
         return True
     sizes, decisive, over = plan(a, b, ctx)
     if over:
         return False
-    for dims in sizes[:max(decisive, 1)] + sizes[-1:]:
+    # the first assignment and the largest two: `algebra` only decides which rules a step
+    # needs; its truth is decided at every size by `decide`
+    for dims in sizes[:1] + sorted(sizes, key=lambda x: sum(x.values()))[-2:]:
         ev = ctx.evaluator(dims, free=True)
         try:
             if _differ(ev, a, b, {}):
