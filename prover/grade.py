@@ -53,8 +53,8 @@ from .kernel.errors import Limits, ProveError
 from .kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
 from .kernel.parser import parse
 from .kernel.printer import show
-from .proofs import (DerivativeClaim, DerivativeStep, IdentityClaim, Library, ProofFile, VarDecl,
-                     lemma_rule, parse_proof, to_kernel)
+from .proofs import (Assume, DerivativeClaim, DerivativeStep, IdentityClaim, Library, ProofFile,
+                     VarDecl, lemma_rule, parse_proof, relation, to_kernel)
 from .render import counterexample_line
 from .rulebase import load_rulebook
 from .source import Located, SourceError, load_yaml, read_text
@@ -122,6 +122,8 @@ class ProblemModel(BaseModel):
     claim: Optional[Union[DerivativeClaim, IdentityClaim]] = None
     variables: Optional[dict[str, VarDecl]] = None
     layout: Optional[Literal["numerator", "denominator"]] = None
+    assume: Optional[Assume] = Field(None, description="what the claim presumes (sizes, "
+                                     "invertible expressions); part of what is assigned")
     allowed_rules: Optional[list[str]] = Field(None, description="rule ids, aliases or globs "
                                                "(diff-*); omitted: every installed rule")
     allow_index: bool = False
@@ -170,6 +172,8 @@ class Problem:
     allow_index: bool
     allow_lemmas: bool
     partial: PartialCredit
+    assume: Optional[dict] = None  # the Assume dump, for building the proof to check
+    assume_key: tuple = ((), ())
 
     @property
     def claim_shown(self) -> str:
@@ -271,14 +275,14 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
             except SourceError as exc:
                 raise AssignmentError(f"{here}: from: {fpath}:{exc.line or 1}:{exc.col or 1}: "
                                       f"{exc.message}") from None
-            claim, variables = pf.claim, pf.variables
+            claim, variables, assume = pf.claim, pf.variables, pm.assume or pf.assume
             layout = pm.layout or pf.layout
             names.add(normalize(pf.theorem))
         else:
             if pm.claim is None or pm.variables is None:
                 raise AssignmentError(f"{here}: needs claim: and variables: (or from: a proof "
                                       "file)")
-            claim, variables = pm.claim, pm.variables
+            claim, variables, assume = pm.claim, pm.variables, pm.assume
             layout = pm.layout or "numerator"
         for n in names:
             if n in seen:
@@ -292,7 +296,9 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
         else:
             kclaim = {"lhs": claim.lhs, "rhs": claim.rhs}
         env = {n: v.info() for n, v in variables.items()}
-        res = check_proof(ProofIn(pm.id, env, kclaim, []), book)
+        res = check_proof(ProofIn(pm.id, env, kclaim, [], assume={
+            "sizes": [relation(t) for t in assume.sizes], "invertible": assume.invertible}
+            if assume else {}), book)
         if res.status == "error":
             raise AssignmentError(f"{here}: the claim cannot be used: {res.message}")
         kind, canon = canonical_claim(claim, set(variables))
@@ -307,7 +313,8 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
             {n: _var_key(v) for n, v in variables.items()},
             {n: v.model_dump() for n, v in variables.items()}, layout, allowed,
             list(pm.allowed_rules or []), pm.allow_index, pm.allow_lemmas,
-            pm.partial_credit or model.partial_credit))
+            pm.partial_credit or model.partial_credit,
+            assume.model_dump() if assume else None, assume_key(assume, set(variables))))
 
     libs: list[str] = []
     for j, entry in enumerate(list(model.lib) + list(lib)):
@@ -368,6 +375,7 @@ class LoadedProof:
     dump: dict = field(default_factory=dict)  # the proof, steps normalised, for checking
     lines: list = field(default_factory=list)  # the line of each step
     citations: list = field(default_factory=list)  # (step index, name as written)
+    assume_key: tuple = ((), ())  # what the proof assumes, by meaning
 
 
 @dataclass
@@ -385,6 +393,14 @@ def _sub(src: Located, base: tuple, data: Any) -> Located:
 
 
 _NORMAL: dict[tuple, str] = {}  # per worker process: students share most lines
+
+
+def assume_key(assume: Optional[Assume], names: set[str]) -> tuple:
+    """Assumptions by meaning: the relations as read, the expressions printed from their trees."""
+    if assume is None:
+        return (), ()
+    return (tuple(sorted({relation(t) for t in assume.sizes}, key=str)),
+            tuple(sorted({_normal_text(t, names) for t in assume.invertible})))
 
 
 def _normal_text(text: str, names: frozenset[str] | set[str]) -> str:
@@ -530,7 +546,8 @@ def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
     except Exception:  # noqa: BLE001 - display only
         claim_shown = ""
     return LoadedProof(pf.theorem, index, "", kind, canon, claim_shown, pf.layout,
-                       {n: _var_key(v) for n, v in pf.variables.items()}, dump, lines, cites)
+                       {n: _var_key(v) for n, v in pf.variables.items()}, dump, lines, cites,
+                       assume_key(pf.assume, set(names)))
 
 
 # -- 4. checking a proof (in a worker) ------------------------------------------------------------
@@ -961,6 +978,11 @@ def _claim_reasons(p: Problem, lp: LoadedProof) -> list[str]:
             diffs.append(k)
     if lp.layout != p.layout:
         diffs.append("layout")
+    if lp.assume_key != p.assume_key:
+        shown = lambda k: "; ".join([" ".join(map(str, r)) for r in k[0]]  # noqa: E731
+                                    + [f"{e} invertible" for e in k[1]]) or "nothing"
+        return [f"the proof assumes {shown(lp.assume_key)}; the assignment assumes "
+                f"{shown(p.assume_key)}"]
     if diffs:
         return [f"the claim was changed ({', '.join(diffs)}): the assignment asks for "
                 f"{p.claim_shown}" + (f" in {p.layout} layout" if "layout" in diffs else "")
@@ -1029,6 +1051,9 @@ def _payload(p: Problem, lp: LoadedProof, gate: _Gate, lib: list[str], book) -> 
     if p.kind == "derivative" and "equals" not in claim and "equals" in lp.dump["claim"]:
         claim["equals"] = _normal_text(lp.dump["claim"]["equals"], set(p.variables))
     mine.update(claim=claim, variables=p.decls, layout=p.layout)
+    mine.pop("assume", None)
+    if p.assume:
+        mine["assume"] = p.assume
     out: dict[str, Any] = {"proof": mine}
     if gate.used:
         out["lemmas"] = {k: norm(v.dump, v.dump["theorem"]) for k, v in sorted(gate.used.items())}

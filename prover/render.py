@@ -93,6 +93,9 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
             out.append("")
             continue
         out.append(f"{fr.path}: {fr.claim}" + (f"  ({fr.title})" if fr.title else ""))
+        assumed = assumptions(fr)
+        if assumed:
+            out.append(f"  assuming {assumed}")
         width = max((len(s.expr) for s in fr.steps), default=10)
         width = min(width, 48)
         bywidth = min(max((len(", ".join(s.by)) for s in fr.steps), default=5), 44)
@@ -118,12 +121,18 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
                 out.append(f"{fr.path}: warning: {w}")
         n = len(fr.steps)
         verdict = file_status(fr, strict)
-        out.append(style(f"{verdict}", COLOR.get(verdict, "red")) + f": {n} step{'s' * (n != 1)}")
+        out.append(style(f"{verdict}", COLOR.get(verdict, "red")) + f": {n} step{'s' * (n != 1)}"
+                   + (f", assuming {assumed}" if assumed and verdict == "valid" else ""))
         out.append("")
     counts = summary(results, strict)
     out.append(f"{counts['files']} file{'s' * (counts['files'] != 1)}: {counts['valid']} valid, "
                f"{counts['invalid']} invalid, {counts['error']} error")
     return "\n".join(out)
+
+
+def assumptions(fr: FileResult) -> str:
+    """What the claim assumes (`assume:`), part of what `valid` says: `m >= n; X^T X invertible`."""
+    return "; ".join(fr.result.assumptions) if fr.result and fr.result.assumptions else ""
 
 
 def file_warnings(fr: FileResult) -> list[str]:
@@ -183,7 +192,8 @@ def json_report(results: list[FileResult], strict: bool = False) -> str:
     files = []
     for fr in results:
         entry: dict[str, Any] = {"path": fr.path, "status": file_status(fr, strict),
-                                 "claim": fr.claim, "steps": [step_json(fr, s) for s in fr.steps]}
+                                 "claim": fr.claim, "assumptions": list(fr.result.assumptions) if fr.result else [],
+                                 "steps": [step_json(fr, s) for s in fr.steps]}
         if fr.message:
             entry["message"] = fr.message
         if file_warnings(fr):

@@ -18,6 +18,8 @@ the search's `split` when it has one (`_search_split`), else from one rule move.
 """
 from __future__ import annotations
 
+import re
+
 import random
 from dataclasses import dataclass
 from fractions import Fraction
@@ -110,6 +112,14 @@ def sizes_text(sizes: list[dict[str, int]]) -> str:
     keys = list(sizes[0]) if sizes else []
     if not keys:
         return "the declared sizes"
+    if len(sizes) > 6:  # a grid: the range of each symbol, and the order the claim kept
+        ranges = ", ".join(f"{k} = {min(d[k] for d in sizes)}..{max(d[k] for d in sizes)}"
+                           for k in keys)
+        order = [f"{a} ≥ {b}" for a in keys for b in keys if a != b
+                 and all(d[a] >= d[b] for d in sizes) and not all(d[a] == d[b] for d in sizes)]
+        return f"{len(sizes)} size assignments, {ranges}" + (
+            f" (all with {', '.join(order)}: the claim is defined or assumed only there)"
+            if order else "")
     vals = [", ".join(str(d.get(k, "?")) for k in keys) for d in sizes]
     return (f"{keys[0]} = " if len(keys) == 1 else f"({', '.join(keys)}) = ") + ", ".join(
         v if len(keys) == 1 else f"({v})" for v in vals)
@@ -129,7 +139,7 @@ def _works(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> bool:
         moves = certificate(prev, cur, rules, ctx)
         if moves is None:
             return False
-        line = replay(prev, moves, {r.id: r for r in rules}, Facts(ctx.env, ctx.varying), ctx)
+        line = replay(prev, moves, {r.id: r for r in rules}, Facts(ctx.env, ctx.varying, ctx.assumed), ctx)
         return algebra_equal(line, cur, ctx)
     except _SEARCH_FAILS:
         return False
@@ -154,7 +164,7 @@ def _applies(rule: Rule, lines: list[Expr], ctx: Context) -> bool:
     """Does the rule match somewhere in one of these lines (powers read as products)?"""
     from ..search.match import Facts as SearchFacts
 
-    sfacts = SearchFacts(ctx.env, ctx.varying)
+    sfacts = SearchFacts(ctx.env, ctx.varying, ctx.assumed)
     for line in lines:
         for view in dict.fromkeys((line, _unfold_powers(line))):
             try:
@@ -271,7 +281,7 @@ def _one_move_split(prev: Expr, cur: Expr, ctx: Context, book: RuleBook,
     list found (until the search's `split` does better)."""
     from ..search.match import Facts as SearchFacts
 
-    sfacts = SearchFacts(ctx.env, ctx.varying)
+    sfacts = SearchFacts(ctx.env, ctx.varying, ctx.assumed)
     grow = 2 * max(size(prev), size(cur)) + 8
     tried = 0
     for rule in _rewriting(book):
@@ -321,7 +331,7 @@ def false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> str:
     outs: list[str] = []
     from ..search.match import Facts as SearchFacts
 
-    sfacts = SearchFacts(ctx.env, ctx.varying)
+    sfacts = SearchFacts(ctx.env, ctx.varying, ctx.assumed)
     starts = [prev] + ([_unfold_powers(prev)] if _unfold_powers(prev) != prev else [])
     for rule in rules:
         if rule.kind != "rewrite":
@@ -426,12 +436,16 @@ def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, bo
     accepts is named. A side condition is blamed only when no rule list does it."""
     rules = _cited_rules(r, book, lemmas)
     hint = suggest(before, cur, ctx, book)
+    try:
+        relaxed = justify(before, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
+    except _SEARCH_FAILS:
+        relaxed = None
+    unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
+    wanted = [m.group(1) for u in unmet if (m := re.search(r"needs (.+) to be invertible$", u))]
+    if unmet and len(wanted) == len(unmet):  # what an `assume:` can state
+        r.help = (f"{'; '.join(unmet)}: if the claim presumes it, state it in the file: "
+                  f"assume: {{invertible: [{', '.join(dict.fromkeys(wanted))}]}}")
     if not hint:
-        try:
-            relaxed = justify(before, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
-        except _SEARCH_FAILS:
-            relaxed = None
-        unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
         if unmet:
             r.message = "this step is true, but " + "; ".join(unmet)
             return
