@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from prover import grade as G
 from prover.kernel.parser import parse
 from prover.kernel.printer import show
 
