@@ -32,7 +32,8 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
         sa, sb = shape_of(a, env), shape_of(b, env)
     except ProveError as exc:
         return Equivalence("different", f"cannot compare: {exc.diag.message}")
-    ctx = Context(env, {n for n, v in env.items() if not v.constant})
+    # compared wherever both sides are defined (X^T X invertible needs m >= n)
+    ctx = Context(env, {n for n, v in env.items() if not v.constant}, (a, b))
     nf = Normalizer(env)
     if same_shape(sa, sb):
         t = decide(a, b, ctx)
