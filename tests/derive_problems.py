@@ -131,6 +131,13 @@ PROBLEMS: list[Problem] = [
       "X^-1 - X^-1 S X^-1", "MC (57), (63)"),
     P("inv-trXTXinv", "tr((X^T X)^-1)", "X", [X_inv], "-2 (X^T X)^-2 X^T", "MN ch. 9"),
     P("inv-trXinv2", "tr(X^-2)", "X", [X_inv], "-2 X^-3", "MN ch. 9"),
+    # -- Gram matrices of a rectangular X (p > n: X^T X is invertible) ------------------------
+    P("gram-logdet", "log(det(X^T X))", "X", ["X: p x n"], "2 (X^T X)^-1 X^T", "MC (55)"),
+    P("gram-quad", "a^T (X^T X)^-1 a", "X", [a_n, "X: p x n"],
+      "-2 (X^T X)^-1 a a^T (X^T X)^-1 X^T", "MC (59), (80)"),
+    P("gram-trXTCXinvA", "tr((X^T C X)^-1 A)", "X", ["X: p x n", "C: p x p constant", A_nn],
+      "-((X^T C X)^-1 A (X^T C X)^-1 X^T C + (X^T C^T X)^-1 A^T (X^T C^T X)^-1 X^T C^T)",
+      "MC (125)"),
     # -- determinants ---------------------------------------------------------------------------
     P("det-X", "det(X)", "X", [X_inv], "det(X) X^-1", "MC (49)"),
     P("det-AXB", "det(A X B)", "X", ["A: n x n constant invertible", X_inv,
