@@ -93,3 +93,36 @@ def test_c02_neq_relations_leave_one_line(tmp_path):
     assert Z * (V * Z).inv() * V * B != B
     fr = _check(tmp_path, "c02", C02_NEQ_WINDOW)
     assert fr.status != "valid"
+
+
+# --- C03: a natural assumption (n >= 7) and a Gram-matrix inverse ------------------------------
+# plan() starts the window of n at 7 (its lower bound) but leaves m's window at 2..7, and
+# (B^T B)^-1 is defined only for m >= n: inside the window that leaves m = n = 7 alone. The third
+# symbol p supplies the comb(3 + 1, 1) = 4 points the plan asks for ((7, 7, p) for p = 2..7), all
+# with B square, where B (B^T B)^-1 B^T = I. The stated domain (n >= 7, B^T B invertible) holds
+# m = 8, n = 7 too, where B (B^T B)^-1 B^T is a rank-7 projection of size 8 and P C != C.
+C03_GRAM_LOWER_BOUND = """\
+theorem: c03
+variables:
+  B: {shape: [m, n]}
+  C: {shape: [m, p]}
+assume:
+  sizes: ["n >= 7"]
+claim:
+  lhs: B (B^T B)^-1 B^T C
+  rhs: C
+proof:
+  - expr: B (B^T B)^-1 B^T C
+  - expr: C
+    by: algebra
+"""
+
+
+def test_c03_lower_bound_collapses_window(tmp_path):
+    rng = random.Random(5)
+    m, n, p = 8, 7, 2
+    B, C = _rand(m, n, rng), _rand(m, p, rng)
+    assert (B.T * B).det() != 0
+    assert B * (B.T * B).inv() * B.T * C != C
+    fr = _check(tmp_path, "c03", C03_GRAM_LOWER_BOUND)
+    assert fr.status != "valid"
