@@ -104,8 +104,8 @@ class Assume(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     sizes: list[str] = Field(default_factory=list, max_length=20, description=(
-        "relations between dimension symbols, or a symbol and a number: m >= n, m > n, n >= 3 "
-        "(>=, >, <=, <, !=); the claim is asserted only at sizes where they hold"))
+        "relations between two dimension symbols (>=, >, <=, <: m >= n), or a lower bound on "
+        "one (n >= 3); the claim is asserted only at sizes where they hold"))
     invertible: list[str] = Field(default_factory=list, max_length=20, description=(
         "square expressions the claim presumes invertible, e.g. X^T X; the claim is asserted "
         "only at sizes where they can be"))
@@ -120,18 +120,23 @@ class Assume(BaseModel):
         return v
 
 
-_FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "!=": "!="}
+_FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
 
 
 def relation(text: str) -> tuple:
     """`m >= n` or `3 <= n` as (symbol, op, symbol or number), the symbol first."""
-    m = re.fullmatch(r"\s*([A-Za-z]\w*|\d+)\s*(>=|<=|!=|[<>≥≤≠])\s*([A-Za-z]\w*|\d+)\s*", text)
+    m = re.fullmatch(r"\s*([A-Za-z]\w*|\d+)\s*(>=|<=|[<>≥≤])\s*([A-Za-z]\w*|\d+)\s*", text)
     if not m or m.group(1).isdigit() and m.group(3).isdigit():
         raise ValueError(f"{text!r} is not a relation between sizes: write m >= n, m > n, n >= 3 "
-                         "(>=, >, <=, <, !=)")
-    a, op, b = m.group(1), {"≥": ">=", "≤": "<=", "≠": "!="}.get(m.group(2), m.group(2)), m.group(3)
+                         "(>=, >, <=, <)")
+    a, op, b = m.group(1), {"≥": ">=", "≤": "<="}.get(m.group(2), m.group(2)), m.group(3)
     num = lambda x: int(x) if x.isdigit() else x  # noqa: E731
-    return (b, _FLIP[op], num(a)) if a.isdigit() else (a, op, num(b))
+    rel = (b, _FLIP[op], num(a)) if a.isdigit() else (a, op, num(b))
+    if isinstance(rel[2], int) and rel[1][0] == "<":
+        raise ValueError(f"{text!r} bounds a size from above; only lower bounds (n >= 3) and "
+                         "relations between two symbols (m >= n) can be assumed: an upper bound "
+                         "would leave sizes the checker never reaches")
+    return rel
 
 
 class ProofFile(BaseModel):

@@ -41,4 +41,3 @@ class Limits:
     max_steps = 500
     max_file_bytes = 1_000_000
     max_applications = 200  # rule applications in one step's certificate
-    step_seconds = 1.0  # grading: the time budget per step of a submission (never the kernel's)

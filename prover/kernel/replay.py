@@ -160,9 +160,10 @@ def _read_assumptions(proof: ProofIn, env, names) -> tuple[tuple, tuple]:
     syms = {x for v in env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)}
     relations = tuple(proof.assume.get("sizes", ()))
     for k, (a, op, b) in enumerate(relations):
-        if a not in syms or op not in _RELATIONS or not (b in syms or isinstance(b, int) and b > 0):
+        if a not in syms or op not in _RELATIONS or not (b in syms or isinstance(b, int) and b > 0
+                                                          and op[0] == ">"):
             raise ProveError("assume", f"assume: sizes: {a} {op} {b} is not a relation between "
-                             "dimension symbols of the declarations (or one and a number)",
+                             "dimension symbols of the declarations, or a lower bound on one",
                              where=("assume", "sizes", k))
     invertible = tuple(_parse_claim(proof, "", "assume: invertible", names, env, text,
                                     ("assume", "invertible", k))

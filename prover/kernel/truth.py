@@ -25,17 +25,15 @@ from fractions import Fraction
 from typing import Mapping
 
 from .evaluate import _OS, Domain, Evaluator, ModP, Singular, equal_values
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Num, Pow, Sym, d_depth
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, d_depth
 from .shapes import Env, shape_of
 
 MAX_SIZE = 24  # the largest size the random points go to
-MAX_DEGREE = 10**6  # past this a random point's bound is not worth stating
-MAX_HEIGHT_BITS = 10**6  # literals: past this the chance of an unlucky prime is not stated
+MAX_DEGREE = 10**6  # past this degree, or bits in the literals, a stated bound is worthless
 Z3_MAX_SIZE = 5  # Z3 is asked only where every size is at most this (and no det or inverse)
 Z3_RLIMIT = 3_000_000  # Z3's resource limit per assignment (deterministic, unlike a timeout)
 Z3_TERMS = 20_000  # Z3 is not asked where entries could have more monomials than this
-_RELATIONS = {">=": int.__ge__, ">": int.__gt__, "<=": int.__le__, "<": int.__lt__,
-              "!=": int.__ne__}
+_RELATIONS = {">=": int.__ge__, ">": int.__gt__, "<=": int.__le__, "<": int.__lt__}
 
 @dataclass
 class Witness:
@@ -78,29 +76,26 @@ class Context:
         self.field = ModP()
         self.points: dict[tuple, Evaluator] = {}
         # the sizes the claim is asserted at: where the stated relations hold (("m", ">=",
-        # "n"), ("n", ">", 2)), and the claim's sides and the assumed inverses are defined
-        self.claim, self.relations = tuple(claim) + tuple(Inv(e) for e in invertible), relations
-        self.assumed = tuple(invertible)
+        # "n"), ("n", ">", 2)) and every matrix the claim inverts (or takes log det of), and
+        # every one it assumes invertible, can be by its rank: X^T X needs m >= n
+        self.relations, self.assumed = relations, tuple(invertible)
+        self.needs = list(invertible) + [x.arg.arg if isinstance(x, Func) else x.arg for e in claim
+                                         for x in e.walk() if isinstance(x, Func) and x.name ==
+                                         "log" and isinstance(x.arg, Func) and x.arg.name == "det"
+                                         or isinstance(x, Inv) or isinstance(x, Pow) and x.k < 0]
         self._defined: dict[tuple, bool] = {}
 
     def defined(self, dims: Mapping[str, int]) -> bool:
         key = tuple(sorted(dims.items()))
         if key not in self._defined:
-            val = lambda x: dims[x] if isinstance(x, str) else x  # noqa: E731
-            self._defined[key] = all(_RELATIONS[op](val(a), val(b)) for a, op, b in
-                                     self.relations) and any(self._evaluates(dims, f) for f in range(4))
+            self._defined[key] = all(_RELATIONS[op](dims.get(a, a), dims.get(b, b)) for a, op, b in self.relations
+                                     ) and all(_rank(x, self.env, dims) >= _rank(x, self.env, dims, True)
+                                               for x in self.needs)
         return self._defined[key]
 
-    def _evaluates(self, dims: Mapping[str, int], fresh: int) -> bool:
-        ev = self.evaluator(dims, fresh)
-        try:
-            return all(ev.value(e) is not None for e in self.claim)
-        except (Singular, Domain):
-            return False
-
     def sizes(self, dims: Mapping[str, int]) -> dict[str, tuple[int, int]]:
-        dim = lambda x: x if isinstance(x, int) else dims[x]  # noqa: E731
-        return {n: (dim(v.shape.rows), dim(v.shape.cols)) for n, v in self.env.items()}
+        return {n: (dims.get(v.shape.rows, v.shape.rows), dims.get(v.shape.cols, v.shape.cols))
+                for n, v in self.env.items()}
 
     def draw(self, dims: Mapping[str, int], draw) -> tuple[dict, dict]:
         point, dpoint = {}, {}
@@ -120,6 +115,22 @@ class Context:
             point, dpoint = self.draw(dims, lambda: _OS.randrange(p))
             ev = self.points[key] = Evaluator(self.field, 0, point, dpoint, self.env, dims, free)
         return ev
+
+
+def _rank(e: Expr, env: Env, dims: Mapping[str, int], full: bool = False) -> int:
+    """An upper bound on the rank of e's value at these sizes: its smaller side (with `full`),
+    less through a thinner factor of a product or a sum of thin terms. Scalars in it count as
+    nonzero, so no size-dependent scalar can cut the claim's sizes into an odd pattern."""
+    s = shape_of(e, env)
+    side = min(MAX_SIZE**2 if x is None else dims.get(x, x) for x in (s.rows, s.cols))
+    if full or isinstance(e, Num) and e.value == 0:
+        return side if full else 0
+    if isinstance(e, (Mul, Add)):
+        ranks = [_rank(f, env, dims) for f in e.args if isinstance(e, Add) or not shape_of(f, env).scalar]
+        return min([side] + ranks) if isinstance(e, Mul) else min(side, sum(ranks))
+    if isinstance(e, (T, Neg, Div)) or isinstance(e, Pow) and e.k > 0:
+        return min(side, _rank(e.num if isinstance(e, Div) else e.arg, env, dims))
+    return side
 
 
 # -- the size argument --------------------------------------------------------------------------
@@ -200,18 +211,17 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         out = [top] + [x for i, x in enumerate(small) if x not in small[:i] + [top] and ctx.defined(x)]
         decisive = 1
     else:
-        # hi - 1 sizes for each symbol (from 2, or the least its assumptions allow), where the
+        # hi - 1 sizes for each symbol (from 2, or the least the assumptions allow), where the
         # claim is: a polynomial in the sizes of total degree below hi - 2 that vanishes there
         # vanishes everywhere, on the triangle m >= n leaves of the grid too (a triangular grid
         # of side L determines degree < L). All combinations when there are at most 256, else
         # 256 at random (a nonzero polynomial of degree D vanishes on at most D/(D + 2) of
         # them: it escapes 256 with chance (D/(D + 2))^256).
         hi = max(need, 3) + extra
-        lo = {s: max([2] + [b + (op == ">") for a, op, b in ctx.relations if a == s and
-                            isinstance(b, int) and op[0] == ">"]) for s in syms}
-        if max(lo.values()) + hi - 2 > MAX_SIZE:
+        lo = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
+        if lo + hi - 2 > MAX_SIZE:  # one window for every symbol: n >= 7 moves m's too
             return [], 0, f"the sizes this step needs go past the checker's limit of {MAX_SIZE}"
-        grid = list(product(*(range(lo[s], lo[s] + hi - 1) for s in syms)))
+        grid = list(product(range(lo, lo + hi - 1), repeat=len(syms)))
         if len(grid) > 256:
             _OS.shuffle(grid)
         out = list(islice((g for g in (dict(zip(syms, t)) for t in grid) if ctx.defined(g)), 256))
@@ -263,7 +273,7 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
         x for v in ctx.env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, int)] + [1])
     (dl, bl), (dr, br) = bounds(lhs, biggest), bounds(rhs, biggest)
     degree, bits = max(dl, dr) + order, bl + br
-    if degree > MAX_DEGREE or bits > MAX_HEIGHT_BITS:
+    if max(degree, bits) > MAX_DEGREE:
         return Evidence("unknown", sizes, note=f"the step's degree (about {degree}) or its "
                         "literals are too large for a random check to mean anything")
     has_log = any(isinstance(n, Func) and n.name == "log" for e in (lhs, rhs) for n in e.walk())

@@ -35,18 +35,13 @@ class Z3Field:
         q = Fraction(q)
         return q.numerator if q.denominator == 1 else q
 
-    @staticmethod
-    def is_zero(a) -> bool:
-        return _num(a) and a == 0
+    is_zero = staticmethod(lambda a: _num(a) and a == 0)
 
     def add(self, a, b):
         return b if self.is_zero(a) else a if self.is_zero(b) else a + b
 
-    def sub(self, a, b):
-        return self.add(a, self.neg(b))
-
-    def neg(self, a):
-        return -a if _num(a) else -1 * a
+    sub = lambda self, a, b: self.add(a, self.neg(b))  # noqa: E731
+    neg = lambda self, a: -a if _num(a) else -1 * a  # noqa: E731
 
     def mul(self, a, b):
         if self.is_zero(a) or self.is_zero(b):
