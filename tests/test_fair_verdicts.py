@@ -196,3 +196,15 @@ def test_steps_after_a_bad_start_line_are_checked_from_the_claim(tmp_path):
     assert st == ["error", "valid", "error", "valid"] and r.status == "invalid"
     assert any("claim's start" in w for w in steps_of(r)[1].warnings)
     assert any("step 1" in w for w in steps_of(r)[3].warnings)
+
+
+@pytest.mark.parametrize("lhs, rhs", [("tr(X^13)", "tr(X^6 X^7)"), ("(X^2)^8", "(X^8)^2"),
+                                      ("X^16", "X^8 X^8")])
+def test_high_degree_steps_that_only_regroup_are_valid(tmp_path, lhs, rhs):
+    r = one_step(tmp_path, lhs, rhs, "algebra", "X: {shape: [n, n]}")
+    assert r.status == "valid", steps_of(r)[1].message
+
+
+def test_high_degree_steps_that_change_the_value_are_refused(tmp_path):
+    r = one_step(tmp_path, "tr(X^13)", "tr(X^6 X^6)", "algebra", "X: {shape: [n, n]}")
+    assert r.status == "invalid" and steps_of(r)[1].evidence == "false"
