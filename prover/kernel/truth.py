@@ -25,8 +25,8 @@ from fractions import Fraction
 from typing import Mapping
 
 from .evaluate import _OS, Domain, Evaluator, ModP, Singular, equal_values
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, d_depth
-from .shapes import Env, shape_of
+from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, d_depth, mul
+from .shapes import Env, shape_of, split
 
 MAX_SIZE = 24  # the largest size the random points go to
 MAX_DEGREE = 10**6  # past this degree, or bits in the literals, a stated bound is worthless
@@ -125,9 +125,11 @@ def _rank(e: Expr, env: Env, dims: Mapping[str, int], full: bool = False) -> int
     side = min(MAX_SIZE**2 if x is None else dims.get(x, x) for x in (s.rows, s.cols))
     if full or isinstance(e, Num) and e.value == 0:
         return side if full else 0
-    if isinstance(e, (Mul, Add)):
-        ranks = [_rank(f, env, dims) for f in e.args if isinstance(e, Add) or not shape_of(f, env).scalar]
-        return min([side] + ranks) if isinstance(e, Mul) else min(side, sum(ranks))
+    if isinstance(e, Mul):  # as the product is read: a 1×1 part scales the other
+        parts = (mul(*e.args[:split(e, env)]), mul(*e.args[split(e, env):]))
+        return min([side] + [_rank(f, env, dims) for f in parts if not shape_of(f, env).scalar])
+    if isinstance(e, Add):
+        return min(side, sum(_rank(t, env, dims) for t in e.args))
     if isinstance(e, (T, Neg, Div)) or isinstance(e, Pow) and e.k > 0:
         return min(side, _rank(e.num if isinstance(e, Div) else e.arg, env, dims))
     return side
@@ -205,40 +207,39 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         tops = (dict(zip(order, range(s, s + len(syms)))) for s in range(need, MAX_SIZE + 1)
                 for order in islice(permutations(syms), 24))
         top = next((t for t in tops if ctx.defined(t)), None)
-        if top is None:
-            return [], 0, _NOWHERE
         small = [{x: s + i for i, x in enumerate(o)} for s, o in ((2, syms), (3, syms), (2, syms[::-1]))]
         out = [top] + [x for i, x in enumerate(small) if x not in small[:i] + [top] and ctx.defined(x)]
-        decisive = 1
+        out, decisive = out if top else [], 1
     else:
-        # hi - 1 sizes for each symbol (from 2, or the least the assumptions allow), where the
-        # claim is: a polynomial in the sizes of total degree below hi - 2 that vanishes there
-        # vanishes everywhere, on the triangle m >= n leaves of the grid too (a triangular grid
-        # of side L determines degree < L). All combinations when there are at most 256, else
-        # 256 at random (a nonzero polynomial of degree D vanishes on at most D/(D + 2) of
-        # them: it escapes 256 with chance (D/(D + 2))^256).
+        # every symbol takes at least hi - 1 sizes where the claim is (from 2, or the least
+        # the assumptions allow; the window grows until it does, so a projection that is I at
+        # one size only, n = 7 where the claim starts, is also seen at n = 8): a polynomial in
+        # the sizes of total degree below hi - 2 that vanishes there vanishes everywhere, on
+        # the triangle m >= n leaves of a grid too. All combinations when there are at most
+        # 256, else 256 at random (a nonzero polynomial of degree D vanishes on at most
+        # D/(D + 2) of them: it escapes 256 with chance (D/(D + 2))^256).
         hi = max(need, 3) + extra
         lo = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
-        if lo + hi - 2 > MAX_SIZE:  # one window for every symbol: n >= 7 moves m's too
-            return [], 0, f"the sizes this step needs go past the checker's limit of {MAX_SIZE}"
-        grid = list(product(range(lo, lo + hi - 1), repeat=len(syms)))
-        if len(grid) > 256:
-            _OS.shuffle(grid)
-        out = list(islice((g for g in (dict(zip(syms, t)) for t in grid) if ctx.defined(g)), 256))
-        if len(out) < math.comb(len(syms) + extra, extra):
-            return out, 0, _NOWHERE if not out else ("the claim is defined at too few of the "
-                                                     "sizes this step needs")
+        for top in range(lo + hi - 2, MAX_SIZE + 1):
+            span = range(lo, top + 1)
+            grid = list(product(span, repeat=len(syms)) if len(span) ** len(syms) <= 4096 else
+                        {tuple(_OS.choice(span) for _ in syms) for _ in range(4096)})
+            if len(grid) > 256:
+                _OS.shuffle(grid)
+            out = list(islice((g for g in (dict(zip(syms, t)) for t in grid) if ctx.defined(g)), 256))
+            if len(out) >= math.comb(len(syms) + extra, extra) and all(
+                    len({g[x] for g in out}) >= hi - 1 for x in syms):
+                break
+        else:
+            out = []
         decisive = len(out)
-    biggest = max(v for x in out for v in x.values())
-    if biggest > MAX_SIZE:
-        return out, decisive, (f"confirming this step needs sizes up to {biggest} (degree {degree}"
-                               f", {extra} more for size-dependent scalars), beyond the checker's "
-                               f"limit of {MAX_SIZE}")
+    if not out or max(v for x in out for v in x.values()) > MAX_SIZE:
+        return out, decisive, f"{_NOWHERE} (degree {degree}, {extra} more for size-dependent scalars)"
     return out, decisive, ""
 
 
-_NOWHERE = ("the claim is defined at no sizes up to the checker's limit (its inverses are "
-            "singular, or its assumptions exclude every size)")
+_NOWHERE = (f"this step needs more sizes than the checker reaches up to size {MAX_SIZE} where the "
+            "claim is defined (its inverses are singular, or its assumptions exclude them)")
 
 
 def bounds(e: Expr, n: int) -> tuple[int, float]:
