@@ -76,6 +76,12 @@ class Derivation:
 
         return derivation_markdown(self)
 
+    def _repr_latex_(self) -> str:
+        """The derivative and its proof as one `$$…$$` block (`aligned`)."""
+        from .display import derivation_latex
+
+        return derivation_latex(self)
+
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -24,6 +24,17 @@ class Equivalence:
     counterexample: Witness | None = None
     checked_by: tuple[str, ...] = ()
 
+    def _repr_markdown_(self) -> str:
+        """Jupyter shows the verdict and, for "different", the counterexample as a table."""
+        from .display import equivalence_markdown
+
+        return equivalence_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        from .display import equivalence_latex
+
+        return equivalence_latex(self)
+
 
 def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
     names = set(env)

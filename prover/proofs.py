@@ -174,10 +174,16 @@ class FileResult:
         return self.result.steps if self.result else []
 
     def _repr_markdown_(self) -> str:
-        """Jupyter shows the verdict, the claim and a table of the steps."""
-        from .latex import file_result_markdown
+        """Jupyter shows the verdict, the claim, a table of the steps and the counterexamples."""
+        from .display import file_markdown
 
-        return file_result_markdown(self)
+        return file_markdown(self)
+
+    def _repr_latex_(self) -> str:
+        """The same as one `$$…$$` block of math (MathJax, KaTeX, LaTeX export)."""
+        from .display import file_latex
+
+        return file_latex(self)
 
 
 def _data_path(loc: tuple, data: Any, keep_last: bool) -> list:
