@@ -1,21 +1,28 @@
 """The `prove` command line (SPEC §6). Untrusted glue: it collects files, asks `proofs.check_file`
 (which asks the kernel), and prints through `render.py`. Exit codes: 0 all valid, 1 some proof
-invalid, 2 a file could not be read or the command was misused."""
+invalid, 2 a file could not be read or the command was misused.
+
+Start-up matters (a pre-commit hook runs `prove check` on every commit): this module imports only
+click and the standard library, and each command imports what it uses inside its function, so
+`prove --version` loads no checker and `prove check` no deriver, grader or renderer."""
 from __future__ import annotations
 
-import json
 import sys
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import click
 
-from .proofs import FileResult, check_file, collect
-from .render import json_report, summary, text_report
-from .source import SourceError
+from .cli_common import STDIN, STDIN_NAME, YAML_SUFFIXES, color_option, read_stdin, use_color
+
+DIST_NAME = "prove-matrix"  # the distribution on the package index; the command is `prove`
 
 
-def _check_one(args: tuple[str, list[str]]) -> FileResult:
+def _check_one(args: tuple[str, list[str]]):
+    """Check one file (in a worker process with --jobs); never raises."""
+    from pathlib import Path
+
+    from .proofs import FileResult, check_file
+    from .source import SourceError
+
     path, lib = args
     try:
         return check_file(Path(path), lib=[Path(p) for p in lib])
@@ -25,10 +32,48 @@ def _check_one(args: tuple[str, list[str]]) -> FileResult:
         return FileResult(path, "error", message=f"internal error: {type(exc).__name__}: {exc}")
 
 
+def _check_stdin(lib: list[str]):
+    """`prove check -`: the proof on standard input, named `<stdin>`; its lemmas are looked up in
+    the current folder (and --lib)."""
+    from pathlib import Path
+
+    from .kernel.errors import Limits
+    from .proofs import FileResult, check_file
+    from .source import SourceError
+
+    try:
+        text = read_stdin(Limits.max_file_bytes)
+    except (ValueError, OSError) as exc:
+        return FileResult(STDIN_NAME, "error", message=str(exc))
+    try:
+        return check_file(Path(STDIN_NAME), lib=[Path(p) for p in lib], text=text)
+    except SourceError as exc:
+        return FileResult(STDIN_NAME, "error", message=exc.message)
+    except Exception as exc:  # noqa: BLE001
+        return FileResult(STDIN_NAME, "error",
+                          message=f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _version(ctx: click.Context, _param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version(DIST_NAME)
+    except PackageNotFoundError:
+        v = "unknown (not installed)"
+    click.echo(f"prove, version {v}")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="prove", prog_name="prove")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and exit.")
 def main() -> None:
-    """Check matrix-calculus derivations step by step (the trace/differential method)."""
+    """Check matrix-calculus derivations step by step (the trace/differential method).
+
+    Where another `prove` comes first on the PATH (Perl's), run `python -m prover`."""
 
 
 @main.command()
@@ -43,26 +88,46 @@ def main() -> None:
               "files besides each proof's own folder (repeatable).")
 @click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
               help="Check this many files in parallel.")
-def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], jobs: int) -> None:
-    """Check proof files, or every *.yaml under the folders given."""
-    files, results = collect(list(paths))
-    if not files and not results:
-        click.echo("error: no proof files (*.yaml) under " + ", ".join(paths), err=True)
-        sys.exit(2)
+@color_option
+def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], jobs: int,
+          color: str) -> None:
+    """Check proof files, or every *.yaml and *.yml under the folders given; `-` reads one proof
+    from standard input (named <stdin> in messages)."""
+    from .proofs import collect
+    from .render import summary
+
+    results: list = []
+    files: list = []
+    if STDIN in paths:
+        results.append(_check_stdin(list(lib)))
+    rest = [p for p in paths if p != STDIN]
+    if rest:
+        files, missing = collect(rest)
+        results.extend(missing)
+        if not files and not missing and STDIN not in paths:
+            click.echo("error: no proof files (*.yaml, *.yml) under " + ", ".join(paths), err=True)
+            sys.exit(2)
     work = [(str(f), list(lib)) for f in files]
     if jobs > 1 and len(work) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             results.extend(pool.map(_check_one, work))
     else:
         results.extend(_check_one(w) for w in work)
     if fmt == "json":
+        from .render import json_report
+
         click.echo(json_report(results, strict))
     elif fmt in ("junit", "github"):
         from .ci_formats import github_report, junit_report
 
         click.echo((junit_report if fmt == "junit" else github_report)(results, strict))
     else:
-        click.echo(text_report(results, strict, color=sys.stdout.isatty()))
+        from .render import text_report
+
+        on = use_color(color)
+        click.echo(text_report(results, strict, color=on), color=on)
     counts = summary(results, strict)
     if counts["error"]:
         sys.exit(2)
@@ -76,6 +141,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], 
 def rules(verify: bool, fmt: str) -> None:
     """List the rule base (rules/*.yaml)."""
     from .rulebase import load_rulebook, rule_reference, verify_rule
+    from .source import SourceError
 
     try:
         entries, _ = load_rulebook()
@@ -98,6 +164,8 @@ def rules(verify: bool, fmt: str) -> None:
             bad += v.status not in ("confirmed", "probable", "skipped")
         rows.append(row)
     if fmt == "json":
+        import json
+
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for r in rows:
@@ -125,27 +193,40 @@ def _vars(specs: tuple[str, ...]):
     return env
 
 
-@main.command()
+_LEADING_MINUS = ("An expression that starts with '-' is read as an expression, not an option; "
+                  "or put the expressions after `--`: prove equiv --var 'x: n x 1' -- -x 'x'.")
+
+
+@main.command(context_settings={"ignore_unknown_options": True}, epilog=_LEADING_MINUS)
 @click.argument("target")
 @click.option("--wrt", help="The variable to differentiate with respect to (with an expression).")
 @click.option("--var", "var", multiple=True, help="A declaration: 'a: n x 1 constant', "
               "'X: n x n invertible', 's: scalar' (repeatable).")
 @click.option("--layout", type=click.Choice(["numerator", "denominator"]), default=None,
               help="Numerator layout (the default) or denominator layout.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the checked proof here.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write the checked proof here (`-o -`: to standard output).")
+@click.option("--show", is_flag=True, help="Print the checked proof (YAML) on standard output; "
+              "the one-line answer then goes to standard error.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | None,
-           output: str | None, fmt: str) -> None:
+           output: str | None, show: bool, fmt: str) -> None:
     """Derive ∂f/∂X with a proof that `prove check` accepts.
 
     TARGET is a proof file whose claim has `derivative` and `wrt` (and no `equals`), or an
-    expression together with --wrt and --var."""
+    expression together with --wrt and --var. `prove derive EXPR ... -o - | prove check -`
+    derives and checks again."""
+    from pathlib import Path
+
     from .derive import DeriveError, check_derivation, derive as run_derive
     from .proofs import parse_proof
-    from .source import load_yaml, read_text
+    from .source import SourceError, load_yaml, read_text
 
+    to_stdout = show or output == STDIN
+    if to_stdout and fmt == "json":
+        raise click.UsageError("--format json already holds the proof; drop --show / -o -")
     theorem = "derived"
-    if Path(target).suffix in (".yaml", ".yml") and Path(target).exists():
+    if Path(target).suffix in YAML_SUFFIXES and Path(target).exists():
         try:
             src = load_yaml(read_text(Path(target)))
             pf = parse_proof(src.data, src)
@@ -180,18 +261,23 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         sys.exit(1)
     text = dv.proof_yaml()
     answer = str(dv.steps[-1][0])
-    if output:
-        Path(output).write_text(text)
+    written = output if output and output != STDIN else None
+    if written:
+        Path(written).write_text(text, encoding="utf-8")
     if fmt == "json":
+        import json
+
         click.echo(json.dumps({"derivative": answer, "layout": layout, "wrt": wrt_name,
                                "proof": text}, ensure_ascii=False, indent=2))
-    else:
-        click.echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}")
-        click.echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked"
-                   + (f", written to {output})" if output else ")"))
+        return
+    if to_stdout:  # standard output is exactly the proof file; the answer goes to stderr
+        click.echo(text, nl=not text.endswith("\n"))
+    click.echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}", err=to_stdout)
+    click.echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked"
+               + (f", written to {written})" if written else ")"), err=to_stdout)
 
 
-@main.command()
+@main.command(context_settings={"ignore_unknown_options": True}, epilog=_LEADING_MINUS)
 @click.argument("first")
 @click.argument("second")
 @click.option("--var", "var", multiple=True, help="A declaration, as for derive (repeatable).")
@@ -211,6 +297,8 @@ def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of proof files (for editors)."""
+    import json
+
     click.echo(json.dumps(proof_schema(), indent=2, ensure_ascii=False))
 
 

@@ -3,18 +3,19 @@ options, shows progress on a terminal, and writes the outputs. Exit 0 when the r
 (whatever the scores), 2 when the assignment or the submissions folder cannot be used."""
 from __future__ import annotations
 
-import json
-import os
 import sys
-from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import click
 
-from .grade import (DEFAULT_TIMEOUT, AssignmentError, Report, csv_report, grade as run_grade,
-                    gradescope_data, json_data, load_assignment, markdown_feedback,
-                    prairielearn_data, safe_name, text_report)
+from .cli_common import color_option, use_color
 
+if TYPE_CHECKING:
+    from .grade import Report
+
+# grade.py's DEFAULT_TIMEOUT, repeated so that `prove --help` need not import the grader (a test
+# keeps the two equal).
+DEFAULT_TIMEOUT = 60.0
 FORMATS = ["text", "csv", "json", "gradescope", "prairielearn"]
 
 
@@ -42,6 +43,8 @@ def _progress(enabled: bool):
 
 
 def _write(text: str, output: Optional[str]) -> None:
+    from pathlib import Path
+
     if output:
         path = Path(output)
         if path.parent and not path.parent.exists():
@@ -51,7 +54,12 @@ def _write(text: str, output: Optional[str]) -> None:
         click.echo(text, nl=not text.endswith("\n"))
 
 
-def _platform(report: Report, fmt: str, output: Optional[str]) -> None:
+def _platform(report: "Report", fmt: str, output: Optional[str]) -> None:
+    import json
+    from pathlib import Path
+
+    from .grade import gradescope_data, prairielearn_data, safe_name
+
     make = gradescope_data if fmt == "gradescope" else prairielearn_data
     if len(report.students) == 1:
         _write(json.dumps(make(report, report.students[0]), ensure_ascii=False, indent=2), output)
@@ -95,14 +103,21 @@ def _platform(report: Report, fmt: str, output: Optional[str]) -> None:
               "PROVE_AUTOGRADER_ROOT).")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on standard error (default: when it is a terminal).")
+@color_option
 def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, output: Optional[str],
           feedback_dir: Optional[str], jobs: int, timeout: float, single: bool,
           lib: tuple[str, ...], gradescope_mode: bool, autograder_root: str,
-          progress: Optional[bool]) -> None:
+          progress: Optional[bool], color: str) -> None:
     """Grade a folder of submissions (one entry per student) against an assignment.
 
     Each student is a folder of proof files (matched to problems by `theorem:`, else by file
     name) or one YAML file holding a list of proofs."""
+    import json
+    from pathlib import Path
+
+    from .grade import (AssignmentError, csv_report, grade as run_grade, json_data,
+                        load_assignment, markdown_feedback, safe_name, text_report)
+
     if gradescope_mode:
         root = Path(autograder_root)
         submissions = submissions or str(root / "submission")
@@ -144,6 +159,10 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
     elif fmt == "json":
         _write(json.dumps(json_data(report), ensure_ascii=False, indent=2), output)
     else:
-        _write(text_report(report, color=not output and sys.stdout.isatty()
-                           and not os.environ.get("NO_COLOR")), output)
+        on = not output and use_color(color)
+        text = text_report(report, color=on)
+        if output:
+            _write(text, output)
+        else:
+            click.echo(text, nl=not text.endswith("\n"), color=on)
     sys.exit(0)

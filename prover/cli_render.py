@@ -8,15 +8,15 @@ end of `cli.py`.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .proofs import FileResult, check_file
-from .source import SourceError
+if TYPE_CHECKING:
+    from .proofs import FileResult
 
 
-def _reason(fr: FileResult) -> str:
+def _reason(fr: "FileResult") -> str:
     bad = next((s for s in fr.steps if s.status != "valid"), None)
     if bad is not None:
         line = f" (line {bad.loc[0]})" if bad.loc else ""
@@ -39,7 +39,11 @@ def render(file: str, to: str, standalone: bool, lib: tuple[str, ...], output: s
 
     The claim becomes a theorem and the chain an aligned derivation, each line with the name of
     the rule that justifies it. A proof that does not check is refused, with the reason."""
+    from pathlib import Path
+
     from .latex import sheet_from_file, sheet_latex, sheet_markdown
+    from .proofs import check_file
+    from .source import SourceError
 
     try:
         fr = check_file(Path(file), lib=[Path(p) for p in lib])

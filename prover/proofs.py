@@ -296,7 +296,8 @@ class Library:
 
     def _scan(self, folder: Path) -> dict[str, Path]:
         out: dict[str, Path] = {}
-        files = [folder] if folder.is_file() else sorted(folder.rglob("*.yaml"))
+        files = [folder] if folder.is_file() else sorted(
+            f for f in folder.rglob("*.y*ml") if f.suffix in (".yaml", ".yml"))
         for f in files[:2000]:
             try:
                 text = read_text(f)
@@ -368,8 +369,10 @@ def lemma_rule(pf: ProofFile) -> Rule:
 
 # -- the entry point ----------------------------------------------------------------------------
 def check_file(path: Path | str, book: RuleBook | None = None, library: Library | None = None,
-               lib: list[Path] | None = None) -> FileResult:
-    """Check one proof file; never raises for bad input (the result says what is wrong)."""
+               lib: list[Path] | None = None, text: str | None = None) -> FileResult:
+    """Check one proof file; never raises for bad input (the result says what is wrong).
+    With `text`, that is the file's content and `path` only names it (`prove check -` passes
+    standard input as `<stdin>`, whose lemmas are looked up in the current folder)."""
     path = Path(path)
     if book is None:
         _, book = load_rulebook()
@@ -377,7 +380,7 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
     shown = str(path)
     lines: list[str] = []
     try:
-        text = read_text(path)
+        text = read_text(path) if text is None else text
         lines = text.splitlines()
         src = load_yaml(text)
         pf = parse_proof(src.data, src)
@@ -420,13 +423,15 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
 
 
 def collect(paths: list[str]) -> tuple[list[Path], list[FileResult]]:
-    """Expand files and folders (every *.yaml below) in a stable order; report missing paths."""
+    """Expand files and folders (every *.yaml and *.yml below) in a stable order; report missing
+    paths."""
     files: list[Path] = []
     missing: list[FileResult] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            files.extend(sorted(x for x in path.rglob("*.yaml") if x.is_file()))
+            files.extend(sorted(x for x in path.rglob("*.y*ml")
+                                if x.suffix in (".yaml", ".yml") and x.is_file()))
         elif path.exists():
             files.append(path)
         else:
