@@ -13,11 +13,9 @@ Importing the package imports nothing else: each name loads its module when firs
 
 Start reading at `prover/kernel/replay.py` (the trusted part) and `prover/cli.py` (the commands).
 """
-from __future__ import annotations
-
 import sys
 
-# nothing from typing at run time (importing it costs more than the rest of this module)
+# nothing from typing (nor __future__) at run time: importing it costs more than this module
 TYPE_CHECKING = False
 
 # name -> the module that defines it
@@ -39,7 +37,7 @@ if TYPE_CHECKING:  # for type checkers and editors; never run
     from .proofs import FileResult, check_file
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -59,7 +57,7 @@ class _Package(type(sys)):  # type: ignore[misc]  # types.ModuleType
     the function; here the function keeps the name (the modules stay in `sys.modules`, and
     `from prover.derive import ...` works as ever)."""
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: "Any") -> None:
         if name in ("derive", "equiv") and isinstance(value, type(sys)):
             return
         super().__setattr__(name, value)
