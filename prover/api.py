@@ -10,7 +10,6 @@ itself in Jupyter (`_repr_markdown_`, `_repr_latex_`; see `display.py`). Untrust
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping, Sequence, Union, overload
 
@@ -112,18 +111,30 @@ def check(paths, *, lib=()):
     return out
 
 
-def check_text(yaml_text: str, name: str = "<string>", *,
+def check_text(yaml_text: str | bytes, name: str = "<string>", *,
                lib: Iterable[PathLike] = ()) -> "FileResult":
-    """Check a proof given as YAML text; the result is named `name` (its `.path`), and line
-    numbers count from the text's first line. Lemmas are looked up in `lib` only."""
-    from .proofs import check_file
+    """Check a proof given as YAML text, like `prove check -` with the text on standard input.
 
-    with tempfile.TemporaryDirectory(prefix="prove-") as tmp:
-        path = Path(tmp) / "proof.yaml"
-        path.write_text(yaml_text, encoding="utf-8")
-        fr = check_file(path, lib=[Path(p) for p in lib])
-    fr.path = name
-    return fr
+    The result is named `name` (its `.path`); line numbers count from the text's first line.
+    Lemmas are looked up in `name`'s folder (the current folder for a bare name), then in
+    `lib`. The text gets a file's checks (size limit, no NUL, UTF-8); never raises for bad input.
+    """
+    from .kernel.errors import Limits
+    from .proofs import FileResult, check_file
+
+    raw = yaml_text.encode("utf-8") if isinstance(yaml_text, str) else bytes(yaml_text)
+    if len(raw) > Limits.max_file_bytes:
+        why = f"the text is {len(raw):,} bytes; the limit is {Limits.max_file_bytes:,}"
+    elif b"\0" in raw:
+        why = "this is binary, not YAML text"
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            why = f"the text is not UTF-8 (byte {exc.start})"
+        else:
+            return check_file(Path(name), lib=[Path(p) for p in lib], text=text)
+    return FileResult(name, "error", message=why)
 
 
 def derive(f: str, wrt: str, variables: Variables | None = None, layout: str = "numerator",

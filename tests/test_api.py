@@ -97,6 +97,23 @@ def test_check_text_names_the_result_and_counts_lines_from_the_text():
     assert fr.lines == text.splitlines()
     broken = prover.check_text("theorem: [unclosed\n")
     assert broken.path == "<string>" and broken.status == "error" and broken.line >= 1
+    assert prover.check_text(b"theorem: x\0").message == "this is binary, not YAML text"
+    assert "not UTF-8" in prover.check_text(b"\xff\xfe", name="b").message
+
+
+def test_check_text_finds_lemmas_beside_its_name(tmp_path):
+    lemma = tmp_path / "lemmas" / "swap.yaml"
+    lemma.parent.mkdir()
+    lemma.write_text("theorem: my-swap\nvariables:\n  A: {shape: [n, m]}\n  B: {shape: [m, n]}\n"
+                     "claim:\n  lhs: tr(A B)\n  rhs: tr(B A)\nproof:\n  - expr: tr(A B)\n"
+                     "  - expr: tr(B A)\n    by: trace-cyclic\n")
+    user = ("theorem: use\nvariables:\n  X: {shape: [n, n]}\n  Y: {shape: [n, n]}\n"
+            "claim:\n  lhs: tr(X Y)\n  rhs: tr(Y X)\nproof:\n  - expr: tr(X Y)\n"
+            "  - expr: tr(Y X)\n    by: my-swap\n")
+    assert prover.check_text(user, name=str(tmp_path / "lemmas" / "use.yaml")).status == "valid"
+    assert prover.check_text(user, lib=[tmp_path / "lemmas"]).status == "valid"
+    (tmp_path / "elsewhere").mkdir()
+    assert prover.check_text(user, name=str(tmp_path / "elsewhere" / "use.yaml")).status == "invalid"
 
 
 def test_derive_takes_strings_and_checks_its_proof():
