@@ -4,7 +4,9 @@ Both writers take the same `list[FileResult]` as `render.json_report`, and agree
 the exit code) on which files fail: `render.file_status` decides, so `--strict` turns warnings into
 failures here too. Every broken step becomes one problem with a location; `junit_report` writes
 one test case per proof file with a `<failure>` per problem, `github_report` one workflow-command
-annotation per problem, up to the number GitHub shows per step. Read next: `cli.py`.
+annotation per problem, up to the number GitHub shows per step. A proof of a file that holds a
+list of proofs (`FILE#N`) is a test case of its own, named `FILE#N`; `file` attributes and
+annotations name FILE, from the repository root (`repo_path`). Read next: `cli.py`.
 """
 from __future__ import annotations
 
@@ -96,6 +98,33 @@ def problems(fr: FileResult, strict: bool = False) -> list[Problem]:
     return out
 
 
+# -- where a file is ------------------------------------------------------------------------------
+def repo_root() -> Path:
+    """The repository root that CI paths are relative to: `$GITHUB_WORKSPACE` when it is set (a
+    GitHub Actions job, even one that runs `prove` in a subfolder), else the working directory."""
+    return Path(os.environ.get("GITHUB_WORKSPACE") or os.getcwd())
+
+
+def repo_path(path: str, root: Path | None = None) -> str:
+    """A file's path from the repository root, with `/` separators, as GitHub matches
+    annotations to files and JUnit readers link test cases to them. A relative path is taken
+    from the working directory; a file outside the root keeps its absolute path."""
+    root = root if root is not None else repo_root()
+    p = Path(os.path.abspath(path))
+    for base in (Path(os.path.abspath(root)), Path(root).resolve()):
+        for q in (p, p.resolve()):
+            try:
+                return q.relative_to(base).as_posix()
+            except ValueError:
+                continue
+    return p.as_posix()
+
+
+def source_file(fr: FileResult) -> str:
+    """The file a result is about: `FILE` for the proof `FILE#N` of a list."""
+    return fr.file or fr.path
+
+
 # -- JUnit XML ------------------------------------------------------------------------------------
 _XML_BAD = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -125,7 +154,7 @@ def junit_report(results: list[FileResult], strict: bool = False) -> str:
         seconds = sum(s.seconds for s in fr.steps)
         total += seconds
         case = ET.SubElement(suite, "testcase", classname="prove", name=_xml_text(fr.path),
-                             file=_xml_text(fr.path), time=f"{seconds:.3f}")
+                             file=_xml_text(repo_path(source_file(fr))), time=f"{seconds:.3f}")
         status = file_status(fr, strict)
         if status == "valid":
             continue
@@ -162,20 +191,9 @@ def gh_property(text: str) -> str:
     return gh_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def _gh_path(path: str) -> str:
-    """GitHub matches annotations to files by their path from the repository root; the
-    workflow runs in that root, so an absolute path below it is made relative."""
-    p = Path(path)
-    if p.is_absolute():
-        try:
-            p = p.relative_to(Path(os.getcwd()))
-        except ValueError:
-            pass
-    return p.as_posix()
-
-
 def annotation(kind: str, path: str, p: Problem) -> str:
-    props = [f"file={gh_property(_gh_path(path))}", f"line={p.line}", f"col={p.col}"]
+    """One workflow command; `path` is the file's path from the repository root."""
+    props = [f"file={gh_property(path)}", f"line={p.line}", f"col={p.col}"]
     if p.width > 1:
         props.append(f"endColumn={p.col + p.width - 1}")
     props.append(f"title={gh_property('prove: ' + p.title)}")
@@ -194,7 +212,7 @@ def github_report(results: list[FileResult], strict: bool = False,
     for fr in results:
         for p in problems(fr, strict):
             if shown < limit:
-                out.append(annotation("error", fr.path, p))
+                out.append(annotation("error", repo_path(source_file(fr)), p))
                 shown += 1
             else:
                 first = p.message.split("\n", 1)[0]

@@ -152,6 +152,17 @@ class ProofFile(BaseModel):
     proof: list[Step] = Field(default_factory=list,
                                                          max_length=Limits.max_steps)
 
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The proof-file schema for editors and validators (`schema.proof_schema`: draft-07, a
+        proof or a list of proofs, shapes checked). pydantic's own is
+        `pydantic.json_schema.model_json_schema(ProofFile)`."""
+        if cls is ProofFile and not args and not kwargs:
+            from .schema import proof_schema
+
+            return proof_schema()
+        return super().model_json_schema(*args, **kwargs)
+
 
 @dataclass
 class FileResult:
@@ -168,6 +179,9 @@ class FileResult:
     help: str = ""
     lines: list[str] = field(default_factory=list)  # the file's text, for carets
     title: str = ""
+    # For a proof in a file that holds a list of proofs, `path` is `FILE#N` (the N-th proof,
+    # from 1) and `file` is FILE; otherwise `file` is empty and `path` is the file.
+    file: str = ""
 
     @property
     def steps(self):
@@ -239,6 +253,78 @@ def _allowed(loc: list) -> str:
     return ""
 
 
+# -- files that hold a list of proofs --------------------------------------------------------------
+# A proof file holds one proof (a mapping) or a YAML list of them (docs/guide.md §1.1). Each proof
+# of a list is checked and reported on its own, as `FILE#N` (N from 1), with the file's own line
+# numbers; `prove check FILE#N` checks just that one.
+_ITEM = re.compile(r"(.+)#([1-9][0-9]*)")
+
+
+def split_item(path: Path | str) -> tuple[Path, int | None]:
+    """`FILE#N` as (FILE, N) when FILE is a file and `FILE#N` itself is not; else (path, None)."""
+    p = Path(path)
+    m = _ITEM.fullmatch(str(path))
+    if m and not p.exists() and Path(m.group(1)).is_file():
+        return Path(m.group(1)), int(m.group(2))
+    return p, None
+
+
+def select_proof(src: Located, index: int | None) -> Located:
+    """The proof a check is about: the whole file, or the index-th (from 1) proof of a list, as a
+    `Located` of its own that keeps the file's line numbers."""
+    data = src.data
+    if isinstance(data, list) and not data:
+        raise SourceError("the file holds an empty list (expected proofs)", *src.pos(()))
+    if index is None:
+        if isinstance(data, list):
+            raise SourceError(f"the file holds a list of {len(data)} proofs; check them one by "
+                              "one as FILE#1, FILE#2, … (`prove check FILE` does)", 1, 1)
+        return src
+    if not isinstance(data, list):
+        raise SourceError(f"#{index}: the file holds one proof, not a list of proofs", 1, 1)
+    if index > len(data):
+        raise SourceError(f"#{index}: the file holds {len(data)} proof"
+                          f"{'s' * (len(data) != 1)}", 1, 1)
+    base = (index - 1,)
+    item = data[index - 1]
+    if not isinstance(item, dict):
+        raise SourceError(f"item {index} of the list is not a proof: a proof is a YAML mapping "
+                          "(theorem:, variables:, claim:, proof:)", *src.pos(base))
+    return Located(item, {k[1:]: v for k, v in src.positions.items() if k[:1] == base},
+                   {k[1:]: v for k, v in src.key_positions.items() if k[:1] == base}, src.text)
+
+
+def _looks_like_list(text: str) -> bool:
+    """Whether the first YAML content of a text is a sequence (so it is worth parsing to count)."""
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#") or s.startswith("%") or s == "---":
+            continue
+        if s.startswith("--- "):
+            s = s[4:].lstrip()
+        return s.startswith("- ") or s == "-" or s.startswith("[")
+    return False
+
+
+def proof_count(path: Path) -> int | None:
+    """How many proofs a file holds if it holds a non-empty list of them; None for a file that
+    holds one proof, or cannot be read (checking it then says why)."""
+    try:
+        text = read_text(path)
+        if not _looks_like_list(text):
+            return None
+        data = load_yaml(text).data
+    except SourceError:
+        return None
+    return len(data) if isinstance(data, list) and data else None
+
+
+def proof_entries(path: Path) -> list[Path]:
+    """The checks a file makes: itself, or `FILE#1` … `FILE#N` for a list of N proofs."""
+    n = proof_count(path)
+    return [path] if n is None else [Path(f"{path}#{i}") for i in range(1, n + 1)]
+
+
 def parse_proof(data: Any, src: Located) -> ProofFile:
     if not isinstance(data, dict):
         raise SourceError("a proof file is a YAML mapping (theorem:, variables:, claim:, proof:)",
@@ -308,6 +394,15 @@ class Library:
                     name = line.split(":", 1)[1].strip().strip("'\"")
                     out.setdefault(normalize(name), f)
                     break
+            else:
+                if _looks_like_list(text):  # a list of proofs: each is a lemma, as FILE#N
+                    try:
+                        data = load_yaml(text).data
+                    except SourceError:
+                        continue
+                    for i, item in enumerate(data if isinstance(data, list) else [], 1):
+                        if isinstance(item, dict) and isinstance(item.get("theorem"), str):
+                            out.setdefault(normalize(item["theorem"]), Path(f"{f}#{i}"))
         return out
 
     def resolver(self, here: Path):
@@ -341,7 +436,8 @@ class Library:
             why = fr.message or next((f"step {s.index}: {s.message}" for s in fr.steps
                                       if s.status != "valid"), fr.status)
             return None, f"lemma {name!r} ({path.name}) does not check: {why}"
-        src = load_yaml(read_text(path))
+        file, index = split_item(path)
+        src = select_proof(load_yaml(read_text(file)), index)
         pf = parse_proof(src.data, src)
         return lemma_rule(pf), ""
 
@@ -369,25 +465,28 @@ def lemma_rule(pf: ProofFile) -> Rule:
 
 # -- the entry point ----------------------------------------------------------------------------
 def check_file(path: Path | str, book: RuleBook | None = None, library: Library | None = None,
-               lib: list[Path] | None = None, text: str | None = None) -> FileResult:
+               lib: list[Path] | None = None, text: str | None = None,
+               item: int | None = None) -> FileResult:
     """Check one proof file; never raises for bad input (the result says what is wrong).
     With `text`, that is the file's content and `path` only names it (`prove check -` passes
     standard input as `<stdin>`, whose lemmas are looked up in the current folder)."""
-    path = Path(path)
+    # FILE#N (or `item` N with `text`): the N-th proof of a file that holds a list of proofs
+    path, index = split_item(path) if text is None else (Path(path), item)
     if book is None:
         _, book = load_rulebook()
     library = library or Library(book, lib)
-    shown = str(path)
+    shown = str(path) if index is None else f"{path}#{index}"
+    item_of = "" if index is None else str(path)
     lines: list[str] = []
     try:
         text = read_text(path) if text is None else text
         lines = text.splitlines()
-        src = load_yaml(text)
+        src = select_proof(load_yaml(text), index)
         pf = parse_proof(src.data, src)
         proof_in = to_kernel(pf, src)
     except SourceError as exc:
         return FileResult(shown, "error", message=exc.message, line=exc.line or 1,
-                          col=exc.col or 1, help=exc.help, lines=lines)
+                          col=exc.col or 1, help=exc.help, lines=lines, file=item_of)
     own = normalize(pf.theorem)
     pushed = own not in library.active
     if pushed:
@@ -396,14 +495,14 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
     try:
         result = check_proof(proof_in, book, library.resolver(path))
     except ProveError as exc:  # the kernel reports through results; this is a last resort
-        return FileResult(shown, "error", message=exc.diag.message, lines=lines)
+        return FileResult(shown, "error", message=exc.diag.message, lines=lines, file=item_of)
     except RecursionError:
-        return FileResult(shown, "error", message="the proof nests too deeply to check", lines=lines)
+        return FileResult(shown, "error", message="the proof nests too deeply to check", lines=lines, file=item_of)
     finally:
         if pushed:
             library.active.remove(own)
     fr = FileResult(shown, result.status, result.claim, result, result.message, lines=lines,
-                    title=pf.title or "", help=result.help)
+                    title=pf.title or "", help=result.help, file=item_of)
     if result.status == "error":
         where = tuple(result.where) or ("claim",)
         if where[-1] == "@key":
@@ -434,6 +533,27 @@ def collect(paths: list[str]) -> tuple[list[Path], list[FileResult]]:
                                 if x.suffix in (".yaml", ".yml") and x.is_file()))
         elif path.exists():
             files.append(path)
+        elif split_item(p)[1] is not None:  # FILE#N: one proof of a list
+            files.append(path)
         else:
             missing.append(FileResult(p, "error", message="no such file or folder"))
-    return files, missing
+    return [e for f in files for e in (proof_entries(f) if f.exists() else [f])], missing
+
+
+def check_path(path: Path | str, book: RuleBook | None = None, library: Library | None = None,
+               lib: list[Path] | None = None, text: str | None = None) -> list[FileResult]:
+    """Check every proof a file holds: one result for a file with one proof, one per proof (as
+    `FILE#N`) for a file that holds a list of them. With `text`, as for `check_file`."""
+    if book is None:
+        _, book = load_rulebook()
+    library = library or Library(book, lib)
+    if text is None:
+        return [check_file(p, book, library) for p in proof_entries(Path(path))]
+    try:
+        src = load_yaml(text) if _looks_like_list(text) else None
+    except SourceError:
+        src = None
+    if src is None or not isinstance(src.data, list) or not src.data:
+        return [check_file(path, book, library, text=text)]
+    return [check_file(path, book, library, text=text, item=i)
+            for i in range(1, len(src.data) + 1)]

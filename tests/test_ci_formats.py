@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from prover.ci_formats import (GITHUB_ANNOTATION_LIMIT, gh_data, gh_property, github_report,
-                               junit_report)
+                               junit_report, repo_path)
 from prover.proofs import FileResult, check_file
 
 from helpers import run
@@ -46,7 +46,7 @@ def test_junit_parses_and_counts_files(mixed):
         assert (el.get("tests"), el.get("failures"), el.get("errors")) == ("6", "3", "1")
     cases = suites[0].findall("testcase")
     assert [c.get("name") for c in cases] == [fr.path for fr in mixed]
-    assert all(c.get("file") == c.get("name") for c in cases)
+    assert all(c.get("file") == repo_path(c.get("name")) for c in cases)  # from the root
     by_name = {Path(c.get("name")).name: c for c in cases}
     assert not list(by_name["theorem5.yaml"]) and not list(by_name["det.yaml"])  # passing cases
     assert len(by_name["two-slips.yaml"].findall("failure")) == 2  # one per broken step
