@@ -40,6 +40,13 @@ class CheckResults(list):  # list[FileResult]
                 "error": st.count("error")}
 
     @property
+    def status(self) -> str:
+        """The worst file's, as the exit code reads it: "error" if any file is an error, else
+        "invalid" if any is invalid, else "valid" (also for no files)."""
+        st = {r.status for r in self}
+        return "error" if "error" in st else "invalid" if "invalid" in st else "valid"
+
+    @property
     def ok(self) -> bool:
         """True when there is at least one file and every file is valid."""
         return bool(self) and all(r.status == "valid" for r in self)
@@ -84,15 +91,15 @@ def variables(spec: Variables | None) -> dict[str, "VarInfo"]:
 
 
 @overload
-def check(paths: PathLike, *, lib: Iterable[PathLike] = ()) -> "FileResult": ...
+def check(paths: PathLike, *, lib: Iterable[PathLike] = ()) -> "FileResult | CheckResults": ...
 @overload
 def check(paths: Iterable[PathLike], *, lib: Iterable[PathLike] = ()) -> CheckResults: ...
 def check(paths, *, lib=()):
     """Check proof files, like `prove check`.
 
     One file → its `FileResult` (`.status` is valid, invalid or error; `.steps` has each
-    step's verdict, message and counterexample). A folder (every `*.yaml` below it) or a list
-    of paths → `CheckResults`, a list of them. Never raises for a bad file: a missing or
+    step's verdict, message and counterexample). A folder (every `*.yaml` and `*.yml` below
+    it) or a list of paths → `CheckResults`, a list of them. Never raises for a bad file: a missing or
     unreadable one is a result with status `error`. `lib`: more folders (or files) to look in
     for lemmas, besides each proof's own folder.
     """

@@ -84,6 +84,7 @@ def test_check_one_file_a_folder_and_a_list(tmp_path):
     assert isinstance(folder, prover.CheckResults) and isinstance(folder, list)
     assert [Path(r.path).name for r in folder] == ["bad.yaml", "t5.yaml"]
     assert folder.summary == {"files": 2, "valid": 1, "invalid": 0, "error": 1} and not folder.ok
+    assert folder.status == "error" and prover.CheckResults().status == "valid"
     missing = prover.check(str(tmp_path / "nope.yaml"))
     assert missing.status == "error"
     assert prover.check([str(tmp_path / "sub")]).ok
