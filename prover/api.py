@@ -97,37 +97,40 @@ def check(paths: Iterable[PathLike], *, lib: Iterable[PathLike] = ()) -> CheckRe
 def check(paths, *, lib=()):
     """Check proof files, like `prove check`.
 
-    One file → its `FileResult` (`.status` is valid, invalid or error; `.steps` has each
-    step's verdict, message and counterexample). A folder (every `*.yaml` and `*.yml` below
-    it) or a list of paths → `CheckResults`, a list of them. Never raises for a bad file: a missing or
-    unreadable one is a result with status `error`. `lib`: more folders (or files) to look in
-    for lemmas, besides each proof's own folder.
+    A file that holds one proof (or `FILE#N`, the N-th proof of a file holding a list) → its
+    `FileResult` (`.status` is valid, invalid or error; `.steps` has each step's verdict,
+    message and counterexample). A folder (every `*.yaml` and `*.yml` below it), a file that
+    holds a list of proofs (one result each, as `FILE#N`) or a list of paths → `CheckResults`,
+    a list of them. Never raises for a bad file: a missing or unreadable one is a result with
+    status `error`. `lib`: more folders (or files) to look in for lemmas, besides each proof's
+    own folder.
     """
     from .proofs import check_file, collect
 
     libs = [Path(p) for p in lib]
-    if isinstance(paths, (str, os.PathLike)) and not Path(paths).is_dir():
-        return check_file(Path(paths), lib=libs)
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
+    single = isinstance(paths, (str, os.PathLike))
     out = CheckResults()
-    for p in paths:
-        files, missing = collect([str(p)])
+    for p in [paths] if single else paths:
+        files, missing = collect([os.fspath(p)])
         out.extend(missing)
         out.extend(check_file(f, lib=libs) for f in files)
+        if single and not Path(p).is_dir() and len(out) == 1 and out[0].path == os.fspath(p):
+            return out[0]  # one file, one proof
     return out
 
 
 def check_text(yaml_text: str | bytes, name: str = "<string>", *,
-               lib: Iterable[PathLike] = ()) -> "FileResult":
+               lib: Iterable[PathLike] = ()) -> "FileResult | CheckResults":
     """Check a proof given as YAML text, like `prove check -` with the text on standard input.
 
-    The result is named `name` (its `.path`); line numbers count from the text's first line.
+    The result is a `FileResult` named `name` (its `.path`), or, for a text that holds a YAML
+    list of proofs, `CheckResults` with one per proof (`name#1`, …); line numbers count from
+    the text's first line.
     Lemmas are looked up in `name`'s folder (the current folder for a bare name), then in
     `lib`. The text gets a file's checks (size limit, no NUL, UTF-8); never raises for bad input.
     """
     from .kernel.errors import Limits
-    from .proofs import FileResult, check_file
+    from .proofs import FileResult, check_path
 
     raw = yaml_text.encode("utf-8") if isinstance(yaml_text, str) else bytes(yaml_text)
     if len(raw) > Limits.max_file_bytes:
@@ -140,7 +143,10 @@ def check_text(yaml_text: str | bytes, name: str = "<string>", *,
         except UnicodeDecodeError as exc:
             why = f"the text is not UTF-8 (byte {exc.start})"
         else:
-            return check_file(Path(name), lib=[Path(p) for p in lib], text=text)
+            results = check_path(Path(name), lib=[Path(p) for p in lib], text=text)
+            if len(results) == 1 and results[0].path == name:
+                return results[0]  # one proof
+            return CheckResults(results)
     return FileResult(name, "error", message=why)
 
 

@@ -90,6 +90,21 @@ def test_check_one_file_a_folder_and_a_list(tmp_path):
     assert prover.check([str(tmp_path / "sub")]).ok
 
 
+def test_a_file_or_text_holding_a_list_of_proofs(tmp_path):
+    one = (ROOT / "proofs" / "theorem5.yaml").read_text()
+    item = lambda text: "- " + text.rstrip().replace("\n", "\n  ") + "\n"  # noqa: E731
+    two = item(one) + item(one.replace("theorem: theorem5", "theorem: theorem5b"))
+    (tmp_path / "two.yaml").write_text(two)
+    both = prover.check(tmp_path / "two.yaml")
+    assert isinstance(both, prover.CheckResults)
+    assert [(Path(r.path).name, r.status) for r in both] == [("two.yaml#1", "valid"),
+                                                             ("two.yaml#2", "valid")]
+    second = prover.check(f"{tmp_path / 'two.yaml'}#2")
+    assert isinstance(second, prover.FileResult) and second.status == "valid"
+    texts = prover.check_text(two, name="cell")
+    assert [r.path for r in texts] == ["cell#1", "cell#2"] and texts.ok
+
+
 def test_check_text_names_the_result_and_counts_lines_from_the_text():
     text = (FAIL / "true-step-wrong-rule.yaml").read_text()
     fr = prover.check_text(text, name="cell 3")
