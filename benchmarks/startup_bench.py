@@ -1,6 +1,6 @@
 """How long `prove` takes to start, measured against `python -c "import z3"` in the same run.
 
-    python benchmarks/startup_bench.py [-n ROUNDS] [--as-is] [--strict]
+    python benchmarks/startup_bench.py [-n ROUNDS] [--as-is] [--strict] [--tree DIR]
 
 Every round runs the baseline and each command in turn (baseline, command, baseline, command …),
 so each command's ratio is taken pair by pair against a baseline run a moment earlier and holds
@@ -15,6 +15,9 @@ set compiles every module of `prover/` on every start, which is not what a user 
 default the runs get a private PYTHONPYCACHEPREFIX (a temporary folder; the work tree is not
 touched) with bytecode writing on, and the warm-up rounds fill it. `--as-is` keeps the
 environment exactly as it is instead.
+
+`--tree DIR` times the `prover` package of another source tree (say `git archive REV prover
+rules | tar -x -C DIR`) instead of the installed one, for before/after figures.
 
 Exit 0 always, unless --strict: then 1 when a target is missed.
 """
@@ -33,9 +36,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def prove_cmd() -> list[str]:
+def prove_cmd(tree: str | None = None) -> list[str]:
     """The `prove` console script of this interpreter's environment (not Perl's), else
-    `python -m prover`."""
+    `python -m prover`; with `tree`, that source tree's `prover.cli:main` (as the script runs
+    it)."""
+    if tree:
+        return [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+                "sys.argv[0] = 'prove'; from prover.cli import main; sys.exit(main())",
+                str(Path(tree).resolve())]
     here = Path(sys.executable).parent / ("prove.exe" if os.name == "nt" else "prove")
     return [str(here)] if here.exists() else [sys.executable, "-m", "prover"]
 
@@ -61,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-is", action="store_true", help="keep the environment's bytecode "
                     "settings (see the module docstring)")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    ap.add_argument("--tree", help="time the prover package of this source tree instead")
     args = ap.parse_args(argv)
 
     env = dict(os.environ)
@@ -71,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         env["PYTHONPYCACHEPREFIX"] = cache
     env.pop("NO_COLOR", None)
 
-    prove = prove_cmd()
+    prove = prove_cmd(args.tree)
     baseline = [sys.executable, "-c", "import z3"]
     cases = [  # (label, command, target ratio)
         ("prove --version", prove + ["--version"], 1.5),
@@ -101,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         if cache:
             shutil.rmtree(cache, ignore_errors=True)
 
-    print(f"python {sys.version.split()[0]}, {args.rounds} rounds after {args.warmup} warm-up, "
+    print(f"{' '.join(prove[:1] if not args.tree else ['tree', args.tree])}: "
+          f"python {sys.version.split()[0]}, {args.rounds} rounds after {args.warmup} warm-up, "
           f"bytecode {'as the environment has it' if args.as_is else 'cached (private prefix)'}")
     print(f"baseline `python -c \"import z3\"`: median {statistics.median(base) * 1000:.0f} ms "
           f"wall (min {min(base) * 1000:.0f}, max {max(base) * 1000:.0f})")
@@ -118,15 +128,15 @@ def main(argv: list[str] | None = None) -> int:
               f"{'<=' if ok else '> '}{target:<4} {'ok' if ok else 'MISSED'}"
               + (f"  (exit codes {sorted(bad)})" if bad else ""))
     if heavy:
-        print("note: `prove --version` still imports " + ", ".join(heavy)
-              + " (through prover/__init__.py)")
+        print("note: `prove --version` imports " + ", ".join(heavy)
+              + " (from prover/__init__.py or prover/cli*.py)")
     return 1 if (missed and args.strict) else 0
 
 
 def _imports(cmd: list[str], module: str, env: dict[str, str]) -> bool:
     """Does this command import `module`? (Run once more under -X importtime.)"""
     if cmd[0] == sys.executable:
-        full = [sys.executable, "-X", "importtime", *cmd[1:]]
+        full = [sys.executable, "-X", "importtime", *cmd[1:]]  # -c CODE [TREE] ARGS
     else:
         full = [sys.executable, "-X", "importtime", "-c",
                 "import sys; from prover.cli import main; sys.argv[0] = 'prove'; main()", *cmd[1:]]
