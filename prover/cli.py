@@ -32,26 +32,26 @@ def _check_one(args: tuple[str, list[str]]):
         return FileResult(path, "error", message=f"internal error: {type(exc).__name__}: {exc}")
 
 
-def _check_stdin(lib: list[str]):
-    """`prove check -`: the proof on standard input, named `<stdin>`; its lemmas are looked up in
-    the current folder (and --lib)."""
+def _check_stdin(lib: list[str]) -> list:
+    """`prove check -`: the proof on standard input, named `<stdin>` (`<stdin>#N` for the N-th of
+    a list of proofs); its lemmas are looked up in the current folder (and --lib)."""
     from pathlib import Path
 
     from .kernel.errors import Limits
-    from .proofs import FileResult, check_file
+    from .proofs import FileResult, check_path
     from .source import SourceError
 
     try:
         text = read_stdin(Limits.max_file_bytes)
     except (ValueError, OSError) as exc:
-        return FileResult(STDIN_NAME, "error", message=str(exc))
+        return [FileResult(STDIN_NAME, "error", message=str(exc))]
     try:
-        return check_file(Path(STDIN_NAME), lib=[Path(p) for p in lib], text=text)
+        return check_path(Path(STDIN_NAME), lib=[Path(p) for p in lib], text=text)
     except SourceError as exc:
-        return FileResult(STDIN_NAME, "error", message=exc.message)
+        return [FileResult(STDIN_NAME, "error", message=exc.message)]
     except Exception as exc:  # noqa: BLE001
-        return FileResult(STDIN_NAME, "error",
-                          message=f"internal error: {type(exc).__name__}: {exc}")
+        return [FileResult(STDIN_NAME, "error",
+                           message=f"internal error: {type(exc).__name__}: {exc}")]
 
 
 def _version(ctx: click.Context, _param, value: bool) -> None:
@@ -99,7 +99,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], 
     results: list = []
     files: list = []
     if STDIN in paths:
-        results.append(_check_stdin(list(lib)))
+        results.extend(_check_stdin(list(lib)))
     rest = [p for p in paths if p != STDIN]
     if rest:
         files, missing = collect(rest)

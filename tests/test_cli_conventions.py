@@ -252,3 +252,11 @@ def test_nothing_under_prover_imports_sympy():
             names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
                      [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n.split(".")[0] == "sympy" for n in names), path
+
+
+def test_check_stdin_holding_a_list_of_proofs():
+    one = T5.read_text().splitlines()
+    item = "\n".join(("- " if i == 0 else "  ") + line if line else line
+                     for i, line in enumerate(one))
+    r = invoke("check", "-", input=item + "\n" + item + "\n")
+    assert r.exit_code == 0 and "<stdin>#1: " in r.output and "<stdin>#2: " in r.output
