@@ -249,12 +249,13 @@ class Sheet:
 def sheet_from_file(path: Path | str, fr: "FileResult") -> Sheet:
     """The sheet of a proof file that `check_file` found valid (`fr`): expressions and rule
     ids as the checker saw them, variables and the claim as the file declares them."""
-    from .proofs import DerivativeClaim, DerivativeStep, parse_proof
+    from .proofs import DerivativeClaim, DerivativeStep, parse_proof, select_proof, split_item
     from .source import load_yaml, read_text
 
     if fr.status != "valid":
         raise ValueError(f"{fr.path} does not check ({fr.status}); only a checked proof renders")
-    src = load_yaml(read_text(Path(path)))
+    file, index = split_item(path)  # FILE#N: the N-th proof of a list
+    src = select_proof(load_yaml(read_text(file)), index)
     pf = parse_proof(src.data, src)
     env = {n: v.info() for n, v in pf.variables.items()}
     names = set(env)

@@ -277,8 +277,9 @@ def select_proof(src: Located, index: int | None) -> Located:
         raise SourceError("the file holds an empty list (expected proofs)", *src.pos(()))
     if index is None:
         if isinstance(data, list):
-            raise SourceError(f"the file holds a list of {len(data)} proofs; check them one by "
-                              "one as FILE#1, FILE#2, … (`prove check FILE` does)", 1, 1)
+            raise SourceError(f"the file holds a list of {len(data)} proofs: name one of them "
+                              f"as FILE#1 … FILE#{len(data)} (`prove check FILE` checks them all)",
+                              1, 1)
         return src
     if not isinstance(data, list):
         raise SourceError(f"#{index}: the file holds one proof, not a list of proofs", 1, 1)
