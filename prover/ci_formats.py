@@ -55,11 +55,16 @@ def _step_message(s: StepResult, warnings_only: bool) -> str:
 
 
 def _declaration_line(fr: FileResult, warning: str) -> int:
-    """The line declaring the variable a file-level warning names, or 1."""
+    """The line declaring the variable a file-level warning names, or 1. For a proof of a list,
+    the search starts at that proof's item (the last `- ` at column 1 before its first step)."""
+    start = 0
+    if fr.file and fr.steps and fr.steps[0].loc:
+        first = fr.steps[0].loc[0]
+        start = max((i for i in range(first) if fr.lines[i].startswith("-")), default=0)
     m = re.match(r"variable (\S+) is declared", warning)
     if m:
-        pat = re.compile(rf"^\s+{re.escape(m.group(1))}\s*:")
-        for i, line in enumerate(fr.lines, 1):
+        pat = re.compile(rf"^[\s-]+{re.escape(m.group(1))}\s*:")
+        for i, line in enumerate(fr.lines[start:], start + 1):
             if pat.match(line):
                 return i
     return 1

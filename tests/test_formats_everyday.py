@@ -394,3 +394,16 @@ def test_pre_commit_try_repo_with_the_pinned_commit(tmp_path):
     assert re.search(r"prove check\.+Failed", out), out
     assert "proofs/broken.yml" in out and "outline" not in out
     assert "2 files: 1 valid, 1 invalid, 0 error" in out
+
+
+def test_strict_warning_points_at_its_own_proofs_declaration(tmp_path):
+    one = {"theorem": "a", "variables": {"X": {"shape": ["n", "n"]}, "Y": {"shape": ["n", "n"]}},
+           "claim": {"lhs": "X", "rhs": "X"}, "proof": [{"expr": "X"}]}
+    path = tmp_path / "two.yaml"
+    path.write_text(yaml.safe_dump([one, {**one, "theorem": "b"}], sort_keys=False))
+    lines = path.read_text().splitlines()
+    errors = [x for x in github_report(check_path(path), strict=True).splitlines()
+              if x.startswith("::error ")]
+    got = [int(re.search(r",line=(\d+),", x)[1]) for x in errors]
+    assert len(got) == 2 and got[0] < got[1]
+    assert all(lines[n - 1].strip().startswith("Y:") for n in got)
