@@ -400,7 +400,8 @@ def test_strict_warning_points_at_its_own_proofs_declaration(tmp_path):
     one = {"theorem": "a", "variables": {"X": {"shape": ["n", "n"]}, "Y": {"shape": ["n", "n"]}},
            "claim": {"lhs": "X", "rhs": "X"}, "proof": [{"expr": "X"}]}
     path = tmp_path / "two.yaml"
-    path.write_text(yaml.safe_dump([one, {**one, "theorem": "b"}], sort_keys=False))
+    two = yaml.safe_load(yaml.safe_dump(one)) | {"theorem": "b"}  # a copy: no YAML aliases
+    path.write_text(yaml.safe_dump([one, two], sort_keys=False))
     lines = path.read_text().splitlines()
     errors = [x for x in github_report(check_path(path), strict=True).splitlines()
               if x.startswith("::error ")]
