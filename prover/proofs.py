@@ -275,6 +275,9 @@ def select_proof(src: Located, index: int | None) -> Located:
     data = src.data
     if isinstance(data, list) and not data:
         raise SourceError("the file holds an empty list (expected proofs)", *src.pos(()))
+    if _steps_list(data):
+        raise SourceError("a proof file is a YAML mapping (theorem:, variables:, claim:, proof:), "
+                          "or a list of them; this list holds steps: put them under proof:", 1, 1)
     if index is None:
         if isinstance(data, list):
             raise SourceError(f"the file holds a list of {len(data)} proofs: name one of them "
@@ -293,6 +296,12 @@ def select_proof(src: Located, index: int | None) -> Located:
                           "(theorem:, variables:, claim:, proof:)", *src.pos(base))
     return Located(item, {k[1:]: v for k, v in src.positions.items() if k[:1] == base},
                    {k[1:]: v for k, v in src.key_positions.items() if k[:1] == base}, src.text)
+
+
+def _steps_list(data: Any) -> bool:
+    """A list of proof steps where a proof belongs (a file holding only `- expr: …` items)."""
+    return isinstance(data, list) and bool(data) and all(
+        isinstance(x, dict) and x and set(x) <= {"expr", "by", "derivative"} for x in data)
 
 
 def _looks_like_list(text: str) -> bool:
@@ -317,7 +326,7 @@ def proof_count(path: Path) -> int | None:
         data = load_yaml(text).data
     except SourceError:
         return None
-    return len(data) if isinstance(data, list) and data else None
+    return len(data) if isinstance(data, list) and data and not _steps_list(data) else None
 
 
 def proof_entries(path: Path) -> list[Path]:
