@@ -299,28 +299,9 @@ def schema() -> None:
     """Print the JSON Schema of proof files (for editors)."""
     import json
 
+    from .schema import proof_schema
+
     click.echo(json.dumps(proof_schema(), indent=2, ensure_ascii=False))
-
-
-def proof_schema() -> dict:
-    """The proof-file JSON Schema, with the rule ids and aliases offered for `by:`."""
-    from .proofs import ProofFile
-    from .rulebase import load_rulebook
-
-    s = ProofFile.model_json_schema()
-    s["$schema"] = "http://json-schema.org/draft-07/schema#"
-    s["title"] = "prove proof file"
-    entries, _ = load_rulebook()
-    names = sorted({n for e in entries for n in [e.model.id, *e.model.aliases]} | {"index"})
-    cite = {"anyOf": [{"enum": names}, {"type": "string"}],
-            "description": "a rule id or alias (or a lemma's theorem name)"}
-    for step in ("ExprStep", "DerivativeStep"):
-        props = s.get("$defs", {}).get(step, {}).get("properties", {})
-        if "by" in props:
-            props["by"] = {"anyOf": [cite, {"type": "array", "items": cite}, {"type": "null"}],
-                           "default": None, "title": "By",
-                           "description": "the rule (or list of rules) that produces this line"}
-    return s
 
 
 from .cli_grade import grade  # noqa: E402

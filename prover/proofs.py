@@ -152,17 +152,6 @@ class ProofFile(BaseModel):
     proof: list[Step] = Field(default_factory=list,
                                                          max_length=Limits.max_steps)
 
-    @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The proof-file schema for editors and validators (`schema.proof_schema`: draft-07, a
-        proof or a list of proofs, shapes checked). pydantic's own is
-        `pydantic.json_schema.model_json_schema(ProofFile)`."""
-        if cls is ProofFile and not args and not kwargs:
-            from .schema import proof_schema
-
-            return proof_schema()
-        return super().model_json_schema(*args, **kwargs)
-
 
 @dataclass
 class FileResult:

@@ -125,7 +125,8 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
                    + (f", assuming {assumed}" if assumed and verdict == "valid" else ""))
         out.append("")
     counts = summary(results, strict)
-    out.append(f"{counts['files']} file{'s' * (counts['files'] != 1)}: {counts['valid']} valid, "
+    n, what = counts["files"], "proof" if any(getattr(r, "file", "") for r in results) else "file"
+    out.append(f"{n} {what}{'s' * (n != 1)}: {counts['valid']} valid, "
                f"{counts['invalid']} invalid, {counts['error']} error")
     return "\n".join(out)
 
