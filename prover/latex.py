@@ -2,12 +2,8 @@
 
 Untrusted, like `render.py`: it prints what the kernel accepted and decides nothing. Three parts:
 
-- `latex(e)`: an expression tree (`kernel/expr.py`) as LaTeX math. Parentheses follow the
-  printer (`kernel/printer.py`): the same levels, loosest first, 0 sum, 1 unary minus,
-  2 product, 3 postfix, 4 atom. Two differences, both because LaTeX draws things the plain
-  notation cannot: a quotient is a `\\frac`, which needs no parentheses as a factor, and a
-  postfix applied to a postfix gets parentheses, as `(X^{\\top})^{-1}`, never a double
-  superscript.
+- `latex(e)`: an expression tree (`kernel/expr.py`) as LaTeX math: the LaTeX spelling of the
+  one printer in `spell.py` (which also spells the plain notation and Unicode).
 - `Sheet`, `sheet_from_file`, `sheet_from_derivation`: a checked proof as the data a derivation
   needs, and `sheet_latex` / `sheet_markdown`, which print it as a theorem with its proof
   (`align*` in LaTeX, `aligned` inside `$$` in Markdown), each line with its rule's name.
@@ -20,169 +16,28 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
-from .kernel.expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
+from .kernel.expr import Expr
 from .kernel.parser import parse
-from .kernel.printer import _num
 from .kernel.shapes import VarInfo
+from .spell import ATOM, LATEX, latex, level, name_tex, plain, sum_terms  # noqa: F401
 
 if TYPE_CHECKING:  # imported for annotations only: proofs and derive import nothing from here
     from .derive import Derivation
     from .proofs import FileResult
 
-_SUM, _NEG, _PROD, _POST, _ATOM = range(5)
-
-GREEK = frozenset(
-    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "
-    "pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega "
-    "Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split())
-
-
 # -- expressions --------------------------------------------------------------------------------
-def name_tex(name: str) -> str:
-    """A variable or dimension name as LaTeX: `X`, `x1` → `x_{1}`, `X_0` → `X_{0}`,
-    `alpha` → `\\alpha`, `Sigma_k` → `\\Sigma_{k}`, longer names upright-italic as one word.
-
-    >>> name_tex("x1"), name_tex("Sigma_k"), name_tex("rows")
-    ('x_{1}', '\\\\Sigma_{k}', '\\\\mathit{rows}')
-    """
-    base, _, sub = name.partition("_")
-    m = re.fullmatch(r"([A-Za-z]+?)(\d+)", base)
-    if m and not sub:
-        base, sub = m.group(1), m.group(2)
-    if base in GREEK:
-        head = "\\" + base
-    elif len(base) == 1:
-        head = base
-    else:
-        head = "\\mathit{" + base + "}"
-    if not sub:
-        return head
-    if len(sub) == 1 or sub.isdigit():
-        return f"{head}_{{{sub}}}"
-    sub = sub.replace("_", "\\_")
-    return f"{head}_{{\\mathrm{{{sub}}}}}"
-
-
-def _is_frac(e: Expr) -> bool:
-    """Drawn as a \\frac: a quotient, or a literal that is not a whole or decimal number."""
-    return isinstance(e, Div) or (isinstance(e, Num) and _num(e.value).startswith("("))
-
-
-def _is_d(e: Expr) -> bool:
-    return isinstance(e, Func) and e.name == "d"
-
-
-def _spaced(e: Expr) -> bool:
-    """A differential factor (dX or dX^T), set off by thin spaces in a product."""
-    return _is_d(e) or (isinstance(e, T) and _is_d(e.arg))
-
-
-def _level(e: Expr) -> int:
-    if isinstance(e, Add):
-        return _SUM
-    if isinstance(e, Neg):
-        return _NEG
-    if isinstance(e, Mul) or _is_frac(e):
-        return _PROD
-    if isinstance(e, (T, Inv, Pow)):
-        return _POST
-    return _ATOM
-
-
-def _paren(s: str) -> str:
-    # \left( \right) only around a fraction: elsewhere it would add space after tr, det and d
-    return f"\\left({s}\\right)" if "\\frac" in s else f"({s})"
-
-
-def latex(e: Expr) -> str:
-    r"""The expression as LaTeX math (for `$…$`, `\[…\]` or `align*`).
-
-    >>> from .kernel.parser import parse
-    >>> print(latex(parse("tr(X^-1 dX) + det(A^T)^2 / 2", {"X", "A"})))
-    \operatorname{tr}(X^{-1} \, \mathrm{d}X) + \frac{\det(A^{\top})^{2}}{2}
-    >>> print(latex(parse("-(X^T)^-1 (a + b) / c", {"X", "a", "b", "c"})))
-    -\frac{(X^{\top})^{-1} (a + b)}{c}
-    """
-
-    def at(e: Expr, level: int) -> str:
-        s = go(e)
-        return _paren(s) if _level(e) < level else s
-
-    def base(e: Expr, transposed: bool = False) -> str:
-        # the operand of ^: anything but an atom is parenthesized, so superscripts never stack;
-        # (dX)^2 and (dX)^-1 are not d(X^2) and d(X^-1), so a differential is bracketed too,
-        # except under a transpose, where dX^T means the same either way
-        s = go(e)
-        if _level(e) < _ATOM or (_is_d(e) and not transposed):
-            return _paren(s)
-        return s
-
-    def factor(f: Expr) -> str:
-        return go(f) if _is_frac(f) else at(f, _POST)
-
-    def go(e: Expr) -> str:
-        if isinstance(e, Num):
-            s = _num(e.value)
-            if s.startswith("("):
-                v = Fraction(e.value)
-                return f"\\frac{{{v.numerator}}}{{{v.denominator}}}"
-            return s
-        if isinstance(e, Sym):
-            return name_tex(e.name)
-        if isinstance(e, Ident):
-            return "I"
-        if isinstance(e, Add):
-            out = [at(e.args[0], _NEG)]
-            for t in e.args[1:]:
-                if isinstance(t, Neg):
-                    out.append(f"- {at(t.arg, _PROD)}")
-                else:
-                    out.append(f"+ {at(t, _PROD)}")
-            return " ".join(out)
-        if isinstance(e, Neg):
-            return "-" + at(e.arg, _NEG)
-        if isinstance(e, Mul):
-            out = at(e.args[0], _PROD)
-            prev = e.args[0]
-            for f in e.args[1:]:
-                s = factor(f)
-                if s[:1].isdigit() or (_is_frac(f) and out[-1:].isdigit()):
-                    out += " \\cdot " + s  # 2 \cdot 3, X \cdot 2: juxtaposed digits would merge
-                elif _spaced(f) or _spaced(prev):
-                    out += " \\, " + s  # thin spaces around a differential, as in print
-                else:
-                    out += " " + s
-                prev = f
-            return out
-        if isinstance(e, Div):
-            return f"\\frac{{{go(e.num)}}}{{{go(e.den)}}}"
-        if isinstance(e, T):
-            return base(e.arg, transposed=True) + "^{\\top}"
-        if isinstance(e, Inv):
-            return base(e.arg) + "^{-1}"
-        if isinstance(e, Pow):
-            return base(e.arg) + f"^{{{e.k}}}"
-        if isinstance(e, Func):
-            if e.name == "d":
-                if isinstance(e.arg, Sym):
-                    return "\\mathrm{d}" + name_tex(e.arg.name)
-                return "\\mathrm{d}" + _paren(go(e.arg))
-            head = {"tr": "\\operatorname{tr}", "det": "\\det", "log": "\\log"}[e.name]
-            return head + _paren(go(e.arg))
-        raise TypeError(f"cannot print {type(e).__name__}")
-
-    return go(e)
+# The printer itself is `spell.py` (one walk, a spelling per target); `latex` and `name_tex` are
+# re-exported here for the sheets and for callers that know them from this module.
 
 
 def partial_tex(f: Expr, wrt: str) -> str:
     """∂f/∂X as a fraction; f is bracketed unless it is a single symbol or function."""
     s = latex(f)
-    if _level(f) < _ATOM:
-        s = _paren(s)
+    if level(f, LATEX) < ATOM:
+        s = LATEX.paren(s)
     return f"\\frac{{\\partial {s}}}{{\\partial {name_tex(wrt)}}}"
 
 

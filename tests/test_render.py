@@ -189,7 +189,8 @@ NAMES = {"A", "B", "X", "a", "s", "x1", "alpha"}
     ("A (a / s)", r"A \frac{a}{s}"),
     ("(a / s)^T", r"\left(\frac{a}{s}\right)^{\top}"),
     ("(X^T)^-1", r"(X^{\top})^{-1}"),
-    ("(X^-1)^T", r"(X^{-1})^{\top}"),
+    ("(X^-1)^T", r"X^{-\top}"),
+    ("(dX)^-T", r"(\mathrm{d}X)^{-\top}"),
     ("(dX)^2", r"(\mathrm{d}X)^{2}"),
     ("d(X^2)", r"\mathrm{d}(X^{2})"),
     ("dX^T", r"\mathrm{d}X^{\top}"),
@@ -238,7 +239,7 @@ def back_to_notation(tex: str) -> str:
     s = tex.replace("\\left(", "(").replace("\\right)", ")")
     s = s.replace("\\operatorname{tr}", "tr").replace("\\det", "det").replace("\\log", "log")
     s = s.replace("\\mathrm{d}", "d").replace("\\,", " ").replace("\\cdot", "*")
-    s = s.replace("^{\\top}", "^T").replace("\\alpha", "alpha")
+    s = s.replace("^{-\\top}", "^-T").replace("^{\\top}", "^T").replace("\\alpha", "alpha")
     s = re.sub(r"\^\{(-?\d+)\}", r"^\1", s)
     s = re.sub(r"([A-Za-z])_\{(\d+)\}", r"\1\2", s)
     return _frac_to_notation(s)
