@@ -32,7 +32,6 @@ symbols, sizes at least 2), so no reading of dimension symbols can excuse accept
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
 from dataclasses import dataclass, field

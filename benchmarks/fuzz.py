@@ -507,7 +507,7 @@ def prop_truth(e: O.Node, e2: O.Node, how: str) -> str:
                       f"[{', '.join(step.checked_by)}] ({how})\n  e  = {lhs}\n  e' = {rhs}\n"
                       + O.show_witness(verdict.witness) + "\n  the file:\n" + text)
     if verdict.status == "true" and ks == "invalid" and "false" in (step.message or ""):
-        return f"true/called-false"
+        return "true/called-false"
     return f"{verdict.status}/{ks}"
 
 

@@ -40,7 +40,6 @@ import argparse
 import copy
 import itertools
 import json
-import os
 import random
 import shutil
 import sys
@@ -52,7 +51,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
 import yaml
 
@@ -529,7 +528,7 @@ def run_mutation(args) -> int:
           f"steps, {rounds} round(s) of seeds, {len(outcomes)} mutants, {elapsed:.0f} s")
     print(f"  command: python benchmarks/mutation.py --per-step {args.per_step} --seed {args.seed}"
           f" --min-false {args.min_false} --jobs {args.jobs}")
-    print(f"judged by the independent oracle (benchmarks/oracle.py)")
+    print("judged by the independent oracle (benchmarks/oracle.py)")
     print(f"false mutants: {n_false}")
     print(f"  rejected (invalid):                  {cats['false-rejected']}")
     print(f"  ACCEPTED (valid/unjustified):        {cats['FALSE-ACCEPTED']}")

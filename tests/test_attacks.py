@@ -9,7 +9,6 @@ symbols only assignments whose symbols differ by 1. A size-dependent scalar used
 (tr(X^0) = n, det(2 A)/det(A) = 2^n, tr((A^-1)^-1 A^-1) = n, tr(A^0) - tr(B^0) = m - n) inside a
 nested polynomial ((t - a)^2 - b)^2 - c ... vanishes at every checked size but not beyond.
 """
-import pytest
 
 from prover.proofs import check_file
 from prover.rulebase import load_rulebook
