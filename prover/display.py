@@ -2,6 +2,7 @@
 `Derivation`, `Equivalence` and `api.CheckResults`, counterexamples included.
 
 Untrusted, like `render.py` and `latex.py` (whose pieces it reuses): it only reads results.
+Expressions are printed by `spell.py` (its LaTeX spelling), titles by `latex.title_parts`.
 Markdown is what Jupyter shows (tables, `$…$` math); LaTeX is one `$$…$$` block that MathJax
 or KaTeX can draw (and that `IPython.display.Latex` or a LaTeX export takes as is). A
 counterexample's values are small integers or fractions, so they are drawn as matrices:
@@ -13,8 +14,9 @@ import re
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .latex import (_code, _md_rule, _rows, file_result_markdown, latex, name_tex, partial_tex,
-                    sheet_from_derivation, text_md)
+from .latex import (_code, _md_rule, _rows, file_result_markdown, math_tex, partial_tex,
+                    result_names, sheet_from_derivation, text_md, title_parts)
+from .spell import latex, name_tex
 
 if TYPE_CHECKING:
     from .derive import Derivation
@@ -34,6 +36,12 @@ def text_math(s: str) -> str:
     or break the group are dropped."""
     s = s.replace("^T", "ᵀ").replace("^-1", "⁻¹").replace("^", "ˆ").replace("_", "＿")
     return re.sub(r"[{}\\$%&#]", "", s)
+
+
+def title_math(title: str, names: set[str]) -> str:
+    """A title inside math: its notation as math (`latex.title_parts`), the rest as `\\text`."""
+    return "".join(f"\\text{{{text_math(x)}}}" if k != "math" else math_tex(x, names)
+                   for k, x in title_parts(title, names))
 
 
 def entry_tex(x: Any) -> str:
@@ -134,7 +142,7 @@ def file_latex(fr: "FileResult") -> str:
             rows.append(f"\\text{{help: {text_math(fr.help)}}}")
         return "$$\n\\begin{array}{l}\n" + " \\\\\n".join(rows) + "\n\\end{array}\n$$"
     if fr.title:
-        head += f"\\text{{ · {text_math(fr.title)}}}"
+        head += "\\text{ · }" + title_math(fr.title, result_names(fr))
     lines = []
     for s in fr.steps:
         by = ", ".join(s.by) if s.by else ("start" if s.index == 0 else "")

@@ -6,7 +6,11 @@ Untrusted, like `render.py`: it prints what the kernel accepted and decides noth
   one printer in `spell.py` (which also spells the plain notation and Unicode).
 - `Sheet`, `sheet_from_file`, `sheet_from_derivation`: a checked proof as the data a derivation
   needs, and `sheet_latex` / `sheet_markdown`, which print it as a theorem with its proof
-  (`align*` in LaTeX, `aligned` inside `$$` in Markdown), each line with its rule's name.
+  (`align*` in LaTeX, `aligned` inside `$$` in Markdown), each line with its rule's name. A
+  line wider than `WIDTH` characters of plain notation is broken at its top-level `+`/`-` onto
+  rows `&\\quad {}+ …` (`broken`); so is a long claim, inside `aligned`.
+- `title_parts`, `title_tex`, `title_md`: a title with its notation typeset as math (what
+  counts as notation is described at `_SIGNAL`), the rest escaped as text.
 - `file_result_markdown`, `derivation_markdown`: what Jupyter shows for a `FileResult` and a
   `Derivation`.
 
@@ -19,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Mapping
 
-from .kernel.expr import Expr
+from .kernel.expr import Expr, Ident, Sym
 from .kernel.parser import parse
 from .kernel.shapes import VarInfo
-from .spell import ATOM, LATEX, latex, level, name_tex, plain, sum_terms  # noqa: F401
+from .spell import ATOM, LATEX, PLAIN, latex, level, name_tex, plain, sum_terms  # noqa: F401
 
 if TYPE_CHECKING:  # imported for annotations only: proofs and derive import nothing from here
     from .derive import Derivation
@@ -63,6 +67,100 @@ _MD_ESC = re.compile(r"([\\`*_\[\]<>$|#])")
 def text_md(s: str) -> str:
     """Plain text escaped for Markdown (no emphasis, links, HTML, tables or math by accident)."""
     return _MD_ESC.sub(r"\\\1", s)
+
+
+# -- titles -------------------------------------------------------------------------------------
+# A title is prose with notation in it ("Derivative of tr(X^T A)"). The notation is typeset as
+# math, the rest escaped as text. What counts as notation:
+# - text between backquotes (`a^T X b`), whenever it parses (an equation `f = g` too); if it
+#   does not, it is set as code;
+# - elsewhere, the longest run of whole words that parses (an equation too) and either shows an
+#   operator (^ ' ᵀ ⁻ ( * / + =) and uses no name but the proof's variables and single letters,
+#   or is made of the proof's variables alone. `a`, `A` and `I` alone are English words, never
+#   math. A run never begins with "(" (the parenthesis stays text, around the math). So "the
+#   bilinear form a^T X b" sets `a^T X b`, "(instance f = tr(A X))" sets `f = tr(A X)`, and
+#   "Derivative of a quadratic form" stays text although `a` is a variable.
+_SIGNAL = re.compile(r"[\^'ᵀ⁻(*/+=]")
+_WORDS = frozenset({"a", "A", "I"})
+_END = ",.;:!?)"
+
+
+def _notation(text: str, names: frozenset[str] | set[str], strict: bool) -> list[Expr] | None:
+    """The sides of `text` (one expression, or an equation) if it reads as notation."""
+    sides = text.split("=")
+    if len(sides) > 2 or not all(x.strip() for x in sides):
+        return None
+    try:
+        trees = [parse(x.strip(), names) for x in sides]
+    except Exception:  # noqa: BLE001 - not notation: it stays text
+        return None
+    if not strict:
+        return trees
+    syms = [k.name for t in trees for k in t.walk() if isinstance(k, Sym)]
+    if _SIGNAL.search(text):
+        ok = all(n in names or (len(n) == 1 and n not in _WORDS) for n in syms)
+    else:
+        ok = all(n in names and n not in _WORDS for n in syms) and not any(
+            isinstance(k, Ident) for t in trees for k in t.walk())
+    return trees if ok and syms else None
+
+
+def _runs(text: str, names: frozenset[str] | set[str]) -> list[tuple[str, object]]:
+    """Text outside backquotes as ("text", str) and ("math", [trees]) parts."""
+    starts = [i for i in range(len(text)) if not text[i].isspace() and text[i] != "("
+              and (i == 0 or text[i - 1].isspace() or text[i - 1] == "(")]
+    ends = [j for j in range(1, len(text) + 1) if not text[j - 1].isspace()
+            and (j == len(text) or text[j].isspace() or text[j] in _END)]
+    out: list[tuple[str, object]] = []
+    pos = 0
+    for i in starts:
+        if i < pos:
+            continue
+        for j in reversed([j for j in ends if j > i]):
+            trees = _notation(text[i:j], names, strict=True)
+            if trees:
+                if i > pos:
+                    out.append(("text", text[pos:i]))
+                out.append(("math", trees))
+                pos = j
+                break
+    if pos < len(text):
+        out.append(("text", text[pos:]))
+    return out
+
+
+def title_parts(title: str, names: frozenset[str] | set[str] = frozenset()
+                ) -> list[tuple[str, object]]:
+    """A title as ("text", str), ("math", [trees]) and ("code", str) parts, in order.
+
+    >>> [k for k, _ in title_parts("Derivative of tr(X^T A)", {"X", "A"})]
+    ['text', 'math']
+    """
+    out: list[tuple[str, object]] = []
+    for n, piece in enumerate(title.split("`")):
+        if n % 2 and n < len(title.split("`")) - 1:  # between backquotes
+            trees = _notation(piece, names, strict=False)
+            out.append(("math", trees) if trees else ("code", piece))
+        else:
+            out += _runs(piece if n % 2 == 0 else "`" + piece, names)
+    return [p for p in out if p[1] != ""]
+
+
+def math_tex(trees: list[Expr], names: frozenset[str] | set[str] = frozenset()) -> str:
+    """An expression, or the sides of an equation, as LaTeX math."""
+    return " = ".join(latex(t, names) for t in trees)
+
+
+def title_tex(title: str, names: frozenset[str] | set[str] = frozenset()) -> str:
+    """A title for LaTeX text mode: its notation as `$…$`, the rest escaped."""
+    return "".join(text_tex(x) if k == "text" else f"\\texttt{{{text_tex(x)}}}" if k == "code"
+                   else f"${math_tex(x, names)}$" for k, x in title_parts(title, names))
+
+
+def title_md(title: str, names: frozenset[str] | set[str] = frozenset()) -> str:
+    """A title for Markdown: its notation as `$…$` math, the rest escaped."""
+    return "".join(text_md(x) if k == "text" else _code(x) if k == "code"
+                   else f"${math_tex(x, names)}$" for k, x in title_parts(title, names))
 
 
 def _rules(by: list[str]) -> str:
@@ -175,22 +273,64 @@ def _hypotheses(sheet: Sheet) -> str:
     return "Let " + "; ".join(parts[:-1]) + "; and " + parts[-1] + "."
 
 
-def _claim_math(sheet: Sheet) -> str:
+def _claim_math(sheet: Sheet, end: str = "") -> str:
+    """The claim `lhs = rhs` (then `end`); a long right side is broken as in `_rows`, inside
+    `aligned` (which `\\[…\\]` and Markdown's `$$…$$` both take)."""
+    names = set(sheet.variables)
     if sheet.is_derivative:
-        rhs = latex(sheet.equals) if sheet.equals is not None else "\\cdots"
-        return f"{partial_tex(sheet.f, sheet.wrt)} = {rhs}"
-    return f"{latex(sheet.lhs)} = {latex(sheet.rhs)}"
+        if sheet.equals is None:
+            return f"{partial_tex(sheet.f, sheet.wrt)} = \\cdots{end}"
+        lhs, rhs = partial_tex(sheet.f, sheet.wrt), sheet.equals
+        lead = len(plain(sheet.f, names)) + len(sheet.wrt) + 8  # "d(f)/d(X) = "
+    else:
+        lhs, rhs = latex(sheet.lhs, names), sheet.rhs
+        lead = len(plain(sheet.lhs, names)) + 3
+    first, *more = broken(rhs, names, max(WIDTH - lead, WIDTH // 2))
+    if not more:
+        return f"{lhs} = {first}{end}"
+    rows = [f"{lhs} &= {first}"] + [f"&\\quad {{}}{x}" for x in more]
+    return "\\begin{aligned}\n  " + " \\\\\n  ".join(rows) + end + "\n\\end{aligned}"
+
+
+WIDTH = 70  # characters of plain notation on one row of a derivation before it is broken
+
+
+def broken(e: Expr, names: frozenset[str] | set[str] = frozenset(), width: int = WIDTH
+           ) -> list[str]:
+    """e as LaTeX in pieces, the way `align` breaks a long line: when its plain notation is
+    wider than `width`, at the top-level `+` and `-`, each piece as long as fits (a term that
+    alone is wider stays whole). The second piece on begin with their sign."""
+    if len(plain(e, names)) <= width:
+        return [latex(e, names)]
+    pieces: list[list[str]] = []
+    n = 0
+    for p, t in zip(sum_terms(e, PLAIN, names), sum_terms(e, LATEX, names)):
+        if pieces and n + 1 + len(p) <= width:
+            pieces[-1].append(t)
+            n += 1 + len(p)
+        else:
+            pieces.append([t])
+            n = len(p)
+    return [" ".join(x) for x in pieces]
 
 
 def _rows(sheet: Sheet, rule: Callable[[list[str]], str]) -> list[str]:
-    """The rows of the aligned chain: `start &= next && (rule)`, then `&= next && (rule)`."""
-    start = latex(sheet.lines[0][0])
+    """The rows of the aligned chain: `start &= next && (rule)`, then `&= next && (rule)`. A
+    line that would make its row wider than `WIDTH` characters of plain notation (the start
+    before `=`, the line, the rule's name) goes on in rows `&\\quad {}+ rest` (`{}` keeps the
+    `+` binary)."""
+    names = set(sheet.variables)
+    start = latex(sheet.lines[0][0], names)
     if len(sheet.lines) == 1:
         return [start]
+    lead_width = len(plain(sheet.lines[0][0], names)) + 3  # "start = "
     rows = []
     for i, (e, by) in enumerate(sheet.lines[1:]):
         lead = start + " " if i == 0 else ""
-        rows.append(f"  {lead}&= {latex(e)} && {rule(by)}")
+        width = max(WIDTH - lead_width - len(_rules(by)), WIDTH // 2)
+        first, *more = broken(e, names, width)
+        rows.append(f"  {lead}&= {first} && {rule(by)}")
+        rows += [f"  &\\quad {{}}{x}" for x in more]
     return rows
 
 
@@ -211,12 +351,12 @@ def sheet_latex(sheet: Sheet, standalone: bool = False) -> str:
            "that prove check accepts."]
     if not standalone:
         out.append("% Needs \\usepackage{amsmath,amsthm} and \\newtheorem{theorem}{Theorem}.")
-    title = f"[{{{text_tex(sheet.title)}}}]" if sheet.title else ""
+    title = f"[{{{title_tex(sheet.title, set(sheet.variables))}}}]" if sheet.title else ""
     out.append(f"\\begin{{theorem}}{title}\\label{{{_label(sheet.theorem)}}}")
     hyp = _hypotheses(sheet)
     lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative else "Then"
     out.append((hyp + " " if hyp else "") + lead)
-    out += ["\\[", "  " + _claim_math(sheet) + ".", "\\]", "\\end{theorem}", "\\begin{proof}"]
+    out += ["\\[", "  " + _claim_math(sheet, "."), "\\]", "\\end{theorem}", "\\begin{proof}"]
     rows = _rows(sheet, rule)
     out.append("\\begin{align*}")
     if sheet.is_derivative and sheet.final is not None:
@@ -239,7 +379,8 @@ def sheet_markdown(sheet: Sheet) -> str:
     """The derivation as Markdown with `$…$` and `$$…$$` math (GitHub, Jupyter, MkDocs with
     MathJax or KaTeX). `aligned` stands in for `align*`, which those renderers lack."""
     rule = lambda by: f"\\text{{{_md_rule(by)}}}" if by else ""  # noqa: E731
-    head = f"**Theorem ({text_md(sheet.title or sheet.theorem)}).**"
+    head = (f"**Theorem ({title_md(sheet.title, set(sheet.variables))}).**" if sheet.title
+            else f"**Theorem ({text_md(sheet.theorem)}).**")
     hyp = _hypotheses(sheet)
     lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative else "Then"
     out = [" ".join(x for x in (head, hyp, lead) if x), "", "$$", _claim_math(sheet), "$$", "",
@@ -266,6 +407,12 @@ def _code(s: str) -> str:
     return "`" + s.replace("`", "'").replace("|", "\\|") + "`" if s else ""
 
 
+def result_names(fr: "FileResult") -> set[str]:
+    """The variables a checked file's steps use (what its title's notation may name)."""
+    return {k.name for s in fr.steps if getattr(s, "expr_tree", None) is not None
+            for k in s.expr_tree.walk() if isinstance(k, Sym)}
+
+
 def file_result_markdown(fr: "FileResult") -> str:
     """A `FileResult` for Jupyter: the verdict, the claim, a table of the steps, the problems."""
     head = f"**{_cell(fr.path)}**: **{fr.status}**"
@@ -276,7 +423,8 @@ def file_result_markdown(fr: "FileResult") -> str:
             out.append("")
             out.append("help: " + _cell(fr.help))
         return "\n".join(out) + "\n"
-    out = [head + (f" · {_cell(fr.title)}" if fr.title else ""), "", f"claim: {_code(fr.claim)}",
+    title = title_md(fr.title, result_names(fr)).replace("\n", " ") if fr.title else ""
+    out = [head + (f" · {title}" if title else ""), "", f"claim: {_code(fr.claim)}",
            "", "| step | expression | by | verdict |", "|---:|---|---|---|"]
     for s in fr.steps:
         by = ", ".join(s.by) if s.by else ("start" if s.index == 0 else "")

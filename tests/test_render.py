@@ -13,7 +13,10 @@ from hypothesis import given, settings
 
 from prover import check_file, derive, parse_var
 from prover.kernel.parser import parse
-from prover.latex import latex, name_tex, text_tex
+from prover.kernel.shapes import Shape, VarInfo
+from prover.latex import (Sheet, broken, latex, name_tex, sheet_latex, sheet_markdown, text_tex,
+                          title_tex)
+from prover.spell import GREEK
 
 from helpers import expr_trees, run
 
@@ -129,7 +132,8 @@ def test_latex_compiles(rendered, odd_title, tmp_path):
         names.append(f"p{i}")
     code, tex = run("render", odd_title)
     (tmp_path / "odd.tex").write_text(tex)
-    names.append("odd")
+    (tmp_path / "long.tex").write_text(sheet_latex(long_sheet()))
+    names += ["odd", "long"]
     (tmp_path / "notes.tex").write_text(
         "\\documentclass{article}\n\\usepackage{amsmath,amsthm}\n"
         "\\newtheorem{theorem}{Theorem}\n\\begin{document}\n"
@@ -148,6 +152,8 @@ def test_latex_compiles(rendered, odd_title, tmp_path):
         log = (tmp_path / f"{doc}.log").read_text(errors="replace")
         assert (tmp_path / f"{doc}.pdf").exists()
         assert "Undefined control sequence" not in log and "Missing character" not in log
+        # a long derivation line is broken (long_sheet): no display line is too wide
+        assert not re.search(r"Overfull \\hbox \([\d.]+pt too wide\) detected at line", log)
 
 
 # -- refusing what does not check ----------------------------------------------------------------
@@ -277,3 +283,103 @@ def test_derivation_markdown():
     assert "\\begin{aligned}" in md and "\\text{(" in md and "In numerator layout." in md
     for block in re.findall(r"(?s)\$\$(.*?)\$\$", md):
         well_formed(block)
+
+
+# -- titles --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("title, tex", [
+    ("Derivative of tr(X^T A)", r"Derivative of $\operatorname{tr}(X^{\top} A)$"),
+    ("Derivative of the bilinear form a^T X b", r"Derivative of the bilinear form $a^{\top} X b$"),
+    ("Gradient of x^T A x (denominator layout)",
+     r"Gradient of $x^{\top} A x$ (denominator layout)"),
+    ("Reading it off (instance f = tr(A X))", r"Reading it off (instance $f = \operatorname{tr}(A X)$)"),
+    ("Derivative of tr(X^T X), the squared Frobenius norm",
+     r"Derivative of $\operatorname{tr}(X^{\top} X)$, the squared Frobenius norm"),
+    ("with respect to the vector x", r"with respect to the vector $x$"),
+    ("Derivative of a quadratic form", "Derivative of a quadratic form"),  # `a` alone is a word
+    ("A scalar equals its own trace", "A scalar equals its own trace"),
+    ("Derivative of the log-determinant", "Derivative of the log-determinant"),
+    ("Why `X^-1 X = I` and `tr(` fails", r"Why $X^{-1} X = I$ and \texttt{tr(} fails"),
+    ("100% of Xᵀ, 2 ways", r"100\% of $X^{\top}$, 2 ways"),
+])
+def test_title_notation_is_math(title, tex):
+    assert title_tex(title, {"A", "X", "a", "b", "x"}) == tex
+
+
+def test_rendered_titles_have_no_escaped_notation(rendered):
+    for name, (tex, md) in rendered.items():
+        head = tex.split("\\label")[0]
+        assert "\\^{}" not in head and "ˆ" not in head, name
+        assert "\\^" not in md.splitlines()[0], name
+    tex, md = rendered["trace-XtA.yaml"]
+    assert "\\begin{theorem}[{Derivative of $\\operatorname{tr}(X^{\\top} A)$}]" in tex
+    assert md.startswith("**Theorem (Derivative of $\\operatorname{tr}(X^{\\top} A)$).**")
+
+
+# -- long lines ----------------------------------------------------------------------------------
+LONG = ("tr(A X B) + tr(A^T X^T B^T) - tr(X^-1 A X B) + tr(A B X) - 2 tr(X X) "
+        "+ tr(A X A^T X^T) - tr(B B^T X)")
+
+
+def test_a_long_line_breaks_at_top_level_signs():
+    names = {"A", "B", "X"}
+    e = parse(LONG, names)
+    pieces = broken(e, names)
+    assert len(pieces) == 2 and pieces[1].startswith("+ \\operatorname{tr}(A X A^{\\top}")
+    assert parse(back_to_notation(" ".join(pieces)), names) == e
+    assert broken(parse("tr(A X B) + X", names), names) == [r"\operatorname{tr}(A X B) + X"]
+    one = parse("tr(" + LONG + ")", names)  # no top-level sign: it stays one piece
+    assert broken(one, names) == [latex(one)]
+
+
+def long_sheet():
+    """A sheet (not a checked proof: only the printing is tested) with two long lines."""
+    info = VarInfo(Shape("n", "n"))
+    names = {"A", "B", "X"}
+    start, e = parse("tr(A X B)", names), parse(LONG, names)
+    return Sheet("long", {n: info for n in sorted(names)}, [(start, []), (e, ["algebra"]),
+                                                            (e, ["algebra"])], lhs=start, rhs=e,
+                 title="Long lines of `tr(A X B)`")
+
+
+def test_a_long_line_in_a_sheet_goes_on_in_quad_rows():
+    sheet = long_sheet()
+    tex = sheet_latex(sheet)
+    well_formed(tex)
+    rows = tex.split("\\begin{align*}\n")[1].split("\n\\end{align*}")[0].split("\n")
+    assert rows[0].startswith("  \\operatorname{tr}(A X B) &= \\operatorname{tr}(A X B) + ")
+    assert rows[0].endswith("&& \\text{(algebra)} \\\\")
+    assert rows[1].startswith("  &\\quad {}+ \\operatorname{tr}(A B X) - 2 ")
+    assert rows[1].endswith(" \\\\") and rows[-1].endswith(" \\qedhere")
+    assert rows[-1].startswith("  &\\quad {}- \\operatorname{tr}(B B^{\\top} X)")
+    claim = tex.split("\\[\n")[1].split("\n\\]")[0]  # the claim is broken the same way
+    assert claim.startswith("  \\begin{aligned}\n  \\operatorname{tr}(A X B) &= ")
+    assert "\\\\\n  &\\quad {}- 2 " in claim and claim.endswith(".\n\\end{aligned}")
+    md = sheet_markdown(sheet)
+    assert "&\\quad {}+ " in md
+
+
+# -- the LaTeX uses only what amsmath and amsthm define -----------------------------------------
+KNOWN = set("""
+documentclass usepackage newtheorem begin end label noindent textit texttt text intertext qedhere
+operatorname mathrm mathit frac partial top det log cdot times quad left right
+textbackslash textasciitilde textless textgreater textbar neq leq geq to in
+""".split()) | set(GREEK) | {",", "{", "}", "$", "&", "#", "%", "_", "^", "\\", "[", "]"}
+
+
+def test_latex_uses_only_known_macros(rendered, odd_title):
+    """No TeX engine runs here (see test_latex_compiles): every control sequence the renderer
+    writes is one of LaTeX's, amsmath's or amsthm's."""
+    texts = [tex for tex, _ in rendered.values()]
+    texts.append(run("render", odd_title)[1])
+    texts.append(run("render", ROOT / "proofs" / "theorem5.yaml", "--standalone")[1])
+    for tex in texts:
+        body = re.sub(r"(?m)^%.*$", "", tex)
+        used = set(re.findall(r"\\([A-Za-z]+|.)", body))
+        assert used <= KNOWN, used - KNOWN
+
+
+def test_notebook_titles_typeset_notation():
+    fr = check_file(ROOT / "proofs" / "trace-XtA.yaml")
+    assert "· Derivative of $\\operatorname{tr}(X^{\\top} A)$" in fr._repr_markdown_()
+    assert ("\\text{ · }\\text{Derivative of }\\operatorname{tr}(X^{\\top} A)"
+            in fr._repr_latex_())
