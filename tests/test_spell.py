@@ -9,7 +9,7 @@ from hypothesis import given, settings
 
 from prover.kernel.parser import parse
 from prover.kernel.printer import show
-from prover.spell import LATEX, UNICODE, plain, spell, sum_terms, unicode
+from prover.spell import LATEX, plain, spell, sum_terms, unicode
 
 from helpers import expr_trees
 
