@@ -7,7 +7,6 @@ step rests on it, so a mistake here can refuse a step but never make a false one
 """
 from __future__ import annotations
 
-import difflib
 import re
 
 from .kernel.replay import Citer
@@ -36,6 +35,8 @@ class RuleBook:
         return self.names.get(n) or self.deprecated.get(n)
 
     def closest(self, name: str) -> list[str]:
+        import difflib  # only for a name that is no rule: not at start-up
+
         found = difflib.get_close_matches(normalize(name), list(self.names), 3, 0.75)
         return list(dict.fromkeys(self.names[m] for m in found))
 

@@ -1,4 +1,5 @@
-"""Proof files (SPEC §3): the pydantic models, loading with positions, lemmas, and `check_file`.
+"""Proof files (SPEC §3): loading with positions (through the pydantic models of `models.py`, or
+`fastload` for a file they would take as it stands), lemmas, and `check_file`.
 
 This module is outside the kernel: it turns YAML into the kernel's plain `ProofIn`, hands it to
 `checking.check_proof` (the kernel's replay, then explanations), and attaches file, line and column to whatever comes back. Lemmas
@@ -11,10 +12,7 @@ import re
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
-
-from pydantic import (BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError,
-                      field_validator)
+from typing import TYPE_CHECKING, Any
 
 from .checking import check_proof
 from .citations import RuleBook, normalize
@@ -27,8 +25,10 @@ from .kernel.shapes import SCALAR, Shape, VarInfo
 from .rulebase import load_rulebook
 from .source import Located, SourceError, load_yaml, read_text
 
-Dim = Union[int, str]
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
+    from .models import ProofFile
 
 def _text(v: Any) -> Any:
     if isinstance(v, bool):
@@ -38,52 +38,8 @@ def _text(v: Any) -> Any:
     return v
 
 
-class VarDecl(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shape: Union[Literal["scalar"], tuple[Dim, Dim]] = Field(
-        description="[rows, cols] (dimension symbols or positive integers) or 'scalar'")
-    constant: bool = False
-    symmetric: bool = False
-    invertible: bool = False
-
-    def info(self) -> VarInfo:
-        shape = SCALAR if self.shape == "scalar" else Shape(self.shape[0], self.shape[1])
-        return VarInfo(shape, self.constant, self.symmetric, self.invertible)
-
-
-class IdentityClaim(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lhs: str
-    rhs: str
-    _t = field_validator("lhs", "rhs", mode="before")(_text)
-
-
-class DerivativeClaim(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    derivative: str
-    wrt: str
-    equals: Optional[str] = None
-    _t = field_validator("derivative", "equals", mode="before")(_text)
-
-
-Citation = Union[str, list[str]]
-
-
-class ExprStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    expr: str
-    by: Optional[Citation] = None
-    _t = field_validator("expr", mode="before")(_text)
-
-
-class DerivativeStep(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    derivative: str
-    by: Optional[Citation] = None
-    _t = field_validator("derivative", mode="before")(_text)
-
-
 def _kind(*keys: str):
+    """The models' discriminator: which of two kinds a claim or a step is (`fastload` asks it too)."""
     def pick(v: Any) -> str:
         if isinstance(v, dict):
             return keys[1] if any(k in v for k in ("derivative", "wrt", "equals")) else keys[0]
@@ -91,33 +47,26 @@ def _kind(*keys: str):
     return pick
 
 
-Claim = Annotated[Union[Annotated[IdentityClaim, Tag("IdentityClaim")],
-                        Annotated[DerivativeClaim, Tag("DerivativeClaim")]],
-                  Discriminator(_kind("IdentityClaim", "DerivativeClaim"))]
-Step = Annotated[Union[Annotated[ExprStep, Tag("ExprStep")],
-                       Annotated[DerivativeStep, Tag("DerivativeStep")]],
-                 Discriminator(_kind("ExprStep", "DerivativeStep"))]
+def decl_info(v) -> VarInfo:
+    """A declared variable (`VarDecl`, or `fastload`'s plain one) as the kernel's `VarInfo`."""
+    shape = SCALAR if v.shape == "scalar" else Shape(v.shape[0], v.shape[1])
+    return VarInfo(shape, v.constant, v.symmetric, v.invertible)
 
 
-class Assume(BaseModel):
-    """What the claim presumes (SPEC §3). It is part of what `valid` says, and is printed."""
+# The pydantic models (VarDecl, IdentityClaim, DerivativeClaim, ExprStep, DerivativeStep, Assume,
+# ProofFile, and the types Claim, Step, Citation, Dim) are in `models.py`, imported on first use
+# of any of these names here: importing pydantic and building them costs `prove check` more than
+# Z3 does, and a file they would take as it stands is read without them (`fastload.py`).
+_MODELS = frozenset({"Dim", "VarDecl", "IdentityClaim", "DerivativeClaim", "Citation", "ExprStep",
+                     "DerivativeStep", "Claim", "Step", "Assume", "ProofFile"})
 
-    model_config = ConfigDict(extra="forbid")
-    sizes: list[str] = Field(default_factory=list, max_length=20, description=(
-        "relations between two dimension symbols (>=, >, <=, <: m >= n), or a lower bound on "
-        "one (n >= 3); the claim is asserted only at sizes where they hold"))
-    invertible: list[str] = Field(default_factory=list, max_length=20, description=(
-        "square expressions the claim presumes invertible, e.g. X^T X; the claim is asserted "
-        "only at sizes where they can be"))
-    _t = field_validator("sizes", "invertible", mode="before")(
-        lambda v: [_text(x) for x in v] if isinstance(v, list) else v)
 
-    @field_validator("sizes")
-    @classmethod
-    def _relations(cls, v: list[str]) -> list[str]:
-        for text in v:
-            relation(text)
-        return v
+def __getattr__(name: str):
+    if name in _MODELS:
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _FLIP = {">": "<", "<": ">", ">=": "<=", "<=": ">="}
@@ -137,20 +86,6 @@ def relation(text: str) -> tuple:
                          "relations between two symbols (m >= n) can be assumed: an upper bound "
                          "would leave sizes the checker never reaches")
     return rel
-
-
-class ProofFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    theorem: str = Field(description="the theorem's name; other proofs cite it as a lemma")
-    title: Optional[str] = None
-    source: Optional[str] = None
-    layout: Literal["numerator", "denominator"] = "numerator"
-    variables: dict[str, VarDecl]
-    claim: Claim
-    assume: Optional[Assume] = Field(default=None, description=(
-        "what the claim presumes about sizes or expressions; part of what `valid` says"))
-    proof: list[Step] = Field(default_factory=list,
-                                                         max_length=Limits.max_steps)
 
 
 @dataclass
@@ -332,15 +267,29 @@ def parse_proof(data: Any, src: Located) -> ProofFile:
         line, col = src.pos(("proof",))
         raise SourceError(f"the proof has {len(data['proof'])} steps; the limit is "
                           f"{Limits.max_steps}", line, col)
+    from pydantic import ValidationError
+
+    from .models import ProofFile
+
     try:
         return ProofFile.model_validate(data)
     except ValidationError as exc:
         raise _pyd_error(exc, src) from None
 
 
+def read_proof(data: Any, src: Located):
+    """What `parse_proof` gives, read without pydantic when the data is plainly valid
+    (`fastload.plain_proof`: the same attributes); otherwise `parse_proof` itself. For the
+    checker's own use (`to_kernel`, `lemma_rule`); callers that want the model call `parse_proof`."""
+    from .fastload import plain_proof
+
+    pf = plain_proof(data)
+    return pf if pf is not None else parse_proof(data, src)
+
+
 def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
     claim: dict[str, str]
-    if isinstance(pf.claim, DerivativeClaim):
+    if hasattr(pf.claim, "wrt"):  # a DerivativeClaim (an IdentityClaim has lhs and rhs)
         claim = {"derivative": pf.claim.derivative, "wrt": pf.claim.wrt, "layout": pf.layout}
         if pf.claim.equals is not None:
             claim["equals"] = pf.claim.equals
@@ -348,7 +297,7 @@ def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
         claim = {"lhs": pf.claim.lhs, "rhs": pf.claim.rhs}
     steps = []
     for i, item in enumerate(pf.proof):
-        key = "expr" if isinstance(item, ExprStep) else "derivative"
+        key = "expr" if hasattr(item, "expr") else "derivative"  # an ExprStep or a DerivativeStep
         by = item.by if isinstance(item.by, list) else ([item.by] if item.by else [])
         by_path = base + ("proof", i, "by")
         by_locs = ([src.pos(by_path + (j,)) for j in range(len(by))] if isinstance(item.by, list)
@@ -437,7 +386,7 @@ class Library:
             return None, f"lemma {name!r} ({path.name}) does not check: {why}"
         file, index = split_item(path)
         src = select_proof(load_yaml(read_text(file)), index)
-        pf = parse_proof(src.data, src)
+        pf = read_proof(src.data, src)
         return lemma_rule(pf), ""
 
 
@@ -447,7 +396,7 @@ def lemma_rule(pf: ProofFile) -> Rule:
     env = {n: v.info() for n, v in pf.variables.items()}
     names = set(env)
     scalar = frozenset(n for n, v in env.items() if v.shape == SCALAR)
-    if isinstance(pf.claim, IdentityClaim):
+    if not hasattr(pf.claim, "wrt"):  # an IdentityClaim
         lhs, rhs = parse(pf.claim.lhs, names), parse(pf.claim.rhs, names)
         constant = frozenset(n for n, v in env.items() if v.constant)
     else:
@@ -481,7 +430,7 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
         text = read_text(path) if text is None else text
         lines = text.splitlines()
         src = select_proof(load_yaml(text), index)
-        pf = parse_proof(src.data, src)
+        pf = read_proof(src.data, src)
         proof_in = to_kernel(pf, src)
     except SourceError as exc:
         return FileResult(shown, "error", message=exc.message, line=exc.line or 1,

@@ -2,7 +2,6 @@
 results. One function draws every source excerpt, so every diagnostic looks the same."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
@@ -202,6 +201,8 @@ def json_report(results: list[FileResult], strict: bool = False) -> str:
         if fr.status == "error":
             entry["line"], entry["column"] = fr.line, fr.col
         files.append(entry)
+    import json  # only for --format json: not at start-up
+
     return json.dumps({"files": files, "summary": summary(results, strict)}, ensure_ascii=False,
                       indent=2)
 

@@ -11,11 +11,10 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Union
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import TYPE_CHECKING
 
 from .citations import RuleBook, normalize
+from .fastload import plain_rule_file
 from .kernel.rules import confirm_rule
 from .kernel.errors import ProveError
 from .kernel.expr import Expr
@@ -24,35 +23,21 @@ from .kernel.parser import parse
 from .kernel.shapes import SCALAR, Shape, VarInfo, shape_of
 from .source import SourceError, load_yaml, read_text
 
-Dim = Union[int, str]
+if TYPE_CHECKING:
+    from .models import RuleModel, RuleVar
+
+# The pydantic models of rule files (RuleVar, RuleModel, RuleFile) are in `models.py`, imported on
+# first use of these names here; `load_rule_files` reads a plainly valid file without them
+# (`fastload.plain_rule_file`, which builds the same attributes) and defers any other to them.
+_MODELS = frozenset({"RuleVar", "RuleModel", "RuleFile"})
 
 
-class RuleVar(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    shape: Union[Literal["scalar"], tuple[Dim, Dim], None] = None
-    constant: bool = False
-    symmetric: bool = False
-    invertible: bool = False
+def __getattr__(name: str):
+    if name in _MODELS:
+        from . import models
 
-
-class RuleModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="kebab-case rule id")
-    aliases: list[str] = []
-    deprecated_aliases: list[str] = []
-    kind: Literal["rewrite", "algebra", "derivative"] = "rewrite"
-    statement: str
-    variables: dict[str, RuleVar] = {}
-    constant: list[str] = []
-    scalar: list[str] = []
-    invertible: list[str] = []
-    source: str
-    summary: str
-
-
-class RuleFile(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    rules: list[RuleModel]
+        return getattr(models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass
@@ -111,13 +96,7 @@ def load_rule_files(folder: Path) -> list[RuleEntry]:
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.yaml")):
         src = load_yaml(read_text(path))
-        try:
-            rf = RuleFile.model_validate(src.data)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            line, col = src.pos(err["loc"])
-            raise SourceError(f"{path.name}:{line}:{col}: {'.'.join(map(str, err['loc']))}: "
-                              f"{err['msg']}") from None
+        rf = plain_rule_file(src.data) or _validate(src, path)
         for i, m in enumerate(rf.rules):
             for name in [m.id, *m.aliases, *m.deprecated_aliases]:
                 key = normalize(name)
@@ -132,6 +111,21 @@ def load_rule_files(folder: Path) -> list[RuleEntry]:
                 raise SourceError(f"{path.name}:{line}:{col}: {m.id}: {exc.diag.message}") from None
             entries.append(RuleEntry(m, rule, path.name))
     return entries
+
+
+def _validate(src, path: Path):
+    """The rule file through its model (`models.RuleFile`), which words what is wrong."""
+    from pydantic import ValidationError
+
+    from .models import RuleFile
+
+    try:
+        return RuleFile.model_validate(src.data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        line, col = src.pos(err["loc"])
+        raise SourceError(f"{path.name}:{line}:{col}: {'.'.join(map(str, err['loc']))}: "
+                          f"{err['msg']}") from None
 
 
 @lru_cache(maxsize=8)
