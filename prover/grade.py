@@ -27,6 +27,7 @@ is `error` with the reason, and nothing else is affected. Read next: `cli_grade.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import fnmatch
 import hashlib
 import io
@@ -55,6 +56,7 @@ from .kernel.parser import parse
 from .kernel.printer import show
 from .proofs import (Assume, DerivativeClaim, DerivativeStep, IdentityClaim, Library, ProofFile,
                      VarDecl, lemma_rule, parse_proof, relation, to_kernel)
+from .grade_safe import csv_cell, decoded, md_code, md_lines, md_text, visible
 from .render import counterexample_line
 from .rulebase import load_rulebook
 from .source import Located, SourceError, load_yaml, read_text
@@ -843,6 +845,8 @@ class Student:
     files: list[SubmittedFile] = field(default_factory=list)
     single: bool = False  # one YAML file holding the student's proofs
     notes: list[str] = field(default_factory=list)
+    entry: str = ""  # the submission as shown: maya/ or maya.yaml
+    error: str = ""  # the whole submission cannot be graded (two entries map to this student)
 
 
 def _read_bytes(path: Path) -> tuple[bytes, str]:
@@ -892,7 +896,9 @@ def discover(submissions: Path, single: bool = False) -> list[Student]:
     """One Student per entry of the folder (a folder of proof files, or one YAML file), or the
     whole path as one student with `single` (Gradescope's /autograder/submission)."""
     def one(name: str, path: Path) -> Student:
-        st = Student(name)
+        # names are shown, never used as paths: invalid UTF-8 replaced, control characters escaped
+        name = visible(name)
+        st = Student(name, entry=visible(path.name) + ("/" if path.is_dir() else ""))
         try:
             is_link = path.is_symlink()
         except OSError:
@@ -902,17 +908,19 @@ def discover(submissions: Path, single: bool = False) -> list[Student]:
             return st
         if path.is_dir():
             for f in _yaml_files(path, st.notes, name):
-                rel = f.relative_to(path).as_posix()
+                rel = visible(f.relative_to(path).as_posix())
                 raw, err = _read_bytes(f)
                 digest = hashlib.sha256(raw).hexdigest() if not err else ""
-                st.files.append(SubmittedFile(f"{name}/{rel}", f.stem, err, digest, str(f)))
+                st.files.append(SubmittedFile(f"{name}/{rel}", visible(f.stem), err, digest,
+                                              str(f)))
             if not st.files:
                 st.notes.append("no YAML files (*.yaml, *.yml) in the submission")
         else:
             st.single = True
             raw, err = _read_bytes(path)
             digest = hashlib.sha256(raw).hexdigest() if not err else ""
-            st.files.append(SubmittedFile(path.name, path.stem, err, digest, str(path)))
+            st.files.append(SubmittedFile(visible(path.name), visible(path.stem), err, digest,
+                                          str(path)))
         return st
 
     if single or submissions.is_file():
@@ -926,7 +934,28 @@ def discover(submissions: Path, single: bool = False) -> list[Student]:
             continue  # a README or a roster beside the submissions
         name = entry.stem if (entry.is_file() and not entry.is_symlink()) else entry.name
         students.append(one(name, entry))
-    return students
+    return _one_entry_per_student(students)
+
+
+def _one_entry_per_student(students: list[Student]) -> list[Student]:
+    """Two entries that map to one student (maya/ beside maya.yaml; `a b` beside `a_b`, whose
+    output files would be one; names that differ only in bytes that are not UTF-8, or only in
+    case) are one student whose submission is an error naming both: never two rows under one
+    name, nor one results file written over another."""
+    groups: dict[str, list[Student]] = {}
+    for st in students:
+        groups.setdefault(safe_name(st.name).casefold(), []).append(st)
+    out = []
+    for st in students:
+        group = groups[safe_name(st.name).casefold()]
+        if len(group) == 1:
+            out.append(st)
+        elif st is group[0]:
+            both = " and ".join(g.entry or g.name for g in group)
+            out.append(Student(st.name, entry=st.entry, error=(
+                f"{len(group)} submissions map to the student {st.name}: {both}; "
+                "submit one (rename or remove the others)")))
+    return out
 
 
 @dataclass
@@ -1245,8 +1274,23 @@ def num(x: float) -> Union[int, float]:
 
 
 def _with_feedback(pg: ProblemGrade, p: Problem) -> ProblemGrade:
+    _neutralise(pg)
     pg.feedback = feedback_text(pg, p)
     return pg
+
+
+def _neutralise(pg: ProblemGrade) -> None:
+    """Every text of a grade that holds student text (file names, theorem names, citations,
+    expressions, messages quoting them) as one printable line: see grade_safe.visible. Step views
+    may be shared by students with the same proof, so they are copied, not changed."""
+    pg.reason, pg.file, pg.claim, pg.partial = (visible(t) for t in
+                                                (pg.reason, pg.file, pg.claim, pg.partial))
+    pg.steps = [dataclasses.replace(
+        s, expr=visible(s.expr), by=[visible(b) for b in s.by] if s.by else s.by,
+        message=visible(s.message), counterexample=visible(s.counterexample),
+        help=visible(s.help),
+        suggestion=[visible(x) for x in s.suggestion] if s.suggestion else s.suggestion)
+        for s in pg.steps]
 
 
 def feedback_text(pg: ProblemGrade, p: Problem) -> str:
@@ -1315,9 +1359,14 @@ def grade(submissions: Path | str, assignment: Assignment, jobs: int = 1,
     stats["distinct_proofs"] = len(keys)
     out = []
     for st, outcomes in zip(students, gated):
-        grades = [score_problem(p, outcomes[p.id], records.get(outcomes[p.id].key))
-                  for p in assignment.problems]
-        out.append(StudentGrade(st.name, grades, st.notes))
+        if st.error:  # the submission as a whole cannot be graded: every problem says why
+            grades = [_with_feedback(ProblemGrade(p.id, 0.0, p.points, "error", st.error,
+                                                  claim=p.claim_shown), p)
+                      for p in assignment.problems]
+        else:
+            grades = [score_problem(p, outcomes[p.id], records.get(outcomes[p.id].key))
+                      for p in assignment.problems]
+        out.append(StudentGrade(visible(st.name), grades, [visible(n) for n in st.notes]))
     return Report(assignment, out, time.perf_counter() - t0, stats)
 
 
@@ -1329,8 +1378,9 @@ def csv_report(r: Report) -> str:
     for s in r.students:
         for p in s.problems:
             reason = p.reason + (f" ({p.partial})" if p.partial else "")
-            w.writerow([s.student, p.id, num(p.score), num(p.max_score), p.status, reason])
-        w.writerow([s.student, "total", num(s.score), num(s.max_score), "", ""])
+            w.writerow([csv_cell(c) for c in (s.student, p.id, num(p.score), num(p.max_score),
+                                              p.status, reason)])
+        w.writerow([csv_cell(s.student), "total", num(s.score), num(s.max_score), "", ""])
     return buf.getvalue()
 
 
@@ -1347,13 +1397,16 @@ def _summary_line(s: StudentGrade) -> str:
 
 
 def gradescope_data(r: Report, s: StudentGrade) -> dict:
-    """Gradescope's results.json for one submission."""
+    """Gradescope's results.json for one submission. Outputs are Markdown (Gradescope's `md`
+    format) with every line escaped (grade_safe.md_lines): student text shows as text, never as
+    HTML or Markdown; test names are plain text."""
     head = f"{r.assignment.name}: {num(s.score)}/{num(s.max_score)} — {_summary_line(s)}"
     if s.notes:
         head += "\n" + "\n".join(f"note: {n}" for n in s.notes)
-    return {"score": num(s.score), "output": head, "tests": [
-        {"name": f"{p.id}: {p.claim}" if p.claim else p.id, "score": num(p.score),
-         "max_score": num(p.max_score), "output": p.feedback, "visibility": "visible"}
+    return {"score": num(s.score), "output": md_lines(head), "output_format": "md",
+            "test_output_format": "md", "test_name_format": "text", "tests": [
+        {"name": visible(f"{p.id}: {p.claim}" if p.claim else p.id), "score": num(p.score),
+         "max_score": num(p.max_score), "output": md_lines(p.feedback), "visibility": "visible"}
         for p in s.problems]}
 
 
@@ -1404,45 +1457,41 @@ def text_report(r: Report, color: bool = False) -> str:
     return "\n".join(out)
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("`", "'")
-
-
 def markdown_feedback(r: Report, s: StudentGrade) -> str:
     a = r.assignment
-    out = [f"# {a.name} — {s.student}: {num(s.score)}/{num(s.max_score)}", ""]
+    out = [f"# {a.name} — {md_text(s.student)}: {num(s.score)}/{num(s.max_score)}", ""]
     if a.title:
         out += [a.title, ""]
     for n in s.notes:
-        out.append(f"> note: {n}")
+        out.append(f"> note: {md_text(n)}")
     if s.notes:
         out.append("")
     probs = {p.id: p for p in a.problems}
     for p in s.problems:
         out += [f"## {p.id}: {num(p.score)}/{num(p.max_score)} — {p.status}", ""]
         out.append(f"Claim: `{probs[p.id].claim_shown}`"
-                   + (f" (file `{p.file}`)" if p.file else ""))
+                   + (f" (file {md_code(p.file)})" if p.file else ""))
         out.append("")
         if p.reason:
-            out += [f"**Why:** {p.reason}", ""]
+            out += [f"**Why:** {md_text(p.reason)}", ""]
         if p.steps:
             out += ["| step | line | expression | by | verdict |", "|---:|---:|---|---|---|"]
             for st in p.steps:
                 line = str(p.lines[st.index]) if st.index < len(p.lines) else ""
                 by = ", ".join(st.by) if st.by else ("start" if st.index == 0 else "")
-                out.append(f"| {st.index} | {line} | `{_md(st.expr)}` | {_md(by)} | "
+                out.append(f"| {st.index} | {line} | {md_code(st.expr)} | {md_text(by)} | "
                            f"{MARK.get(st.status, '?')} {st.status} |")
             out.append("")
             for st in p.steps:
                 if st.status == "valid":
                     continue
-                out.append(f"- **Step {st.index}** ({st.status}): {st.message}")
+                out.append(f"- **Step {st.index}** ({st.status}): {md_text(st.message)}")
                 if st.counterexample:
-                    out.append(f"  - {st.counterexample}")
+                    out.append(f"  - {md_text(st.counterexample)}")
                 if st.suggestion:
-                    out.append(f"  - hint: cite {', '.join(st.suggestion)}")
+                    out.append(f"  - hint: cite {md_text(', '.join(st.suggestion))}")
                 if st.help:
-                    out.append(f"  - hint: {st.help}")
+                    out.append(f"  - hint: {md_text(st.help)}")
             out.append("")
         if p.partial:
             out += [p.partial[0].upper() + p.partial[1:] + ".", ""]
@@ -1450,5 +1499,7 @@ def markdown_feedback(r: Report, s: StudentGrade) -> str:
 
 
 def safe_name(name: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._") or "student"
-    return s[:100]
+    """A file or folder name for a student's output: letters and digits of any script, `.`,
+    `_`, `-`; anything else becomes `_`. At most 150 bytes of UTF-8."""
+    s = re.sub(r"[^\w.-]+", "_", decoded(name)).strip("._") or "student"
+    return s.encode("utf-8")[:150].decode("utf-8", "ignore")
