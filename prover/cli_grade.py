@@ -75,6 +75,33 @@ def _platform(report: "Report", fmt: str, output: Optional[str]) -> None:
                       indent=2), None)
 
 
+def _check_keys(a, assignment: str, trust_key: bool) -> None:
+    """Every answer key is proved or refuted by the kernel before anyone is graded (see
+    grade_key.py): a wrong one is exit 2 unless --trust-key; an unconfirmed one is a warning."""
+    from .grade_key import check_keys
+
+    checks = check_keys(a)
+    for k in checks:
+        if k.status == "unconfirmed":
+            click.echo(f"warning: {assignment}: {k.message}; grading with the key as given",
+                       err=True)
+        elif k.status == "confirmed" and not k.derived:
+            click.echo(f"note: {assignment}: {k.message}: {k.note}", err=True)
+    wrong = [k for k in checks if k.status == "wrong"]
+    if not wrong:
+        return
+    if trust_key:
+        for k in wrong:
+            click.echo(f"warning: the answer key is wrong: {assignment}: {k.message}; grading "
+                       "with the key as given (--trust-key)", err=True)
+        return
+    for k in wrong:
+        click.echo(f"error: the answer key is wrong: {assignment}: {k.message}", err=True)
+    click.echo("error: nobody was graded; correct the assignment, or pass --trust-key to grade "
+               "with the key as given", err=True)
+    sys.exit(2)
+
+
 @click.command()
 @click.argument("submissions", required=False, type=click.Path())
 @click.option("--assignment", "-a", "assignment", type=click.Path(),
@@ -101,12 +128,16 @@ def _platform(report: "Report", fmt: str, output: Optional[str]) -> None:
 @click.option("--autograder-root", envvar="PROVE_AUTOGRADER_ROOT", default="/autograder",
               show_default=True, type=click.Path(), help="The Gradescope folder (or set "
               "PROVE_AUTOGRADER_ROOT).")
+@click.option("--trust-key", is_flag=True, help="Grade with the assignment's answer keys as "
+              "given even where the kernel refutes one (a warning is printed). By default a wrong "
+              "key (an equals: that is not the derivative, or a false identity) stops the run "
+              "with exit 2 before anyone is graded.")
 @click.option("--progress/--no-progress", default=None,
               help="A progress bar on standard error (default: when it is a terminal).")
 @color_option
 def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, output: Optional[str],
           feedback_dir: Optional[str], jobs: int, timeout: float, single: bool,
-          lib: tuple[str, ...], gradescope_mode: bool, autograder_root: str,
+          lib: tuple[str, ...], gradescope_mode: bool, autograder_root: str, trust_key: bool,
           progress: Optional[bool], color: str) -> None:
     """Grade a folder of submissions (one entry per student) against an assignment.
 
@@ -136,6 +167,7 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
     except AssignmentError as exc:
         click.echo(f"error: the assignment cannot be used: {exc.message}", err=True)
         sys.exit(2)
+    _check_keys(a, assignment, trust_key)
     if progress is None:
         progress = sys.stderr.isatty()
     report = run_grade(Path(submissions), a, jobs=jobs, timeout=timeout, single=single,
