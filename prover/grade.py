@@ -54,6 +54,7 @@ from .kernel.errors import Limits, ProveError
 from .kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
 from .kernel.parser import parse
 from .kernel.printer import show
+from .kernel.shapes import shape_of
 from .proofs import (Assume, DerivativeClaim, DerivativeStep, IdentityClaim, Library, ProofFile,
                      VarDecl, lemma_rule, parse_proof, relation, to_kernel)
 from .grade_safe import csv_cell, decoded, md_code, md_lines, md_text, visible
@@ -68,7 +69,7 @@ MAX_FOLDER_DEPTH = 6
 DEFAULT_TIMEOUT = 60.0  # seconds to read one file, and to check one proof
 WORKER_MEMORY_BYTES = 1536 * 1024 * 1024  # address-space limit of a worker process
 
-STATUSES = ("valid", "invalid", "incomplete", "rejected", "missing", "error")
+STATUSES = ("valid", "invalid", "incomplete", "needs_review", "rejected", "missing", "error")
 
 
 class AssignmentError(Exception):
@@ -98,6 +99,10 @@ class PartialCredit(BaseModel):
                                 "expanded differential reached by valid steps")
     trace_form: float = Field(0.5, ge=0, le=1, description="fraction of the points for reaching "
                               "tr(G dX) by valid steps")
+    layout_slip: Optional[float] = Field(None, ge=0, lt=1, description="fraction of the points "
+                                         "for a proof whose only mistake is a transposed answer "
+                                         "(the other layout's); omitted: the milestones reached, "
+                                         "as for any wrong answer")
 
     @model_validator(mode="after")
     def _order(self) -> "PartialCredit":
@@ -176,6 +181,7 @@ class Problem:
     partial: PartialCredit
     assume: Optional[dict] = None  # the Assume dump, for building the proof to check
     assume_key: tuple = ((), ())
+    claim_names: frozenset = frozenset()  # variables the claim (and its assume:) uses
 
     @property
     def claim_shown(self) -> str:
@@ -227,6 +233,24 @@ def canonical_claim(claim: Union[DerivativeClaim, IdentityClaim], names: set[str
     if isinstance(claim, DerivativeClaim):
         out["wrt"] = claim.wrt
     return kind, out
+
+
+def claim_names(claim: Union[DerivativeClaim, IdentityClaim], names: set[str],
+                assume: Optional[Assume] = None) -> frozenset:
+    """The declared variables the claim (and its `assume: invertible`) uses; a field that does
+    not parse contributes nothing (the claim check reports it)."""
+    texts = [claim.derivative, claim.equals, claim.wrt] if isinstance(claim, DerivativeClaim) \
+        else [claim.lhs, claim.rhs]
+    texts += list(assume.invertible) if assume else []
+    used: set[str] = set()
+    for text in texts:
+        if not text:
+            continue
+        try:
+            used |= {n.name for n in parse(text, names).walk() if isinstance(n, Sym)}
+        except (ProveError, RecursionError):
+            continue
+    return frozenset(used & set(names))
 
 
 def _where(src: Located, loc: tuple) -> str:
@@ -316,7 +340,8 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
             {n: v.model_dump() for n, v in variables.items()}, layout, allowed,
             list(pm.allowed_rules or []), pm.allow_index, pm.allow_lemmas,
             pm.partial_credit or model.partial_credit,
-            assume.model_dump() if assume else None, assume_key(assume, set(variables))))
+            assume.model_dump() if assume else None, assume_key(assume, set(variables)),
+            claim_names(claim, set(variables), assume)))
 
     libs: list[str] = []
     for j, entry in enumerate(list(model.lib) + list(lib)):
@@ -378,6 +403,7 @@ class LoadedProof:
     lines: list = field(default_factory=list)  # the line of each step
     citations: list = field(default_factory=list)  # (step index, name as written)
     assume_key: tuple = ((), ())  # what the proof assumes, by meaning
+    claim_names: list = field(default_factory=list)  # the variables its claim uses
 
 
 @dataclass
@@ -549,7 +575,8 @@ def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
         claim_shown = ""
     return LoadedProof(pf.theorem, index, "", kind, canon, claim_shown, pf.layout,
                        {n: _var_key(v) for n, v in pf.variables.items()}, dump, lines, cites,
-                       assume_key(pf.assume, set(names)))
+                       assume_key(pf.assume, set(names)),
+                       sorted(claim_names(pf.claim, set(names), pf.assume)))
 
 
 # -- 4. checking a proof (in a worker) ------------------------------------------------------------
@@ -573,6 +600,9 @@ class CheckRecord:
     steps: list = field(default_factory=list)
     milestone: str = ""  # "", "differential" or "trace_form": how far the valid prefix got
     prefix: int = 0  # number of items (start included) before the first non-valid one
+    unreadable: list = field(default_factory=list)  # steps that do not parse or shape-check
+    slip: str = ""  # "layout": the answer is the transpose of the right one (nothing else wrong)
+    claim_note: str = ""  # the student's own `equals:` could not be used (see check_submission)
 
 
 def _milestone(e, wrt: str) -> str:
@@ -594,31 +624,110 @@ def _milestone(e, wrt: str) -> str:
 _RANK = {"": 0, "differential": 1, "trace_form": 2}
 
 
+def _unreadable(sin, names: set, env) -> bool:
+    """Whether a step's line does not parse or shape-check on its own (a slip of that line
+    only: SPEC §7). Limits (huge exponents, deep nesting) are not slips: they stay errors."""
+    try:
+        shape_of(parse(sin.text, names), env)
+    except ProveError as exc:
+        return exc.diag.code in ("parse-error", "shape-error", "undeclared")
+    except RecursionError:
+        return False
+    return False
+
+
+def _transposed(dump: dict, own_equals: bool) -> dict:
+    """The proof with its answer (the last `derivative:` step, and the claim's `equals:` when
+    the student supplied it) transposed: the check that names a layout slip."""
+    steps = list(dump["proof"])
+    last = dict(steps[-1])
+    last["derivative"] = f"({last['derivative']})^T"
+    claim = dict(dump["claim"])
+    if claim.get("equals") and own_equals:
+        claim["equals"] = f"({claim['equals']})^T"
+    return {**dump, "claim": claim, "proof": steps[:-1] + [last]}
+
+
 def check_submission(payload: dict) -> CheckRecord:
-    """Check one normalised proof (with the student's lemmas, if allowed) in this process."""
+    """Check one normalised proof (with the student's lemmas, if allowed) in this process.
+
+    Beyond the kernel's verdict, for fair scoring (SPEC §7): which steps do not parse or
+    shape-check (`unreadable`: the kernel goes on from the last good line), and whether a wrong
+    answer is a layout slip (its transpose checks), named the same way whatever the shapes. A
+    student-supplied `equals:` of the transposed shape would stop the kernel at the claim (a
+    rectangular X); it is then dropped from the claim so that the steps are still checked, and
+    the proof cannot be valid (`claim_note`)."""
     _, book = load_rulebook()
-    pf = ProofFile.model_validate(payload["proof"])
+    dump = payload["proof"]
+    pf = ProofFile.model_validate(dump)
     pin = to_kernel(pf, Located(None))
     resolver = _resolver(payload, book, [normalize(pf.theorem)])
     result = check_proof(pin, book, resolver)
+    claim_note = ""
+    is_deriv = "wrt" in pin.claim
+    if result.status == "error" and not result.steps and is_deriv and dump["claim"].get("equals") \
+            and payload.get("own_equals"):
+        claim_note = result.message
+        dump = {**dump, "claim": {k: v for k, v in dump["claim"].items() if k != "equals"}}
+        pf = ProofFile.model_validate(dump)
+        pin = to_kernel(pf, Located(None))
+        result = check_proof(pin, book, _resolver(payload, book, [normalize(pf.theorem)]))
     steps = [StepView(s.index, s.expr, list(s.by), s.status, s.message,
                       counterexample_line(s.counterexample) if s.counterexample is not None else "",
                       s.help, list(s.suggestion), pin.steps[s.index].derivative
                       if s.index < len(pin.steps) else False) for s in result.steps]
+    names, env = set(pin.variables), pin.variables
+    unreadable = [s.index for s, sin in zip(result.steps, pin.steps)
+                  if s.status == "error" and _unreadable(sin, names, env)]
+    slip = ""
+    last = result.steps[-1] if result.steps else None
+    if is_deriv and last is not None and last.status != "valid" and pin.steps[last.index].derivative \
+            and last.index not in unreadable:
+        try:
+            tdump = _transposed(dump, bool(payload.get("own_equals")))
+            tpin = to_kernel(ProofFile.model_validate(tdump), Located(None))
+            tres = check_proof(tpin, book, _resolver(payload, book, [normalize(pf.theorem)]))
+            if tres.steps and len(tres.steps) == len(result.steps) \
+                    and tres.steps[-1].status == "valid":
+                slip = "layout"
+                layout = pin.claim.get("layout", "numerator")
+                other = "denominator" if layout == "numerator" else "numerator"
+                v = steps[-1]
+                steps[-1] = dataclasses.replace(
+                    v, status="invalid", counterexample="", help="",
+                    message=f"layout slip: {v.expr} is the transpose of ∂f/∂{pin.claim['wrt']} in "
+                    f"{layout} layout ({v.expr} is the {other}-layout answer)")
+        except Exception:  # noqa: BLE001 - naming the slip is a courtesy; the verdict stands
+            slip = ""
+    # the checked part: from the start up to the first step that is wrong. An unreadable line is
+    # skipped (an error of that line only), and so is the step right after it when it is merely
+    # unjustified (checked from the last good line, its rule cannot produce it).
     best, prefix = "", 0
     wrt = pin.claim.get("wrt")
-    names = set(pin.variables)
+    after_bad = False
     for s, sin in zip(result.steps, pin.steps):
-        if s.status != "valid":
+        if s.index in unreadable:
+            after_bad = True
+            prefix += 1
+            continue
+        if s.status != "valid" and not (after_bad and s.status == "unjustified"):
             break
+        after_bad = False
         prefix += 1
+        if s.status != "valid":
+            continue
         if wrt and s.index > 0 and not sin.derivative:  # a milestone is reached by a step
             try:
                 m = _milestone(parse(sin.text, names), wrt)
             except (ProveError, RecursionError):
                 m = ""
             best = m if _RANK[m] > _RANK[best] else best
-    return CheckRecord(result.status, result.message, steps, best, prefix)
+    if not unreadable:  # unchanged meaning: items before the first non-valid one
+        prefix = next((i for i, s in enumerate(result.steps) if s.status != "valid"),
+                      len(result.steps))
+    status = result.status if not claim_note or result.status == "error" else "invalid"
+    return CheckRecord(status, result.message, steps, best, prefix, unreadable, slip,
+                       claim_note)
 
 
 def _resolver(payload: dict, book, active: list[str]):
@@ -968,15 +1077,36 @@ class Outcome:
     key: str = ""
     lines: list = field(default_factory=list)
     claim_shown: str = ""
+    warnings: list = field(default_factory=list)  # shown in the feedback; they change no score
 
 
-def _decl_reasons(assigned: dict[str, VarKey], got: dict[str, VarKey]) -> list[str]:
+def _decl_reasons(assigned: dict[str, VarKey], got: dict[str, VarKey], p: Optional[Problem] = None,
+                  used: Optional[set] = None, warnings: Optional[list] = None) -> list[str]:
+    """Differences in the declarations that change the claim (each a reason to reject).
+
+    Compared by meaning (SPEC §7): in a derivative claim every variable other than `wrt` is held
+    constant anyway, so `constant` on such a variable is normalised (a note, not a reason); a
+    variable that one side declares and the other does not, and that the claim does not use, is a
+    warning. `used` holds the names the student's claim uses; `warnings` collects the notes. The
+    proof is checked with the assignment's declarations in any case (`_payload`)."""
     out = []
+    warnings = warnings if warnings is not None else []
+    wrt = p.claim.get("wrt") if p is not None and p.kind == "derivative" else None
+    unused = (lambda n: n not in used) if used is not None else (lambda n: False)  # noqa: E731
     for n, k in assigned.items():
         if n not in got:
+            if unused(n) and p is not None and n not in p.claim_names:
+                warnings.append(f"{n} is not declared; the assignment declares {n}: "
+                                f"{_shape_text(k)}, which the claim does not use (ignored)")
+                continue
             out.append(f"{n} is not declared (the assignment declares {n}: {_shape_text(k)})")
     for n in got:
         if n not in assigned:
+            if unused(n):
+                warnings.append(f"{n} is declared, but the assignment has no variable {n} and the "
+                                "claim does not use it (ignored: the proof is checked with the "
+                                "assignment's declarations)")
+                continue
             out.append(f"{n} is declared, but the assignment has no variable {n}")
     for n, k in assigned.items():
         g = got.get(n)
@@ -986,6 +1116,12 @@ def _decl_reasons(assigned: dict[str, VarKey], got: dict[str, VarKey]) -> list[s
             out.append(f"{n} is declared {_shape_text(g)}; the assignment has {_shape_text(k)}")
         for j, flag in ((2, "constant"), (3, "symmetric"), (4, "invertible")):
             if g[j] != k[j]:
+                if flag == "constant" and wrt is not None and n != wrt:
+                    warnings.append(f"{n} is declared constant: {str(g[j]).lower()}; the "
+                                    f"assignment has constant: {str(k[j]).lower()} (this changes "
+                                    f"nothing: in ∂f/∂{wrt} every other variable is held "
+                                    "constant)")
+                    continue
                 out.append(f"{n} is declared {flag}: {str(g[j]).lower()}; the assignment has "
                            f"{flag}: {str(k[j]).lower()}")
     return out
@@ -1077,13 +1213,17 @@ def _payload(p: Problem, lp: LoadedProof, gate: _Gate, lib: list[str], book) -> 
     # The claim and declarations equal the assigned ones (as trees): use the assigned text, so
     # that spacing in them does not make two proofs different.
     claim = {k: v for k, v in p.claim.items() if k != "layout"}
+    own_equals = False
     if p.kind == "derivative" and "equals" not in claim and "equals" in lp.dump["claim"]:
         claim["equals"] = _normal_text(lp.dump["claim"]["equals"], set(p.variables))
+        own_equals = True
     mine.update(claim=claim, variables=p.decls, layout=p.layout)
     mine.pop("assume", None)
     if p.assume:
         mine["assume"] = p.assume
     out: dict[str, Any] = {"proof": mine}
+    if own_equals:
+        out["own_equals"] = True  # the student's answer: a wrong shape is a slip, not an error
     if gate.used:
         out["lemmas"] = {k: norm(v.dump, v.dump["theorem"]) for k, v in sorted(gate.used.items())}
     if p.allow_lemmas and lib:
@@ -1166,7 +1306,8 @@ def gate_student(st: Student, loads: dict[str, Any], a: Assignment, book
         if lp is None or err:
             outcomes[p.id] = Outcome("error", err, shown)
             continue
-        reasons = _decl_reasons(p.variables, lp.variables)
+        warnings: list[str] = []
+        reasons = _decl_reasons(p.variables, lp.variables, p, set(lp.claim_names), warnings)
         if reasons:
             outcomes[p.id] = Outcome("rejected", "the variable declarations were changed: "
                                      + "; ".join(reasons), shown, claim_shown=lp.claim_shown)
@@ -1183,7 +1324,8 @@ def gate_student(st: Student, loads: dict[str, Any], a: Assignment, book
         payload = _payload(p, lp, gate, a.lib, book)
         key = _digest(payload)
         payloads[key] = payload
-        outcomes[p.id] = Outcome("check", "", shown, key, list(lp.lines), lp.claim_shown)
+        outcomes[p.id] = Outcome("check", "", shown, key, list(lp.lines), lp.claim_shown,
+                                 warnings)
     return outcomes, payloads
 
 
@@ -1201,6 +1343,7 @@ class ProblemGrade:
     lines: list = field(default_factory=list)
     partial: str = ""  # how partial credit was reached
     feedback: str = ""
+    warnings: list = field(default_factory=list)  # change no score (e.g. an unused variable)
 
 
 @dataclass
@@ -1231,8 +1374,15 @@ def _step_line(pg: ProblemGrade, i: int) -> str:
 
 
 def score_problem(p: Problem, oc: Outcome, rec: Any) -> ProblemGrade:
+    """The grade of one problem. A proof that is not valid earns the milestones its checked part
+    reaches (`PartialCredit`). Two cases are scored by rule, the same whatever the shapes
+    (SPEC §7): a line that does not parse or shape-check is an error of that line only — the
+    proof earns the milestones it reaches and is `needs_review`, never full points (a person
+    decides); and a layout slip (the answer transposed, nothing else wrong) is `invalid` and
+    earns `layout_slip` of the points if the assignment sets it, else the milestones reached."""
     pg = ProblemGrade(p.id, 0.0, p.points, oc.status, oc.reason, oc.file,
-                      oc.claim_shown or p.claim_shown, lines=oc.lines)
+                      oc.claim_shown or p.claim_shown, lines=oc.lines,
+                      warnings=list(oc.warnings))
     if oc.status != "check":
         return _with_feedback(pg, p)
     if isinstance(rec, TaskFailure) or rec is None:
@@ -1240,29 +1390,57 @@ def score_problem(p: Problem, oc: Outcome, rec: Any) -> ProblemGrade:
         pg.reason = f"checking the proof failed: {rec.reason if rec else 'no result'}"
         return _with_feedback(pg, p)
     pg.steps = rec.steps
+    unreadable = list(getattr(rec, "unreadable", []) or [])
     if rec.status == "valid":
         pg.status, pg.score = "valid", p.points
         return _with_feedback(pg, p)
     if rec.status == "error":
         pg.status, pg.reason = "error", rec.message or "the proof cannot be checked"
         return _with_feedback(pg, p)
-    bad = next((s for s in rec.steps if s.status != "valid"), None)
-    if bad is None:
+    bad = next((s for s in rec.steps if s.status != "valid" and s.index not in unreadable
+                and not (s.index - 1 in unreadable and s.status == "unjustified")), None)
+    if unreadable:
+        pg.status = "needs_review"
+        which = ", ".join(f"step {i}{_step_line(pg, i)}" for i in unreadable)
+        first = next(s for s in rec.steps if s.index == unreadable[0])
+        pg.reason = (f"{which} could not be read ({first.message}); the rest was checked from "
+                     "the last line that could be read: a person should review it")
+        if bad is not None:
+            pg.reason += f"; step {bad.index}{_step_line(pg, bad.index)}: {bad.message}"
+        elif rec.message:
+            pg.reason += f"; {rec.message}"
+    elif bad is None:
         pg.status = "incomplete"
         pg.reason = rec.message or "the proof does not reach the claim"
     else:
         pg.status = "invalid"
         pg.reason = f"step {bad.index}{_step_line(pg, bad.index)}: {bad.message}"
     pc = p.partial
-    if pc.policy == "milestones" and p.kind == "derivative" and rec.milestone:
+    slip = getattr(rec, "slip", "") == "layout" and bad is not None \
+        and bad.index == rec.steps[-1].index
+    claim_note = getattr(rec, "claim_note", "")
+    if claim_note and not slip:  # (a slip is named by its step, the same for every shape)
+        pg.reason = f"the claim's answer: {claim_note}" + (f"; {pg.reason}" if bad else "")
+    if pc.policy == "milestones" and slip and pc.layout_slip is not None:
+        frac = pc.layout_slip
+        if frac > 0:
+            pg.score = round(p.points * frac, 2)
+            pg.partial = (f"partial credit: a layout slip (the answer transposed, every other "
+                          f"step valid): {frac:.0%} of the points, as the assignment sets")
+    elif pc.policy == "milestones" and p.kind == "derivative" and rec.milestone:
         frac = pc.trace_form if rec.milestone == "trace_form" else pc.differential
         if frac > 0:
             pg.score = round(p.points * frac, 2)
             what = ("reaches tr(G dX)" if rec.milestone == "trace_form"
                     else "fully expands the differential")
             upto = f"steps 0–{rec.prefix - 1}" if rec.prefix > 1 else "the start"
-            pg.partial = (f"partial credit: the checked part of the proof ({upto}) {what}: "
-                          f"{frac:.0%} of the points")
+            skipped = (", without the line" + "s" * (len(unreadable) > 1) + " that could not "
+                       "be read") if unreadable else ""
+            pg.partial = (f"partial credit: the checked part of the proof ({upto}{skipped}) "
+                          f"{what}: {frac:.0%} of the points")
+    if pg.status == "needs_review":
+        pg.partial = (pg.partial + "; " if pg.partial else "") + (
+            "not full points while a line cannot be read: a person should review it")
     return _with_feedback(pg, p)
 
 
@@ -1285,6 +1463,7 @@ def _neutralise(pg: ProblemGrade) -> None:
     may be shared by students with the same proof, so they are copied, not changed."""
     pg.reason, pg.file, pg.claim, pg.partial = (visible(t) for t in
                                                 (pg.reason, pg.file, pg.claim, pg.partial))
+    pg.warnings = [visible(w) for w in pg.warnings]
     pg.steps = [dataclasses.replace(
         s, expr=visible(s.expr), by=[visible(b) for b in s.by] if s.by else s.by,
         message=visible(s.message), counterexample=visible(s.counterexample),
@@ -1318,6 +1497,7 @@ def feedback_text(pg: ProblemGrade, p: Problem) -> str:
                     out.append(f"         hint: {s.help}")
     if pg.partial:
         out.append(pg.partial)
+    out += [f"warning: {w}" for w in pg.warnings]
     return "\n".join(out)
 
 
@@ -1426,6 +1606,7 @@ def text_report(r: Report, color: bool = False) -> str:
 
     style = (lambda t, c: click.style(t, fg=c)) if color else (lambda t, c: t)  # noqa: E731
     colors = {"valid": "green", "invalid": "red", "incomplete": "yellow", "rejected": "magenta",
+              "needs_review": "cyan",
               "missing": "yellow", "error": "red"}
     a = r.assignment
     out = [f"{a.name}" + (f" ({a.title})" if a.title else "") + f": {len(r.students)} "
@@ -1495,6 +1676,8 @@ def markdown_feedback(r: Report, s: StudentGrade) -> str:
             out.append("")
         if p.partial:
             out += [p.partial[0].upper() + p.partial[1:] + ".", ""]
+        for w in p.warnings:
+            out += [f"> warning: {md_text(w)}", ""]
     return "\n".join(out)
 
 

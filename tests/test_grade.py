@@ -90,7 +90,7 @@ def test_sample_class_prints_the_expected_csv():
 def test_every_status_and_every_hostile_submission_scores_zero_with_a_reason(sample):
     by = {s.student: {p.id: p for p in s.problems} for s in sample.students}
     seen = {p.status for s in sample.students for p in s.problems}
-    assert seen == set(G.STATUSES)
+    assert seen == set(G.STATUSES) - {"needs_review"}  # (tests/test_grade_fair.py)
     for student in ("heidi", "ivan", "judy"):  # binary, empty, alias bomb, X^999999999, ...
         for p in by[student].values():
             assert p.score == 0 and p.reason, (student, p.id)
@@ -250,13 +250,12 @@ def test_partial_credit_milestones_and_policy_none(tmp_path):
      "claim: {derivative: a^T Y a, wrt: Y, equals: a a^T}", "Y is declared"),
     ("variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n], constant: true}}",
      Q1_CLAIM, "constant: true"),
-    ("variables: {a: {shape: [n, 1]}, X: {shape: [n, n]}}", Q1_CLAIM,
-     "a is declared constant: false"),
     ("variables: {a: {shape: [m, 1], constant: true}, X: {shape: [m, m]}}",
      Q1_CLAIM, "declared m×1"),
     ("variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n], symmetric: true}}",
      Q1_CLAIM, "symmetric"),
-    (Q1_VARS[:-1] + ", b: {shape: [n, 1], constant: true}}", Q1_CLAIM, "no variable b"),
+    # (constant: true left out on a, or an unused extra variable, are accepted by meaning:
+    # tests/test_grade_fair.py)
     (Q1_VARS, "claim: {derivative: tr(a a^T X), wrt: X, equals: a a^T}", "claim was changed"),
     (Q1_VARS, "claim: {derivative: a^T X a, wrt: X, equals: (a a^T)^T}", "claim was changed"),
     (Q1_VARS, "claim: {lhs: a^T X a, rhs: tr(a a^T X)}", "identity"),
