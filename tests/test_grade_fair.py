@@ -3,7 +3,6 @@ error only (`needs_review`, milestones earned), and a transposed answer scores t
 the shapes."""
 import csv
 import io
-import json
 
 import pytest
 
@@ -147,7 +146,7 @@ def _layout_case(cols: str, open_answer: bool, answer: str, claim_equals: bool =
     decl = (f"{{a: {{shape: [m, 1], constant: true}}, b: {{shape: {b_shape}, constant: true}}, "
             f"X: {{shape: [m, {cols}]}}}}")
     right = "b a^T"
-    problem = (f"- id: q1\n  points: 10\n  claim: {{derivative: a^T X b, wrt: X"
+    problem = ("- id: q1\n  points: 10\n  claim: {derivative: a^T X b, wrt: X"
                + ("" if open_answer else f", equals: {right}") + f"}}\n  variables: {decl}\n"
                "  allowed_rules: [theorem-1, theorem-2, theorem-3, diff-*, algebra, theorem-4]\n")
     eq = answer if open_answer else right
