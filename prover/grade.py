@@ -119,6 +119,12 @@ def _number(v: Any) -> Any:
     return v
 
 
+MAX_RULES_DOC = ("the most distinct rules one step may cite (ids after alias resolution; "
+                 "algebra and theorem-4 count like any rule, a lemma counts as one); a step "
+                 "citing more ends the checked part there (invalid, with the milestones reached "
+                 "before it); omitted: no limit")
+
+
 class ProblemModel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", max_length=64)
@@ -136,6 +142,7 @@ class ProblemModel(BaseModel):
     allow_index: bool = False
     allow_lemmas: bool = False
     partial_credit: Optional[PartialCredit] = None
+    max_rules_per_step: Optional[int] = Field(None, ge=1, strict=True, description=MAX_RULES_DOC)
 
     _n = field_validator("points", mode="before")(_number)
 
@@ -154,6 +161,8 @@ class AssignmentModel(BaseModel):
     assignment: str = Field(min_length=1, max_length=200)
     title: Optional[str] = None
     partial_credit: PartialCredit = Field(default_factory=PartialCredit)
+    max_rules_per_step: Optional[int] = Field(None, ge=1, strict=True, description="the default "
+                                              "for every problem: " + MAX_RULES_DOC)
     lib: list[str] = Field(default_factory=list, description="folders of instructor-provided "
                            "lemma files (used only where a problem has allow_lemmas: true)")
     problems: list[ProblemModel] = Field(min_length=1, max_length=200)
@@ -182,6 +191,7 @@ class Problem:
     assume: Optional[dict] = None  # the Assume dump, for building the proof to check
     assume_key: tuple = ((), ())
     claim_names: frozenset = frozenset()  # variables the claim (and its assume:) uses
+    max_rules: Optional[int] = None  # max_rules_per_step (the problem's, else the assignment's)
 
     @property
     def claim_shown(self) -> str:
@@ -341,7 +351,9 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
             list(pm.allowed_rules or []), pm.allow_index, pm.allow_lemmas,
             pm.partial_credit or model.partial_credit,
             assume.model_dump() if assume else None, assume_key(assume, set(variables)),
-            claim_names(claim, set(variables), assume)))
+            claim_names(claim, set(variables), assume),
+            pm.max_rules_per_step if pm.max_rules_per_step is not None
+            else model.max_rules_per_step))
 
     libs: list[str] = []
     for j, entry in enumerate(list(model.lib) + list(lib)):
@@ -648,6 +660,22 @@ def _transposed(dump: dict, own_equals: bool) -> dict:
     return {**dump, "claim": claim, "proof": steps[:-1] + [last]}
 
 
+def _too_many_rules(steps: list, limit: Optional[int]) -> dict[int, str]:
+    """Steps (by index) citing more distinct rules than `max_rules_per_step`, with the message.
+    `by` is already resolved to rule ids (`_payload`), so an alias and its id count once;
+    `algebra`, `theorem-4`, `index` and a lemma each count as one rule."""
+    out: dict[int, str] = {}
+    if limit is None:
+        return out
+    for i, st in enumerate(steps):
+        ids = list(dict.fromkeys(st.get("by") or []))
+        if len(ids) > limit:
+            out[i] = (f"cites {len(ids)} distinct rules ({', '.join(ids)}); this problem allows "
+                      f"at most {limit} per step (max_rules_per_step: {limit}): split it into "
+                      "smaller steps")
+    return out
+
+
 def check_submission(payload: dict) -> CheckRecord:
     """Check one normalised proof (with the student's lemmas, if allowed) in this process.
 
@@ -677,6 +705,14 @@ def check_submission(payload: dict) -> CheckRecord:
                       s.help, list(s.suggestion), pin.steps[s.index].derivative
                       if s.index < len(pin.steps) else False) for s in result.steps]
     names, env = set(pin.variables), pin.variables
+    # max_rules_per_step: a step the kernel accepts but that cites too many rules is invalid
+    # (the checked part ends there: the milestones reached before it still count)
+    over = _too_many_rules(dump["proof"], payload.get("max_rules_per_step"))
+    for j, v in enumerate(steps):
+        if v.index in over and v.status == "valid":
+            steps[j] = dataclasses.replace(v, status="invalid", message=over[v.index])
+        else:
+            over.pop(v.index, None)
     unreadable = [s.index for s, sin in zip(result.steps, pin.steps)
                   if s.status == "error" and _unreadable(sin, names, env)]
     slip = ""
@@ -710,7 +746,8 @@ def check_submission(payload: dict) -> CheckRecord:
             after_bad = True
             prefix += 1
             continue
-        if s.status != "valid" and not (after_bad and s.status == "unjustified"):
+        if s.index in over or (s.status != "valid"
+                               and not (after_bad and s.status == "unjustified")):
             break
         after_bad = False
         prefix += 1
@@ -723,9 +760,11 @@ def check_submission(payload: dict) -> CheckRecord:
                 m = ""
             best = m if _RANK[m] > _RANK[best] else best
     if not unreadable:  # unchanged meaning: items before the first non-valid one
-        prefix = next((i for i, s in enumerate(result.steps) if s.status != "valid"),
-                      len(result.steps))
+        prefix = next((i for i, s in enumerate(result.steps)
+                       if s.status != "valid" or s.index in over), len(result.steps))
     status = result.status if not claim_note or result.status == "error" else "invalid"
+    if over and status == "valid":
+        status = "invalid"
     return CheckRecord(status, result.message, steps, best, prefix, unreadable, slip,
                        claim_note)
 
@@ -747,10 +786,15 @@ def _resolver(payload: dict, book, active: list[str]):
                 try:
                     lpf = ProofFile.model_validate(lemmas[key])
                     res = check_proof(to_kernel(lpf, Located(None)), book, resolve)
+                    over = _too_many_rules(lemmas[key].get("proof") or [],
+                                           payload.get("max_rules_per_step"))
                     if res.status != "valid":
                         bad = next((f"step {s.index}: {s.message}" for s in res.steps
                                     if s.status != "valid"), res.message or res.status)
                         done[key] = (None, f"lemma {name!r} does not check: {bad}")
+                    elif over:
+                        i = min(over)
+                        done[key] = (None, f"lemma {name!r} step {i} {over[i]}")
                     else:
                         done[key] = (lemma_rule(lpf), "")
                 finally:
@@ -1228,6 +1272,8 @@ def _payload(p: Problem, lp: LoadedProof, gate: _Gate, lib: list[str], book) -> 
         out["lemmas"] = {k: norm(v.dump, v.dump["theorem"]) for k, v in sorted(gate.used.items())}
     if p.allow_lemmas and lib:
         out["lib"] = list(lib)
+    if p.max_rules is not None:  # only when set: without it, digests are as before
+        out["max_rules_per_step"] = p.max_rules
     return out
 
 
