@@ -29,6 +29,7 @@ from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, 
 from .shapes import Env, shape_of, split
 
 MAX_SIZE = 24  # the largest size the random points go to
+MAX_GRID = 16_384  # size assignments scanned for a size-dependent step (1,024 of them checked)
 MAX_DEGREE = 10**6  # past this degree, or bits in the literals, a stated bound is worthless
 Z3_MAX_SIZE = 5  # Z3 is asked only where every size is at most this (and no det or inverse)
 Z3_RLIMIT = 3_000_000  # Z3's resource limit per assignment (deterministic, unlike a timeout)
@@ -215,23 +216,21 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         # the assumptions allow; the window grows until it does, so a projection that is I at
         # one size only, n = 7 where the claim starts, is also seen at n = 8): a polynomial in
         # the sizes of total degree below hi - 2 that vanishes there vanishes everywhere, on
-        # the triangle m >= n leaves of a grid too. All combinations when there are at most
-        # 256, else 256 at random (a nonzero polynomial of degree D vanishes on at most
-        # D/(D + 2) of them: it escapes 256 with chance (D/(D + 2))^256).
+        # the triangle m >= n leaves of a grid too. Every assignment of the window is checked,
+        # never a sample: a det or an inverse can be an indicator of ranks that is nonzero on
+        # one thin line of sizes only (n1 = … = n5 = a - 1), which no sample is sure to meet.
         hi = max(need, 3) + extra
-        lo = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
+        lo = top = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
         for top in range(lo + hi - 2, MAX_SIZE + 1):
-            span = range(lo, top + 1)
-            grid = list(product(span, repeat=len(syms)) if len(span) ** len(syms) <= 4096 else
-                        {tuple(_OS.choice(span) for _ in syms) for _ in range(4096)})
-            if len(grid) > 256:
-                _OS.shuffle(grid)
-            out = list(islice((g for g in (dict(zip(syms, t)) for t in grid) if ctx.defined(g)), 256))
-            if len(out) >= math.comb(len(syms) + extra, extra) and all(
-                    len({g[x] for g in out}) >= hi - 1 for x in syms):
+            grid = product(range(lo, top + 1), repeat=len(syms))
+            out = [g for g in (dict(zip(syms, t)) for t in islice(grid, MAX_GRID + 1)) if ctx.defined(g)]
+            if (top - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16 or len(out) >= math.comb(
+                    len(syms) + extra, extra) and all(len({g[x] for g in out}) >= hi - 1 for x in syms):
                 break
         else:
             out = []
+        if (top - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16:
+            return out, 0, f"this step needs more than {MAX_GRID // 16} size assignments (every one is checked)"
         decisive = len(out)
     if not out or max(v for x in out for v in x.values()) > MAX_SIZE:
         return out, decisive, f"{_NOWHERE} (degree {degree}, {extra} more for size-dependent scalars)"
