@@ -37,9 +37,10 @@ def read_stdin(limit: int) -> str:
         sys.stdin.read(limit + 1).encode("utf-8")
     if len(raw) > limit:
         raise ValueError(f"standard input is more than {limit:,} bytes; the limit is {limit:,}")
-    if b"\0" in raw:
-        raise ValueError("standard input is binary, not YAML text")
+    from .source import SourceError, decode_text
+
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"standard input is not UTF-8 text (byte {exc.start})") from None
+        return decode_text(raw, "standard input is binary, not YAML text",
+                           "standard input is not UTF-8 text")
+    except SourceError as exc:
+        raise ValueError(exc.message) from None

@@ -70,12 +70,18 @@ def read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise SourceError(f"cannot read the file: {exc.strerror or exc}") from None
+    return decode_text(raw, "this is a binary file, not YAML text", "the file is not UTF-8 text")
+
+
+def decode_text(raw: bytes, binary: str, not_utf8: str) -> str:
+    """Bytes as text (a UTF-8 BOM dropped); a SourceError with `binary` when they hold a NUL,
+    or `not_utf8` and the offending byte when they are not UTF-8."""
     if b"\0" in raw:
-        raise SourceError("this is a binary file, not YAML text")
+        raise SourceError(binary)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"the file is not UTF-8 text (byte {exc.start})") from None
+        raise SourceError(f"{not_utf8} (byte {exc.start})") from None
 
 
 _FAST = getattr(yaml, "CSafeLoader", None)
