@@ -88,12 +88,16 @@ class Features:
         return hit
 
 
+def per_check(ctx: Context, name: str, make: Callable[[], object]):
+    """The search's helper object `name` for this check, made once and kept on its context (a
+    context is one check: its points and the helpers die with it)."""
+    if (hit := ctx.__dict__.get(name)) is None:
+        hit = ctx.__dict__[name] = make()
+    return hit
+
+
 def _features(ctx: Context) -> Features:
-    f = getattr(ctx, "_search_features", None)
-    if f is None:
-        f = Features(ctx)
-        ctx._search_features = f  # type: ignore[attr-defined]
-    return f
+    return per_check(ctx, "_search_features", lambda: Features(ctx))
 
 
 def distance(a: Counter, b: Counter) -> int:

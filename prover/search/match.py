@@ -39,7 +39,7 @@ from ..kernel.rules import Application, Move, Rule, instantiate
 from ..kernel.rules import Facts as KernelFacts
 from ..kernel.shapes import Shape
 from ..kernel.truth import Context, algebra_equal
-from .deep import WORK, deep, expand_powers
+from .deep import WORK, deep, expand_powers, per_check
 
 
 class Facts(KernelFacts):
@@ -330,19 +330,11 @@ def plan_sizes(ctx: Context) -> dict[str, int]:
 
 
 def _key(ctx: Context) -> AlgebraKey:
-    key = getattr(ctx, "_search_key", None)
-    if key is None:
-        key = AlgebraKey(ctx)
-        ctx._search_key = key  # type: ignore[attr-defined]
-    return key
+    return per_check(ctx, "_search_key", lambda: AlgebraKey(ctx))
 
 
 def _facts(ctx: Context) -> Facts:
-    facts = getattr(ctx, "_search_facts", None)
-    if facts is None:
-        facts = Facts(ctx.env, ctx.varying, getattr(ctx, "assumed", ()))
-        ctx._search_facts = facts  # type: ignore[attr-defined]
-    return facts
+    return per_check(ctx, "_search_facts", lambda: Facts(ctx.env, ctx.varying, ctx.assumed))
 
 
 # -- the search -------------------------------------------------------------------------------
