@@ -1,4 +1,4 @@
-"""`prove grade` (SPEC §7): the command. The work is in `grade.py`; this module only reads the
+"""`prove grade` (SPEC §7): the command. The work is in `grade/`; this module only reads the
 options, shows progress on a terminal, and writes the outputs. Exit 0 when the run completed
 (whatever the scores), 2 when the assignment or the submissions folder cannot be used."""
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .cli_common import color_option, use_color
 if TYPE_CHECKING:
     from .grade import Report
 
-# grade.py's DEFAULT_TIMEOUT, repeated so that `prove --help` need not import the grader (a test
+# grade.limits.DEFAULT_TIMEOUT, repeated so that `prove --help` need not import the grader (a test
 # keeps the two equal).
 DEFAULT_TIMEOUT = 60.0
 FORMATS = ["text", "csv", "json", "gradescope", "prairielearn"]
@@ -77,8 +77,8 @@ def _platform(report: "Report", fmt: str, output: Optional[str]) -> None:
 
 def _check_keys(a, assignment: str, trust_key: bool) -> None:
     """Every answer key is proved or refuted by the kernel before anyone is graded (see
-    grade_key.py): a wrong one is exit 2 unless --trust-key; an unconfirmed one is a warning."""
-    from .grade_key import check_keys
+    grade/key.py): a wrong one is exit 2 unless --trust-key; an unconfirmed one is a warning."""
+    from .grade.key import check_keys
 
     checks = check_keys(a)
     for k in checks:
@@ -117,7 +117,8 @@ def _check_keys(a, assignment: str, trust_key: bool) -> None:
 @click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
               help="Worker processes.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, type=click.FloatRange(1, 3600),
-              show_default=True, help="Seconds allowed to read one file and to check one proof.")
+              show_default=True, help="Seconds allowed for all the work on one submission (reading, "
+              "gating and checking it); over it, that submission is an error.")
 @click.option("--single", is_flag=True, help="SUBMISSIONS is one student's submission (a folder "
               "of proof files or one file), not a folder of students.")
 @click.option("--lib", "lib", multiple=True, type=click.Path(), help="A folder of instructor "

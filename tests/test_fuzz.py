@@ -121,7 +121,7 @@ def test_unknown_key_in_a_submission_is_reported():
     from prover.grade import read_submission
 
     lf = read_submission((ROOT / "tests" / "fail" / "unknown-key-typo.yaml").read_bytes())
-    assert "unknown key 'bye'" in (lf.error + " ".join(p.error for p in lf.proofs))
+    assert "unknown key 'bye'" in " ".join(str(e) for e in [lf.error, *(p.error for p in lf.proofs)])
 
 
 @pytest.mark.parametrize("text", ["theorem: t\x12\n", "theorem: t\x9e\n", "\x08"])

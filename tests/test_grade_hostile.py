@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from prover import grade as G
 from prover.cli import main
-from prover.grade_safe import csv_cell, decoded, md_code, md_text, visible
+from prover.grade.safe import csv_cell, decoded, md_code, md_text, visible
 
 Q1_VARS = "variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
 Q1_CLAIM = "claim: {derivative: a^T X a, wrt: X, equals: a a^T}"

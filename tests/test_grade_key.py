@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from prover import grade as G
-from prover import grade_key as K
+from prover.grade import key as K
 from prover.cli import main
 from prover.kernel.truth import Evidence
 

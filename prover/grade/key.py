@@ -23,14 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Optional
 
-from .kernel.errors import ProveError
-from .kernel.expr import Func, Sym, T, d, mul
-from .kernel.parser import parse
-from .kernel.printer import show
-from .kernel.truth import Witness, decide
+from ..kernel.errors import ProveError
+from ..kernel.expr import Func, Sym, T, d, mul
+from ..kernel.parser import parse
+from ..kernel.printer import show
+from ..kernel.truth import Witness, decide
 
 if TYPE_CHECKING:
-    from .grade import Assignment, Problem
+    from .assignment import Assignment, Problem
 
 
 @dataclass
@@ -47,8 +47,8 @@ class KeyCheck:
 
 def _kernel_proof(p: "Problem"):
     """The problem's claim as the kernel reads it (no steps): its declarations and assumptions."""
-    from .kernel.replay import ProofIn
-    from .proofs import VarDecl, relation
+    from ..kernel.replay import ProofIn
+    from ..proofs import VarDecl, relation
 
     env = {n: VarDecl.model_validate(v).info() for n, v in p.decls.items()}
     assume = {"sizes": [relation(t) for t in p.assume.get("sizes", [])],
@@ -57,7 +57,7 @@ def _kernel_proof(p: "Problem"):
 
 
 def _cex(lhs, rhs, ctx, evidence, labels: tuple[str, str]) -> Optional[Witness]:
-    from .explain import small_counterexample
+    from ..explain import small_counterexample
 
     w = None
     try:
@@ -75,7 +75,7 @@ def _by(t) -> str:
 def _cex_text(w: Optional[Witness]) -> str:
     if w is None:
         return ""
-    from .render import counterexample_line
+    from ..render import counterexample_line
 
     return "; " + counterexample_line(w)
 
@@ -84,10 +84,10 @@ def check_key(p: "Problem", book=None) -> Optional[KeyCheck]:
     """Prove or refute the problem's claim; None when there is no key to check."""
     if p.kind == "derivative" and "equals" not in p.claim:
         return None
-    from .checking import check_proof
+    from ..checking import check_proof
 
     if book is None:
-        from .rulebase import load_rulebook
+        from ..rulebase import load_rulebook
         _, book = load_rulebook()
     proof, env = _kernel_proof(p)
     res = check_proof(proof, book)
@@ -123,7 +123,7 @@ def _identity(p: "Problem", ctx, names) -> KeyCheck:
 
 
 def _derivative(p: "Problem", env, ctx, names) -> KeyCheck:
-    from .derive import DeriveError, check_derivation, derive
+    from ..derive import DeriveError, check_derivation, derive
 
     f_text, wrt, layout = p.claim["derivative"], p.claim["wrt"], p.claim.get("layout", "numerator")
     f, key = parse(f_text, names), parse(p.claim["equals"], names)
@@ -187,7 +187,7 @@ def _derivative(p: "Problem", env, ctx, names) -> KeyCheck:
 
 def check_keys(a: "Assignment") -> list[KeyCheck]:
     """Every problem's key, in order (problems without one are left out)."""
-    from .rulebase import load_rulebook
+    from ..rulebase import load_rulebook
 
     _, book = load_rulebook()
     out = []

@@ -1,0 +1,325 @@
+"""Stage 5 of `prove grade`: what runs in a worker. `grade_submission` does all the work on one
+submission — read its files, gate its proofs, check the ones that pass — inside one time budget
+(`--timeout`), and returns only what scoring needs: an `Outcome` per problem and a `CheckRecord`
+per checked proof. `check_submission` checks one normalised proof with the kernel.
+
+Beyond the kernel's verdict, the record says what fair scoring needs (SPEC §7): how far the
+valid part of the proof got (milestones), which lines could not be read, and whether a wrong
+answer is a layout slip. A worker keeps the records of the proofs it has checked (by digest),
+so that students with the same proof share one check. Read next: `pool.py`, `score.py`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional, Union
+
+from ..checking import check_proof
+from ..citations import normalize
+from ..kernel.errors import ProveError
+from ..kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
+from ..kernel.parser import parse
+from ..kernel.shapes import shape_of
+from ..proofs import Library, ProofFile, lemma_rule, to_kernel
+from ..render import counterexample_line
+from ..rulebase import load_rulebook
+from ..source import Located
+from .assignment import Assignment
+from .gate import Outcome, gate_student
+from .read import LoadedFile, read_path
+from .records import Fault, FileError, TaskFailure
+from .submissions import Student
+
+
+@dataclass
+class StepView:
+    index: int
+    expr: str
+    by: list
+    status: str
+    message: str = ""
+    counterexample: str = ""
+    help: str = ""
+    suggestion: list = field(default_factory=list)
+    derivative: bool = False
+
+
+@dataclass
+class CheckRecord:
+    status: str  # kernel: valid | invalid | error; or "timeout" / "crash" from the pool
+    message: str = ""
+    steps: list = field(default_factory=list)
+    milestone: str = ""  # "", "differential" or "trace_form": how far the valid prefix got
+    prefix: int = 0  # number of items (start included) before the first non-valid one
+    unreadable: list = field(default_factory=list)  # steps that do not parse or shape-check
+    slip: str = ""  # "layout": the answer is the transpose of the right one (nothing else wrong)
+    claim_note: str = ""  # the student's own `equals:` could not be used (see check_submission)
+
+
+def _milestone(e, wrt: str) -> str:
+    """'trace_form' for tr(G dX) (G free of d), 'differential' when every d( ) applies to the
+    variable itself, else ''."""
+    dx = d(Sym(wrt))
+    if isinstance(e, Func) and e.name == "tr":
+        arg = e.arg.arg if isinstance(e.arg, Neg) else e.arg
+        g = Ident() if arg == dx else (mul(*arg.args[:-1]) if isinstance(arg, Mul)
+                                        and arg.args[-1] == dx else None)
+        if g is not None and not any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
+            return "trace_form"
+    ds = [n for n in e.walk() if isinstance(n, Func) and n.name == "d"]
+    if ds and all(n.arg == Sym(wrt) for n in ds):
+        return "differential"
+    return ""
+
+
+_RANK = {"": 0, "differential": 1, "trace_form": 2}
+
+
+def _unreadable(sin, names: set, env) -> bool:
+    """Whether a step's line does not parse or shape-check on its own (a slip of that line
+    only: SPEC §7). Limits (huge exponents, deep nesting) are not slips: they stay errors."""
+    try:
+        shape_of(parse(sin.text, names), env)
+    except ProveError as exc:
+        return exc.diag.code in ("parse-error", "shape-error", "undeclared")
+    except RecursionError:
+        return False
+    return False
+
+
+def _transposed(dump: dict, own_equals: bool) -> dict:
+    """The proof with its answer (the last `derivative:` step, and the claim's `equals:` when
+    the student supplied it) transposed: the check that names a layout slip."""
+    steps = list(dump["proof"])
+    last = dict(steps[-1])
+    last["derivative"] = f"({last['derivative']})^T"
+    claim = dict(dump["claim"])
+    if claim.get("equals") and own_equals:
+        claim["equals"] = f"({claim['equals']})^T"
+    return {**dump, "claim": claim, "proof": steps[:-1] + [last]}
+
+
+def _too_many_rules(steps: list, limit: Optional[int]) -> dict[int, str]:
+    """Steps (by index) citing more distinct rules than `max_rules_per_step`, with the message.
+    `by` is already resolved to rule ids (`_payload`), so an alias and its id count once;
+    `algebra`, `theorem-4`, `index` and a lemma each count as one rule."""
+    out: dict[int, str] = {}
+    if limit is None:
+        return out
+    for i, st in enumerate(steps):
+        ids = list(dict.fromkeys(st.get("by") or []))
+        if len(ids) > limit:
+            out[i] = (f"cites {len(ids)} distinct rules ({', '.join(ids)}); this problem allows "
+                      f"at most {limit} per step (max_rules_per_step: {limit}): split it into "
+                      "smaller steps")
+    return out
+
+
+def check_submission(payload: dict) -> CheckRecord:
+    """Check one normalised proof (with the student's lemmas, if allowed) in this process.
+
+    Beyond the kernel's verdict, for fair scoring (SPEC §7): which steps do not parse or
+    shape-check (`unreadable`: the kernel goes on from the last good line), and whether a wrong
+    answer is a layout slip (its transpose checks), named the same way whatever the shapes. A
+    student-supplied `equals:` of the transposed shape would stop the kernel at the claim (a
+    rectangular X); it is then dropped from the claim so that the steps are still checked, and
+    the proof cannot be valid (`claim_note`)."""
+    _, book = load_rulebook()
+    dump = payload["proof"]
+    pf = ProofFile.model_validate(dump)
+    pin = to_kernel(pf, Located(None))
+    resolver = _resolver(payload, book, [normalize(pf.theorem)])
+    result = check_proof(pin, book, resolver)
+    claim_note = ""
+    is_deriv = "wrt" in pin.claim
+    if result.status == "error" and not result.steps and is_deriv and dump["claim"].get("equals") \
+            and payload.get("own_equals"):
+        claim_note = result.message
+        dump = {**dump, "claim": {k: v for k, v in dump["claim"].items() if k != "equals"}}
+        pf = ProofFile.model_validate(dump)
+        pin = to_kernel(pf, Located(None))
+        result = check_proof(pin, book, _resolver(payload, book, [normalize(pf.theorem)]))
+    steps = [StepView(s.index, s.expr, list(s.by), s.status, s.message,
+                      counterexample_line(s.counterexample) if s.counterexample is not None else "",
+                      s.help, list(s.suggestion), pin.steps[s.index].derivative
+                      if s.index < len(pin.steps) else False) for s in result.steps]
+    names, env = set(pin.variables), pin.variables
+    # max_rules_per_step: a step the kernel accepts but that cites too many rules is invalid
+    # (the checked part ends there: the milestones reached before it still count)
+    over = _too_many_rules(dump["proof"], payload.get("max_rules_per_step"))
+    for j, v in enumerate(steps):
+        if v.index in over and v.status == "valid":
+            steps[j] = dataclasses.replace(v, status="invalid", message=over[v.index])
+        else:
+            over.pop(v.index, None)
+    unreadable = [s.index for s, sin in zip(result.steps, pin.steps)
+                  if s.status == "error" and _unreadable(sin, names, env)]
+    slip = ""
+    last = result.steps[-1] if result.steps else None
+    if is_deriv and last is not None and last.status != "valid" and pin.steps[last.index].derivative \
+            and last.index not in unreadable:
+        try:
+            tdump = _transposed(dump, bool(payload.get("own_equals")))
+            tpin = to_kernel(ProofFile.model_validate(tdump), Located(None))
+            tres = check_proof(tpin, book, _resolver(payload, book, [normalize(pf.theorem)]))
+            if tres.steps and len(tres.steps) == len(result.steps) \
+                    and tres.steps[-1].status == "valid":
+                slip = "layout"
+                layout = pin.claim.get("layout", "numerator")
+                other = "denominator" if layout == "numerator" else "numerator"
+                v = steps[-1]
+                steps[-1] = dataclasses.replace(
+                    v, status="invalid", counterexample="", help="",
+                    message=f"layout slip: {v.expr} is the transpose of ∂f/∂{pin.claim['wrt']} in "
+                    f"{layout} layout ({v.expr} is the {other}-layout answer)")
+        except Exception:  # noqa: BLE001 - naming the slip is a courtesy; the verdict stands
+            slip = ""
+    # the checked part: from the start up to the first step that is wrong. An unreadable line is
+    # skipped (an error of that line only), and so is the step right after it when it is merely
+    # unjustified (checked from the last good line, its rule cannot produce it).
+    best, prefix = "", 0
+    wrt = pin.claim.get("wrt")
+    after_bad = False
+    for s, sin in zip(result.steps, pin.steps):
+        if s.index in unreadable:
+            after_bad = True
+            prefix += 1
+            continue
+        if s.index in over or (s.status != "valid"
+                               and not (after_bad and s.status == "unjustified")):
+            break
+        after_bad = False
+        prefix += 1
+        if s.status != "valid":
+            continue
+        if wrt and s.index > 0 and not sin.derivative:  # a milestone is reached by a step
+            try:
+                m = _milestone(parse(sin.text, names), wrt)
+            except (ProveError, RecursionError):
+                m = ""
+            best = m if _RANK[m] > _RANK[best] else best
+    if not unreadable:  # unchanged meaning: items before the first non-valid one
+        prefix = next((i for i, s in enumerate(result.steps)
+                       if s.status != "valid" or s.index in over), len(result.steps))
+    status = result.status if not claim_note or result.status == "error" else "invalid"
+    if over and status == "valid":
+        status = "invalid"
+    return CheckRecord(status, result.message, steps, best, prefix, unreadable, slip,
+                       claim_note)
+
+
+def _resolver(payload: dict, book, active: list[str]):
+    """Lemmas: the student's own other proofs (sent along, already gated) and the instructor's
+    library; a lemma is used only if it checks. Cycles are refused."""
+    lemmas: dict[str, dict] = payload.get("lemmas") or {}
+    lib = Library(book, [Path(x) for x in payload.get("lib") or []]) if payload.get("lib") else None
+    done: dict[str, tuple] = {}
+
+    def resolve(name: str):
+        key = normalize(name)
+        if key in lemmas:
+            if key in active:
+                return None, "lemma cycle: " + " → ".join(active + [key])
+            if key not in done:
+                active.append(key)
+                try:
+                    lpf = ProofFile.model_validate(lemmas[key])
+                    res = check_proof(to_kernel(lpf, Located(None)), book, resolve)
+                    over = _too_many_rules(lemmas[key].get("proof") or [],
+                                           payload.get("max_rules_per_step"))
+                    if res.status != "valid":
+                        bad = next((f"step {s.index}: {s.message}" for s in res.steps
+                                    if s.status != "valid"), res.message or res.status)
+                        done[key] = (None, f"lemma {name!r} does not check: {bad}")
+                    elif over:
+                        i = min(over)
+                        done[key] = (None, f"lemma {name!r} step {i} {over[i]}")
+                    else:
+                        done[key] = (lemma_rule(lpf), "")
+                finally:
+                    active.pop()
+            return done[key]
+        if lib is not None and lib.lib:
+            return lib.resolver(lib.lib[0] / "_")(name)
+        return None, ""
+
+    return resolve
+
+
+
+# -- the work on one submission (a worker task) ---------------------------------------------------
+@dataclass
+class SubmissionResult:
+    """What the parent keeps of the work on one submission: enough to score it, no parse."""
+
+    outcomes: dict[str, Outcome]  # by problem id
+    records: dict[str, Union[CheckRecord, TaskFailure]]  # by Outcome.key
+    notes: list[str]
+    digests: list[str]  # a hash per file read ("" if it could not be read)
+    checks: int = 0  # proofs the kernel checked for this submission (not found in the cache)
+
+
+_ASSIGNMENT: Optional[Assignment] = None  # set once per worker (`start_worker`)
+_CHECKED: "OrderedDict[str, CheckRecord]" = OrderedDict()  # this worker's records, by digest
+CHECKED_KEPT = 512
+
+
+def start_worker(assignment: Assignment) -> None:
+    """A worker's setup: the assignment (sent once, not with every submission) and the rule
+    base (loaded once)."""
+    global _ASSIGNMENT
+    _ASSIGNMENT = assignment
+    load_rulebook()
+
+
+def failure_of(exc: BaseException) -> TaskFailure:
+    """An exception from the work on one file or proof, as the reason it failed."""
+    if isinstance(exc, MemoryError):
+        return TaskFailure("ran out of memory (over the worker's memory limit)", Fault.LIMIT)
+    if isinstance(exc, RecursionError):
+        return TaskFailure("nests too deeply to process", Fault.LIMIT)
+    return TaskFailure(f"internal error: {type(exc).__name__}: {exc}", Fault.INTERNAL)
+
+
+def grade_submission(st: Student, assignment: Optional[Assignment] = None) -> SubmissionResult:
+    """Read, gate and check one submission (in a worker, within its time budget). An exception
+    in one file or one proof is that file's or proof's error alone."""
+    a = assignment or _ASSIGNMENT
+    if a is None:
+        raise RuntimeError("the worker was started without an assignment")
+    _, book = load_rulebook()
+    loads: list[LoadedFile] = []
+    digests: list[str] = []
+    for f in st.files:
+        try:
+            lf, raw = read_path(f.path)
+        except Exception as exc:  # noqa: BLE001 - reported for this file only
+            why = failure_of(exc)
+            lf, raw = LoadedFile(FileError(f"reading it failed: {why.reason}", why.kind)), b""
+        loads.append(lf)
+        unread = lf.error is not None and lf.error.kind in (Fault.FILE, Fault.INTERNAL)
+        digests.append("" if unread else hashlib.sha256(raw).hexdigest())
+        del raw
+    outcomes, payloads = gate_student(st, loads, a, book)
+    del loads  # the parses are not needed past the gate
+    records: dict[str, Union[CheckRecord, TaskFailure]] = {}
+    checks = 0
+    for key, payload in payloads.items():
+        hit = _CHECKED.get(key)
+        if hit is not None:
+            _CHECKED.move_to_end(key)
+            records[key] = hit
+            continue
+        try:
+            rec = check_submission(payload)
+        except Exception as exc:  # noqa: BLE001 - reported for this proof only
+            records[key] = failure_of(exc)
+            continue
+        checks += 1
+        records[key] = _CHECKED[key] = rec
+        if len(_CHECKED) > CHECKED_KEPT:
+            _CHECKED.popitem(last=False)
+    return SubmissionResult(outcomes, records, list(st.notes), digests, checks)

@@ -1,0 +1,230 @@
+"""Stage 3 of `prove grade`, in a worker: a submitted file's bytes become plain data.
+
+A file is decoded, pre-scanned by libyaml's C parser (anchors, aliases, nesting, steps and
+citations are refused before the slower loader that keeps positions), loaded as YAML, and each
+proof in it parsed, its expressions printed back from the kernel's parse trees so that spacing
+does not make two proofs different. What comes out (`LoadedFile`, `LoadedProof`) is what gating
+needs and nothing more; errors are `FileError`s with their line and column. Never raises for bad
+input. Read next: `gate.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from ..checking import claim_text
+from ..kernel.errors import Limits
+from ..proofs import DerivativeStep, parse_proof, to_kernel
+from ..source import Located, SourceError, load_yaml
+from .assignment import assume_key, canonical_claim, claim_names, normal_text, var_key
+from .limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_PROOFS_PER_FILE, \
+    MAX_YAML_DEPTH
+from .records import Fault, FileError
+from .submissions import read_bytes
+
+
+@dataclass
+class LoadedProof:
+    """One proof found in a file, as plain data."""
+
+    theorem: Optional[str]
+    index: Optional[int] = None  # position in a file that holds a list of proofs
+    error: Optional[FileError] = None  # why it cannot be used
+    kind: str = ""
+    canonical: dict = field(default_factory=dict)
+    claim_shown: str = ""
+    layout: str = "numerator"
+    variables: dict = field(default_factory=dict)  # name -> VarKey
+    dump: dict = field(default_factory=dict)  # the proof, steps normalised, for checking
+    lines: list = field(default_factory=list)  # the line of each step
+    citations: list = field(default_factory=list)  # (step index, name as written)
+    assume_key: tuple = ((), ())  # what the proof assumes, by meaning
+    claim_names: list = field(default_factory=list)  # the variables its claim uses
+
+
+@dataclass
+class LoadedFile:
+    error: Optional[FileError] = None
+    proofs: list = field(default_factory=list)
+    rules: list = field(default_factory=list)  # rule ids a student tried to define
+
+
+def _sub(src: Located, base: tuple, data: Any) -> Located:
+    """The part of a file at `base` (a proof in a list) as a file of its own."""
+    n = len(base)
+    return Located(data, {k[n:]: v for k, v in src.positions.items() if k[:n] == base},
+                   {k[n:]: v for k, v in src.key_positions.items() if k[:n] == base}, src.text)
+
+
+TOO_MANY_PER_STEP = (f"this step cites more than {MAX_CITATIONS_PER_STEP} rules, the limit for "
+                     "one step (a step cites the few rules it uses); the file is not read further")
+TOO_MANY_PER_FILE = (f"the file cites more than {MAX_CITATIONS_PER_FILE:,} rules in all, the "
+                     "limit for one file; the file is not read further")
+
+
+def prescan(text: str) -> Optional[FileError]:
+    """A fast first pass with libyaml's C parser (when present): refuse anchors and aliases,
+    deep nesting, over-long proofs and over-long citation lists before the (slower,
+    position-keeping) pure-Python load, and stop at the first of them. Returns the reason to
+    refuse, or None. Anything else is left to `source.load_yaml`."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return None
+
+    @dataclass
+    class Open:  # a collection being read
+        mapping: bool
+        start: Any  # its start event, for the position
+        is_proof: bool = False  # the value of a top-level `proof:` key
+        is_by: bool = False  # the value of a `by:` key
+        key_next: bool = True  # (a mapping) the next scalar is a key
+        last_key: Any = None
+        items: int = 0
+
+    stack: list[Open] = []
+    cited = 0
+
+    def at(ev, message: str, kind: Fault = Fault.LIMIT) -> FileError:
+        return FileError(message, kind, line=ev.start_mark.line + 1,
+                         column=ev.start_mark.column + 1)
+
+    def place(ev) -> str:
+        """Account for a value in its parent; returns the key it is the value of ('' if none)."""
+        if not stack:
+            return ""
+        top = stack[-1]
+        if top.mapping:
+            if top.key_next:
+                top.key_next, top.last_key = False, getattr(ev, "value", None)
+                return ""
+            top.key_next = True
+            return top.last_key if isinstance(top.last_key, str) else ""
+        top.items += 1
+        return ""
+
+    try:
+        for ev in yaml.parse(text, Loader=loader):
+            if isinstance(ev, yaml.AliasEvent):
+                return at(ev, "YAML aliases (*name) are not allowed here", Fault.SYNTAX)
+            if getattr(ev, "anchor", None):
+                return at(ev, "YAML anchors (&name) are not allowed here", Fault.SYNTAX)
+            by_list = stack[-1] if stack and stack[-1].is_by else None  # ev is one of its items
+            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                key = place(ev)
+                stack.append(Open(isinstance(ev, yaml.MappingStartEvent), ev,
+                                  is_proof=key == "proof" and len(stack) <= 2,
+                                  is_by=key == "by"))
+                if len(stack) > MAX_YAML_DEPTH:
+                    # no position: libyaml builds differ on where they notice (some stop at
+                    # their own depth limit), and a report must not depend on the build
+                    return FileError("the YAML nests too deeply", Fault.LIMIT)
+                cites = by_list is not None
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                top = stack.pop()
+                if top.is_proof and top.items > Limits.max_steps:
+                    return at(top.start, f"the proof has {top.items} steps; the limit is "
+                              f"{Limits.max_steps}")
+                continue
+            elif isinstance(ev, yaml.ScalarEvent):
+                cites = place(ev) == "by" or by_list is not None
+            else:
+                continue
+            if not cites:
+                continue
+            cited += 1
+            if by_list is not None and by_list.items > MAX_CITATIONS_PER_STEP:
+                return at(by_list.start, TOO_MANY_PER_STEP)
+            if cited > MAX_CITATIONS_PER_FILE:
+                return at(ev, TOO_MANY_PER_FILE)
+    except yaml.YAMLError as exc:
+        if "nesting depth" in str(exc):
+            return FileError("the YAML nests too deeply", Fault.LIMIT)
+        return None  # the real loader reports it, with its own words
+    except RecursionError:
+        return FileError("the YAML nests too deeply", Fault.LIMIT)
+    return None
+
+
+def read_path(path: str) -> tuple[LoadedFile, bytes]:
+    """Read (within the limits) and parse one submitted file; also returns its bytes (for the
+    hash that shows how many files of a class are distinct)."""
+    raw, err = read_bytes(Path(path))
+    return (LoadedFile(err) if err else read_submission(raw)), raw
+
+
+def read_submission(raw: bytes) -> LoadedFile:
+    """Decode and parse one submitted file. Never raises for bad input."""
+    if b"\0" in raw:
+        return LoadedFile(FileError("this is a binary file, not YAML text", Fault.TEXT))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return LoadedFile(FileError(f"the file is not UTF-8 text (byte {exc.start})", Fault.TEXT))
+    refused = prescan(text)
+    if refused:
+        return LoadedFile(refused)
+    try:
+        src = load_yaml(text)
+    except SourceError as exc:
+        return LoadedFile(FileError(exc.message, Fault.SYNTAX, line=exc.line or 0,
+                                    column=(exc.col or 1) if exc.line else 0))
+    data = src.data
+    if isinstance(data, dict) and "rules" in data and "theorem" not in data:
+        ids = [r.get("id") for r in data["rules"] if isinstance(r, dict)] \
+            if isinstance(data["rules"], list) else []
+        return LoadedFile(FileError("this is a rule file: students cannot add rules (rules come "
+                                    "only from the installed rule base)", Fault.RULE_FILE),
+                          rules=[str(x) for x in ids if x])
+    if isinstance(data, list):
+        if not data:
+            return LoadedFile(FileError("the file holds an empty list (expected proofs)"))
+        items = [(i, item, (i,)) for i, item in enumerate(data[:MAX_PROOFS_PER_FILE])]
+    elif isinstance(data, dict):
+        items = [(None, data, ())]
+    else:
+        return LoadedFile(FileError("expected a proof (a YAML mapping with theorem:, variables:, "
+                                    "claim:, proof:) or a list of proofs"))
+    proofs = [_read_proof(item, _sub(src, base, item), idx) for idx, item, base in items]
+    cited = sum(len(lp.citations) for lp in proofs)
+    if cited > MAX_CITATIONS_PER_FILE:  # (without libyaml's C parser the prescan is skipped)
+        return LoadedFile(FileError(TOO_MANY_PER_FILE, Fault.LIMIT))
+    return LoadedFile(proofs=proofs)
+
+
+def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
+    theorem = data.get("theorem") if isinstance(data, dict) else None
+    theorem = theorem if isinstance(theorem, str) else None
+    where = f"proof {index + 1} of the list" if index is not None else ""
+    try:
+        pf = parse_proof(data, src)
+    except SourceError as exc:
+        return LoadedProof(theorem, index, error=FileError(
+            exc.message, Fault.SYNTAX, line=exc.line or 0, column=(exc.col or 1) if exc.line
+            else 0, context=where))
+    names = frozenset(pf.variables)
+    kind, canon = canonical_claim(pf.claim, set(names))
+    steps, lines, cites = [], [], []
+    for i, item in enumerate(pf.proof):
+        key = "derivative" if isinstance(item, DerivativeStep) else "expr"
+        by = item.by if isinstance(item.by, list) else ([item.by] if item.by else [])
+        if len(by) > MAX_CITATIONS_PER_STEP:
+            line, col = src.pos(("proof", i, "by"))
+            return LoadedProof(theorem, index, error=FileError(
+                TOO_MANY_PER_STEP, Fault.LIMIT, line=line, column=col, context=where))
+        steps.append({key: normal_text(getattr(item, key), names), "by": list(by)})
+        lines.append(src.pos(("proof", i))[0])
+        cites.extend((i, b) for b in by)
+    dump = {"theorem": pf.theorem, "layout": pf.layout,
+            "variables": {n: v.model_dump() for n, v in pf.variables.items()},
+            "claim": pf.claim.model_dump(exclude_none=True), "proof": steps}
+    try:
+        claim_shown = claim_text(to_kernel(pf, Located(None)).claim)
+    except Exception:  # noqa: BLE001 - display only
+        claim_shown = ""
+    return LoadedProof(pf.theorem, index, None, kind, canon, claim_shown, pf.layout,
+                       {n: var_key(v) for n, v in pf.variables.items()}, dump, lines, cites,
+                       assume_key(pf.assume, set(names)),
+                       sorted(claim_names(pf.claim, set(names), pf.assume)))
