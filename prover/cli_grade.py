@@ -114,6 +114,10 @@ def _check_keys(a, assignment: str, trust_key: bool) -> None:
               "<student>/results.json each).")
 @click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False),
               help="Write a Markdown feedback page per student into this folder.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Write a class report into this folder: report.md (score distributions, the "
+              "mistakes and steps the class gets wrong most, refusals per problem, identical "
+              "submissions) and PNG plots when matplotlib is installed.")
 @click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
               help="Worker processes.")
 @click.option("--timeout", default=DEFAULT_TIMEOUT, type=click.FloatRange(1, 3600),
@@ -137,9 +141,9 @@ def _check_keys(a, assignment: str, trust_key: bool) -> None:
               help="A progress bar on standard error (default: when it is a terminal).")
 @color_option
 def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, output: Optional[str],
-          feedback_dir: Optional[str], jobs: int, timeout: float, single: bool,
-          lib: tuple[str, ...], gradescope_mode: bool, autograder_root: str, trust_key: bool,
-          progress: Optional[bool], color: str) -> None:
+          feedback_dir: Optional[str], report_dir: Optional[str], jobs: int, timeout: float,
+          single: bool, lib: tuple[str, ...], gradescope_mode: bool, autograder_root: str,
+          trust_key: bool, progress: Optional[bool], color: str) -> None:
     """Grade a folder of submissions (one entry per student) against an assignment.
 
     Each student is a folder of proof files (matched to problems by `theorem:`, else by file
@@ -183,6 +187,10 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
                 name += "_"
             used.add(name)
             (folder / f"{name}.md").write_text(markdown_feedback(report, s), encoding="utf-8")
+    if report_dir:
+        from .grade_report import write_report
+
+        write_report(json_data(report), Path(submissions), Path(report_dir), single=single)
     if fmt in ("gradescope", "prairielearn"):
         _platform(report, fmt, output)
         if gradescope_mode:  # Gradescope keeps stdout for the instructor
