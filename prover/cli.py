@@ -268,12 +268,15 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         import json
 
         click.echo(json.dumps({"derivative": answer, "layout": layout, "wrt": wrt_name,
-                               "proof": text}, ensure_ascii=False, indent=2))
+                               "proof": text, "assume": {"invertible": dv.assume_invertible}},
+                              ensure_ascii=False, indent=2))
         return
     if to_stdout:  # standard output is exactly the proof file; the answer goes to stderr
         click.echo(text, nl=not text.endswith("\n"))
     click.echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}", err=to_stdout)
-    click.echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked"
+    assuming = (", assuming " + " and ".join(f"{t} invertible" for t in dv.assume_invertible)
+                if dv.assume_invertible else "")
+    click.echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked{assuming}"
                + (f", written to {written})" if written else ")"), err=to_stdout)
 
 

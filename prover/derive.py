@@ -20,13 +20,17 @@ import json
 import yaml
 
 from .checking import check_proof
-from .kernel.errors import ProveError
+from .kernel.errors import Limits, ProveError
 from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, d,
-                          mul, replace_at, subterms, symbols)
+                          mul, replace_at, size, subterms, symbols)
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, Shape, VarInfo, shape_of
-from .normal import Mono, Normalizer
+from .normal import Mono, Normalizer, WorkLimit
+
+# The engine's work limit, in operations (never in time): monomials built by the normal form
+# plus nodes of the lines it writes. Past it, `derive` refuses with the reason.
+WORK_LIMIT = 400_000
 
 
 class DeriveError(Exception):
@@ -47,6 +51,7 @@ class Derivation:
     fine_steps: list[tuple[str, list[str]]] | None = None  # one rule application a step
     fine_source: Any = field(default=None, repr=False, compare=False)  # prints fine_steps
     combined: bool = True  # False once the kernel refused a grouped step and fine_steps are used
+    assume_invertible: list[str] = field(default_factory=list)  # written as `assume:`
 
     def proof_yaml(self) -> str:
         """The proof as a proof file, written out by hand so that it reads like one."""
@@ -61,8 +66,11 @@ class Derivation:
             flags = "".join(f", {k}: true" for k in ("constant", "symmetric", "invertible") if decl.get(k))
             lines.append(f"  {name}: {{shape: {shape}{flags}}}")
         lines += ["claim:", f"  derivative: {_scalar(show(self.f, self.names))}",
-                  f"  wrt: {self.wrt}", f"  equals: {_scalar(show(self.derivative, self.names))}",
-                  "proof:", f"  - expr: {_scalar(self.steps[0][0])}"]
+                  f"  wrt: {self.wrt}", f"  equals: {_scalar(show(self.derivative, self.names))}"]
+        if self.assume_invertible:
+            lines += ["assume:", "  invertible: [" + ", ".join(
+                _scalar(t) for t in self.assume_invertible) + "]"]
+        lines += ["proof:", f"  - expr: {_scalar(self.steps[0][0])}"]
         for text, by in self.steps[1:-1]:
             lines.append(f"  - expr: {_scalar(text)}")
             lines.append("    by: " + (by[0] if len(by) == 1 else "[" + ", ".join(by) + "]"))
@@ -109,8 +117,9 @@ class Engine:
     def __init__(self, env: Env, wrt: str):
         self.env, self.wrt = env, wrt
         self.names = set(env)
-        self.nf = Normalizer(env)
+        self.nf = Normalizer(env, freeze_sums=True, budget=WORK_LIMIT)
         self.steps: list[tuple[Expr, list[str]]] = []  # printed only once grouped
+        self.assume: list[Expr] = []  # matrices Jacobi's formula needs invertible
         self._last: Expr | None = None
         self._flats: dict[Expr, Expr] = {}
 
@@ -119,6 +128,11 @@ class Engine:
         # which the parser flattens) is no step at all
         flat = _flat(e, self._flats)
         if self._last is None or flat != self._last:
+            nodes = size(e)
+            if nodes > Limits.max_nodes:
+                raise DeriveError(f"a line of the proof would have {nodes} nodes, past the "
+                                  f"checker's limit of {Limits.max_nodes} for one expression")
+            self.nf.spend(nodes)
             self.steps.append((e, [rule] if isinstance(rule, str) else rule))
             self._last = flat
         return e
@@ -187,9 +201,11 @@ class Engine:
             if x.name == "tr":
                 return Func("tr", d(x.arg)), "diff-trace"
             if x.name == "det":
-                if not self._invertible(x.arg):
-                    raise DeriveError(f"d(det({show(x.arg, self.names)})) needs an invertible "
-                                      "matrix; declare the variable `invertible: true`")
+                if not self._invertible(x.arg) and x.arg not in self.assume:
+                    # Jacobi's formula with X^-1 holds where X is invertible: the proof says so
+                    # (`assume: {invertible: [...]}`); elsewhere the answer is the adjugate's,
+                    # which the notation has no name for
+                    self.assume.append(x.arg)
                 return mul(x, Func("tr", mul(Inv(x.arg), d(x.arg)))), "diff-det"
             if x.name == "log":
                 inner = x.arg
@@ -250,12 +266,80 @@ class Engine:
             merged = Term(Fraction(1), (), (), True, parts=a.all_parts() + b.all_parts())
             items = [merged] + items[2:]
             self.emit(self._render(items), "trace-add")
-        g = self.nf.factor(self._g_parts(items[0]))
-        if isinstance(g, Num) and not self.scalar_wrt():
-            if g.value == 1:
-                return self.emit(Func("tr", dx), "algebra"), Ident()
-            g = mul(g, Ident())
+        g = self.nf.factor(self._g_parts(items[0]), matrix=not self.scalar_wrt())
+        if isinstance(g, Ident):
+            return self.emit(Func("tr", dx), "algebra"), g
         return self.emit(Func("tr", mul(g, dx)), "algebra"), g
+
+    def scalar_form(self, e: Expr) -> tuple[Expr, Expr]:
+        """With respect to a 1×1 variable s, every term is ds times a scalar (the traces holding
+        ds were opened by `settle_traces`): Theorem 1 turns the sum into tr(G ds), G a scalar."""
+        ds = d(Sym(self.wrt))
+        parts: list[Mono] = []
+        for m in self.nf.poly(e):
+            if m.atoms.count(ds) != 1 or any(self.varying_d(a) for a in m.atoms if a != ds):
+                raise DeriveError(f"a term is not linear in d{self.wrt}: "
+                                  f"{show(self.nf.mono_expr(m), self.names)}")
+            rest = list(m.atoms)
+            rest.remove(ds)
+            parts.append(Mono(m.coef, tuple(rest)))
+        g = self.nf.factor(self.nf.merge(parts), matrix=False)
+        line = Func("tr", ds) if g == Num(Fraction(1)) else Func("tr", mul(g, ds))
+        return self.emit(line, "trace-scalar"), g
+
+    def settle_traces(self, e: Expr) -> Expr:
+        """Open every trace the differential sits in: split a trace of a sum (trace-add) and take
+        scalar factors out of a trace (trace-scale: tr(tr(dX) X) = tr(dX) tr(X)), innermost
+        first, until each differential is alone in its trace. Traces of traces (tr(tr(X) X))
+        become products of traces on the way, as a book writes them (tr(X)^2)."""
+        for _ in range(50):
+            e = self.split_traces(e)
+            hoisted, rules = self._hoist(e)
+            if not rules:
+                return e
+            hoisted = self.nf.normal(hoisted)
+            if hoisted == e:
+                return e
+            e = self.emit(hoisted, rules)
+        raise DeriveError("the traces did not settle within 50 steps")
+
+    def _hoist(self, e: Expr) -> tuple[Expr, list[str]]:
+        rules: list[str] = []
+        memo: dict[Expr, Expr] = {}
+
+        def walk(x: Expr) -> Expr:
+            if x in memo:
+                return memo[x]
+            kids = x.children()
+            out = x.with_children(tuple(walk(k) for k in kids)) if kids else x
+            if isinstance(out, Func) and out.name == "tr":
+                out = self._hoist_one(out, rules)
+            memo[x] = out
+            return out
+
+        return walk(e), rules
+
+    def _hoist_one(self, t: Func, rules: list[str]) -> Expr:
+        if self.scalar_wrt() and self.nf.is_scalar(t.arg) and self.varying_d(t.arg):
+            # tr(s) = s (Theorem 1): a 1×1 differential comes out of its trace
+            if "trace-scalar" not in rules:
+                rules.append("trace-scalar")
+            return t.arg
+        p = self.nf.poly(t.arg)
+        if len(p) != 1:
+            return t
+        m = p[0]
+        out = [a for a in m.atoms if self.nf.is_scalar(a)
+               and (isinstance(a, Func) or self.varying_d(a))]
+        if not out:
+            return t
+        keep = list(m.atoms)
+        for a in out:
+            keep.remove(a)
+        if "trace-scale" not in rules:
+            rules.append("trace-scale")
+        inner = Func("tr", self.nf.mono_expr(Mono(Fraction(1), tuple(keep)), matrix=True))
+        return self.nf.mono_expr(Mono(m.coef, tuple(out) + (inner,)))
 
     def scalar_wrt(self) -> bool:
         return self.env[self.wrt].shape.scalar
@@ -277,10 +361,7 @@ class Engine:
                     coef *= a.num.value / a.den.value
                 else:
                     atoms.append(a)
-            atoms_t = self.nf.order(tuple(atoms))
-            if not self.scalar_wrt() and all(self.nf.is_scalar(a) for a in atoms_t):
-                atoms_t = atoms_t + (Ident(),)  # tr(c dX): G = c I, not the scalar c
-            folded.append(Mono(coef, atoms_t))
+            folded.append(Mono(coef, self.nf.order(tuple(atoms))))
         return self.nf.merge(folded)
 
     def _transpose_atoms(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
@@ -446,6 +527,14 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
     if not s.scalar:
         raise DeriveError(f"{show(f, set(env))} is {s}; a derivative by the differential method "
                           "needs a scalar function")
+    try:
+        return _derive(f, wrt, env, variables, layout, theorem)
+    except WorkLimit as exc:
+        raise DeriveError(f"past the engine's work limit: {exc}") from None
+
+
+def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: str,
+            theorem: str) -> Derivation:
     eng = Engine(env, wrt)
     start = d(f)
     eng.emit(start, [])
@@ -455,8 +544,8 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
     e = eng.push_d(e)
     tidy = eng.nf.normal(e)
     e = eng.emit(tidy, "algebra") if tidy != e else e
-    e = eng.split_traces(e)
-    trace_form, g = eng.to_trace_form(e)
+    e = eng.settle_traces(e)
+    trace_form, g = eng.scalar_form(e) if eng.scalar_wrt() else eng.to_trace_form(e)
     if layout == "denominator":
         g = eng.nf.factor(eng.nf.transpose(eng.nf.poly(g)))
     names = set(env)
@@ -465,7 +554,8 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
     decls = {n: _decl(v) for n, v in variables.items()}
     # the single moves are printed only if the kernel refuses the grouped proof
     return Derivation(f, wrt, layout, g, printed(merge_steps(eng.steps)) + last, env, names,
-                      decls, theorem, fine_source=lambda: printed(eng.steps) + last)
+                      decls, theorem, fine_source=lambda: printed(eng.steps) + last,
+                      assume_invertible=[show(a, names) for a in eng.assume])
 
 
 def _mergeable(a: list[str], b: list[str]) -> bool:

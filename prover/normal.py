@@ -27,9 +27,22 @@ class Mono:
 Poly = list[Mono]
 
 
+class WorkLimit(Exception):
+    """The engine's work budget (counted in operations, never in time) is spent."""
+
+
 class Normalizer:
-    def __init__(self, env: Env):
+    """`freeze_sums`: a sum free of differentials that stands as a factor of a product stays one
+    atom (`(X b + c)^T D`), instead of being multiplied out; products then stay polynomial in
+    size (`(X + A)^8` is 8 atoms, not 256 monomials) and answers keep the factors a book keeps.
+    `budget`: how many monomials the normaliser may build before it gives up (`WorkLimit`)."""
+
+    def __init__(self, env: Env, freeze_sums: bool = False, budget: int | None = None):
         self.env = env
+        self.freeze_sums = freeze_sums
+        self.budget = budget
+        self.work = 0
+        self._sums: dict = {}  # a frozen sum's terms → the order it is written in
         self._scalar: dict[Expr, bool] = {}
         self._shown: dict[Expr, str] = {}
         self._polys: dict[Expr, tuple] = {}
@@ -84,9 +97,9 @@ class Normalizer:
                 out.extend(self.poly(t))
             return self.merge(out)
         if isinstance(e, Mul):
-            acc = self.poly(e.args[0])
+            acc = self.factor_poly(e.args[0])
             for f in e.args[1:]:
-                acc = self.times(acc, self.poly(f))
+                acc = self.times(acc, self.factor_poly(f))
             return acc
         if isinstance(e, Div):
             return self.times(self.poly(e.num), self.reciprocal(e.den))
@@ -104,17 +117,52 @@ class Normalizer:
                 return [Mono(1 / p[0].coef, self.order(atoms))]
             return [Mono(Fraction(1), (self.inv_atom(e.arg),))]
         if isinstance(e, Pow):
-            base = self.poly(e.arg) if e.k >= 0 else self.poly(Inv(e.arg))
+            base = self.factor_poly(e.arg if e.k >= 0 else Inv(e.arg))
             acc: Poly = [Mono(Fraction(1), ())]
             for _ in range(abs(e.k)):
                 acc = self.times(acc, base)
             return acc
         if isinstance(e, Func):
-            inner = self.expr(self.poly(e.arg))
+            inner = self.sum_expr(self.poly(e.arg), matrix=not self.is_scalar(e.arg))
             if e.name == "d" and isinstance(inner, Num) and inner.value == 0:
                 return [Mono(Fraction(1), (Func("d", inner),))]
             return [Mono(Fraction(1), (Func(e.name, inner),))]
         raise TypeError(type(e).__name__)
+
+    def factor_poly(self, e: Expr) -> Poly:
+        """A factor of a product as a polynomial: a sum free of differentials stays one atom
+        when sums are frozen."""
+        p = self.poly(e)
+        if self.freeze_sums and len(p) > 1 and not _has_d(e):
+            return [self.sum_atom(p, not self.is_scalar(e))]
+        return p
+
+    def sum_atom(self, p: Poly, matrix: bool) -> Mono:
+        """A sum as one atom: written with the fewer transposes (`(X b + c)^T`, not
+        `b^T X^T + c^T`), and a sign in front when every term is negative."""
+        sign = Fraction(1)
+        if all(m.coef < 0 for m in p):
+            sign, p = Fraction(-1), [Mono(-m.coef, m.atoms) for m in p]
+        plain = self._in_order(p, matrix)
+        if matrix:
+            flipped = self._in_order(self.transpose(p), matrix)
+            if _count_t(flipped) < _count_t(plain):
+                return Mono(sign, (T(flipped),))
+        return Mono(sign, (plain,))
+
+    def sum_expr(self, p: Poly, matrix: bool) -> Expr:
+        """The argument of a function or an inverse: in the user's order when sums are frozen."""
+        return self._in_order(p, matrix) if self.freeze_sums and len(p) > 1 else self.expr(p, matrix)
+
+    def _in_order(self, p: Poly, matrix: bool) -> Expr:
+        """A sum written in the order its terms were first met (the user's), positive terms
+        first: `X b + c`, `y - mu`, `I + X`; the same sum met again is written the same way."""
+        key = frozenset((m.coef, tuple(self.show(a) for a in m.atoms)) for m in p)
+        hit = self._sums.get(key)
+        if hit is None:
+            ms = sorted(p, key=lambda m: m.coef < 0)
+            hit = self._sums[key] = add(*[self.mono_expr(m, matrix=matrix) for m in ms])
+        return hit
 
     def reciprocal(self, e: Expr) -> Poly:
         """1/s for a scalar s: a single monomial inverts atom by atom (scalars commute)."""
@@ -131,14 +179,20 @@ class Normalizer:
         return [Mono(Fraction(1), (self.inv_atom(e),))]
 
     def inv_atom(self, e: Expr) -> Expr:
-        inner = self.expr(self.poly(e))
+        inner = self.sum_expr(self.poly(e), matrix=not self.is_scalar(e))
         if isinstance(inner, Inv):
             return inner.arg
         return Inv(inner)
 
     def times(self, a: Poly, b: Poly) -> Poly:
+        self.spend(len(a) * len(b))
         out = [Mono(x.coef * y.coef, self.order(x.atoms + y.atoms)) for x in a for y in b]
         return self.merge(out)
+
+    def spend(self, n: int) -> None:
+        self.work += n
+        if self.budget is not None and self.work > self.budget:
+            raise WorkLimit(f"the expression grows past {self.budget:,} monomials")
 
     def order(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
         """Scalars first, sorted; matrices keep their order. A 1×1 run of matrix atoms inside a
@@ -197,7 +251,10 @@ class Normalizer:
         if isinstance(a, Func) and a.name == "d" and self.symmetric(a.arg):
             return a
         if isinstance(a, Inv):
-            return Inv(self.expr(self.transpose(self.poly(a.arg))))
+            return Inv(self.sum_expr(self.transpose(self.poly(a.arg)), matrix=True))
+        if isinstance(a, Add) and self.freeze_sums:
+            # a frozen sum is never all-negative (sum_atom took the sign out): no sign appears
+            return self.sum_atom(self.transpose(self.poly(a)), True).atoms[0]
         return T(a)
 
     def transpose(self, p: Poly) -> Poly:
@@ -205,36 +262,55 @@ class Normalizer:
                            for m in p])
 
     # -- back to trees --------------------------------------------------------------------------
-    def mono_expr(self, m: Mono, sign: bool = True) -> Expr:
+    def mono_expr(self, m: Mono, sign: bool = True, matrix: bool = False) -> Expr:
+        """One monomial as a tree; in a matrix context a term with no matrix factor is a
+        multiple of `I` (`I`, `2 I`, `tr(X) I`), never the number alone."""
         c = m.coef if sign else abs(m.coef)
         factors: list[Expr] = []
-        if abs(c) != 1 or not m.atoms:
+        ident = matrix and self.scalar_mono(m)
+        if abs(c) != 1 or not (m.atoms or ident):
             factors.append(_num(abs(c)))
         factors.extend(_powers(m.atoms))
+        if ident:
+            factors.append(Ident())
         e = Mul(tuple(factors)) if len(factors) > 1 else factors[0]
         return Neg(e) if c < 0 else e
 
-    def expr(self, p: Poly) -> Expr:
+    def expr(self, p: Poly, matrix: bool | None = None) -> Expr:
+        """The sum as a tree. `matrix`: whether it is a matrix (not 1×1); by default, whether
+        one of its terms has a matrix factor."""
         if not p:
             return Num(Fraction(0))
+        if matrix is None:
+            matrix = self.is_matrix(p)
         ms = sorted(p, key=lambda m: (m.coef < 0, [self.show(a) for a in m.atoms]))
-        return add(*[self.mono_expr(m) for m in ms])
+        return add(*[self.mono_expr(m, matrix=matrix) for m in ms])
+
+    def is_matrix(self, p: Poly) -> bool:
+        return any(not self.scalar_mono(m) for m in p)
+
+    def scalar_mono(self, m: Mono) -> bool:
+        """Whether the monomial is 1×1: its matrix factors, if any, multiply to a 1×1."""
+        mats = self._matrix_part(m)
+        return not mats or self.is_scalar(mul(*mats))
 
     def normal(self, e: Expr) -> Expr:
-        return self.expr(self.poly(e))
+        return self.expr(self.poly(e), matrix=not self.is_scalar(e))
 
     # -- presentation -----------------------------------------------------------------------------
-    def factor(self, p: Poly) -> Expr:
+    def factor(self, p: Poly, matrix: bool | None = None) -> Expr:
         """Pull common factors out of a sum: a common scalar coefficient, then common matrix
         factors on the left and on the right."""
         if not p:
             return Num(Fraction(0))
+        if matrix is None:
+            matrix = self.is_matrix(p)
         if len(p) == 1:
-            return self.mono_expr(p[0])
+            return self.mono_expr(p[0], matrix=matrix)
         coefs = [m.coef for m in p]
         g = _gcd(coefs)
         if g != 1:
-            inner = self.factor([Mono(m.coef / g, m.atoms) for m in p])
+            inner = self.factor([Mono(m.coef / g, m.atoms) for m in p], matrix)
             return mul(_num(abs(g)), inner) if g > 0 else Neg(mul(_num(-g), inner) if g != -1 else inner)
         common = list(self._scalar_part(p[0]))
         for m in p[1:]:
@@ -252,7 +328,7 @@ class Normalizer:
                 for a in common:
                     atoms.remove(a)
                 stripped.append(Mono(m.coef, tuple(atoms)))
-            inner = self.factor(stripped)
+            inner = self.factor(stripped, matrix)
             return Mul(tuple(_powers(tuple(common))) + (inner,))
         left: list[Expr] = []
         right: list[Expr] = []
@@ -268,7 +344,7 @@ class Normalizer:
             if all(len(m.atoms) == 1 and isinstance(m.atoms[0], T) for m in p):
                 # a^T - b^T is (a - b)^T
                 return T(self.factor([Mono(m.coef, (m.atoms[0].arg,)) for m in p]))
-            return self._product_of_sums(p) or self.expr(p)
+            return self._product_of_sums(p) or self.expr(p, matrix)
         inner = self.expr([Mono(m.coef, tuple(s) + tuple(b)) for m, s, b in zip(p, scal, body)])
         return mul(*left, inner, *right)
 
@@ -300,6 +376,14 @@ class Normalizer:
 
     def _scalar_part(self, m: Mono) -> tuple[Expr, ...]:
         return tuple(a for a in m.atoms if self.is_scalar(a))
+
+
+def _has_d(e: Expr) -> bool:
+    return any(isinstance(x, Func) and x.name == "d" for x in e.walk())
+
+
+def _count_t(e: Expr) -> int:
+    return sum(isinstance(x, T) for x in e.walk())
 
 
 def _powers(atoms: tuple[Expr, ...]) -> list[Expr]:

@@ -212,7 +212,6 @@ PROBLEMS: list[Problem] = [
 
 # Problems that must be refused with DeriveError (never a wrong answer): (f, wrt, vars, why).
 UNSUPPORTED: list[tuple[str, str, tuple[str, ...], str]] = [
-    ("det(X)", "X", ("X: n x n",), "det needs an invertible declaration"),
     ("tr(X)", "X", ("X: n x n symmetric",), "symmetric wrt"),
     ("X", "X", ("X: n x n",), "not a scalar function"),
     ("a^T X", "X", ("a: n x 1 constant", "X: n x n"), "not a scalar function"),

@@ -35,8 +35,13 @@ def test_from_a_file(tmp_path):
 
 
 def test_cannot_derive_exits_1_with_a_reason():
+    code, out = run("derive", "tr(X^16^16)", "--wrt", "X", "--var", "X: n x n")
+    assert code == 1 and "limit" in out
+
+
+def test_an_answer_that_needs_an_inverse_says_what_it_assumes():
     code, out = run("derive", "det(X)", "--wrt", "X", "--var", "X: n x n")
-    assert code == 1 and "invertible" in out
+    assert code == 0 and "= det(X) X^-1" in out and "assuming X invertible" in out
     code, out = run("derive", "X", "--wrt", "X", "--var", "X: n x n")
     assert code == 1 and "scalar function" in out
     code, out = run("derive", "tr(X)", "--wrt", "X", "--var", "X: n x n symmetric")
