@@ -23,7 +23,7 @@ from hashlib import blake2b
 from itertools import accumulate
 from operator import mul as _mul
 from random import SystemRandom
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping, cast
 
 from .errors import ProveError
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
@@ -78,12 +78,12 @@ class ModP:
             raise Singular("a literal's denominator is divisible by the modulus")
         return q.numerator * pow(q.denominator, -1, self.p) % self.p
 
-    def recip(self, a):
+    def recip(self, a: int) -> int:
         if a % self.p == 0:
             raise Singular("division by zero")
         return pow(a, -1, self.p)
 
-    def log(self, a):
+    def log(self, a: int) -> int:
         # An arbitrary function stands in for log: agreement for every function implies
         # agreement for log (the converse fails, so a difference is never called false).
         if a % self.p == 0:
@@ -95,11 +95,15 @@ class ModP:
         return int.from_bytes(digest, "big") % self.p
 
 
+Matrix = list[list[Any]]  # rows of field elements
+Series = list[Any]  # a scalar series: coefficients c[0] + ε c[1] + … of field elements
+
+
 @dataclass(slots=True)
 class Mat:
     """A series of matrices c[0] + ε c[1] + … (K+1 coefficients); rows×cols each."""
 
-    c: list
+    c: list[Matrix]
     rows: int
     cols: int
 
@@ -108,7 +112,7 @@ class Mat:
 class Lazy:
     """c·I for a scalar series c, of whatever size the context fixes (1×1 values too)."""
 
-    c: list
+    c: Series
 
 
 Value = Mat | Lazy
@@ -119,10 +123,11 @@ class Evaluator:
     the differential's matrix for each varying variable; `dims` the sizes of the dimension
     symbols. Values of subtrees are remembered for this point only."""
 
-    def __init__(self, field: Any, order: int, point: Mapping[str, list],
-                 dpoint: Mapping[str, list], env: Env, dims: Mapping[str, int], free: bool = False):
+    def __init__(self, field: Any, order: int, point: Mapping[str, Matrix],
+                 dpoint: Mapping[str, Matrix], env: Env, dims: Mapping[str, int], free: bool = False):
         self.F, self.K, self.point, self.dpoint, self.free = field, order, point, dpoint, free
-        self.env, self.dims, self.memo, self._deeper = env, dims, {}, None
+        self.env, self.dims, self.memo = env, dims, dict[Expr, Value]()
+        self._deeper: Evaluator | None = None
 
     def deeper(self) -> "Evaluator":
         """The evaluator one order up at the same point: `d(e)` to order K needs e to K + 1."""
@@ -139,7 +144,7 @@ class Evaluator:
         return None if s.rows is None or s.cols is None else tuple(  # type: ignore[return-value]
             x if isinstance(x, int) else self.dims[x] for x in (s.rows, s.cols))
 
-    def eye(self, c: list, r: int, cols: int) -> Mat:
+    def eye(self, c: Series, r: int, cols: int) -> Mat:
         """The scalar series c times I, as an r×cols matrix series."""
         return Mat([[[x if i == j else self.F.zero for j in range(cols)] for i in range(r)]
                     for x in c], r, cols)
@@ -154,21 +159,21 @@ class Evaluator:
             raise Domain(f"{e}: a multiple of I cannot be {r}×{c}")
         return self.eye(v.c, r, c)
 
-    def _value_of(self, c: list, rows: int, cols: int) -> Value:
+    def _value_of(self, c: list[Matrix], rows: int, cols: int) -> Value:
         """A matrix series; a 1×1 one becomes the scalar it is."""
         return Lazy([m[0][0] for m in c]) if rows == cols == 1 else Mat(c, rows, cols)
 
     # scalar series ------------------------------------------------------------------------
-    def s_mul(self, a: list, b: list) -> list:
+    def s_mul(self, a: Series, b: Series) -> Series:
         return [self.F.dot(a[:k + 1], b[k::-1]) for k in range(self.K + 1)]
 
-    def s_recip(self, a: list) -> list:
+    def s_recip(self, a: Series) -> Series:
         F, b = self.F, [self.F.recip(a[0])]
         for k in range(1, self.K + 1):  # Σ_j a_j b_(k-j) = 0 for k > 0
             b.append(F.neg(F.mul(b[0], F.dot(a[1:k + 1], b[::-1]))))
         return b
 
-    def s_log(self, a: list) -> list:
+    def s_log(self, a: Series) -> Series:
         F, K = self.F, self.K
         u = [F.zero] + self.s_mul(a, [F.recip(a[0])] + [F.zero] * K)[1:]
         out, power = [F.zero] * (K + 1), [F.one] + [F.zero] * K
@@ -179,28 +184,27 @@ class Evaluator:
         return [F.log(a[0])] + out[1:]
 
     # matrices ------------------------------------------------------------------------------
-    def zeros(self, r: int, c: int) -> list:
+    def zeros(self, r: int, c: int) -> Matrix:
         return [[self.F.zero] * c for _ in range(r)]
 
-    def mm(self, a, b):
+    def mm(self, a: Matrix, b: Matrix) -> Matrix:
         return [[self.F.dot(row, col) for col in zip(*b)] for row in a]
 
-    def madd(self, a, b):
+    def madd(self, a: Matrix, b: Matrix) -> Matrix:
         return [[self.F.add(x, y) for x, y in zip(ra, rb)] for ra, rb in zip(a, b)]
 
-    def mscale(self, s, a):
+    def mscale(self, s: Any, a: Matrix) -> Matrix:
         return [[self.F.mul(s, x) for x in row] for row in a]
 
-    def msum(self, ms, r: int, c: int) -> list:
+    def msum(self, ms: Iterable[Matrix], r: int, c: int) -> Matrix:
         """zeros(r, c) + ms[0] + ms[1] + …, added in that order."""
         return reduce(self.madd, ms, self.zeros(r, c))
 
-    def gauss(self, a: list, inverse: bool = True) -> tuple[Any, list | None]:
+    def gauss(self, a: Matrix, inverse: bool = True) -> tuple[Any, Matrix | None]:
         """Gauss–Jordan over a field with a zero test: the determinant, and the inverse (None
         when the matrix is singular; the rows below the pivots only, without `inverse`)."""
         F, n, det = self.F, len(a), self.F.one
-        m = [list(row) + [F.one if i == j else F.zero for j in range(n * inverse)]
-             for i, row in enumerate(a)]
+        m = [list(row) + [F.one if i == j else F.zero for j in range(n * inverse)] for i, row in enumerate(a)]
         for col in range(n):
             piv = next((r for r in range(col, n) if not F.is_zero(m[r][col])), None)
             if piv is None:
@@ -214,12 +218,12 @@ class Evaluator:
                     m[r] = [F.sub(x, F.mul(f, y)) for x, y in zip(m[r], m[col])]
         return det, [row[n:] for row in m]
 
-    def minv(self, a):
+    def minv(self, a: Matrix) -> Matrix:
         if (inverse := self.gauss(a)[1]) is None:
             raise Singular("singular matrix")
         return inverse
 
-    def s_det(self, c: list) -> list:
+    def s_det(self, c: list[Matrix]) -> Series:
         """The determinant of a square matrix series, as a scalar series."""
         F, K, n = self.F, self.K, len(c[0])
         if K == 0:
@@ -227,9 +231,8 @@ class Evaluator:
         # det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: interpolate it from its
         # values at nK + 1 points (Newton's divided differences) and keep K + 1 coefficients
         xs = [F.const(Fraction(t)) for t in range(n * K + 1)]
-        coef = [self.gauss(self.msum((self.mscale(p, m) for p, m in
-                                      zip(accumulate([F.one] + [x] * K, F.mul), c)), n, n), False)[0]
-                for x in xs]
+        coef = [self.gauss(self.msum(map(self.mscale, accumulate([F.one] + [x] * K, F.mul), c), n, n),
+                           False)[0] for x in xs]
         for level in range(1, len(xs)):
             for i in range(len(xs) - 1, level - 1, -1):
                 coef[i] = F.mul(F.sub(coef[i], coef[i - 1]), F.recip(F.sub(xs[i], xs[i - level])))
@@ -295,7 +298,7 @@ class Evaluator:
         return self._value_of([[[self.F.hash((key, i, j)) for j in range(v.cols)]
                                 for i in range(v.rows)]], v.rows, v.cols)
 
-    def scale(self, s: list, v: Value) -> Value:
+    def scale(self, s: Series, v: Value) -> Value:
         if isinstance(v, Lazy):
             return Lazy(self.s_mul(s, v.c))
         return Mat([self.msum((self.mscale(s[i], v.c[k - i]) for i in range(k + 1)), v.rows, v.cols)
@@ -304,7 +307,8 @@ class Evaluator:
     def plus(self, a: Value, b: Value) -> Value:
         if isinstance(a, Lazy) and isinstance(b, Lazy):
             return Lazy([self.F.add(x, y) for x, y in zip(a.c, b.c)])
-        a, b = (b, a) if isinstance(a, Lazy) else (a, b)
+        if isinstance(a, Lazy):  # a matrix plus c·I, in this order
+            return self.plus(b, a)
         if isinstance(b, Lazy) and a.rows != a.cols:
             if not all(self.F.is_zero(x) for x in b.c):
                 raise Domain("a multiple of I added to a non-square matrix")
@@ -323,8 +327,7 @@ class Evaluator:
         if a.cols != b.rows:
             raise Domain(f"a {a.rows}×{a.cols} times a {b.rows}×{b.cols} matrix")
         # coefficient k of the product is Σ_i a_i b_(k-i): [a_0 … a_k] times b_k, …, b_0 stacked
-        return self._value_of([self.mm([[x for i in range(k + 1) for x in a.c[i][r]]
-                                        for r in range(a.rows)],
+        return self._value_of([self.mm([[x for i in range(k + 1) for x in a.c[i][r]] for r in range(a.rows)],
                                        [row for i in range(k + 1) for row in b.c[k - i]])
                                for k in range(self.K + 1)], a.rows, b.cols)
 
@@ -332,7 +335,7 @@ class Evaluator:
         F = self.F
         if k < 0 and isinstance(v, Lazy):
             v = Lazy(self.s_recip(v.c))
-        elif k < 0:
+        elif k < 0 and isinstance(v, Mat):
             if (n := v.rows) != v.cols:
                 raise Domain("the inverse of a non-square matrix")
             b = [self.minv(v.c[0])]
@@ -340,7 +343,7 @@ class Evaluator:
                 acc = self.msum((self.mm(v.c[i], b[j - i]) for i in range(1, j + 1)), n, n)
                 b.append(self.mscale(F.neg(F.one), self.mm(b[0], acc)))
             v = Mat(b, v.rows, v.cols)
-        return reduce(self.times, [v] * abs(k), Lazy([F.one] + [F.zero] * self.K))
+        return reduce(self.times, [v] * abs(k), cast(Value, Lazy([F.one] + [F.zero] * self.K)))
 
 
 def equal_values(a: Mat, b: Mat, F: Any) -> bool:

@@ -7,10 +7,16 @@ the printer (`printer.py`) relies on flat trees to round-trip. Read next: `parse
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from functools import wraps
-from typing import Iterator
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, TypeVar
+
+if TYPE_CHECKING:  # tells a type checker what `Expr.__init_subclass__` does: frozen dataclasses
+    from typing_extensions import dataclass_transform  # (no import at run time)
+else:
+    dataclass_transform = lambda **kw: lambda cls: cls
+R = TypeVar("R")
 
 FUNCS = ("tr", "det", "log", "d")
 RESERVED = frozenset(FUNCS + ("I",))
@@ -27,11 +33,10 @@ class Span:
 NOSPAN = Span(0, 0)
 
 
-def _cached(fn):
+def _cached(fn: Callable[[Expr], R]) -> Callable[[Expr], R]:
     """Cache a function of a node on the node itself, under "_" + its name: trees are immutable."""
     key = "_" + fn.__name__  # set in the node's __dict__ directly: frozen nodes allow that
-    return wraps(fn)(lambda e: e.__dict__[key] if key in e.__dict__ else
-                     e.__dict__.setdefault(key, fn(e)))
+    return wraps(fn)(lambda e: e.__dict__[key] if key in e.__dict__ else e.__dict__.setdefault(key, fn(e)))
 
 
 @_cached
@@ -41,27 +46,30 @@ def _hash(self: Expr) -> int:
     return hash((type(self).__name__,) + tuple(getattr(self, f) for f in self._fields))
 
 
+@dataclass_transform(frozen_default=True, field_specifiers=(field,))
 @dataclass(frozen=True)
 class Expr:
     span: Span = field(default=NOSPAN, compare=False, repr=False, kw_only=True)
-    _kids = ()  # the fields holding the children (set for each node type)
+    _fields: ClassVar[tuple[str, ...]] = ()  # the fields but the span (set for each node type)
+    _kids: ClassVar[tuple[str, ...]] = ()  # those holding the children
 
-    def __init_subclass__(cls, **kw):
+    def __init_subclass__(cls, **kw: object):
         # Every node type is a frozen dataclass, hashed by `_hash`; `_fields` are its fields but
         # the span, `_kids` those of them holding the children.
         super().__init_subclass__(**kw)
         dataclass(frozen=True)(cls)
-        cls._fields = tuple(f for f in cls.__dataclass_fields__ if f != "span")
+        cls._fields = tuple(f.name for f in fields(cls) if f.name != "span")
         cls._kids = tuple(f for f in cls._fields if f in ("arg", "args", "num", "den"))
-        cls.__hash__ = _hash
+        cls.__hash__ = _hash  # type: ignore[assignment,method-assign]  # the cached hash
 
     def children(self) -> tuple["Expr", ...]:
-        return self.args if self._kids == ("args",) else tuple(getattr(self, f) for f in self._kids)
+        return self.args if isinstance(self, (Add, Mul)) else tuple(getattr(self, f) for f in self._kids)
 
     def with_children(self, kids: tuple["Expr", ...]) -> "Expr":
         if isinstance(self, (Add, Mul, Div)):  # rebuilt without the span; sums/products flat
             return (add if isinstance(self, Add) else mul if isinstance(self, Mul) else Div)(*kids)
-        return replace(self, arg=kids[0]) if self._kids else self
+        # a node with one child holds it in `arg` (which `Expr` itself does not have)
+        return replace(self, arg=kids[0]) if self._kids else self  # type: ignore[call-arg]
 
     def walk(self) -> Iterator["Expr"]:
         yield self
@@ -133,7 +141,7 @@ class Func(Expr):
     arg: Expr
 
 
-def _flat(cls: type, items: tuple[Expr, ...], span: Span) -> Expr:
+def _flat(cls: type[Add] | type[Mul], items: tuple[Expr, ...], span: Span) -> Expr:
     flat = [x for t in items for x in (t.args if isinstance(t, cls) else (t,))]
     return flat[0] if len(flat) == 1 else cls(tuple(flat), span=span)
 

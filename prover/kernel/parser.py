@@ -12,8 +12,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from .errors import Limits, ProveError
-from .expr import (FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, Span, Sym, T, size,
-                   add, mul)
+from .expr import FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, Span, Sym, T, add, mul, size
 
 _SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
@@ -32,14 +31,15 @@ def _error(message: str, span: Span, help: str = "") -> ProveError:
 
 def _tokenize(src: str) -> list[_Tok]:
     toks, pos = [], 0
-    while (pos := _SPACE.match(src, pos).end()) < len(src):
+    while (pos := _SPACE.match(src, pos).end()) < len(src):  # type: ignore[union-attr]  # \s* matches
         m = _TOKEN.match(src, pos)
         if not m:
             ch = src[pos]
             help = "numbers have no exponent part; write 0.001 as 1/1000" if ch in "eE" else (
                 "allowed: names, numbers, + - * / ( ) ^T ' ᵀ ^-1 ⁻¹ ^k, tr( ) det( ) log( ) d( )")
             raise _error(f"unexpected character {ch!r}", Span(pos, pos + 1), help)
-        toks.append(_Tok(m.lastgroup, m.group(), Span(pos, m.end())))
+        # every alternative of _TOKEN is a named group, so `lastgroup` is never None
+        toks.append(_Tok(m.lastgroup, m.group(), Span(pos, m.end())))  # type: ignore[arg-type]
         pos = m.end()
     return toks + [_Tok("end", "", Span(pos, pos))]
 
@@ -164,8 +164,7 @@ class Parser:
             if k is None and op in ("^", "⁻ᵀ"):  # X^-T is (X^-1)^T
                 e = Inv(e, span=Span(start, self._end()))
             span = Span(start, self._end())
-            e = (T(e, span=span) if k is None else Inv(e, span=span) if k == -1
-                 else Pow(e, k, span=span))
+            e = T(e, span=span) if k is None else Inv(e, span=span) if k == -1 else Pow(e, k, span=span)
         return e
 
     def atom(self) -> Expr:
@@ -182,8 +181,7 @@ class Parser:
             return inner
         if name in FUNCS:
             if not self.accept("("):
-                raise _error(f"{name} needs its argument in parentheses", t.span,
-                             f"write {name}(...)")
+                raise _error(f"{name} needs its argument in parentheses", t.span, f"write {name}(...)")
             return Func(name, self.group(t.span.start), span=Span(t.span.start, self._end()))
         if name == "I":
             return Ident(span=t.span)

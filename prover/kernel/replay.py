@@ -22,7 +22,7 @@ from .expr import Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
 from .parser import parse
 from .printer import show
 from .rules import Facts, Move, Rule, confirm_rule, replay
-from .shapes import SCALAR, Shape, VarInfo, same_shape, shape_of
+from .shapes import Dim, Env, Shape, VarInfo, same_shape, shape_of
 from .truth import _RELATIONS, Context, Evidence, Witness, algebra_equal, decide
 
 @dataclass
@@ -41,7 +41,7 @@ class ProofIn:
     claim: dict[str, str]  # {"lhs","rhs"} or {"derivative","wrt","equals"[, "layout"]}
     steps: list[StepIn]
     claim_loc: Any = None
-    assume: dict[str, list] = field(default_factory=dict)  # "sizes": (m, ">=", n); "invertible"
+    assume: dict[str, list[Any]] = field(default_factory=dict)  # "sizes": (m, ">=", n); "invertible"
 
 
 @dataclass
@@ -63,7 +63,7 @@ class StepResult:
     seconds: float = 0.0  # reported only; no verdict depends on it
     caret: Any = None  # (location, width) when the problem is in a citation
     evidence: str = ""  # exact | probabilistic | unknown | false ("" where no truth was asked)
-    sizes: list[dict] = field(default_factory=list)
+    sizes: list[dict[str, int]] = field(default_factory=list)
     bound: float = 0.0
     expr_tree: Expr | None = field(default=None, repr=False)
     before_tree: Expr | None = field(default=None, repr=False)
@@ -76,7 +76,7 @@ class ProofResult:
     status: str  # valid | invalid | error
     steps: list[StepResult]
     message: str = ""
-    where: tuple = ()  # for a file-level error: which part of the file, and the span in it
+    where: tuple[Any, ...] = ()  # for a file-level error: which part of the file, and the span in it
     span: Span | None = None
     source_text: str = ""
     help: str = ""
@@ -88,16 +88,16 @@ class ProofResult:
 # A citation as written -> (the rule, "index", or None when it names nothing; why not; a warning
 # such as a deprecated name). Untrusted: every rule it returns is confirmed before it is used.
 Citer = Callable[[str], "tuple[Rule | str | None, str, str]"]
-Justifier = Callable[[Expr, Expr, list, Context], "list[Move] | None"]
+Justifier = Callable[[Expr, Expr, "list[Rule]", Context], "list[Move] | None"]
+Target = tuple[Shape, "Expr | None", str]  # a derivative claim: ∂f/∂X's shape, the answer, the layout
 
-def _evidence(ev: Evidence) -> dict:
+def _evidence(ev: Evidence) -> dict[str, Any]:
     return dict(evidence=ev.kind, sizes=ev.sizes, bound=ev.bound, checked_by=list(ev.checked_by))
 
 
 def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None) -> ProofResult:
     """Check every step; the proof is valid when all are valid and the chain ends at the claim."""
     env, names = proof.variables, set(proof.variables)
-    is_deriv = "derivative" in proof.claim
     try:
         start, end, varying, target = _read_claim(proof, env, names)
         relations, invertible = _read_assumptions(proof, env, names)
@@ -105,23 +105,19 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
         return ProofResult(proof.theorem, "", "error", [], exc.diag.message,
                            where=exc.diag.data.get("where", ("claim",)), span=exc.diag.span,
                            source_text=exc.diag.data.get("source", ""), help=exc.diag.help)
-    claim = (start, end) if end is not None else (start,) + ((target[1],) if target[1] else ())
-    ctx = Context(env, varying, claim, relations, invertible)
-    facts = Facts(env, varying, invertible)
+    claim = (start, end) if end is not None else (start,) + ((target[1],) if target and target[1] else ())
+    ctx, facts = Context(env, varying, claim, relations, invertible), Facts(env, varying, invertible)
     results: list[StepResult] = []
-    prev: Expr | None = None
-    prev_index, finished = 0, False
+    prev, prev_index, finished = start, -1, False  # until a line is read, go on from the claim's
     for i, step in enumerate(proof.steps):
         t0 = time.perf_counter()
-        if i and prev is None:  # the start line could not be read: go on from the claim's
-            prev, prev_index = start, -1
         try:
-            if finished or (step.derivative and not is_deriv and i):
+            if finished or (step.derivative and not target and i):
                 raise ProveError("step", "a derivative: step ends the proof; nothing may follow it"
                                  if finished else "a derivative: step needs a derivative claim")
             if i == 0:
                 r, cur = _check_start(step, start, env, ctx, names)
-            elif step.derivative:
+            elif step.derivative and target:
                 r, cur = _check_derivative(i, step, prev, proof, env, ctx, names, cite, target), None
                 finished = True
             else:
@@ -142,19 +138,19 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
     bad = any(r.status != "valid" for r in results)
     message = "" if bad else "the proof has no steps" if not results else (
         "incomplete: the proof does not end with a derivative: step (Theorem 4)"
-        if is_deriv and not finished else "")
-    if not (bad or message or is_deriv) and prev is not None:
+        if target and not finished else "")
+    if not (bad or message) and end is not None:
         truth = decide(prev, end, ctx) if algebra_equal(prev, end, ctx) else None
         if truth is None or not truth.holds:
-            message = (f"incomplete: the proof ends at {show(prev, names)}, not at the claim's "
-                       f"right-hand side {show(end, names)}"
-                       + (f" ({truth.note or truth.kind})" if truth else ""))
+            message = (f"incomplete: the proof ends at {show(prev, names)}, not at the claim's right-hand "
+                       f"side {show(end, names)}" + (f" ({truth.note or truth.kind})" if truth else ""))
     status = "invalid" if bad or message else "valid"
     return ProofResult(proof.theorem, "", status, results, message, context=ctx, assumptions=[
         " ".join(map(str, r)) for r in relations] + [f"{show(e, names)} invertible" for e in invertible])
 
 
-def _read_assumptions(proof: ProofIn, env, names) -> tuple[tuple, tuple]:
+def _read_assumptions(proof: ProofIn, env: Env, names: set[str]
+                      ) -> tuple[tuple[tuple[str, str, Dim], ...], tuple[Expr, ...]]:
     """`assume:` relations between sizes, (m, ">=", n) or (n, ">", 2) as the loader read them,
     and the square expressions the claim presumes invertible."""
     syms = {x for v in env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)}
@@ -171,7 +167,8 @@ def _read_assumptions(proof: ProofIn, env, names) -> tuple[tuple, tuple]:
     return relations, invertible
 
 
-def _read_claim(proof: ProofIn, env, names):
+def _read_claim(proof: ProofIn, env: Env, names: set[str]
+                ) -> tuple[Expr, Expr | None, set[str], Target | None]:
     _check_declarations(proof)
     if "derivative" not in proof.claim:
         start = _parse_claim(proof, "lhs", "the claim's lhs", names, env)
@@ -192,9 +189,8 @@ def _read_claim(proof: ProofIn, env, names):
     gshape = Shape(ws.cols, ws.rows) if layout == "numerator" else ws
     claimed = proof.claim.get("equals") and _parse_claim(proof, "equals", "the claim's answer", names, env)
     if claimed and not same_shape(shape_of(claimed, env), gshape):
-        raise ProveError("claim", f"the claimed derivative {show(claimed)} is "
-                         f"{shape_of(claimed, env)}; in {layout} layout ∂f/∂{wrt} is {gshape}",
-                         where=("claim", "equals"))
+        raise ProveError("claim", f"the claimed derivative {show(claimed)} is {shape_of(claimed, env)}; "
+                         f"in {layout} layout ∂f/∂{wrt} is {gshape}", where=("claim", "equals"))
     return d(f), None, {wrt}, (gshape, claimed or None, layout)
 
 
@@ -207,20 +203,20 @@ def _check_declarations(proof: ProofIn) -> None:
                 raise ProveError("limit", f"{name}: dimension {dim} is outside "
                                  f"1..{Limits.max_dimension}", where=("variables", name, "shape"))
     if "derivative" in proof.claim:
-        info = proof.variables.get(wrt := proof.claim.get("wrt", ""))
-        if info is None or info.constant:
-            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable" if info is None else
+        var = proof.variables.get(wrt := proof.claim.get("wrt", ""))
+        if var is None or var.constant:
+            raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable" if var is None else
                              f"{wrt} is declared constant, so nothing can be differentiated with "
                              "respect to it", where=("claim", "wrt"))
-        if info.symmetric:
+        if var.symmetric:
             raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a "
                              "symmetric matrix have competing conventions, and prove does not "
                              "pick one", help="drop `symmetric: true` to differentiate over all "
                              "square matrices", where=("claim", "wrt"))
 
 
-def _parse_claim(proof: ProofIn, key: str, what: str, names, env, text: str | None = None,
-                 where: tuple = ()) -> Expr:
+def _parse_claim(proof: ProofIn, key: str, what: str, names: set[str], env: Env, text: str | None = None,
+                 where: tuple[Any, ...] = ()) -> Expr:
     text = proof.claim[key] if text is None else text
     try:
         e = parse(text, names)
@@ -232,18 +228,18 @@ def _parse_claim(proof: ProofIn, key: str, what: str, names, env, text: str | No
                          exc.diag.help, where=where or ("claim", key), source=text) from None
 
 
-def _parse_step(step: StepIn, names, env) -> tuple[Expr, Shape]:
+def _parse_step(step: StepIn, names: set[str], env: Env) -> tuple[Expr, Shape]:
     e = parse(step.text, names)
     return e, shape_of(e, env)
 
 
-def _check_start(step: StepIn, start: Expr, env, ctx, names) -> tuple[StepResult, Expr]:
+def _check_start(step: StepIn, start: Expr, env: Env, ctx: Context, names: set[str]
+                 ) -> tuple[StepResult, Expr]:
     if step.derivative or step.by:
-        raise ProveError("step", "the first item gives the starting expression (expr:) and cites "
-                         "no rule")
+        raise ProveError("step", "the first item gives the starting expression (expr:) and cites no rule")
     e, _ = _parse_step(step, names, env)
-    base = dict(index=0, expr=show(e, names), by=[], loc=step.loc, span=Span(0, len(step.text)),
-                source_text=step.text, expr_tree=e, before_tree=start)
+    base: dict[str, Any] = dict(index=0, expr=show(e, names), by=[], loc=step.loc, source_text=step.text,
+                                span=Span(0, len(step.text)), expr_tree=e, before_tree=start)
     want = f"the proof must start from {show(start, names)}"
     if not algebra_equal(e, start, ctx):
         return StepResult(**base, status="invalid", message=want), e
@@ -260,19 +256,20 @@ def _resolve(i: int, step: StepIn, cite: Citer) -> tuple[list[str], list[Rule], 
     for j, name in enumerate(step.by):
         rule, reason, warning = cite(name)
         where = step.by_loc[j] if step.by_loc and j < len(step.by_loc) else None
-        ok = confirm_rule(rule) if isinstance(rule, Rule) else None
+        ok, rid = (confirm_rule(rule), rule.id) if isinstance(rule, Rule) else (None, "index")
         if rule is None or (ok is not None and not ok.holds):
             raise ProveError("citation", reason or f"unknown rule {name!r}" if ok is None else
-                             f"the rule {rule.id} is not confirmed, so nothing may rest on it: "
+                             f"the rule {rid} is not confirmed, so nothing may rest on it: "
                              f"{ok.note or ok.kind}", counterexample=ok and ok.witness,
                              caret=(where, name) if where else None)
         rules += [rule] if isinstance(rule, Rule) else []
-        ids.append(rule.id if isinstance(rule, Rule) else "index")
+        ids.append(rid)
         warnings += [warning] if warning else []
     return ids, rules, "index" in ids, warnings
 
 
-def _refuted(base: dict, truth: Evidence, wrong: str, labels: tuple | None = None):
+def _refuted(base: dict[str, Any], truth: Evidence, wrong: str, labels: tuple[str, str] | None = None
+             ) -> StepResult | None:
     """The step's result when the truth check did not confirm it (None when it did)."""
     if truth.holds:
         return None
@@ -286,12 +283,13 @@ def _note(truth: Evidence) -> str:
     return "" if truth.kind == "exact" else f"not confirmed exactly: {truth.note}"
 
 
-def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
+def _check_rewrite(i: int, step: StepIn, prev: Expr, env: Env, ctx: Context, facts: Facts, names: set[str],
+                   cite: Citer, justifier: Justifier | None) -> tuple[StepResult, Expr | None]:
     cur, shape = _parse_step(step, names, env)
     ids, rules, index, warnings = _resolve(i, step, cite)
     pshape = shape_of(prev, env)
-    base = dict(index=i, expr=show(cur, names), by=ids, loc=step.loc, warnings=warnings,
-                source_text=step.text, expr_tree=cur, before_tree=prev)
+    base: dict[str, Any] = dict(index=i, expr=show(cur, names), by=ids, loc=step.loc, warnings=warnings,
+                                source_text=step.text, expr_tree=cur, before_tree=prev)
     if not same_shape(pshape, shape):
         return StepResult(**base, status="error", message=f"this line is {shape}, the line "
                           f"before it is {pshape}: a step cannot change the shape"), None
@@ -303,10 +301,9 @@ def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
     if refuted or index:
         exact = index and truth.kind == "exact"
         return refuted or StepResult(**base, **{**ev, "checked_by": ["index"] + truth.checked_by},
-                                     status="valid" if exact else "invalid",
-                                     message="" if exact else "by: index needs an exact "
-                                     f"confirmation, and only {truth.kind} evidence was reached "
-                                     f"({truth.note})"), cur
+                                     status="valid" if exact else "invalid", message="" if exact else
+                                     f"by: index needs an exact confirmation, and only {truth.kind} "
+                                     f"evidence was reached ({truth.note})"), cur
     rewriting = [r for r in rules if r.kind == "rewrite"]
     certificate = justifier(prev, cur, rewriting, ctx) if justifier is not None else None
     try:
@@ -329,23 +326,23 @@ def _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier):
                       message=_note(truth), applications=[m.app.describe() for m in certificate]), cur
 
 
-def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
-    gshape, claimed, layout = target
+def _check_derivative(i: int, step: StepIn, prev: Expr, proof: ProofIn, env: Env, ctx: Context,
+                      names: set[str], cite: Citer, target: Target) -> StepResult:
+    (gshape, claimed, layout), wrt = target, proof.claim["wrt"]
     ids, rules, _, warnings = _resolve(i, step, cite)
     g, shape = _parse_step(step, names, env)
-    base = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
-                expr=show(g, names), expr_tree=g)
-    wrt = proof.claim["wrt"]
+    base: dict[str, Any] = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
+                                expr=show(g, names), expr_tree=g)
     if not same_shape(shape, gshape):
         return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; in "
                           f"{layout} layout ∂f/∂{wrt} is {gshape}",
                           help="the answer may be transposed (numerator vs denominator layout)")
     gprime = extract(prev, wrt)
-    if gprime is None:  # not read off tr(G dX): is this G the derivative all the same?
-        left, right = prev, Func("tr", mul(T(g) if layout == "denominator" else g, d(Sym(wrt))))
-    else:
+    if gprime is not None:
         left = right = base["before_tree"] = T(gprime) if layout == "denominator" else gprime
         right = g
+    else:  # not read off tr(G dX): is this G the derivative all the same?
+        left, right = prev, Func("tr", mul(T(g) if layout == "denominator" else g, d(Sym(wrt))))
     truth = decide(left, right, ctx)
     refuted = _refuted(base, truth, f"the line before gives ∂f/∂{wrt} = {show(left, names)}, "
                        f"not {base['expr']}" if gprime is not None else f"this is not ∂f/∂{wrt}: "
@@ -365,8 +362,7 @@ def _check_derivative(i, step, prev, proof, env, ctx, names, cite, target):
         truth = second if truth.kind == "exact" else truth
     ev = {**_evidence(truth), "checked_by": ["rule"] + truth.checked_by}
     return refuted or StepResult(**base, **ev, status="valid", message=_note(truth),
-                                 applications=[f"derivative-from-differential (G := "
-                                               f"{show(left, names)})"])
+                                 applications=[f"derivative-from-differential (G := {show(left, names)})"])
 
 
 def extract(e: Expr, wrt: str) -> Expr | None:
@@ -378,6 +374,3 @@ def extract(e: Expr, wrt: str) -> Expr | None:
     if g is None or any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
         return None
     return Neg(g) if isinstance(e.arg, Neg) else g
-
-__all__ = ["ProofIn", "StepIn", "ProofResult", "StepResult", "Citer", "check_proof",
-           "confirm_rule", "extract", "SCALAR"]

@@ -12,12 +12,11 @@ Read next: `replay.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Callable, Mapping
 
 from .errors import ProveError
-from .expr import (Add, Expr, Ident, Inv, Mul, Neg, Num, Path, Pow, Sym, T, add, mul, replace_at,
-                   symbols)
-from .shapes import SCALAR, Env, Shape, VarInfo, shape_of
+from .expr import Add, Expr, Ident, Inv, Mul, Neg, Num, Path, Pow, Sym, T, add, mul, replace_at, symbols
+from .shapes import SCALAR, Dim, Env, Shape, VarInfo, shape_of
 from .truth import Context, Evidence, algebra_equal, decide
 
 
@@ -32,13 +31,13 @@ class Rule:
     invertible: frozenset[str] = frozenset()
     kind: str = "rewrite"  # "rewrite", "algebra" or "derivative"
 
-    def content(self) -> tuple:
+    def content(self) -> tuple[Any, ...]:
         """Everything that decides what the rule says (the key its confirmation is kept by)."""
         return (self.lhs, self.rhs, tuple(sorted(self.vars.items())), self.scalar,
                 self.constant, self.invertible, self.kind)
 
 
-Site = tuple  # () the whole node; ("mul", i, j) factors i..j-1; ("add", i, j, …) those terms
+Site = tuple[Any, ...]  # () the whole node; ("mul", i, j) factors i..j-1; ("add", i, j, …) those terms
 
 
 @dataclass
@@ -70,7 +69,7 @@ class Move:
 class Facts:
     """What side conditions may assume of the proof's variables: shapes, and which ones vary."""
 
-    def __init__(self, env: Env, varying: set[str], assumed: tuple = ()):
+    def __init__(self, env: Env, varying: set[str], assumed: tuple[Expr, ...] = ()):
         self.env, self.varying, self.assumed = env, varying, assumed  # assumed: invertible
 
     def shape(self, e: Expr) -> Shape | None:
@@ -103,8 +102,7 @@ class Facts:
 def instantiate(e: Expr, b: Mapping[str, Expr]) -> Expr:
     if isinstance(e, Sym) and e.name in b:
         return b[e.name]
-    kids = e.children()
-    return e.with_children(tuple(instantiate(k, b) for k in kids)) if kids else e
+    return e.with_children(tuple(instantiate(k, b) for k in e.children())) if e.children() else e
 
 
 def scalar_variant(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> Rule:
@@ -117,11 +115,10 @@ def scalar_variant(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> Rul
         return rule
     vars = {n: VarInfo(SCALAR, v.constant, v.symmetric, v.invertible) if n in scal else v
             for n, v in rule.vars.items()}
-    return Rule(rule.id, rule.lhs, rule.rhs, vars, rule.scalar, rule.constant, rule.invertible,
-                rule.kind)
+    return Rule(rule.id, rule.lhs, rule.rhs, vars, rule.scalar, rule.constant, rule.invertible, rule.kind)
 
 
-_CONFIRMED: dict[tuple, Evidence] = {}  # rule confirmations, keyed by the rule's whole content
+_CONFIRMED: dict[tuple[Any, ...], Evidence] = {}  # rule confirmations, keyed by the rule's whole content
 
 
 def confirm_rule(rule: Rule, exact: bool = False) -> Evidence:
@@ -149,7 +146,7 @@ def unmet(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> list[str]:
     """What is wrong with this substitution: shapes, or side conditions the proof does not give
     (empty when it fits)."""
     out: list[str] = []
-    dims: dict = {}
+    dims: dict[str, Dim] = {}
     for name, info in sorted(rule.vars.items()):
         sub = binding.get(name)
         if sub is None:
@@ -161,8 +158,8 @@ def unmet(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> list[str]:
             out.append(f"{rule.id}: {sub} does not shape-check")
             continue
         for want, got in ((info.shape.rows, s.rows), (info.shape.cols, s.cols)):
-            if None not in (want, got) and got != (want if isinstance(want, int) else
-                                                   dims.setdefault(want, got)):
+            if want is not None and got is not None and got != (want if isinstance(want, int) else
+                                                                 dims.setdefault(want, got)):
                 out.append(f"{rule.id}: {name} := {sub} is {s}, which does not fit the rule")
         lacks = {"a scalar": name in rule.scalar and not s.scalar,
                  "constant": (name in rule.constant or info.constant) and not facts.constant(sub),
@@ -172,7 +169,7 @@ def unmet(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> list[str]:
     return out
 
 
-def _select(node: Expr, site: Site) -> tuple[Expr, object]:
+def _select(node: Expr, site: Site) -> tuple[Expr, Callable[[Expr], Expr]]:
     """The part of `node` a site covers, and a function that puts a replacement back."""
     if not site:
         return node, lambda new: new
@@ -210,8 +207,7 @@ def apply(e: Expr, app: Application, rule: Rule, facts: Facts, ctx: Context) -> 
     return replace_at(e, app.path, put_back(instantiate(target, app.binding)))
 
 
-def replay(start: Expr, moves: list[Move], rules: Mapping[str, Rule], facts: Facts,
-           ctx: Context) -> Expr:
+def replay(start: Expr, moves: list[Move], rules: Mapping[str, Rule], facts: Facts, ctx: Context) -> Expr:
     """Follow a certificate from `start`; the line it reaches (a ProveError if a link fails)."""
     line = start
     for mv in moves:

@@ -63,8 +63,7 @@ def _unify(a: Dim | None, b: Dim | None) -> tuple[bool, Dim | None]:
 def _square(s: Shape, whole: Expr, operand: Expr, what: str) -> Shape:
     ok, n = _unify(s.rows, s.cols)
     if not ok:
-        raise _error(f"{show(whole)}: {show(operand)} is {s}, {what} needs a square matrix",
-                     whole.span)
+        raise _error(f"{show(whole)}: {show(operand)} is {s}, {what} needs a square matrix", whole.span)
     return Shape(n, n, True)
 
 
@@ -96,7 +95,7 @@ def shape_of(e: Expr, env: Env) -> Shape:
             acc = _sum(acc, shape_of(t, env), t, e)
         return acc
     if isinstance(e, Mul):
-        return _bracket(e.args, env, {}, e)[0]
+        return _bracket(e.args, env, {}, e)[0]  # type: ignore[index]  # with `whole`, never None
     if isinstance(e, Div):
         top, den = shape_of(e.num, env), shape_of(e.den, env)
         if not den.scalar:
@@ -144,8 +143,8 @@ def _product(a: Shape, b: Shape) -> Shape | None:
     return Shape(a.rows, b.cols) if _unify(a.cols, b.rows)[0] else None
 
 
-def _bracket(fs: tuple, env: Env, memo: dict, whole: Expr | None = None, i: int = 0,
-             j: int | None = None) -> tuple[Shape, int] | None:
+def _bracket(fs: tuple[Expr, ...], env: Env, memo: dict[tuple[int, int], tuple[Shape, int] | None],
+             whole: Expr | None = None, i: int = 0, j: int | None = None) -> tuple[Shape, int] | None:
     """The shape of the product fs[i:j] and where it splits into two products: left to right
     when that reads, else the first grouping that does (`X (b^T a)`: a 1×1 group scales X).
     With `whole`, no grouping raises the left-to-right reading's mismatch."""
@@ -159,8 +158,10 @@ def _bracket(fs: tuple, env: Env, memo: dict, whole: Expr | None = None, i: int 
                 break
     if memo[i, j] is None and whole is not None:  # report where the left-to-right reading fails
         n = next(n for n in range(2, len(fs) + 1) if not _bracket(fs, env, memo, None, 0, n))
-        acc, s, left, r = memo[0, n - 1][0], shape_of(fs[n - 1], env), show(mul(*fs[:n - 1])), show(fs[n - 1])
-        raise _error(f"{left} {r}: {left} is {acc} and {r} is {s}; a product needs the columns on "
+        # fs[:n - 1] reads (so its memo entry is not None), fs[:n] does not
+        acc, s = memo[0, n - 1][0], shape_of(fs[n - 1], env)  # type: ignore[index]
+        before, r = show(mul(*fs[:n - 1])), show(fs[n - 1])
+        raise _error(f"{before} {r}: {before} is {acc} and {r} is {s}; a product needs the columns on "
                      f"the left ({_d(acc.cols)}) to match the rows on the right ({_d(s.rows)})",
                      whole.span, "a transpose may be missing")
     return memo[i, j]
@@ -168,7 +169,7 @@ def _bracket(fs: tuple, env: Env, memo: dict, whole: Expr | None = None, i: int 
 
 def split(e: Mul, env: Env) -> int:
     """Where the product e is read as (factors before) times (factors from) this index."""
-    return _bracket(e.args, env, {}, e)[1]
+    return _bracket(e.args, env, {}, e)[1]  # type: ignore[index]  # with `whole`, never None
 
 
 def same_shape(a: Shape, b: Shape) -> bool:

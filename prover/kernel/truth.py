@@ -22,11 +22,11 @@ import math
 from itertools import islice, permutations, product
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Mapping
+from typing import Any, Callable, Literal, Mapping, TypeGuard
 
-from .evaluate import _OS, Domain, Evaluator, ModP, Singular, equal_values
+from .evaluate import _OS, Domain, Evaluator, Matrix, ModP, Singular, equal_values
 from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, d_depth, mul
-from .shapes import Env, shape_of, split
+from .shapes import Dim, Env, shape_of, split
 
 MAX_SIZE = 24  # the largest size the random points go to
 MAX_GRID = 16_384  # size assignments scanned for a size-dependent step (1,024 of them checked)
@@ -42,9 +42,9 @@ class Witness:
     and both sides' values there, all exact."""
 
     dims: dict[str, int]
-    values: dict[str, list]  # name -> matrix (rows of entries)
-    lhs: list
-    rhs: list
+    values: dict[str, Matrix]  # name -> matrix (rows of entries)
+    lhs: Matrix
+    rhs: Matrix
     labels: tuple[str, str] = ("line before", "this line")
     modulus: int | None = None  # values are residues mod this prime (None: rationals)
 
@@ -69,37 +69,37 @@ class Context:
     """Declarations, which variables vary, and the random points of one check (shared by its
     steps: the points are drawn after the proof is read, from the OS's randomness)."""
 
-    def __init__(self, env: Env, varying: set[str], claim: tuple = (), relations: tuple = (),
-                 invertible: tuple = ()):
+    def __init__(self, env: Env, varying: set[str], claim: tuple[Expr, ...] = (),
+                 relations: tuple[tuple[str, str, Dim], ...] = (), invertible: tuple[Expr, ...] = ()):
         self.env, self.varying = env, set(varying)
         self.dim_syms = sorted({x for v in env.values() for x in (v.shape.rows, v.shape.cols)
                                 if isinstance(x, str)})
         self.field = ModP()
-        self.points: dict[tuple, Evaluator] = {}
+        self.points: dict[tuple[Any, ...], Evaluator] = {}
         # the sizes the claim is asserted at: where the stated relations hold (("m", ">=",
         # "n"), ("n", ">", 2)) and every matrix the claim inverts (or takes log det of), and
         # every one it assumes invertible, can be by its rank: X^T X needs m >= n
         self.relations, self.assumed = relations, tuple(invertible)
-        self.needs = list(invertible) + [x.arg.arg if isinstance(x, Func) else x.arg for e in claim
-                                         for x in e.walk() if isinstance(x, Func) and x.name ==
-                                         "log" and isinstance(x.arg, Func) and x.arg.name == "det"
-                                         or isinstance(x, Inv) or isinstance(x, Pow) and x.k < 0]
-        self._defined: dict[tuple, bool] = {}
+        self.needs = list(invertible) + [(x.arg if isinstance(x, Func) else x).children()[0]
+                                         for e in claim for x in e.walk() if isinstance(x, Inv) or
+                                         isinstance(x, Pow) and x.k < 0 or isinstance(x, Func) and
+                                         x.name == "log" and isinstance(x.arg, Func) and x.arg.name == "det"]
+        self._defined: dict[tuple[tuple[str, int], ...], bool] = {}
 
     def defined(self, dims: Mapping[str, int]) -> bool:
         key = tuple(sorted(dims.items()))
         if key not in self._defined:
-            self._defined[key] = all(_RELATIONS[op](dims.get(a, a), dims.get(b, b)) for a, op, b in self.relations
+            self._defined[key] = all(_RELATIONS[op](_at(dims, a), _at(dims, b)) for a, op, b in self.relations
                                      ) and all(_rank(x, self.env, dims) >= _rank(x, self.env, dims, True)
                                                for x in self.needs)
         return self._defined[key]
 
     def sizes(self, dims: Mapping[str, int]) -> dict[str, tuple[int, int]]:
-        return {n: (dims.get(v.shape.rows, v.shape.rows), dims.get(v.shape.cols, v.shape.cols))
-                for n, v in self.env.items()}
+        return {n: (_at(dims, v.shape.rows), _at(dims, v.shape.cols)) for n, v in self.env.items()}
 
-    def draw(self, dims: Mapping[str, int], draw) -> tuple[dict, dict]:
-        point, dpoint = {}, {}
+    def draw(self, dims: Mapping[str, int], draw: Callable[[], Any]
+             ) -> tuple[dict[str, Matrix], dict[str, Matrix]]:
+        point, dpoint = dict[str, Matrix](), dict[str, Matrix]()
         for name, (r, c) in sorted(self.sizes(dims).items()):
             for target in (point, dpoint) if name in self.varying else (point,):
                 m = [[draw() for _ in range(c)] for _ in range(r)]
@@ -118,12 +118,17 @@ class Context:
         return ev
 
 
+def _at(dims: Mapping[str, int], x: Dim | None) -> int:
+    """The size of a dimension at these sizes (a number is its own size; nothing fixes None)."""
+    return MAX_SIZE**2 if x is None else x if isinstance(x, int) else dims[x]
+
+
 def _rank(e: Expr, env: Env, dims: Mapping[str, int], full: bool = False) -> int:
     """An upper bound on the rank of e's value at these sizes: its smaller side (with `full`),
     less through a thinner factor of a product or a sum of thin terms. Scalars in it count as
     nonzero, so no size-dependent scalar can cut the claim's sizes into an odd pattern."""
     s = shape_of(e, env)
-    side = min(MAX_SIZE**2 if x is None else dims.get(x, x) for x in (s.rows, s.cols))
+    side = min(_at(dims, x) for x in (s.rows, s.cols))
     if full or isinstance(e, Num) and e.value == 0:
         return side if full else 0
     if isinstance(e, Mul):  # as the product is read: a 1×1 part scales the other
@@ -137,12 +142,12 @@ def _rank(e: Expr, env: Env, dims: Mapping[str, int], full: bool = False) -> int
 
 
 # -- the size argument --------------------------------------------------------------------------
-def _inverted(e: Expr) -> set:
+def _inverted(e: Expr) -> set[Expr]:
     return ({e.arg} if isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0 else set()).union(
         *[_inverted(k) for k in e.children()])
 
 
-def _size_dependent(e: Expr) -> bool:
+def _size_dependent(e: Expr) -> TypeGuard[Func]:
     """A scalar whose value can depend on the sizes in a way no degree bounds: det of anything,
     and a function of an argument holding I, X^0 or an inverse (tr(I) = n, tr(X X^-1) = n)."""
     return isinstance(e, Func) and (e.name == "det" or e.name != "d" and any(
@@ -207,7 +212,7 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     if extra == 0:  # the first assignment (every symbol at least need) where the claim is
         tops = (dict(zip(order, range(s, s + len(syms)))) for s in range(need, MAX_SIZE + 1)
                 for order in islice(permutations(syms), 24))
-        top = next((t for t in tops if ctx.defined(t)), None)
+        top = next((t for t in tops if ctx.defined(t)), {})
         small = [{x: s + i for i, x in enumerate(o)} for s, o in ((2, syms), (3, syms), (2, syms[::-1]))]
         out = [top] + [x for i, x in enumerate(small) if x not in small[:i] + [top] and ctx.defined(x)]
         out, decisive = out if top else [], 1
@@ -220,16 +225,16 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         # never a sample: a det or an inverse can be an indicator of ranks that is nonzero on
         # one thin line of sizes only (n1 = … = n5 = a - 1), which no sample is sure to meet.
         hi = max(need, 3) + extra
-        lo = top = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
-        for top in range(lo + hi - 2, MAX_SIZE + 1):
-            grid = product(range(lo, top + 1), repeat=len(syms))
+        lo = last = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
+        for last in range(lo + hi - 2, MAX_SIZE + 1):
+            grid = product(range(lo, last + 1), repeat=len(syms))
             out = [g for g in (dict(zip(syms, t)) for t in islice(grid, MAX_GRID + 1)) if ctx.defined(g)]
-            if (top - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16 or len(out) >= math.comb(
+            if (last - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16 or len(out) >= math.comb(
                     len(syms) + extra, extra) and all(len({g[x] for g in out}) >= hi - 1 for x in syms):
                 break
         else:
             out = []
-        if (top - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16:
+        if (last - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16:
             return out, 0, f"this step needs more than {MAX_GRID // 16} size assignments (every one is checked)"
         decisive = len(out)
     if not out or max(v for x in out for v in x.values()) > MAX_SIZE:
@@ -312,7 +317,7 @@ def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
                     note=f"random points; chance of error below {bound:.0e}")
 
 
-def _differ(ev: Evaluator, lhs: Expr, rhs: Expr, values: dict) -> Witness | None:
+def _differ(ev: Evaluator, lhs: Expr, rhs: Expr, values: dict[str, Matrix]) -> Witness | None:
     """Both sides at the evaluator's point, every entry compared: a Witness if they differ."""
     lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
     if equal_values(lv, rv, ev.F):
@@ -320,7 +325,7 @@ def _differ(ev: Evaluator, lhs: Expr, rhs: Expr, values: dict) -> Witness | None
     return Witness(dict(ev.dims), values, lv.c[0], rv.c[0], modulus=ev.F.p)
 
 
-def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> bool | Witness | None:
+def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> Literal[True] | Witness | None:
     """True if the sides agree at a random point of these sizes, a Witness if they differ, None
     if every point tried is undefined."""
     for fresh in range(4):
@@ -332,7 +337,7 @@ def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> bool | W
     return None
 
 
-def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], order: int):
+def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], order: int) -> bool | Evidence:
     """True when Z3 confirms every decisive assignment; False when it cannot; an Evidence when
     Z3 finds the sides differ where every random point agreed (no witness: never valid)."""
     from .z3field import z3_decide  # Z3 loads in ~0.2 s: only when a step needs it

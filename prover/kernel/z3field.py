@@ -15,9 +15,12 @@ import z3
 
 from .evaluate import Domain, Evaluator, Singular
 from .expr import Expr
+from .truth import Context
+
+Term = Any  # a Z3 arithmetic term, or an int or Fraction that has not met one yet
 
 
-def _num(a) -> bool:
+def _num(a: Term) -> bool:
     return isinstance(a, (int, Fraction))
 
 
@@ -27,33 +30,36 @@ class Z3Field:
 
     zero, one = 0, 1
 
-    def __init__(self):
-        self.conds, self.recips = [], {}  # a·r = 1 for each reciprocal r of a term a
+    def __init__(self) -> None:
+        self.conds, self.recips = list[Any](), dict[int, Term]()  # a·r = 1 for each reciprocal r of a term a
 
     @staticmethod
-    def const(q: Fraction):
+    def const(q: Fraction) -> Term:
         q = Fraction(q)
         return q.numerator if q.denominator == 1 else q
 
     is_zero = staticmethod(lambda a: _num(a) and a == 0)
 
-    def add(self, a, b):
+    def add(self, a: Term, b: Term) -> Term:
         return b if self.is_zero(a) else a if self.is_zero(b) else a + b
 
-    sub = lambda self, a, b: self.add(a, self.neg(b))  # noqa: E731
-    neg = lambda self, a: -a if _num(a) else -1 * a  # noqa: E731
+    def sub(self, a: Term, b: Term) -> Term:
+        return self.add(a, self.neg(b))
 
-    def mul(self, a, b):
+    def neg(self, a: Term) -> Term:
+        return -a if _num(a) else -1 * a
+
+    def mul(self, a: Term, b: Term) -> Term:
         if self.is_zero(a) or self.is_zero(b):
             return 0
         return b if _num(a) and a == 1 else a if _num(b) and b == 1 else a * b
 
-    def dot(self, xs, ys):  # numbers summed in Python, terms in one Z3 sum
+    def dot(self, xs: list[Term], ys: list[Term]) -> Term:  # numbers summed in Python, terms in one Z3 sum
         terms = [t for t in map(self.mul, xs, ys) if not self.is_zero(t)]
         known, rest = sum(t for t in terms if _num(t)), [t for t in terms if not _num(t)]
         return self.add(known, rest[0] if len(rest) == 1 else z3.Sum(rest)) if rest else known
 
-    def recip(self, a):
+    def recip(self, a: Term) -> Term:
         if _num(a):
             if a == 0:
                 raise Singular("division by zero")
@@ -64,7 +70,7 @@ class Z3Field:
         return r
 
 
-def z3_decide(lhs: Expr, rhs: Expr, ctx, dims: Mapping[str, int], order: int,
+def z3_decide(lhs: Expr, rhs: Expr, ctx: Context, dims: Mapping[str, int], order: int,
               rlimit: int) -> tuple[str, Any]:
     """("unsat", None): equal at these dimensions; ("sat", None): Z3 finds a point where they
     differ; ("unknown", reason) otherwise."""
