@@ -113,6 +113,14 @@ class ProblemModel(BaseModel):
         return v
 
 
+class GradescopeOptions(BaseModel):
+    """Settings of the Gradescope output (docs/grading.md §5)."""
+
+    model_config = ConfigDict(extra="forbid")
+    visibility: Literal["visible", "hidden", "after_due_date", "after_published"] = Field(
+        "visible", description="when students see each problem's test (Gradescope's names)")
+
+
 class AssignmentModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     assignment: str = Field(min_length=1, max_length=200)
@@ -122,6 +130,7 @@ class AssignmentModel(BaseModel):
                                               "for every problem: " + MAX_RULES_DOC)
     lib: list[str] = Field(default_factory=list, description="folders of instructor-provided "
                            "lemma files (used only where a problem has allow_lemmas: true)")
+    gradescope: GradescopeOptions = Field(default_factory=GradescopeOptions)
     problems: list[ProblemModel] = Field(min_length=1, max_length=200)
 
 
@@ -163,6 +172,7 @@ class Assignment:
     problems: list[Problem]
     lib: list[str]
     lib_theorems: set[str]
+    gradescope_visibility: str = "visible"
 
     @property
     def max_score(self) -> float:
@@ -324,7 +334,7 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
         for x in libs:
             lib_theorems |= set(scanner._scan(Path(x)))
     return Assignment(model.assignment, model.title or "", str(path), problems, libs,
-                      lib_theorems)
+                      lib_theorems, model.gradescope.visibility)
 
 
 def _expand_allowed(pats: Optional[list[str]], entries, book,

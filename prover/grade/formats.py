@@ -47,18 +47,28 @@ def gradescope_data(r: Report, s: StudentGrade) -> dict:
     head = f"{r.assignment.name}: {num(s.score)}/{num(s.max_score)} — {_summary_line(s)}"
     if s.notes:
         head += "\n" + "\n".join(f"note: {n}" for n in s.notes)
-    return {"score": num(s.score), "output": md_lines(head), "output_format": "md",
-            "test_output_format": "md", "test_name_format": "text", "tests": [
+    shown = getattr(r.assignment, "gradescope_visibility", "visible")
+    return {"score": num(s.score), "execution_time": round(r.seconds, 2),
+            "output": md_lines(head), "output_format": "md", "test_output_format": "md",
+            "test_name_format": "text", "visibility": shown, "tests": [
         {"name": visible(f"{p.id}: {p.claim}" if p.claim else p.id), "score": num(p.score),
-         "max_score": num(p.max_score), "output": md_lines(p.feedback), "visibility": "visible"}
+         "max_score": num(p.max_score), "status": "passed" if p.status == Status.VALID
+         else "failed", "output": md_lines(p.feedback), "visibility": shown}
         for p in s.problems]}
 
 
 def prairielearn_data(r: Report, s: StudentGrade) -> dict:
-    """PrairieLearn's external-grader results for one submission (score in 0..1)."""
+    """PrairieLearn's external-grader results for one submission (score in 0..1). When nothing
+    in the upload could be read as a proof (every problem missing or an error), it is not
+    gradable: PrairieLearn then does not count the attempt against the student."""
     total = s.max_score or 1
-    return {"gradable": True, "score": round(s.score / total, 4),
-            "message": f"{r.assignment.name}: {num(s.score)}/{num(s.max_score)}",
+    gradable = any(p.status not in (Status.MISSING, Status.ERROR) for p in s.problems)
+    why = next((p.reason for p in s.problems if p.status == Status.ERROR and p.reason),
+               "no proof of any problem was found")
+    return {"gradable": gradable, "score": round(s.score / total, 4),
+            "message": f"{r.assignment.name}: {num(s.score)}/{num(s.max_score)}" if gradable
+            else f"Nothing in the upload could be read as a proof ({why}); this attempt does "
+            "not count.",
             "output": "\n".join(f"note: {n}" for n in s.notes),
             "tests": [{"name": p.id, "description": p.claim, "points": num(p.score),
                        "max_points": num(p.max_score), "message": p.reason,
