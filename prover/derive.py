@@ -26,11 +26,15 @@ from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, 
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, Shape, VarInfo, shape_of
-from .normal import Mono, Normalizer, WorkLimit
+from .normal import Mono, Normalizer, WorkLimit, _powers
 
 # The engine's work limit, in operations (never in time): monomials built by the normal form
 # plus nodes of the lines it writes. Past it, `derive` refuses with the reason.
 WORK_LIMIT = 400_000
+# While d is pushed in, a line that would grow past this many nodes is brought to normal form
+# first (the kernel reads at most Limits.max_nodes in one expression). Fewer, longer steps check
+# faster than many short ones.
+PUSH_TIDY_NODES = 390
 
 
 class DeriveError(Exception):
@@ -142,6 +146,7 @@ class Engine:
 
     # -- 1. push d inwards ----------------------------------------------------------------------
     def push_d(self, e: Expr) -> Expr:
+        tidied = None
         for _ in range(400):
             site = self._next_d(e)
             if site is None:
@@ -153,7 +158,15 @@ class Engine:
                 self.emit(e, "diff-constant")
                 continue
             new, rule = self._d_rule(arg)
-            e = replace_at(e, path, new)
+            nxt = replace_at(e, path, new)
+            if size(nxt) > PUSH_TIDY_NODES and e is not tidied:
+                # the product rule copies the rest of a product: multiply out the terms that
+                # hold a differential first, so that no line outgrows what the checker reads
+                tidy = self.nf.normal(e)
+                if size(tidy) < size(e):
+                    e = tidied = self.emit(tidy, "algebra")
+                    continue
+            e = nxt
             self.emit(e, rule)
         raise DeriveError("the differential did not settle within 400 steps")
 
@@ -487,7 +500,7 @@ def _prod(atoms: tuple[Expr, ...]) -> Expr:
                 keep.append(a.arg)
         else:
             keep.append(a)
-    body = mul(*keep) if keep else Ident()
+    body = mul(*_powers(tuple(keep))) if keep else Ident()
     return Neg(body) if sign else body
 
 

@@ -46,6 +46,7 @@ class Normalizer:
         self._scalar: dict[Expr, bool] = {}
         self._shown: dict[Expr, str] = {}
         self._polys: dict[Expr, tuple] = {}
+        self._ends_memo: dict[Expr, tuple[bool, bool, bool]] = {}
 
     def show(self, e: Expr) -> str:
         text = self._shown.get(e)
@@ -62,6 +63,18 @@ class Normalizer:
             except Exception:  # noqa: BLE001 - an atom of unknown shape is simply not moved
                 hit = False
             self._scalar[e] = hit
+        return hit
+
+    def _ends(self, a: Expr) -> tuple[bool, bool, bool]:
+        """(one row, one column, holds a differential) for a matrix atom."""
+        hit = self._ends_memo.get(a)
+        if hit is None:
+            try:
+                s = shape_of(a, self.env)
+                row, col = s.rows == 1, s.cols == 1
+            except Exception:  # noqa: BLE001 - unknown shape: never part of a 1×1 block
+                row = col = False
+            hit = self._ends_memo[a] = (row, col, _has_d(a))
         return hit
 
     def is_square(self, e: Expr) -> bool:
@@ -220,12 +233,14 @@ class Normalizer:
         if len(mats) < 3:
             return atoms
         scal = [a for a in atoms if self.is_scalar(a)]
+        ends = [self._ends(a) for a in mats]
         for width in range(2, len(mats)):
             for i in range(0, len(mats) - width + 1):
-                block = mats[i:i + width]
-                if any(isinstance(x, Func) and x.name == "d" for b in block for x in b.walk()):
+                # a product is 1×1 when its first factor is a row and its last a column
+                if not (ends[i][0] and ends[i + width - 1][1]):
                     continue
-                if not self.is_scalar(mul(*block)):
+                block = mats[i:i + width]
+                if any(ends[j][2] for j in range(i, i + width)):
                     continue
                 flipped = [self.t_atom(b) for b in reversed(block)]
                 pick = min((block, flipped), key=lambda bl: self.show(mul(*bl)))
