@@ -5,8 +5,9 @@ per checked proof. `check_submission` checks one normalised proof with the kerne
 
 Beyond the kernel's verdict, the record says what fair scoring needs (SPEC §7): how far the
 valid part of the proof got (milestones), which lines could not be read, and whether a wrong
-answer is a layout slip. A worker keeps the records of the proofs it has checked (by digest),
-so that students with the same proof share one check. Read next: `pool.py`, `score.py`.
+answer is a layout slip. A worker keeps the files it has read (by the hash of their bytes) and
+the records of the proofs it has checked (by digest), a bounded number of each, so that
+students with the same file or the same proof share the work. Read next: `pool.py`, `score.py`.
 """
 from __future__ import annotations
 
@@ -29,9 +30,9 @@ from ..rulebase import load_rulebook
 from ..source import Located
 from .assignment import Assignment
 from .gate import Outcome, gate_student
-from .read import LoadedFile, read_path
+from .read import LoadedFile, read_submission
 from .records import Fault, FileError, TaskFailure
-from .submissions import Student
+from .submissions import Student, read_bytes
 
 
 @dataclass
@@ -265,6 +266,8 @@ class SubmissionResult:
 _ASSIGNMENT: Optional[Assignment] = None  # set once per worker (`start_worker`)
 _CHECKED: "OrderedDict[str, CheckRecord]" = OrderedDict()  # this worker's records, by digest
 CHECKED_KEPT = 512
+_READ: "OrderedDict[str, LoadedFile]" = OrderedDict()  # files this worker has read, by hash
+READ_KEPT = 256
 
 
 def start_worker(assignment: Assignment) -> None:
@@ -294,14 +297,24 @@ def grade_submission(st: Student, assignment: Optional[Assignment] = None) -> Su
     loads: list[LoadedFile] = []
     digests: list[str] = []
     for f in st.files:
-        try:
-            lf, raw = read_path(f.path)
-        except Exception as exc:  # noqa: BLE001 - reported for this file only
-            why = failure_of(exc)
-            lf, raw = LoadedFile(FileError(f"reading it failed: {why.reason}", why.kind)), b""
+        raw, err = read_bytes(Path(f.path))
+        digest = "" if err else hashlib.sha256(raw).hexdigest()
+        if err:
+            lf = LoadedFile(err)
+        elif digest in _READ:  # a byte-identical file, read before by this worker
+            lf = _READ[digest]
+            _READ.move_to_end(digest)
+        else:
+            try:
+                lf = read_submission(raw)
+            except Exception as exc:  # noqa: BLE001 - reported for this file only
+                why = failure_of(exc)
+                lf = LoadedFile(FileError(f"reading it failed: {why.reason}", why.kind))
+            _READ[digest] = lf
+            if len(_READ) > READ_KEPT:
+                _READ.popitem(last=False)
         loads.append(lf)
-        unread = lf.error is not None and lf.error.kind in (Fault.FILE, Fault.INTERNAL)
-        digests.append("" if unread else hashlib.sha256(raw).hexdigest())
+        digests.append(digest)
         del raw
     outcomes, payloads = gate_student(st, loads, a, book)
     del loads  # the parses are not needed past the gate

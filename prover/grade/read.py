@@ -63,6 +63,19 @@ TOO_MANY_PER_FILE = (f"the file cites more than {MAX_CITATIONS_PER_FILE:,} rules
                      "limit for one file; the file is not read further")
 
 
+@dataclass
+class _Open:
+    """A YAML collection being read by `prescan`."""
+
+    mapping: bool
+    start: Any  # its start event, for the position
+    is_proof: bool = False  # the value of a top-level `proof:` key
+    is_by: bool = False  # the value of a `by:` key
+    key_next: bool = True  # (a mapping) the next scalar is a key
+    last_key: Any = None
+    items: int = 0
+
+
 def prescan(text: str) -> Optional[FileError]:
     """A fast first pass with libyaml's C parser (when present): refuse anchors and aliases,
     deep nesting, over-long proofs and over-long citation lists before the (slower,
@@ -74,17 +87,7 @@ def prescan(text: str) -> Optional[FileError]:
     if loader is None:
         return None
 
-    @dataclass
-    class Open:  # a collection being read
-        mapping: bool
-        start: Any  # its start event, for the position
-        is_proof: bool = False  # the value of a top-level `proof:` key
-        is_by: bool = False  # the value of a `by:` key
-        key_next: bool = True  # (a mapping) the next scalar is a key
-        last_key: Any = None
-        items: int = 0
-
-    stack: list[Open] = []
+    stack: list[_Open] = []
     cited = 0
 
     def at(ev, message: str, kind: Fault = Fault.LIMIT) -> FileError:
@@ -114,7 +117,7 @@ def prescan(text: str) -> Optional[FileError]:
             by_list = stack[-1] if stack and stack[-1].is_by else None  # ev is one of its items
             if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 key = place(ev)
-                stack.append(Open(isinstance(ev, yaml.MappingStartEvent), ev,
+                stack.append(_Open(isinstance(ev, yaml.MappingStartEvent), ev,
                                   is_proof=key == "proof" and len(stack) <= 2,
                                   is_by=key == "by"))
                 if len(stack) > MAX_YAML_DEPTH:
