@@ -240,9 +240,13 @@ class Engine:
     def to_trace_form(self, e: Expr) -> Expr:
         dx = d(Sym(self.wrt))
         terms = self.nf.poly(e)
-        if not terms:  # f does not depend on X: df = 0 = tr(0 dX)
-            self.emit(mul(Num(Fraction(0)), Func("tr", dx)), "algebra")
-            return self.emit(Func("tr", mul(Num(Fraction(0)), dx)), "trace-scale"), \
+        if not terms:
+            # f does not depend on X: df = 0 = tr(dX) - tr(dX) = tr((I - I) dX). Not tr(0 dX):
+            # `algebra` reads tr as any function, so tr(0) = 0 is not algebra, and the checker
+            # does not find the instance c := 0 of trace-scale (a 0 has no size of its own)
+            self.emit(add(Func("tr", dx), Neg(Func("tr", dx))), "algebra")
+            zero = add(Ident(), Neg(Ident()))
+            return self.emit(Func("tr", mul(zero, dx)), ["trace-scale", "trace-add"]), \
                 Num(Fraction(0))
         items = [self._split(m) for m in terms]
         self.emit(self._render(items), "algebra")
@@ -280,6 +284,11 @@ class Engine:
             items = [merged] + items[2:]
             self.emit(self._render(items), "trace-add")
         g = self.nf.factor(self._g_parts(items[0]), matrix=not self.scalar_wrt())
+        if g == Num(Fraction(0)):
+            # the terms cancel (tr((X^T C X)^-1 X^T B X) with X square is tr(C^-1 B)): read
+            # G off the gathered terms, whose value is 0, for the reason given above
+            raw = add(*[_prod(part[:-1]) for part in items[0].all_parts()])
+            return self.emit(Func("tr", mul(raw, dx)), "algebra"), g
         if isinstance(g, Ident):
             return self.emit(Func("tr", dx), "algebra"), g
         return self.emit(Func("tr", mul(g, dx)), "algebra"), g
@@ -288,6 +297,9 @@ class Engine:
         """With respect to a 1×1 variable s, every term is ds times a scalar (the traces holding
         ds were opened by `settle_traces`): Theorem 1 turns the sum into tr(G ds), G a scalar."""
         ds = d(Sym(self.wrt))
+        if not self.nf.poly(e):  # f does not depend on s: 0 = tr((s - s) ds)
+            zero = add(Sym(self.wrt), Neg(Sym(self.wrt)))
+            return self.emit(Func("tr", mul(zero, ds)), "trace-scalar"), Num(Fraction(0))
         parts: list[Mono] = []
         for m in self.nf.poly(e):
             if m.atoms.count(ds) != 1 or any(self.varying_d(a) for a in m.atoms if a != ds):
