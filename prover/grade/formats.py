@@ -42,7 +42,7 @@ def _summary_line(s: StudentGrade) -> str:
 
 def gradescope_data(r: Report, s: StudentGrade) -> dict:
     """Gradescope's results.json for one submission. Outputs are Markdown (Gradescope's `md`
-    format) with every line escaped (grade_safe.md_lines): student text shows as text, never as
+    format) with every line escaped (safe.md_lines): student text shows as text, never as
     HTML or Markdown; test names are plain text."""
     head = f"{r.assignment.name}: {num(s.score)}/{num(s.max_score)} — {_summary_line(s)}"
     if s.notes:
