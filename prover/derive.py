@@ -56,6 +56,7 @@ class Derivation:
     fine_source: Any = field(default=None, repr=False, compare=False)  # prints fine_steps
     combined: bool = True  # False once the kernel refused a grouped step and fine_steps are used
     assume_invertible: list[str] = field(default_factory=list)  # written as `assume:`
+    work: int = 0  # operations the engine spent (monomials built, nodes written)
 
     def proof_yaml(self) -> str:
         """The proof as a proof file, written out by hand so that it reads like one."""
@@ -354,13 +355,20 @@ class Engine:
         if len(p) != 1:
             return t
         m = p[0]
+        # traces, dets, logs and differentials come out (tr(tr(X) X) = tr(X) tr(X)); with
+        # respect to a scalar, every scalar does (tr(s ds A) = s ds tr(A))
         out = [a for a in m.atoms if self.nf.is_scalar(a)
-               and (isinstance(a, Func) or self.varying_d(a))]
-        if not out:
+               and (isinstance(a, Func) or self.varying_d(a) or self.scalar_wrt())]
+        if not out and self._d_block(m.atoms) is None:
             return t
         keep = list(m.atoms)
         for a in out:
             keep.remove(a)
+        block = self._d_block(tuple(keep))
+        if block is not None:  # tr(a^T dX a X) = (a^T dX a) tr(X): the 1×1 block is a scalar
+            i, j = block
+            out.append(Mul(tuple(keep[i:j + 1])))
+            keep = keep[:i] + keep[j + 1:]
         if "trace-scale" not in rules:
             rules.append("trace-scale")
         inner = Func("tr", self.nf.mono_expr(Mono(Fraction(1), tuple(keep)), matrix=True))
@@ -402,7 +410,30 @@ class Engine:
                 q = inner[0]
                 scal = m.atoms[:k] + m.atoms[k + 1:]
                 return Term(m.coef, scal, _coef_atoms(q.coef) + q.atoms, True)
-        return Term(m.coef, (), m.atoms, False)
+        atoms, block = m.atoms, self._d_block(m.atoms)
+        if block is not None:
+            # b^T (a^T dX a) X c: the 1×1 block holding dX is a scalar; the rest, 1×1 too, goes
+            # in front of it as one factor, so that rotating dX to the end moves whole blocks
+            i, j = block
+            rest = [a for k, a in enumerate(atoms) if not self.nf.is_scalar(a) and not i <= k <= j]
+            scal = [a for a in atoms if self.nf.is_scalar(a)]
+            atoms = tuple(scal) + (Mul(tuple(rest)),) + atoms[i:j + 1]
+        return Term(m.coef, (), atoms, False)
+
+    def _d_block(self, atoms: tuple[Expr, ...]) -> tuple[int, int] | None:
+        """The shortest run of matrix factors that multiplies to a 1×1 and holds a differential,
+        short of the whole product (a^T dX a in a^T dX a X); None if there is none."""
+        idx = [k for k, a in enumerate(atoms) if not self.nf.is_scalar(a)]
+        ends = [self.nf._ends(atoms[k]) for k in idx]
+        best: tuple[int, int] | None = None
+        for i in range(len(idx)):
+            for j in range(i + 1, len(idx)):
+                if (i, j) == (0, len(idx) - 1) or not (ends[i][0] and ends[j][1]):
+                    continue
+                if any(ends[t][2] for t in range(i, j + 1)) and (
+                        best is None or j - i < best[1] - best[0]):
+                    best = (i, j)
+        return None if best is None else (idx[best[0]], idx[best[1]])
 
     def varying_d(self, e: Expr) -> bool:
         return any(isinstance(x, Func) and x.name == "d" for x in e.walk())
@@ -580,7 +611,8 @@ def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: 
     # the single moves are printed only if the kernel refuses the grouped proof
     return Derivation(f, wrt, layout, g, printed(merge_steps(eng.steps)) + last, env, names,
                       decls, theorem, fine_source=lambda: printed(eng.steps) + last,
-                      assume_invertible=[show(a, names) for a in eng.assume])
+                      assume_invertible=[show(a, names) for a in eng.assume],
+                      work=eng.nf.work)
 
 
 def _mergeable(a: list[str], b: list[str]) -> bool:

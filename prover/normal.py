@@ -35,7 +35,8 @@ class Normalizer:
     """`freeze_sums`: a sum free of differentials that stands as a factor of a product stays one
     atom (`(X b + c)^T D`), instead of being multiplied out; products then stay polynomial in
     size (`(X + A)^8` is 8 atoms, not 256 monomials) and answers keep the factors a book keeps.
-    `budget`: how many monomials the normaliser may build before it gives up (`WorkLimit`)."""
+    `budget`: how much work (atoms written, runs of factors examined) the normaliser may do
+    before it gives up (`WorkLimit`)."""
 
     def __init__(self, env: Env, freeze_sums: bool = False, budget: int | None = None):
         self.env = env
@@ -136,7 +137,7 @@ class Normalizer:
                 acc = self.times(acc, base)
             return acc
         if isinstance(e, Func):
-            inner = self.sum_expr(self.poly(e.arg), matrix=not self.is_scalar(e.arg))
+            inner = self.sum_expr(self.poly(e.arg), matrix=self._is_matrix_expr(e.arg))
             if e.name == "d" and isinstance(inner, Num) and inner.value == 0:
                 return [Mono(Fraction(1), (Func("d", inner),))]
             return [Mono(Fraction(1), (Func(e.name, inner),))]
@@ -147,7 +148,8 @@ class Normalizer:
         when sums are frozen."""
         p = self.poly(e)
         if self.freeze_sums and len(p) > 1 and not _has_d(e):
-            return [self.sum_atom(p, not self.is_scalar(e))]
+            matrix = self._is_matrix_expr(e)
+            return [self.sum_atom(p, self.is_matrix(p) if matrix is None else matrix)]
         return p
 
     def sum_atom(self, p: Poly, matrix: bool) -> Mono:
@@ -163,16 +165,18 @@ class Normalizer:
                 return Mono(sign, (T(flipped),))
         return Mono(sign, (plain,))
 
-    def sum_expr(self, p: Poly, matrix: bool) -> Expr:
+    def sum_expr(self, p: Poly, matrix: bool | None) -> Expr:
         """The argument of a function or an inverse: in the user's order when sums are frozen."""
         return self._in_order(p, matrix) if self.freeze_sums and len(p) > 1 else self.expr(p, matrix)
 
-    def _in_order(self, p: Poly, matrix: bool) -> Expr:
+    def _in_order(self, p: Poly, matrix: bool | None) -> Expr:
         """A sum written in the order its terms were first met (the user's), positive terms
         first: `X b + c`, `y - mu`, `I + X`; the same sum met again is written the same way."""
         key = frozenset((m.coef, tuple(self.show(a) for a in m.atoms)) for m in p)
         hit = self._sums.get(key)
         if hit is None:
+            if matrix is None:
+                matrix = self.is_matrix(p)
             ms = sorted(p, key=lambda m: m.coef < 0)
             hit = self._sums[key] = add(*[self.mono_expr(m, matrix=matrix) for m in ms])
         return hit
@@ -192,20 +196,23 @@ class Normalizer:
         return [Mono(Fraction(1), (self.inv_atom(e),))]
 
     def inv_atom(self, e: Expr) -> Expr:
-        inner = self.sum_expr(self.poly(e), matrix=not self.is_scalar(e))
+        inner = self.sum_expr(self.poly(e), matrix=self._is_matrix_expr(e))
         if isinstance(inner, Inv):
             return inner.arg
         return Inv(inner)
 
     def times(self, a: Poly, b: Poly) -> Poly:
-        self.spend(len(a) * len(b))
+        # the work is counted in atoms written, so long products cost what they cost
+        self.spend(len(a) * len(b) * (1 + max((len(m.atoms) for m in a), default=0)
+                                      + max((len(m.atoms) for m in b), default=0)))
         out = [Mono(x.coef * y.coef, self.order(x.atoms + y.atoms)) for x in a for y in b]
         return self.merge(out)
 
     def spend(self, n: int) -> None:
         self.work += n
         if self.budget is not None and self.work > self.budget:
-            raise WorkLimit(f"the expression grows past {self.budget:,} monomials")
+            raise WorkLimit(f"writing the expression out takes more than {self.budget:,} "
+                            "operations")
 
     def order(self, atoms: tuple[Expr, ...]) -> tuple[Expr, ...]:
         """Scalars first, sorted; matrices keep their order. A 1×1 run of matrix atoms inside a
@@ -233,6 +240,7 @@ class Normalizer:
         if len(mats) < 3:
             return atoms
         scal = [a for a in atoms if self.is_scalar(a)]
+        self.spend(len(mats) ** 2 // 2)  # the search below looks at every run of factors
         ends = [self._ends(a) for a in mats]
         for width in range(2, len(mats)):
             for i in range(0, len(mats) - width + 1):
@@ -310,7 +318,15 @@ class Normalizer:
         return not mats or self.is_scalar(mul(*mats))
 
     def normal(self, e: Expr) -> Expr:
-        return self.expr(self.poly(e), matrix=not self.is_scalar(e))
+        return self.expr(self.poly(e), matrix=self._is_matrix_expr(e))
+
+    def _is_matrix_expr(self, e: Expr) -> bool | None:
+        """Whether e is a matrix (not 1×1); None when its shape cannot be told (a `0` whose size
+        nothing fixes), so that the terms decide."""
+        try:
+            return not shape_of(e, self.env).scalar
+        except Exception:  # noqa: BLE001
+            return None
 
     # -- presentation -----------------------------------------------------------------------------
     def factor(self, p: Poly, matrix: bool | None = None) -> Expr:
