@@ -42,12 +42,13 @@ class Domain(ArithmeticError):
 
 
 def _is_prime(n: int) -> bool:
-    """Miller–Rabin with the first twelve primes as bases: exact below 3.3·10^24."""
-    d, s = n - 1, 0
+    """Miller–Rabin with the first twelve primes as bases: exact below 3.3·10^24. The bases are
+    tried as divisors first (of a number above them): that turns most candidates down at once."""
+    d, s, bases = n - 1, 0, (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37)
     while d % 2 == 0:
         d, s = d // 2, s + 1
-    return n > 2 and all(pow(a, d, n) in (1, n - 1) or any(pow(a, d << r, n) == n - 1 for r in
-                         range(1, s)) for a in (2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37))
+    return n > 2 and all(n % a for a in bases if a < n) and all(pow(a, d, n) in (1, n - 1) or any(
+        pow(a, d << r, n) == n - 1 for r in range(1, s)) for a in bases)
 
 
 def random_prime(bits: int = 61) -> int:

@@ -54,13 +54,14 @@ class Expr:
     _kids: ClassVar[tuple[str, ...]] = ()  # those holding the children
 
     def __init_subclass__(cls, **kw: object):
-        # Every node type is a frozen dataclass, hashed by `_hash`; `_fields` are its fields but
-        # the span, `_kids` those of them holding the children.
+        # Every node type is a frozen dataclass, hashed by `_hash` (set first, so the dataclass
+        # keeps it and writes no hash of its own); `_fields` are its fields but the span, `_kids`
+        # those of them holding the children.
         super().__init_subclass__(**kw)
+        cls.__hash__ = _hash  # type: ignore[assignment,method-assign]  # the cached hash
         dataclass(frozen=True)(cls)
         cls._fields = tuple(f.name for f in fields(cls) if f.name != "span")
         cls._kids = tuple(f for f in cls._fields if f in ("arg", "args", "num", "den"))
-        cls.__hash__ = _hash  # type: ignore[assignment,method-assign]  # the cached hash
 
     def children(self) -> tuple["Expr", ...]:
         return self.args if isinstance(self, (Add, Mul)) else tuple(getattr(self, f) for f in self._kids)
