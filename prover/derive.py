@@ -1,11 +1,19 @@
 """`prove derive`: find ∂f/∂X and write the proof the way the course notes do (SPEC §4.3, §6).
 
 Untrusted by design. The engine writes a chain of steps, each citing the rule it used:
-  1. push d inwards (differential rules) until it stands on X alone;
-  2. expand (algebra) into a sum of terms, each linear in dX;
-  3. bring each term to tr(G_i dX): wrap scalars in tr (trace-scalar), move coefficients in
-     (trace-scale), undo dX^T (trace-transpose), rotate dX to the end (trace-cyclic);
-  4. gather the traces (trace-add), simplify G (algebra), read off G (theorem 4).
+  1. push d inwards (differential rules) until it stands on X alone, multiplying out the terms
+     that hold a differential whenever a line would outgrow the checker's node limit;
+  2. expand (algebra) into a sum of terms, each linear in dX (sums free of dX stay factors);
+  3. open the traces around each differential: split traces of sums (trace-add), take scalar
+     factors out (trace-scale: nested traces, 1×1 blocks holding dX, and every scalar when
+     the variable is itself 1×1);
+  4. bring each term to tr(G_i dX): wrap scalars in tr (trace-scalar), move coefficients in
+     (trace-scale), undo dX^T (trace-transpose), rotate dX to the end (trace-cyclic); with
+     respect to a 1×1 s, the sum Σ c_i ds is tr(G ds) by Theorem 1 alone;
+  5. gather the traces (trace-add), simplify G (algebra), read off G (theorem 4).
+A det whose argument is not declared invertible adds that argument to the proof's
+`assume: {invertible: [...]}` (Jacobi's formula needs it). The work is bounded in operations
+(WORK_LIMIT), never in time. docs/architecture.md, "The derivation engine", says more.
 The proof is then checked by the kernel exactly like a student's; only an accepted proof is
 returned. Read next: `equiv.py` (comparing answers).
 """

@@ -6,7 +6,10 @@ of atoms. Transposes are pushed onto atoms, powers are multiplied out, products 
 expanded, 1×1 atoms are moved to the front (scalars commute), and like monomials are merged.
 Atoms are variables, their transposes, d(X) and d(X)^T, inverses, and tr/det/log of normalised
 arguments. `factor` then pulls common left and right factors out of a sum, so that
-`A x + A^T x` reads `(A + A^T) x`. Read next: `derive.py`.
+`A x + A^T x` reads `(A + A^T) x`. For the derivation engine (`freeze_sums`), a sum free of
+differentials that stands as a factor stays one atom, written as the user wrote it
+(`(X b + c)^T D`); a term with no matrix factor in a matrix sum is a multiple of `I`, never
+the bare number. Read next: `derive.py`.
 """
 from __future__ import annotations
 
