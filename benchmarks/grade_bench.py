@@ -1,28 +1,49 @@
-"""Benchmark of `prove grade` (issue 4). Not a test: it prints figures to report.
+"""Benchmark of `prove grade` (issue 12). Not a test: it prints figures to report.
 
     python benchmarks/grade_bench.py                 # 1,000 students, --jobs 2
     python benchmarks/grade_bench.py --students 300 --jobs 1 --keep /tmp/class
+    python benchmarks/grade_bench.py --generate-only --keep /tmp/class   # the class only
 
-Generates a class in a temporary folder from the sample class in `examples/class/` — valid
-proofs, wrong steps, incomplete proofs, changed claims and declarations, forbidden and self-made
-rules, missing problems, and hostile files (binary, empty, alias bomb, X^999999999, 10,000 steps,
-deep nesting, 10 MB) — every file made different from every other by a comment naming its
-student (so reading is never shared) and random extra spaces in expressions (so the proof cache
-has to normalise). It then runs
+Generates a class of genuinely different students in a temporary folder (never committed) for
+the ten-problem assignment `benchmarks/grade_bench_hw.yaml`, whose problems are the claims of
+proofs in `proofs/`. Each student answers each problem from that proof, varied the way a class
+varies:
 
-    prove grade CLASS --assignment examples/hw.yaml --jobs 2 --format csv -o OUT.csv
+- **groupings**: two consecutive steps done as one, citing the rules of both;
+- **orders**: another valid route (the trace rotated before differentiating, Jacobi's rule in
+  one step, ...), where the problem has one;
+- **citations**: the same rule by another name (`theorem-2`, `Theorem 2`, `trace-cyclic`), and
+  `algebra` added to a step;
+- **spellings**: extra spaces, explicit `*`, quoted or plain YAML, comments, key order; and, for a
+  few students, a variable renamed consistently (X to Y: the declarations then differ from the
+  assignment's, which the grader rejects);
+- **mistakes**: a wrong step (a factor swapped, a transpose or a coefficient lost), a transposed
+  answer, a proof that stops before the derivative, `by: index` (not allowed), and missing
+  problems.
 
-in a fresh process and reports the wall time, the peak memory of the whole process tree (the
-sum of every process's RSS, and of its PSS, which counts pages shared after fork once, sampled
-every 20 ms), the largest single process (getrusage of the children), and the statuses.
+Byte-identical files are rare; what the grader can share is a proof whose *normalised* content
+(expressions parsed and printed back, citations resolved to rule ids, comments and the theorem
+name left out) another student also wrote. The generator counts, with the kernel's own parser
+and printer, the distinct normalised proofs (each is checked once by the grader) and the
+distinct normalised steps (a step: the line before, the line, the rule ids cited). The kernel
+keeps no cache of step verdicts, so a step shared by two distinct proofs is decided in each. It
+then runs, in a fresh process,
+
+    prove grade CLASS --assignment benchmarks/grade_bench_hw.yaml --jobs 2 --format text -o OUT
+
+and reports the wall time, what the grader says it read and checked (its last line), the peak memory of the whole process tree (the sum of every process's
+RSS, and of its PSS, which counts shared pages once, sampled every 20 ms), the largest single
+process, and the statuses.
 """
 from __future__ import annotations
 
 import argparse
 import collections
-import csv
+import copy
+import json
 import os
 import random
+import re
 import resource
 import shutil
 import subprocess
@@ -32,108 +53,261 @@ import threading
 import time
 from pathlib import Path
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
-CLASS = ROOT / "examples" / "class"
-HW = ROOT / "examples" / "hw.yaml"
+HW = ROOT / "benchmarks" / "grade_bench_hw.yaml"
 
 
-def _t(rel: str) -> str:
-    return (CLASS / rel).read_text()
+def _problems() -> list[tuple[str, dict]]:
+    """(problem id, the proof file it comes from, as data) for every problem of the assignment."""
+    hw = yaml.safe_load(HW.read_text())
+    return [(p["id"], yaml.safe_load((HW.parent / p["from"]).read_text()))
+            for p in hw["problems"]]
 
 
-def _mutations(text: str, rng: random.Random) -> str:
-    """A wrong step: one of a few classic slips, applied to a valid proof."""
-    slips = [("d(tr(a a^T X))", "d(tr(a^T a X))"), ("tr(a a^T dX)", "tr(a^T a dX)"),
-             ("tr(0 X + a a^T dX)", "tr(0 X + 2 a a^T dX)"), ("tr(2 X^T dX)", "tr(X^T dX)"),
-             ("tr(dX^T X + X^T dX)", "tr(dX X + X^T dX)"), ("tr(C A B)", "tr(C B A)"),
-             ("tr(X^T dX) + tr(X^T dX)", "tr(X dX^T) + tr(X^T dX)")]
-    rng.shuffle(slips)
-    for old, new in slips:
-        if f"expr: {old}\n" in text:
-            return text.replace(f"expr: {old}\n", f"expr: {new}\n", 1)
+def _steps(text: str) -> list[dict]:
+    return yaml.safe_load(text)
+
+
+# Other valid routes through some problems (each checks: the benchmark prints how many did).
+ROUTES = {
+    "q1": _steps("""
+- expr: d(a^T X a)
+- {expr: d(tr(a^T X a)), by: theorem-1}
+- {expr: tr(d(a^T X a)), by: theorem-3}
+- {expr: tr(d(a^T X) a + a^T X da), by: diff-product}
+- {expr: tr(d(a^T X) a), by: [diff-constant, algebra]}
+- {expr: tr(a^T dX a), by: [diff-product, diff-constant, algebra]}
+- {expr: tr(a a^T dX), by: trace-cyclic}
+- {derivative: a a^T, by: theorem-4}
+"""),
+    "q2": _steps("""
+- expr: d(a^T X b)
+- {expr: d(tr(a^T X b)), by: theorem-1}
+- {expr: d(tr(b a^T X)), by: trace-cyclic}
+- {expr: tr(d(b a^T X)), by: theorem-3}
+- {expr: tr(d(b a^T) X + b a^T dX), by: diff-product}
+- {expr: tr(0 X + b a^T dX), by: diff-constant}
+- {expr: tr(b a^T dX), by: algebra}
+- {derivative: b a^T, by: theorem-4}
+"""),
+    "q3": _steps("""
+- expr: d(tr(A X B))
+- {expr: d(tr(B A X)), by: trace-cyclic}
+- {expr: tr(d(B A X)), by: theorem-3}
+- {expr: tr(d(B A) X + B A dX), by: diff-product}
+- {expr: tr(0 X + B A dX), by: diff-constant}
+- {expr: tr(B A dX), by: algebra}
+- {derivative: B A, by: theorem-4}
+"""),
+    "q4": _steps("""
+- expr: d(tr(X X))
+- {expr: tr(d(X X)), by: theorem-3}
+- {expr: tr(dX X + X dX), by: diff-product}
+- {expr: tr(X dX + X dX), by: [trace-add, trace-cyclic]}
+- {expr: tr(2 X dX), by: algebra}
+- {derivative: 2 X, by: theorem-4}
+"""),
+    "q5": _steps("""
+- expr: d(tr(X^T A))
+- {expr: d(tr(A^T X)), by: trace-transpose}
+- {expr: tr(d(A^T X)), by: theorem-3}
+- {expr: tr(d(A^T) X + A^T dX), by: diff-product}
+- {expr: tr(0 X + A^T dX), by: diff-constant}
+- {expr: tr(A^T dX), by: algebra}
+- {derivative: A^T, by: theorem-4}
+"""),
+    "q9": _steps("""
+- expr: d(log(det(X)))
+- {expr: tr(X^-1 dX), by: diff-log-det}
+- {derivative: X^-1, by: theorem-4}
+"""),
+    "q10": _steps("""
+- expr: tr(A B C)
+- {expr: tr(C A B), by: trace-cyclic}
+"""),
+}
+
+# Other names of the same rule (all resolve to one id: the grader treats them as one).
+NAMES = {"trace-scalar": ["theorem-1", "Theorem 1", "trace_scalar"],
+         "theorem-1": ["trace-scalar", "Theorem 1"],
+         "trace-cyclic": ["theorem-2", "Theorem 2", "trace-mul-comm", "trace-property-4"],
+         "theorem-2": ["trace-cyclic", "Theorem 2"],
+         "diff-trace": ["theorem-3", "Theorem 3"], "theorem-3": ["diff-trace", "Theorem 3"],
+         "derivative-from-differential": ["theorem-4", "Theorem 4"],
+         "theorem-4": ["derivative-from-differential", "Theorem 4", "thm4"],
+         "diff-product": ["product-rule", "differential-property-4"],
+         "diff-constant": ["differential-property-1"], "trace-add": ["trace-property-1"],
+         "trace-transpose": ["trace-property-3"], "trace-scale": ["trace-property-2"]}
+
+# A wrong step: the first of these (in a random order) that changes the line.
+SLIPS = [(r"\^T", ""), (r"\b2 ", ""), (r"a a\^T", "a^T a"), (r"B A", "A B"), (r" \+ ", " - "),
+         (r"X\^-1 dX", "dX X^-1"), (r"b a\^T", "a b^T"), (r"tr\(([^()]*) dX\)", r"tr(dX \1)")]
+RENAME = {"X": "Y", "A": "M", "a": "u", "b": "v", "B": "N"}
+
+
+def _cites(step: dict) -> list[str]:
+    by = step.get("by")
+    return [] if by is None else list(by) if isinstance(by, list) else [by]
+
+
+def _rename(text: str, old: str, new: str) -> str:
+    return re.sub(rf"(?<![A-Za-z0-9_])(d?){old}(?![A-Za-z0-9_])", rf"\g<1>{new}", text)
+
+
+def vary(pid: str, tpl: dict, rng: random.Random, tags: collections.Counter) -> dict:
+    """One student's answer to one problem: the template proof, varied."""
+    route = pid in ROUTES and rng.random() < 0.3
+    steps = copy.deepcopy(ROUTES[pid] if route else tpl["proof"])
+    tags["another route"] += route
+    variables = copy.deepcopy(tpl["variables"])
+    claim = dict(tpl["claim"])
+    for _ in range(rng.choice([0, 0, 1, 1, 2])):  # groupings: two steps done as one
+        spots = [i for i in range(1, len(steps) - 1) if "expr" in steps[i + 1]]
+        if not spots:
+            break
+        i = rng.choice(spots)
+        merged = list(dict.fromkeys(_cites(steps[i]) + _cites(steps[i + 1])))
+        steps[i: i + 2] = [{"expr": steps[i + 1]["expr"], "by": merged}]
+        tags["grouped"] += 1
+    for s in steps[1:]:  # citations: another name of the same rule
+        cites = _cites(s)
+        if cites and rng.random() < 0.25:
+            j = rng.randrange(len(cites))
+            if cites[j] in NAMES:
+                cites[j] = rng.choice(NAMES[cites[j]])
+                s["by"] = cites if len(cites) > 1 or rng.random() < 0.5 else cites[0]
+                tags["renamed citation"] += 1
+    if rng.random() < 0.12:
+        s = rng.choice(steps[1:])
+        if "expr" in s and "algebra" not in _cites(s):
+            s["by"] = _cites(s) + ["algebra"]
+            tags["algebra added"] += 1
+    # mistakes
+    r = rng.random()
+    if r < 0.12:
+        i = rng.randrange(1, len(steps))
+        key = "expr" if "expr" in steps[i] else "derivative"
+        for pat, rep in rng.sample(SLIPS, len(SLIPS)):
+            new = re.sub(pat, rep, steps[i][key], count=1)
+            if new != steps[i][key] and new.strip():
+                steps[i][key] = new
+                tags["wrong step"] += 1
+                break
+    elif r < 0.18 and "derivative" in steps[-1]:
+        steps[-1]["derivative"] = f"({steps[-1]['derivative']})^T"
+        tags["transposed answer"] += 1
+    elif r < 0.23 and len(steps) > 2:
+        steps.pop()
+        tags["stops early"] += 1
+    elif r < 0.245:
+        steps[1]["by"] = "index"
+        tags["by: index"] += 1
+    elif r < 0.275:
+        old = next((v for v in RENAME if v in variables), None)
+        if old:
+            new = RENAME[old]
+            variables = {(new if k == old else k): v for k, v in variables.items()}
+            claim = {k: (_rename(v, old, new) if k != "wrt" else (new if v == old else v))
+                     for k, v in claim.items()}
+            for s in steps:
+                for k in ("expr", "derivative"):
+                    if k in s:
+                        s[k] = _rename(s[k], old, new)
+            tags["variable renamed"] += 1
+    return {"variables": variables, "claim": claim, "proof": steps}
+
+
+def _scalar(text: str, rng: random.Random) -> str:
+    """An expression as a YAML scalar, spelled one of several ways (the meaning unchanged)."""
+    roll = rng.random()
+    if roll < 0.15:
+        text = re.sub(r"(?<=[\w)]) (?=[A-Za-z(])", " * ", text, count=1)  # an explicit product
+    elif roll < 0.3:
+        text = text.replace(" ", "  ", 1)
+    if rng.random() < 0.2 or text.startswith(("-", "*")):
+        return json.dumps(text, ensure_ascii=False)
     return text
 
 
-def _spaces(text: str, rng: random.Random) -> str:
-    """Random extra spaces inside expressions: the same proof, written differently."""
-    out = []
-    for line in text.splitlines(keepends=True):
-        if "expr: " in line and rng.random() < 0.3:
-            head, expr = line.split("expr: ", 1)
-            expr = expr.replace(" ", "  ", 1)
-            line = head + "expr: " + expr
-        out.append(line)
-    return "".join(out)
+def write_proof(pid: str, proof: dict, rng: random.Random) -> str:
+    def flow(v: dict) -> str:
+        return "{" + ", ".join(f"{k}: {json.dumps(x) if not isinstance(x, str) else x}"
+                               for k, x in v.items()) + "}"
+
+    head = [f"theorem: {pid}"]
+    if rng.random() < 0.3:
+        head.insert(0, rng.choice(["# homework", "# my answer", f"# problem {pid}",
+                                   "# I used the trace trick here"]))
+    var = ["variables:"] + [f"  {k}: {flow(v)}" for k, v in proof["variables"].items()]
+    claim = ["claim:"] + [f"  {k}: {_scalar(v, rng)}" for k, v in proof["claim"].items()]
+    parts = [var, claim] if rng.random() < 0.7 else [claim, var]
+    body = ["proof:"]
+    for s in proof["proof"]:
+        key = "expr" if "expr" in s else "derivative"
+        body.append(f"  - {key}: {_scalar(s[key], rng)}")
+        cites = _cites(s)
+        if cites:
+            body.append("    by: " + (cites[0] if len(cites) == 1 and rng.random() < 0.8
+                                      else "[" + ", ".join(cites) + "]"))
+        if rng.random() < 0.05:
+            body.append("    # this follows from the rule")
+    return "\n".join(head + parts[0] + parts[1] + body) + "\n"
 
 
-VALID = {"q1": ["alice/q1.yaml", "grace/q1.yaml"], "q2": ["alice/frobenius.yaml"],
-         "q3": ["alice/q3.yaml"]}
-HOSTILE = ["binary", "empty", "bomb", "exponent", "steps", "nesting", "big"]
-
-
-def make_student(folder: Path, name: str, kind: str, rng: random.Random) -> None:
-    stamp = f"# submitted by {name}\n"
-
-    def put(rel: str, text: str) -> None:
-        p = folder / name / rel
-        p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(stamp + _spaces(text, rng))
-
-    if kind in HOSTILE:
-        d = folder / name
-        d.mkdir()
-        put("q3.yaml", _t("alice/q3.yaml"))  # one good answer beside the hostile file
-        if kind == "binary":
-            (d / "q1.yaml").write_bytes(name.encode() + b"\0\x01\x02" * 400)
-        elif kind == "empty":
-            (d / "q1.yaml").write_text("")
-        elif kind == "bomb":
-            (d / "q1.yaml").write_text(stamp + _t("heidi/q3.yaml"))
-        elif kind == "exponent":
-            (d / "q1.yaml").write_text(stamp + _t("ivan/q1.yaml"))
-        elif kind == "steps":
-            (d / "q2.yaml").write_text(stamp + _t("ivan/q2.yaml"))
-        elif kind == "nesting":
-            (d / "q1.yaml").write_text(stamp + _t("ivan/q3.yaml"))
-        elif kind == "big":
-            with open(d / "q1.yaml", "w") as fh:
-                fh.write(stamp)
-                line = "# " + "padding " * 12 + "\n"
-                fh.write(line * (10 * 1024 * 1024 // len(line) + 1))
-        return
-    if kind == "single":  # one YAML file holding a list of proofs
-        (folder / f"{name}.yaml").write_text(stamp + _spaces(_t("bob.yaml"), rng))
-        return
-    for q, templates in VALID.items():
-        text = _t(rng.choice(templates))
-        if kind == "missing" and q != "q1":
-            continue
-        if kind == "wrong" and rng.random() < 0.6:
-            text = _mutations(text, rng)
-        if kind == "incomplete" and q != "q3":
-            text = text.rsplit("  - derivative:", 1)[0]
-        if kind == "rejected":
-            text = rng.choice([_t("dave/q1.yaml"), _t("dave/q2.yaml"), _t("dave/q3.yaml"),
-                               _t("erin/q1.yaml"), _t("erin/q2.yaml"), _t("frank/q2.yaml")])
-            q = text.split("theorem: ", 1)[1].split("\n", 1)[0]
-        if kind == "padded" and q == "q1":
-            text = _t("kim/q1.yaml")
-        put(f"{q}.yaml", text)
-
-
-MIX = [("valid", 40), ("single", 8), ("wrong", 20), ("incomplete", 8), ("padded", 4),
-       ("rejected", 8), ("missing", 5)] + [(h, 1) for h in HOSTILE]
-
-
-def generate(folder: Path, n: int, seed: int = 1) -> collections.Counter:
+def generate(folder: Path, n: int, seed: int = 1) -> tuple[collections.Counter, list]:
+    """Write n students; returns the variations made and every (problem, proof) written."""
     rng = random.Random(seed)
-    kinds = [k for k, w in MIX for _ in range(w)]
-    made: collections.Counter = collections.Counter()
+    problems = _problems()
+    tags: collections.Counter = collections.Counter()
+    written = []
     for i in range(n):
-        kind = kinds[i % len(kinds)] if i < len(kinds) else rng.choice(kinds)
-        make_student(folder, f"s{i:04d}", kind, rng)
-        made[kind] += 1
-    return made
+        d = folder / f"s{i:04d}"
+        d.mkdir()
+        for pid, tpl in problems:
+            if rng.random() < 0.04:
+                tags["missing problem"] += 1
+                continue
+            proof = vary(pid, tpl, rng, tags)
+            (d / f"{pid}.yaml").write_text(write_proof(pid, proof, rng))
+            written.append((pid, proof))
+    return tags, written
+
+
+def distinct(written: list) -> tuple[int, int]:
+    """Distinct normalised proofs and distinct normalised steps (the line before, the line, the
+    rule ids), with the kernel's parser and printer and the rule base's name resolution."""
+    sys.path.insert(0, str(ROOT))
+    from prover.kernel.parser import parse
+    from prover.kernel.printer import show
+    from prover.rulebase import load_rulebook
+
+    book = load_rulebook()[1]
+    seen: dict[tuple, str] = {}
+
+    def norm(text: str, names: frozenset) -> str:
+        k = (text, names)
+        if k not in seen:
+            try:
+                seen[k] = show(parse(text, names), names)
+            except Exception:  # noqa: BLE001 - a line that does not parse is kept as written
+                seen[k] = text
+        return seen[k]
+
+    proofs, steps = set(), set()
+    for pid, proof in written:
+        names = frozenset(proof["variables"])
+        lines = []
+        for s in proof["proof"]:
+            key = "expr" if "expr" in s else "derivative"
+            ids = tuple(sorted(book.resolve(c) or c for c in _cites(s)))
+            lines.append((key, norm(s[key], names), ids))
+        for before, line in zip(lines, lines[1:]):
+            steps.add((pid, json.dumps(proof["variables"], sort_keys=True), before[1], line))
+        proofs.add((pid, json.dumps(proof["variables"], sort_keys=True),
+                    json.dumps(proof["claim"], sort_keys=True), tuple(lines)))
+    return len(proofs), len(steps)
 
 
 def _tree(pid: int) -> list[int]:
@@ -173,7 +347,7 @@ def _mem(pid: int) -> tuple[int, int]:
 
 def run(folder: Path, jobs: int, out: Path) -> dict:
     cmd = [sys.executable, "-c", "from prover.cli import main; main()", "grade", str(folder),
-           "--assignment", str(HW), "--jobs", str(jobs), "--format", "csv", "-o", str(out)]
+           "--assignment", str(HW), "--jobs", str(jobs), "--format", "text", "-o", str(out)]
     peak = {"rss": 0, "pss": 0}
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -187,7 +361,7 @@ def run(folder: Path, jobs: int, out: Path) -> dict:
 
     th = threading.Thread(target=sample, daemon=True)
     th.start()
-    stdout, stderr = proc.communicate()
+    _, stderr = proc.communicate()
     wall = time.perf_counter() - t
     done.set()
     th.join()
@@ -195,7 +369,7 @@ def run(folder: Path, jobs: int, out: Path) -> dict:
         raise SystemExit(f"prove grade exited {proc.returncode}:\n{stderr.decode()[-3000:]}")
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return {"wall": wall, "rss": peak["rss"] / 1024, "pss": peak["pss"] / 1024,
-            "largest": child / 1024, "cmd": cmd}
+            "largest": child / 1024}
 
 
 def main() -> None:
@@ -204,6 +378,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="generate the class here and keep it")
+    ap.add_argument("--generate-only", action="store_true", help="make the class, do not grade")
     args = ap.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="grade-bench-"))
     folder = base / "class"
@@ -212,18 +387,29 @@ def main() -> None:
     folder.mkdir(parents=True)
     try:
         t = time.perf_counter()
-        made = generate(folder, args.students, args.seed)
-        files = sum(1 for _ in folder.rglob("*.yaml"))
-        size = sum(p.stat().st_size for p in folder.rglob("*.yaml"))
-        print(f"generated {args.students} students ({files} files, {size / 2**20:.0f} MB) in "
-              f"{time.perf_counter() - t:.1f} s: "
-              + ", ".join(f"{k} {v}" for k, v in sorted(made.items())))
-        out = base / "grades.csv"
+        tags, written = generate(folder, args.students, args.seed)
+        files = list(folder.rglob("*.yaml"))
+        contents = {p.read_bytes() for p in files}
+        size = sum(p.stat().st_size for p in files)
+        print(f"generated {args.students} students, {len(_problems())} problems: {len(files)} "
+              f"files ({size / 2**20:.1f} MB, {len(contents)} different byte contents) in "
+              f"{time.perf_counter() - t:.1f} s")
+        print("variations: " + ", ".join(f"{k} {v}" for k, v in tags.most_common()))
+        proofs, steps = distinct(written)
+        print(f"distinct normalised proofs (each checked once by the grader): {proofs}; distinct "
+              f"normalised steps (line before, line, rule ids): {steps}")
+        if args.generate_only:
+            return
+        out = base / "grades.txt"
         r = run(folder, args.jobs, out)
-        rows = list(csv.DictReader(out.open()))
-        statuses = collections.Counter(row["status"] for row in rows if row["problem"] != "total")
-        print(f"command: prove grade CLASS --assignment examples/hw.yaml --jobs {args.jobs} "
-              "--format csv -o grades.csv")
+        text = out.read_text(encoding="utf-8")
+        statuses: collections.Counter = collections.Counter()
+        for m in re.finditer(r"^q\d+: mean \S+ — (.*)$", text, re.M):
+            for count, status in re.findall(r"(\d+) (\w+)", m.group(1)):
+                statuses[status] += int(count)
+        print(f"command: prove grade CLASS --assignment benchmarks/grade_bench_hw.yaml --jobs "
+              f"{args.jobs} --format text -o grades.txt")
+        print("the grader says: " + text.rstrip().rsplit("\n", 1)[-1])
         print(f"wall time: {r['wall']:.1f} s for {args.students} students "
               f"({r['wall'] / args.students * 1000:.1f} ms each)")
         print(f"peak memory of the process tree: {r['rss']:.0f} MB RSS summed over processes, "
