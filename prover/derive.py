@@ -261,8 +261,8 @@ class Engine:
         self.emit(self._render(items), "algebra")
         # wrap bare scalar terms in tr (Theorem 1)
         for i, it in enumerate(items):
-            if not it.traced:
-                items[i] = it.wrapped()
+            if not it.traced:  # c·s = tr(c·s), the coefficient inside: one rule, not two
+                items[i] = it.wrapped().scaled_in()
                 self.emit(self._render(items), "trace-scalar")
         # coefficients into the trace
         for i, it in enumerate(items):
