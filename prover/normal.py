@@ -231,8 +231,7 @@ class Normalizer:
         """X X^-1 and X^-1 X next to each other cancel."""
         out: list[Expr] = []
         for a in atoms:
-            if out and ((isinstance(a, Inv) and a.arg == out[-1])
-                        or (isinstance(out[-1], Inv) and out[-1].arg == a)):
+            if out and (_inverse_pair(out[-1], a) or _inverse_pair(a, out[-1])):
                 out.pop()
             else:
                 out.append(a)
@@ -277,7 +276,12 @@ class Normalizer:
         if isinstance(a, Func) and a.name == "d" and self.symmetric(a.arg):
             return a
         if isinstance(a, Inv):
-            return Inv(self.sum_expr(self.transpose(self.poly(a.arg)), matrix=True))
+            flipped = self.sum_expr(self.transpose(self.poly(a.arg)), matrix=True)
+            if self.freeze_sums and flipped != a.arg:
+                # (S^-1)^T stays S^-T, as books write it: (A + X^T C X)^-T, not
+                # (A^T + X^T C^T X)^-1, and a transposed line is its factors transposed
+                return T(a)
+            return Inv(flipped)
         if isinstance(a, Add) and self.freeze_sums:
             # a frozen sum is never all-negative (sum_atom took the sign out): no sign appears
             return self.sum_atom(self.transpose(self.poly(a)), True).atoms[0]
@@ -410,6 +414,14 @@ class Normalizer:
 
     def _scalar_part(self, m: Mono) -> tuple[Expr, ...]:
         return tuple(a for a in m.atoms if self.is_scalar(a))
+
+
+def _inverse_pair(a: Expr, b: Expr) -> bool:
+    """b is a^-1: X and X^-1, or X^T and X^-T."""
+    if isinstance(b, Inv) and b.arg == a:
+        return True
+    return (isinstance(a, T) and isinstance(b, T) and isinstance(b.arg, Inv)
+            and b.arg.arg == a.arg)
 
 
 def _has_d(e: Expr) -> bool:
