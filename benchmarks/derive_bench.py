@@ -5,6 +5,7 @@ Not a test: it prints a Markdown table to report.
     python benchmarks/derive_bench.py              # summary table
     python benchmarks/derive_bench.py --detail     # plus one row per problem
     python benchmarks/derive_bench.py --repeat 5
+    python benchmarks/derive_bench.py --issue13    # the cases named in issue 13, timed
 
 The problems are those of `tests/derive_problems.py`. Per problem, in one warm process:
 
@@ -254,11 +255,60 @@ def fmt_ms(s: float) -> str:
     return f"{s * 1000:.1f} ms"
 
 
+_F42 = ("a^T (A X (X^T B + X A) + B^T X^T (a b^T (X D X^T + X (X^T B + A X) D B - X^T C^T A) B"
+        " + B (X D^T + B A X A^T - 3 X D)) B + 42 X B X^T A^T (X + X^T)) b")
+_SQ = ("X: n x n", "A: n x n constant", "B: n x n constant", "C: n x n constant",
+       "D: n x n constant", "a: n x 1 constant", "b: n x 1 constant", "s: scalar")
+ISSUE13 = [  # (f, wrt, declarations): the cases issue 13 names
+    ("tr((I + X)^-1)", "X", _SQ), ("log(det(I + X^T X))", "X", _SQ),
+    ("tr(tr(X) X)", "X", _SQ), ("tr(tr(tr(X) X) X)", "X", _SQ),
+    ("tr(tr(A X B) A X B)", "X", _SQ), ("tr(X) tr(X^T A)", "X", _SQ),
+    ("tr(s A)", "s", _SQ), ("tr((A + s B)^-1)", "s", _SQ),
+    ("det(X^T X)", "X", ("X: n x m",)), ("det(A X B)", "X", _SQ), ("det(I + X)", "X", _SQ),
+    ("tr(X^16^16)", "X", _SQ), ("tr((X + A)^5)", "X", _SQ), ("tr((X + A)^8)", "X", _SQ),
+    (_F42, "X", _SQ),
+    ("tr((X^T C X)^-1 A)", "X", ("X: n x m", "C: n x n constant", "A: m x m constant")),
+]
+
+
+def issue13(repeat: int) -> None:
+    """derive and check times (medians) for the cases issue 13 names."""
+    from prover.derive import parse_var
+
+    print("| f | wrt | answer | derive | check |")
+    print("|---|---|---|---|---|")
+    for f, wrt, decls in ISSUE13:
+        env = dict(parse_var(v) for v in decls)
+        times_d, times_c, answer = [], [], ""
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            try:
+                dv = derive(f, wrt, env)
+            except DeriveError as exc:
+                times_d.append(time.perf_counter() - t0)
+                answer = f"refused: {exc}"
+                continue
+            t1 = time.perf_counter()
+            result = check_derivation(dv)
+            times_c.append(time.perf_counter() - t1)
+            times_d.append(t1 - t0)
+            answer = str(dv.derivative) if result.status == "valid" else "proof refused"
+        check = fmt_ms(statistics.median(times_c)) if times_c else "—"
+        short = f if len(f) < 40 else f[:37] + "..."
+        answer = answer if len(answer) < 60 else answer[:57] + "..."
+        print(f"| `{short}` | {wrt} | `{answer}` | {fmt_ms(statistics.median(times_d))} | "
+              f"{check} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3, help="timed runs per problem (median)")
     ap.add_argument("--detail", action="store_true", help="one row per problem as well")
+    ap.add_argument("--issue13", action="store_true", help="time the cases issue 13 names")
     args = ap.parse_args()
+    if args.issue13:
+        issue13(args.repeat)
+        return
 
     # warm-up: imports, rule base, Z3 context; SymPy's matrix module
     check_derivation(derive(PROBLEMS[0].f, PROBLEMS[0].wrt, PROBLEMS[0].env()))
