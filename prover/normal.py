@@ -130,7 +130,7 @@ class Normalizer:
                 return [Mono(1 / p[0].coef, ())]
             if len(p) == 1 and all(self.is_square(a) for a in p[0].atoms):
                 # (A B)^-1 = B^-1 A^-1 for square factors
-                atoms = tuple(a.arg if isinstance(a, Inv) else Inv(a) for a in reversed(p[0].atoms))
+                atoms = tuple(self.inv(a) for a in reversed(p[0].atoms))
                 return [Mono(1 / p[0].coef, self.order(atoms))]
             return [Mono(Fraction(1), (self.inv_atom(e.arg),))]
         if isinstance(e, Pow):
@@ -198,11 +198,20 @@ class Normalizer:
             return [Mono(1 / m.coef, self.order(atoms))]
         return [Mono(Fraction(1), (self.inv_atom(e),))]
 
+    def inv(self, a: Expr) -> Expr:
+        """The inverse of an atom: X^-1 of X, X of X^-1; with sums frozen, (X^T)^-1 is X^-T and
+        (X^-T)^-1 is X^T, so that one matrix is written one way."""
+        if isinstance(a, Inv):
+            return a.arg
+        if self.freeze_sums and isinstance(a, T):
+            return T(a.arg.arg) if isinstance(a.arg, Inv) else T(Inv(a.arg))
+        return Inv(a)
+
     def inv_atom(self, e: Expr) -> Expr:
         inner = self.sum_expr(self.poly(e), matrix=self._is_matrix_expr(e))
         if isinstance(inner, Inv):
             return inner.arg
-        return Inv(inner)
+        return self.inv(inner)
 
     def times(self, a: Poly, b: Poly) -> Poly:
         # the work is counted in atoms written, so long products cost what they cost

@@ -165,3 +165,17 @@ def test_gram_inverse_with_a_rectangular_variable():
                  "A: m x m constant")
     assert dv.steps[-1][0] == ("-((X^T C X)^-1 A (X^T C X)^-1 X^T C + (X^T C X)^-T A^T "
                                "(X^T C X)^-T X^T C^T)")
+
+
+def test_no_answer_is_much_longer_than_the_books():
+    """Every problem of the suite with a book answer: prove's answer is at most 1.5 times as
+    long (in characters of the notation) as the book's form."""
+    from derive_problems import PROBLEMS
+
+    long = []
+    for p in PROBLEMS:
+        if p.known and not p.xfail:
+            answer = str(derive(p.f, p.wrt, p.env()).derivative)
+            if len(answer) > 1.5 * len(p.known):
+                long.append(f"{p.name}: {answer} (book: {p.known})")
+    assert not long, "\n".join(long)
