@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 
 from .citations import RuleBook, citer
-from .explain import explain
 from .kernel.errors import ProveError
 from .kernel.parser import parse
 from .kernel.expr import RESERVED, Sym
@@ -106,4 +105,9 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
             near = book.closest(name)
             r.help = ("did you mean " + " or ".join(near) + "?") if near else (
                 "`prove rules` lists the rules; a lemma is another proof file's theorem name")
+    if result.status == "valid" and all(r.status == "valid" and r.counterexample is None
+                                        and r.evidence != "probabilistic" for r in result.steps):
+        return result  # nothing to explain: the explainer (and its imports) are not loaded
+    from .explain import explain
+
     return explain(proof, result, book, lemmas)

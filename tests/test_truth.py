@@ -103,3 +103,25 @@ def test_a_law_of_log_is_unknown_not_false():
 
 def test_each_check_draws_its_own_prime():
     assert Context(ENV, set()).field.p != Context(ENV, set()).field.p
+
+
+# -- Z3 reads the step as an SMT-LIB script: its answers, not only its "unsat" ---------------
+@pytest.mark.parametrize("lhs, rhs, want", [
+    ("A B", "B A", "sat"),                                  # differs at every size ≥ 2
+    ("X/2 + X/2", "X", "unsat"),                            # fractions written as SMT-LIB numerals
+    ("-3/4 X - X/4", "-X", "unsat"),                        # negative literals
+    ("-3/4 X", "-X", "sat"),
+    ("tr(A B) - tr(B A)", "0", "unsat"),
+    ("tr(A B) + 1/3", "tr(B A)", "sat"),
+    ("(tr(A))/(tr(B)) tr(B)", "tr(A)", "unsat"),            # a reciprocal: r with tr(B)·r = 1
+    ("(tr(A))/(tr(B)) tr(B)", "tr(B)", "sat"),
+    ("d(A B)", "d(A) B + A d(B)", "unsat"),                 # differentials are unknowns too
+    ("d(A B)", "d(A) B + d(B) A", "sat"),
+])
+def test_z3_script_answers(lhs, rhs, want):
+    from prover.kernel.z3field import z3_decide
+    env = {n: VarInfo(Shape("n", "n")) for n in "ABX"}
+    ctx = Context(env, {"A", "B", "X"})
+    names = set(env)
+    verdict, _ = z3_decide(parse(lhs, names), parse(rhs, names), ctx, {"n": 2}, 1, 3_000_000)
+    assert verdict == want

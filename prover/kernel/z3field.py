@@ -1,12 +1,14 @@
 """Exact confirmation with Z3 at concrete dimensions.
 
 Every entry of every variable (and of its differential) becomes a real unknown; both sides are
-evaluated to Z3 terms by the same evaluator as the random points; Z3 is asked for a point where
-some entry differs, with every denominator nonzero (a fresh r with a·r = 1). `unsat` confirms
-the identity at those dimensions; anything else leaves the step to the random points. Z3 is
-only asked about steps with no det, inverse or log (`truth.decide`), so it needs no more than
-this. It gets a resource limit (`rlimit`), never a clock, so the answer does not depend on the
-machine.
+evaluated by the same evaluator as the random points, here into an SMT-LIB script: each sum or
+product is one `define-fun` (so shared subterms are written once), and Z3 reads the script in
+one call (building terms one Python call at a time cost more than the solving). Z3 is asked for a
+point where some entry differs, with every denominator nonzero (a fresh r with a·r = 1). `unsat`
+confirms the identity at those dimensions; anything else leaves the step to the random points.
+Z3 is only asked about steps with no det, inverse or log (`truth.decide`), so it needs no more
+than this. It gets a resource limit (`rlimit`), never a clock, so the answer does not depend on
+the machine.
 """
 from fractions import Fraction
 from typing import Any, Mapping
@@ -17,56 +19,54 @@ from .evaluate import Domain, Evaluator, Singular
 from .expr import Expr
 from .truth import Context
 
-Term = Any  # a Z3 arithmetic term, or an int or Fraction that has not met one yet
+Term = Any  # the name of a defined term (str), or an int or Fraction that has not met one yet
 
 
-def _num(a: Term) -> bool:
-    return isinstance(a, (int, Fraction))
+def _num(a: Term) -> bool: return isinstance(a, (int, Fraction))
+
+
+def _lit(a: Term) -> str:
+    """A term as SMT-LIB text: a name, or a numeral (negatives and fractions spelt out)."""
+    q = Fraction(a) if _num(a) else None
+    return str(a) if q is None else f"({'-' if q < 0 else '+'} (/ {abs(q.numerator)}.0 {q.denominator}.0))"
 
 
 class Z3Field:
-    """Z3 real terms; plain Python numbers stay numbers until they meet a term (most entries of
+    """SMT-LIB terms; plain Python numbers stay numbers until they meet a term (most entries of
     a differential are 0, and folding them here saves Z3 most of its work)."""
 
     zero, one = 0, 1
+    const = staticmethod(lambda q: q.numerator if q.denominator == 1 else q)
+    is_zero = staticmethod(lambda a: _num(a) and a == 0)
+    add = lambda self, a, b: self.dot([a, b], [1, 1])  # noqa: E731
+    sub = lambda self, a, b: self.dot([a, b], [1, -1])  # noqa: E731
+    neg = lambda self, a: self.dot([a], [-1])  # noqa: E731
+    mul = lambda self, a, b: self.dot([a], [b])  # noqa: E731
 
     def __init__(self) -> None:
-        self.conds, self.recips = list[Any](), dict[int, Term]()  # a·r = 1 for each reciprocal r of a term a
+        self.lines, self.conds, self.recips = list[str](), list[str](), dict[str, str]()
 
-    @staticmethod
-    def const(q: Fraction) -> Term:
-        q = Fraction(q)
-        return q.numerator if q.denominator == 1 else q
+    def fresh(self, kind: str, body: str = "") -> str:
+        name = f"{kind}{len(self.lines)}"  # an unknown, or a name for a sum
+        self.lines.append(f"(define-fun {name} () Real {body})" if body else f"(declare-const {name} Real)")
+        return name
 
-    is_zero = staticmethod(lambda a: _num(a) and a == 0)
-
-    def add(self, a: Term, b: Term) -> Term:
-        return b if self.is_zero(a) else a if self.is_zero(b) else a + b
-
-    def sub(self, a: Term, b: Term) -> Term:
-        return self.add(a, self.neg(b))
-
-    def neg(self, a: Term) -> Term:
-        return -a if _num(a) else -1 * a
-
-    def mul(self, a: Term, b: Term) -> Term:
-        if self.is_zero(a) or self.is_zero(b):
-            return 0
-        return b if _num(a) and a == 1 else a if _num(b) and b == 1 else a * b
-
-    def dot(self, xs: list[Term], ys: list[Term]) -> Term:  # numbers summed in Python, terms in one Z3 sum
-        terms = [t for t in map(self.mul, xs, ys) if not self.is_zero(t)]
-        known, rest = sum(t for t in terms if _num(t)), [t for t in terms if not _num(t)]
-        return self.add(known, rest[0] if len(rest) == 1 else z3.Sum(rest)) if rest else known
+    def dot(self, xs: list[Term], ys: list[Term]) -> Term:  # numbers summed in Python, terms in one sum
+        pairs = [(x, y) for x, y in zip(xs, ys) if not (self.is_zero(x) or self.is_zero(y))]
+        known = sum(x * y for x, y in pairs if _num(x) and _num(y))
+        rest = [_lit(y) if x == 1 else _lit(x) if y == 1 else f"(* {_lit(x)} {_lit(y)})"
+                for x, y in pairs if not (_num(x) and _num(y))]
+        if not rest or known == 0 and len(rest) == 1 and not rest[0].startswith("("):
+            return rest[0] if rest else known
+        return self.fresh("t", f"(+ {' '.join(rest)} {_lit(known)})")
 
     def recip(self, a: Term) -> Term:
-        if _num(a):
-            if a == 0:
-                raise Singular("division by zero")
-            return Fraction(1) / a
-        if (r := self.recips.get(a.get_id())) is None:
-            r = self.recips[a.get_id()] = z3.FreshReal("r")
-            self.conds.append(a * r == 1)
+        if _num(a) and a == 0:
+            raise Singular("division by zero")
+        if _num(a) or (r := self.recips.get(a)) is not None:
+            return Fraction(1) / a if _num(a) else r
+        r = self.recips[a] = self.fresh("r")
+        self.conds.append(f"(assert (= (* {a} {r}) 1.0))")
         return r
 
 
@@ -75,20 +75,20 @@ def z3_decide(lhs: Expr, rhs: Expr, ctx: Context, dims: Mapping[str, int], order
     """("unsat", None): equal at these dimensions; ("sat", None): Z3 finds a point where they
     differ; ("unknown", reason) otherwise."""
     F = Z3Field()
-    ev = Evaluator(F, order, *ctx.draw(dims, lambda: z3.FreshReal("x")), ctx.env, dims)
+    ev = Evaluator(F, order, *ctx.draw(dims, lambda: F.fresh("x")), ctx.env, dims)
     try:
         lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
     except (Singular, Domain) as exc:
         return "unknown", f"cannot evaluate symbolically ({exc})"
     if (lv.rows, lv.cols) != (rv.rows, rv.cols):
         return "unknown", "the two sides evaluate to different sizes"
-    diffs = [F.sub(x, y) for ra, rb in zip(lv.c[0], rv.c[0]) for x, y in zip(ra, rb)]
-    diffs = [(z3.RealVal(t) if _num(t) else t) != 0 for t in diffs if not F.is_zero(t)]
+    diffs = [f"(not (= {_lit(t)} 0.0))" for ra, rb in zip(lv.c[0], rv.c[0]) for x, y in zip(ra, rb)
+             if not F.is_zero(t := F.dot([x, y], [1, -1]))]
     if not diffs:
         return "unsat", None
     s = z3.Solver()
     s.set("rlimit", rlimit)
-    s.add(*F.conds, z3.Or(*diffs))
+    s.from_string("\n".join(F.lines + F.conds + [f"(assert (or {' '.join(diffs)}))"]))
     res = s.check()
     return ("unsat", None) if res == z3.unsat else ("sat", None) if res == z3.sat else (
         "unknown", f"Z3 gave up ({s.reason_unknown()})")
