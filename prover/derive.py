@@ -626,6 +626,8 @@ def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: 
 def _mergeable(a: list[str], b: list[str]) -> bool:
     if a and b and all(r.startswith("diff-") for r in a + b):
         return True  # pushing d inwards: one step, as a person writes it
+    if a and b and set(a + b) <= {"trace-transpose", "trace-cyclic"}:
+        return True  # turning each term to end in dX: one step
     return a == b and a[0] in ("trace-scalar", "trace-scale", "trace-add", "trace-transpose",
                                "trace-cyclic")
 
