@@ -377,6 +377,9 @@ class Engine:
             i, j = block
             out.append(Mul(tuple(keep[i:j + 1])))
             keep = keep[:i] + keep[j + 1:]
+        if not keep:
+            raise DeriveError(f"{show(t, self.names)} is a multiple of tr(I), the size of the "
+                              "identity, which the notation has no name for")
         if "trace-scale" not in rules:
             rules.append("trace-scale")
         inner = Func("tr", self.nf.mono_expr(Mono(Fraction(1), tuple(keep)), matrix=True))

@@ -143,6 +143,9 @@ class Normalizer:
             inner = self.sum_expr(self.poly(e.arg), matrix=self._is_matrix_expr(e.arg))
             if e.name == "d" and isinstance(inner, Num) and inner.value == 0:
                 return [Mono(Fraction(1), (Func("d", inner),))]
+            if self._is_matrix_expr(inner) is None and self._is_matrix_expr(e.arg) is not None:
+                # the argument came to a size nothing fixes (tr(A A^-1) to tr(I)): keep it
+                inner = e.arg
             return [Mono(Fraction(1), (Func(e.name, inner),))]
         raise TypeError(type(e).__name__)
 
@@ -376,7 +379,7 @@ class Normalizer:
                     atoms.remove(a)
                 stripped.append(Mono(m.coef, tuple(atoms)))
             inner = self.factor(stripped, matrix)
-            return Mul(tuple(_powers(tuple(common))) + (inner,))
+            return mul(*_powers(tuple(common)), inner)
         left: list[Expr] = []
         right: list[Expr] = []
         body = [list(self._matrix_part(m)) for m in p]
