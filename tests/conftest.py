@@ -11,3 +11,14 @@ def book():
     from prover.rulebase import load_rulebook
 
     return load_rulebook()[1]
+
+
+@pytest.fixture(autouse=True)
+def _forget_decided():
+    """Each test starts with the kernel's memory of answers empty (tests that replace a kernel
+    function, say Z3, must see it asked; the memory within one test is what the attacks on it
+    in tests/test_attacks6.py exercise)."""
+    from prover.kernel import truth
+
+    truth._DECIDED.clear()
+    yield

@@ -85,7 +85,9 @@ def test_the_kernel_reads_no_clock_for_a_decision():
 
 def test_the_kernel_keeps_no_cache_but_rule_confirmations():
     """A module-level dict or set that starts empty is a cache that outlives one check; only
-    the one keyed by a rule's whole content is allowed (tables of constants are fine)."""
+    two are allowed: rule confirmations keyed by a rule's whole content, and `decide`'s answers
+    keyed by the step and everything `decide` reads of its context (the next test keeps that
+    key complete; tests/test_attacks6.py attacks it). Tables of constants are fine."""
     found = []
     for path in KERNEL.glob("*.py"):
         for node in ast.parse(path.read_text()).body:
@@ -96,4 +98,36 @@ def test_the_kernel_keeps_no_cache_but_rule_confirmations():
                         and getattr(value.func, "id", "") in ("dict", "set")):
                     target = node.targets[0] if isinstance(node, ast.Assign) else node.target
                     found.append(f"{path.name}:{getattr(target, 'id', '?')}")
-    assert found == ["rules.py:_CONFIRMED"], found
+    assert sorted(found) == ["rules.py:_CONFIRMED", "truth.py:_DECIDED"], found
+
+
+def test_decide_reads_nothing_of_a_context_outside_its_key():
+    """Every attribute of a Context that `decide` reads is in `Context.key` or made from what is
+    (or is the random draw, which a remembered answer may share). A new attribute that decide
+    reads fails here until it joins the key."""
+    from prover.kernel.parser import parse
+    from prover.kernel.shapes import Shape, VarInfo
+    from prover.kernel import truth
+
+    read: set[str] = set()
+
+    class Watched(truth.Context):
+        def __getattribute__(self, name):
+            read.add(name)
+            return object.__getattribute__(self, name)
+
+    env = {"X": VarInfo(Shape("m", "n")), "A": VarInfo(Shape("n", "n"), symmetric=True),
+           "B": VarInfo(Shape("n", "n"), constant=True)}
+    names = set(env)
+    steps = [("tr(A B)", "tr(B A)"), ("A B", "B A"), ("d(X^T X)", "d(X)^T X + X^T d(X)"),
+             ("(X^T X)^-1 X^T X", "I"), ("det(A) det(B)", "det(A B)"), ("log(det(A))", "log(det(A))"),
+             ("tr(A)/tr(B) tr(B)", "tr(A)")]
+    for lhs, rhs in steps:
+        e, e2 = parse(lhs, names), parse(rhs, names)
+        truth._DECIDED.clear()
+        truth.decide(e, e2, Watched(env, {"X", "A"}, (e, e2), (("m", ">=", "n"),), (parse("A", names),)))
+    methods = {n for n in read if callable(getattr(truth.Context, n, None))}
+    # key: env, varying, relations, needs; made from them: dim_syms (env), _defined (relations,
+    # needs, env); the random draw: field, points
+    assert read - methods <= {"key", "env", "varying", "relations", "needs", "dim_syms", "_defined",
+                              "field", "points"}, read - methods

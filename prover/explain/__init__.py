@@ -188,7 +188,18 @@ def _joint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context, **kw):
 
 def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook, wide: bool = False) -> list[str]:
     """The shortest list of rules found that justifies a true step, checked by the kernel (with
-    the checker's own justifier, so citing it works). `wide`: search harder before giving up."""
+    the checker's own justifier, so citing it works). `wide`: search harder before giving up.
+    Remembered on the rule book under everything the search reads (a class repeats its steps)."""
+    memo = book.__dict__.setdefault("_suggested", {})
+    key = (prev, cur, ctx.key, ctx.assumed, wide)
+    if key not in memo:
+        if len(memo) >= 1024:
+            memo.clear()
+        memo[key] = _suggest(prev, cur, ctx, book, wide)
+    return list(memo[key])
+
+
+def _suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook, wide: bool) -> list[str]:
     if algebra_equal(prev, cur, ctx):
         return ["algebra"]
     everything = _rewriting(book)

@@ -33,11 +33,8 @@ class ProveError(Exception):
 class Limits:
     """Bounds on untrusted input (SPEC §8). One place, so docs and tests can quote them."""
 
-    max_expr_chars = 2000
-    max_nodes = 400
-    max_depth = 60
-    max_exponent = 16
-    max_dimension = 8  # concrete integer dimensions in declarations
-    max_steps = 500
-    max_file_bytes = 1_000_000
-    max_applications = 200  # rule applications in one step's certificate
+    # characters and nodes of one expression, nesting depth, the largest exponent
+    max_expr_chars, max_nodes, max_depth, max_exponent = 2000, 400, 60, 16
+    # concrete integer dimensions in declarations, steps per proof, bytes per file, rule
+    # applications in one step's certificate
+    max_dimension, max_steps, max_file_bytes, max_applications = 8, 500, 1_000_000, 200

@@ -228,16 +228,11 @@ def _parse_claim(proof: ProofIn, key: str, what: str, names: set[str], env: Env,
                          exc.diag.help, where=where or ("claim", key), source=text) from None
 
 
-def _parse_step(step: StepIn, names: set[str], env: Env) -> tuple[Expr, Shape]:
-    e = parse(step.text, names)
-    return e, shape_of(e, env)
-
-
 def _check_start(step: StepIn, start: Expr, env: Env, ctx: Context, names: set[str]
                  ) -> tuple[StepResult, Expr]:
     if step.derivative or step.by:
         raise ProveError("step", "the first item gives the starting expression (expr:) and cites no rule")
-    e, _ = _parse_step(step, names, env)
+    shape_of(e := parse(step.text, names), env)
     base: dict[str, Any] = dict(index=0, expr=show(e, names), by=[], loc=step.loc, source_text=step.text,
                                 span=Span(0, len(step.text)), expr_tree=e, before_tree=start)
     want = f"the proof must start from {show(start, names)}"
@@ -285,7 +280,7 @@ def _note(truth: Evidence) -> str:
 
 def _check_rewrite(i: int, step: StepIn, prev: Expr, env: Env, ctx: Context, facts: Facts, names: set[str],
                    cite: Citer, justifier: Justifier | None) -> tuple[StepResult, Expr | None]:
-    cur, shape = _parse_step(step, names, env)
+    shape = shape_of(cur := parse(step.text, names), env)
     ids, rules, index, warnings = _resolve(i, step, cite)
     pshape = shape_of(prev, env)
     base: dict[str, Any] = dict(index=i, expr=show(cur, names), by=ids, loc=step.loc, warnings=warnings,
@@ -330,7 +325,7 @@ def _check_derivative(i: int, step: StepIn, prev: Expr, proof: ProofIn, env: Env
                       names: set[str], cite: Citer, target: Target) -> StepResult:
     (gshape, claimed, layout), wrt = target, proof.claim["wrt"]
     ids, rules, _, warnings = _resolve(i, step, cite)
-    g, shape = _parse_step(step, names, env)
+    shape = shape_of(g := parse(step.text, names), env)
     base: dict[str, Any] = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
                                 expr=show(g, names), expr_tree=g)
     if not same_shape(shape, gshape):

@@ -18,6 +18,7 @@ Read next: `rules.py`.
 """
 from __future__ import annotations
 
+import copy
 import math
 from itertools import islice, permutations, product
 from dataclasses import dataclass, field
@@ -85,6 +86,8 @@ class Context:
                                          isinstance(x, Pow) and x.k < 0 or isinstance(x, Func) and
                                          x.name == "log" and isinstance(x.arg, Func) and x.arg.name == "det"]
         self._defined: dict[tuple[tuple[str, int], ...], bool] = {}
+        # everything `decide` reads of a context: its answers are remembered under this key
+        self.key = (tuple(sorted(env.items())), frozenset(varying), relations, tuple(self.needs))
 
     def defined(self, dims: Mapping[str, int]) -> bool:
         key = tuple(sorted(dims.items()))
@@ -266,8 +269,21 @@ def bounds(e: Expr, n: int) -> tuple[int, float]:
 
 
 # -- deciding -----------------------------------------------------------------------------------
+_DECIDED: dict[tuple[Any, ...], Evidence] = {}  # answers by (the step, the context's key)
+
+
 def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
-    """Is lhs = rhs for every value of the variables? `exact`: also ask Z3 where it can."""
+    """Is lhs = rhs for every value of the variables? `exact`: also ask Z3 where it can. An
+    answer is remembered under everything it depends on (a class repeats its steps), and each
+    caller gets a copy of it."""
+    if len(_DECIDED) > 4096:
+        _DECIDED.clear()
+    if (key := (lhs, rhs, exact, ctx.key)) not in _DECIDED:
+        _DECIDED[key] = _decide(lhs, rhs, ctx, exact)
+    return copy.deepcopy(_DECIDED[key])
+
+
+def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
     if lhs == rhs:
         return Evidence("exact", note="the same expression on both sides")
     sizes, decisive, over = plan(lhs, rhs, ctx)

@@ -581,10 +581,22 @@ def _breadth(e, e2, rewriting, facts, key, ctx, ke, ke2, limit, max_apps, budget
     return None
 
 
+_CERTIFICATES: dict[tuple, list[Move] | None] = {}  # by the step, the rules and the context
+CERTIFICATES_KEPT = 4096
+
+
 def certificate(e: Expr, e2: Expr, rules: list[Rule], ctx: Context) -> list[Move] | None:
-    """The justifier the kernel's replay asks: a certificate, or None."""
-    found = justify(e, e2, rules, ctx)
-    return found.moves if found is not None else None
+    """The justifier the kernel's replay asks: a certificate, or None. A class repeats its steps,
+    so what was found is remembered under everything the search reads (the kernel replays every
+    certificate it is handed, remembered or not)."""
+    key = (e, e2, tuple((r.id, r.content()) for r in rules), ctx.key, ctx.assumed)
+    if key not in _CERTIFICATES:
+        if len(_CERTIFICATES) >= CERTIFICATES_KEPT:
+            _CERTIFICATES.clear()
+        found = justify(e, e2, rules, ctx)
+        _CERTIFICATES[key] = found.moves if found is not None else None
+    moves = _CERTIFICATES[key]
+    return list(moves) if moves is not None else None
 
 
 def unmet_conditions(found: Justification, rules: list[Rule], ctx: Context) -> list[str]:
