@@ -188,7 +188,7 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
             used.add(name)
             (folder / f"{name}.md").write_text(markdown_feedback(report, s), encoding="utf-8")
     if report_dir:
-        from .grade_report import write_report
+        from .grade.report import write_report
 
         write_report(json_data(report), Path(submissions), Path(report_dir), single=single)
     if fmt in ("gradescope", "prairielearn"):

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from prover.cli import main
-from prover.grade_report import analyse, mistake_name, write_report
+from prover.grade.report import analyse, mistake_name, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -8,7 +8,7 @@ hold: each proof's normalised content (to find identical submissions) and the fu
 step a student got wrong. `analyse` turns these into a `ClassReport`; `render_markdown` writes it
 as a page; `write_report` writes the page and, when matplotlib is installed, its PNG plots.
 
-Every piece of student text on the page goes through `grade_safe.md_text` / `md_code` (no raw
+Every piece of student text on the page goes through `safe.md_text` / `md_code` (no raw
 HTML, no Markdown from names or steps). Examples of mistakes are steps, never names or file
 names, and an example that contains a name of the class is passed over for another one (or has
 the name blanked). Read next: `cli_grade.py` (the `--report` option).
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from .grade.safe import md_code, md_text, visible
+from .safe import md_code, md_text, visible
 
 MAX_FILE_BYTES = 256 * 1024  # the grader's limit for a submitted file (files over it were not read)
 
@@ -180,7 +180,7 @@ class _Submissions:
 
     def proof(self, rel: str, index: Optional[int], problem: str):
         """The proof (the grader's LoadedProof) a problem was graded from, or None."""
-        from .citations import normalize
+        from ..citations import normalize
 
         if rel not in self.files:
             self.files[rel] = self._load(rel)
@@ -195,7 +195,7 @@ class _Submissions:
         return named[0] if len(named) == 1 else None
 
     def _load(self, rel: str):
-        from .grade import read_submission
+        from . import read_submission
 
         path = (self.base / rel)
         try:
@@ -212,8 +212,8 @@ class _Submissions:
             return None
 
     def resolve(self, name: str) -> str:
-        from .citations import normalize
-        from .rulebase import load_rulebook
+        from ..citations import normalize
+        from ..rulebase import load_rulebook
 
         if self.book is None:
             self.book = load_rulebook()[1]
