@@ -351,7 +351,10 @@ def test_a_poisoned_certificate_only_ever_makes_a_step_unjustified(monkeypatch):
     from prover.kernel.rules import Application, Move
     from prover.search import match
 
-    monkeypatch.setattr(match, "_CERTIFICATES", {})
+    from prover.rulebase import load_rulebook
+
+    monkeypatch.setattr(match, "_CERTIFICATES", {})  # and the suggestions found meanwhile:
+    monkeypatch.setitem(load_rulebook()[1].__dict__, "_suggested", {})  # both are put back
     vars_ = "  A: {shape: [n, n]}\n  B: {shape: [n, n]}\n  C: {shape: [n, n]}"
     good = _proof(vars_, "  lhs: tr(A B C)\n  rhs: tr(C A B)",
                   "  - expr: tr(A B C)\n  - expr: tr(C A B)\n    by: trace-cyclic")
@@ -559,12 +562,13 @@ def test_a_poisoned_suggestion_changes_no_verdict():
     vars_ = "  A: {shape: [n, n]}\n  B: {shape: [n, n]}\n  C: {shape: [n, n]}"
     text = _proof(vars_, "  lhs: tr(A B C)\n  rhs: tr(C A B)",
                   "  - expr: tr(A B C)\n  - expr: tr(C A B)\n    by: transpose-transpose")
-    first = _last(text)
-    assert first.status == "unjustified"
-    memo = book.__dict__.get("_suggested", {})
-    assert memo and "trace-cyclic" in first.suggestion
+    memo = book.__dict__.setdefault("_suggested", {})
     saved = dict(memo)
+    memo.clear()  # what earlier tests left there (a poisoned search, above) is not this test's
     try:
+        first = _last(text)
+        assert first.status == "unjustified"
+        assert memo and "trace-cyclic" in first.suggestion
         for k in memo:
             memo[k] = ["transpose-product"]
         again = _last(text)
