@@ -13,14 +13,15 @@
    verdicts with sympy (an oracle that shares no code with the kernel); `by: index` steps,
    which are valid only on Z3's `exact` evidence.
 
-Found (marked xfail, strict): `z3_decide` answers `unsat` ("equal") for false identities whose
+Found, and closed since: `z3_decide` answered `unsat` ("equal") for false identities whose
 Gauss–Jordan pivot is a term that is identically zero but not folded to 0 (`det(X - X^T) = 0`
 for a 2×2 X): the script asserts `t·r = 1` for that t, so it is unsatisfiable whatever the claim
-says. Z3 sees det and inverses whenever no dimension symbol is declared (integer sizes only:
+says. Z3 saw det and inverses whenever no dimension symbol is declared (integer sizes only:
 `decisive == 1`), contrary to truth.py's and docs/soundness.md's "Z3 is asked only about steps
-with no det, inverse or log". The kernel's verdict stays sound: the random points run first at
-the same (only) assignment and refute the step. And a crash: a literal whose power passes 4,300
-digits makes `_lit` raise ValueError out of `api.check_text`.
+with no det, inverse or log". The kernel's verdict stayed sound (the random points run first at
+the same, only, assignment and refute the step), but `exact` evidence could rest on a vacuous
+script; now `z3_decide` refuses det, inverses and log itself. And a crash: a literal whose power
+passed 4,300 digits made `_lit` raise ValueError out of `api.check_text`; now Z3 answers unknown.
 """
 from __future__ import annotations
 
@@ -486,9 +487,9 @@ def test_z3_script_agrees_with_sympy_on_seeded_random_steps():
     assert seen["unsat"] >= 10 and seen["sat"] >= 10
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE (Z3 layer alone; the kernel's verdict is still "
-                   "invalid): Gauss-Jordan takes an identically-zero but unfolded term as a pivot, "
-                   "the script asserts t*r = 1 for it, and Z3 answers unsat for a false det(X - X^T) = 0")
+# Found by this round, closed: Gauss-Jordan took an identically-zero but unfolded term as a pivot,
+# the script asserted t*r = 1 for it, and Z3 answered unsat for a false det(X - X^T) = 0; now
+# z3_decide refuses det, inverses and log itself (unknown), as truth.decide never meant to ask it.
 @pytest.mark.parametrize("left, right", [("det(X - X^T)", "0"), ("det(X - X^T)", "1"),
                                   ("tr((X - X^T)^-1)", "1"), ("(X - X^T)^-1 (X - X^T)", "2 I")])
 def test_z3_alone_never_calls_a_false_det_or_inverse_step_equal(left, right):
@@ -524,8 +525,8 @@ def test_a_division_by_an_unfolded_zero_is_never_exact():
     assert _last(text2).status == "invalid"
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE (crash, not a false valid): a literal power past "
-                   "4,300 digits makes z3field._lit's str(int) raise ValueError out of check_text")
+# Found by this round, closed: a literal power past 4,300 digits made z3field._lit's str(int)
+# raise ValueError out of check_text; now Z3 answers unknown and the random points decide.
 def test_a_huge_literal_power_does_not_crash_the_checker():
     n = "9" * 300
     text = _proof("  X: {shape: [n, n]}", f"  lhs: {n}^16 X\n  rhs: ({n}^16 X^T)^T",

@@ -362,10 +362,9 @@ def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], orde
         if any(r > Z3_MAX_SIZE or c > Z3_MAX_SIZE for r, c in ctx.sizes(dims).values()):
             return False
         verdict, _ = z3_decide(lhs, rhs, ctx, dims, order, Z3_RLIMIT)
-        if verdict == "sat":
-            return Evidence("unknown", [dims], note="Z3 finds a point where the two sides differ")
         if verdict != "unsat":
-            return False
+            return Evidence("unknown", [dims], note="Z3 finds a point where the two sides differ") if (
+                verdict == "sat") else False
     return True
 
 

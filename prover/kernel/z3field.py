@@ -6,9 +6,10 @@ product is one `define-fun` (so shared subterms are written once), and Z3 reads 
 one call (building terms one Python call at a time cost more than the solving). Z3 is asked for a
 point where some entry differs, with every denominator nonzero (a fresh r with a·r = 1). `unsat`
 confirms the identity at those dimensions; anything else leaves the step to the random points.
-Z3 is only asked about steps with no det, inverse or log (`truth.decide`), so it needs no more
-than this. It gets a resource limit (`rlimit`), never a clock, so the answer does not depend on
-the machine.
+Z3 is only asked about steps with no det, inverse or log (`truth.decide`, and `z3_decide`
+refuses them itself: Gauss–Jordan would pick as a pivot a term that is 0 without being folded to
+0, and the assertion r·0 = 1 would make any claim "equal"), so it needs no more than this. It
+gets a resource limit (`rlimit`), never a clock, so the answer does not depend on the machine.
 """
 from fractions import Fraction
 from typing import Any, Mapping
@@ -16,7 +17,7 @@ from typing import Any, Mapping
 import z3
 
 from .evaluate import Domain, Evaluator, Singular
-from .expr import Expr
+from .expr import Expr, Func, Inv, Pow
 from .truth import Context
 
 Term = Any  # the name of a defined term (str), or an int or Fraction that has not met one yet
@@ -75,19 +76,21 @@ def z3_decide(lhs: Expr, rhs: Expr, ctx: Context, dims: Mapping[str, int], order
     """("unsat", None): equal at these dimensions; ("sat", None): Z3 finds a point where they
     differ; ("unknown", reason) otherwise."""
     F = Z3Field()
+    if any(isinstance(x, Inv) or isinstance(x, Pow) and x.k < 0 or isinstance(x, Func) and x.name in (
+            "det", "log") for e in (lhs, rhs) for x in e.walk()):  # a pivot Z3 cannot test for 0
+        return "unknown", "Z3 is not asked about det, inverses or log"
     ev = Evaluator(F, order, *ctx.draw(dims, lambda: F.fresh("x")), ctx.env, dims)
     try:
         lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
-    except (Singular, Domain) as exc:
+        diffs = [f"(not (= {_lit(t)} 0.0))" for ra, rb in zip(lv.c[0], rv.c[0]) for x, y in zip(ra, rb)
+                 if not F.is_zero(t := F.dot([x, y], [1, -1]))]
+    except (Singular, Domain, ValueError) as exc:  # ValueError: a literal too long to write out
         return "unknown", f"cannot evaluate symbolically ({exc})"
     if (lv.rows, lv.cols) != (rv.rows, rv.cols):
         return "unknown", "the two sides evaluate to different sizes"
-    diffs = [f"(not (= {_lit(t)} 0.0))" for ra, rb in zip(lv.c[0], rv.c[0]) for x, y in zip(ra, rb)
-             if not F.is_zero(t := F.dot([x, y], [1, -1]))]
     if not diffs:
         return "unsat", None
-    s = z3.Solver()
-    s.set("rlimit", rlimit)
+    (s := z3.Solver()).set("rlimit", rlimit)
     s.from_string("\n".join(F.lines + F.conds + [f"(assert (or {' '.join(diffs)}))"]))
     res = s.check()
     return ("unsat", None) if res == z3.unsat else ("sat", None) if res == z3.sat else (
