@@ -585,20 +585,27 @@ def recheck_valid(raw: bytes) -> None:
 
 
 def prop_cli(raw: bytes, folder: Path) -> str:
-    from click.testing import CliRunner
+    import contextlib
+    import io
 
     from prover.cli import main
 
     path = folder / "fuzz.yaml"
     path.write_bytes(raw)
-    r = CliRunner().invoke(main, ["check", "--format", "json", str(path)])
-    if r.exit_code not in (0, 1, 2) or (r.exception is not None
-                                        and not isinstance(r.exception, SystemExit)):
-        tb = "".join(traceback.format_exception(*r.exc_info)) if r.exc_info else ""
-        raise Failure(f"prove check exited {r.exit_code} on {raw!r}\n{r.output}\n{tb}")
-    if "Traceback" in r.output:
-        raise Failure(f"a traceback reached the user on {raw!r}\n{r.output}")
-    return f"exit {r.exit_code}"
+    output = io.StringIO()
+    code, tb = None, ""
+    try:
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            main(["check", "--format", "json", str(path)])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except Exception:  # noqa: BLE001 - reported below
+        tb = traceback.format_exc()
+    if code not in (0, 1, 2):
+        raise Failure(f"prove check exited {code} on {raw!r}\n{output.getvalue()}\n{tb}")
+    if "Traceback" in output.getvalue():
+        raise Failure(f"a traceback reached the user on {raw!r}\n{output.getvalue()}")
+    return f"exit {code}"
 
 
 def prop_grade_read(raw: bytes) -> str:

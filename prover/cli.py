@@ -3,15 +3,19 @@
 invalid, 2 a file could not be read or the command was misused.
 
 Start-up matters (a pre-commit hook runs `prove check` on every commit): this module imports only
-click and the standard library, and each command imports what it uses inside its function, so
-`prove --version` loads no checker and `prove check` no deriver, grader or renderer."""
+the standard library (argparse; click cost more than the start-up target allowed), and each
+command imports what it uses inside its function, so `prove --version` loads no checker and
+`prove check` no deriver, grader or renderer. Each command is a plain function; `_add_check` and
+its siblings declare its options, and `main` parses the words and calls it. The parser's reading
+of the words (options anywhere, `-X` as an expression) is `cli_parser.Parser`."""
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 
-import click
-
-from .cli_common import STDIN, STDIN_NAME, YAML_SUFFIXES, color_option, read_stdin, use_color
+from .cli_common import STDIN, STDIN_NAME, YAML_SUFFIXES, UsageError, echo, read_stdin, use_color
+from .cli_parser import Parser, add_color_option, int_range, path
 
 DIST_NAME = "prove-matrix"  # the distribution on the package index; the command is `prove`
 
@@ -54,41 +58,29 @@ def _check_stdin(lib: list[str]) -> list:
                            message=f"internal error: {type(exc).__name__}: {exc}")]
 
 
-def _version(ctx: click.Context, _param, value: bool) -> None:
-    if not value or ctx.resilient_parsing:
-        return
-    from importlib.metadata import PackageNotFoundError, version
+class _Version(argparse.Action):
+    """`--version`: looked up only when asked for (importlib.metadata is not free)."""
 
-    try:
-        v = version(DIST_NAME)
-    except PackageNotFoundError:
-        v = "unknown (not installed)"
-    click.echo(f"prove, version {v}")
-    ctx.exit()
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
-              help="Show the version and exit.")
-def main() -> None:
-    """Check matrix-calculus derivations step by step (the trace/differential method).
-
-    Where another `prove` comes first on the PATH (Perl's), run `python -m prover`."""
+        try:
+            v = version(DIST_NAME)
+        except PackageNotFoundError:
+            v = "unknown (not installed)"
+        echo(f"prove, version {v}")
+        parser.exit()
 
 
-@main.command()
-@click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "junit", "github"]),
-              default="text", show_default=True, help="How to print the results: junit is JUnit "
-              "XML for CI test reports, github is GitHub Actions annotations.")
-@click.option("--strict", is_flag=True, help="Warnings fail too: a step that changes nothing, "
-              "a variable declared but never used, a deprecated rule name, a rule cited where "
-              "algebra alone suffices.")
-@click.option("--lib", "lib", multiple=True, type=click.Path(), help="Where to look for lemma "
-              "files besides each proof's own folder (repeatable).")
-@click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
-              help="Check this many files in parallel.")
-@color_option
+_DESCRIPTION = """Check matrix-calculus derivations step by step (the trace/differential method).
+
+Where another `prove` comes first on the PATH (Perl's), run `python -m prover`."""
+
+
 def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], jobs: int,
           color: str) -> None:
     """Check proof files, or every *.yaml and *.yml under the folders given; `-` reads one proof
@@ -105,7 +97,7 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], 
         files, missing = collect(rest)
         results.extend(missing)
         if not files and not missing and STDIN not in paths:
-            click.echo("error: no proof files (*.yaml, *.yml) under " + ", ".join(paths), err=True)
+            echo("error: no proof files (*.yaml, *.yml) under " + ", ".join(paths), err=True)
             sys.exit(2)
     work = [(str(f), list(lib)) for f in files]
     if jobs > 1 and len(work) > 1:
@@ -118,26 +110,43 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], 
     if fmt == "json":
         from .render import json_report
 
-        click.echo(json_report(results, strict))
+        echo(json_report(results, strict))
     elif fmt in ("junit", "github"):
         from .ci_formats import github_report, junit_report
 
-        click.echo((junit_report if fmt == "junit" else github_report)(results, strict))
+        echo((junit_report if fmt == "junit" else github_report)(results, strict))
     else:
         from .render import text_report
 
         on = use_color(color)
-        click.echo(text_report(results, strict, color=on), color=on)
+        echo(text_report(results, strict, color=on), color=on)
     counts = summary(results, strict)
     if counts["error"]:
         sys.exit(2)
     sys.exit(1 if counts["invalid"] else 0)
 
 
-@main.command()
-@click.option("--verify", is_flag=True, help="Confirm every rule with Z3 at small sizes.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              help="markdown prints the rule reference (docs/rules.md).")
+def _add_check(commands) -> Parser:
+    p = commands.add_parser("check", help="Check proof files, or every *.yaml and *.yml under "
+                            "the folders given.", description=check.__doc__)
+    p.add_argument("paths", nargs="+", metavar="PATHS", help="Proof files and folders; - is "
+                   "standard input.")
+    p.add_argument("--format", dest="fmt", choices=["text", "json", "junit", "github"],
+                   default="text", help="How to print the results: junit is JUnit XML for CI "
+                   "test reports, github is GitHub Actions annotations. [default: text]")
+    p.add_argument("--strict", action="store_true", help="Warnings fail too: a step that "
+                   "changes nothing, a variable declared but never used, a deprecated rule name, "
+                   "a rule cited where algebra alone suffices.")
+    p.add_argument("--lib", action="append", default=[], metavar="PATH", type=path(),
+                   help="Where to look for lemma files besides each proof's own folder "
+                   "(repeatable).")
+    p.add_argument("-j", "--jobs", default=1, type=int_range(1, 64), metavar="N",
+                   help="Check this many files in parallel (1 to 64). [default: 1]")
+    add_color_option(p)
+    p.set_defaults(run=check)
+    return p
+
+
 def rules(verify: bool, fmt: str) -> None:
     """List the rule base (rules/*.yaml)."""
     from .rulebase import load_rulebook, rule_reference, verify_rule
@@ -146,10 +155,10 @@ def rules(verify: bool, fmt: str) -> None:
     try:
         entries, _ = load_rulebook()
     except SourceError as exc:
-        click.echo(f"error: {exc.message}", err=True)
+        echo(f"error: {exc.message}", err=True)
         sys.exit(2)
     if fmt == "markdown":
-        click.echo(rule_reference(entries), nl=False)
+        echo(rule_reference(entries), nl=False)
         return
     rows = []
     bad = 0
@@ -166,18 +175,28 @@ def rules(verify: bool, fmt: str) -> None:
     if fmt == "json":
         import json
 
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        echo(json.dumps(rows, ensure_ascii=False, indent=2))
     else:
         for r in rows:
             alias = f" ({', '.join(r['aliases'])})" if r["aliases"] else ""
-            click.echo(f"{r['id']}{alias}")
-            click.echo(f"    {r['statement']}")
-            click.echo(f"    {r['summary']}")
+            echo(f"{r['id']}{alias}")
+            echo(f"    {r['statement']}")
+            echo(f"    {r['summary']}")
             if verify:
-                click.echo(f"    verified: {r['verified']}" + (f" — {r['detail']}" if r["detail"] else ""))
+                echo(f"    verified: {r['verified']}" + (f" — {r['detail']}" if r["detail"] else ""))
         if verify:
-            click.echo(f"{len(rows)} rules, {bad} not confirmed")
+            echo(f"{len(rows)} rules, {bad} not confirmed")
     sys.exit(1 if bad else 0)
+
+
+def _add_rules(commands) -> Parser:
+    p = commands.add_parser("rules", help=rules.__doc__, description=rules.__doc__)
+    p.add_argument("--verify", action="store_true",
+                   help="Confirm every rule with Z3 at small sizes.")
+    p.add_argument("--format", dest="fmt", choices=["text", "json", "markdown"], default="text",
+                   help="markdown prints the rule reference (docs/rules.md).")
+    p.set_defaults(run=rules)
+    return p
 
 
 def _vars(specs: tuple[str, ...]):
@@ -188,7 +207,7 @@ def _vars(specs: tuple[str, ...]):
         try:
             name, info = parse_var(spec)
         except DeriveError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise UsageError(str(exc)) from None
         env[name] = info
     return env
 
@@ -197,18 +216,6 @@ _LEADING_MINUS = ("An expression that starts with '-' is read as an expression, 
                   "or put the expressions after `--`: prove equiv --var 'x: n x 1' -- -x 'x'.")
 
 
-@main.command(context_settings={"ignore_unknown_options": True}, epilog=_LEADING_MINUS)
-@click.argument("target")
-@click.option("--wrt", help="The variable to differentiate with respect to (with an expression).")
-@click.option("--var", "var", multiple=True, help="A declaration: 'a: n x 1 constant', "
-              "'X: n x n invertible', 's: scalar' (repeatable).")
-@click.option("--layout", type=click.Choice(["numerator", "denominator"]), default=None,
-              help="Numerator layout (the default) or denominator layout.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True),
-              help="Write the checked proof here (`-o -`: to standard output).")
-@click.option("--show", is_flag=True, help="Print the checked proof (YAML) on standard output; "
-              "the one-line answer then goes to standard error.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | None,
            output: str | None, show: bool, fmt: str) -> None:
     """Derive ∂f/∂X with a proof that `prove check` accepts.
@@ -224,19 +231,19 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
 
     to_stdout = show or output == STDIN
     if to_stdout and fmt == "json":
-        raise click.UsageError("--format json already holds the proof; drop --show / -o -")
+        raise UsageError("--format json already holds the proof; drop --show / -o -")
     theorem = "derived"
     if Path(target).suffix in YAML_SUFFIXES and Path(target).exists():
         try:
             src = load_yaml(read_text(Path(target)))
             pf = parse_proof(src.data, src)
         except SourceError as exc:
-            click.echo(f"{target}:{exc.line}:{exc.col}: error: {exc.message}", err=True)
+            echo(f"{target}:{exc.line}:{exc.col}: error: {exc.message}", err=True)
             sys.exit(2)
         from .proofs import DerivativeClaim
 
         if not isinstance(pf.claim, DerivativeClaim):
-            click.echo(f"{target}: error: the claim must have `derivative` and `wrt`", err=True)
+            echo(f"{target}: error: the claim must have `derivative` and `wrt`", err=True)
             sys.exit(2)
         f_text, wrt_name = pf.claim.derivative, pf.claim.wrt
         env = {n: v.info() for n, v in pf.variables.items()}
@@ -244,20 +251,19 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         theorem = pf.theorem
     else:
         if not wrt:
-            raise click.UsageError("with an expression, give --wrt (and --var for each variable)")
+            raise UsageError("with an expression, give --wrt (and --var for each variable)")
         f_text, wrt_name, env = target, wrt, _vars(var)
     layout = layout or "numerator"
     try:
         dv = run_derive(f_text, wrt_name, env, layout, theorem)
         result = check_derivation(dv)
     except DeriveError as exc:
-        click.echo(f"cannot derive: {exc}", err=True)
+        echo(f"cannot derive: {exc}", err=True)
         sys.exit(1)
     if result.status != "valid":
         bad = next((s for s in result.steps if s.status != "valid"), None)
         why = f"step {bad.index} ({bad.expr}): {bad.message}" if bad else result.message
-        click.echo(f"cannot derive: the engine's proof was not accepted by the checker: {why}",
-                   err=True)
+        echo(f"cannot derive: the engine's proof was not accepted by the checker: {why}", err=True)
         sys.exit(1)
     text = dv.proof_yaml()
     answer = str(dv.steps[-1][0])
@@ -267,23 +273,39 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
     if fmt == "json":
         import json
 
-        click.echo(json.dumps({"derivative": answer, "layout": layout, "wrt": wrt_name,
-                               "proof": text, "assume": {"invertible": dv.assume_invertible}},
-                              ensure_ascii=False, indent=2))
+        echo(json.dumps({"derivative": answer, "layout": layout, "wrt": wrt_name,
+                         "proof": text, "assume": {"invertible": dv.assume_invertible}},
+                        ensure_ascii=False, indent=2))
         return
     if to_stdout:  # standard output is exactly the proof file; the answer goes to stderr
-        click.echo(text, nl=not text.endswith("\n"))
-    click.echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}", err=to_stdout)
+        echo(text, nl=not text.endswith("\n"))
+    echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}", err=to_stdout)
     assuming = (", assuming " + " and ".join(f"{t} invertible" for t in dv.assume_invertible)
                 if dv.assume_invertible else "")
-    click.echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked{assuming}"
-               + (f", written to {written})" if written else ")"), err=to_stdout)
+    echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked{assuming}"
+         + (f", written to {written})" if written else ")"), err=to_stdout)
 
 
-@main.command(context_settings={"ignore_unknown_options": True}, epilog=_LEADING_MINUS)
-@click.argument("first")
-@click.argument("second")
-@click.option("--var", "var", multiple=True, help="A declaration, as for derive (repeatable).")
+def _add_derive(commands) -> Parser:
+    p = commands.add_parser("derive", loose=True, help="Derive ∂f/∂X with a proof that `prove "
+                            "check` accepts.", description=derive.__doc__, epilog=_LEADING_MINUS)
+    p.add_argument("target", metavar="TARGET", help="A proof file, or an expression.")
+    p.add_argument("--wrt", metavar="NAME", help="The variable to differentiate with respect to (with an "
+                   "expression).")
+    p.add_argument("--var", action="append", default=[], metavar="DECL",
+                   help="A declaration: 'a: n x 1 "
+                   "constant', 'X: n x n invertible', 's: scalar' (repeatable).")
+    p.add_argument("--layout", choices=["numerator", "denominator"], default=None,
+                   help="Numerator layout (the default) or denominator layout.")
+    p.add_argument("-o", "--output", type=path(dir_okay=False, allow_dash=True), metavar="FILE",
+                   help="Write the checked proof here (`-o -`: to standard output).")
+    p.add_argument("--show", action="store_true", help="Print the checked proof (YAML) on "
+                   "standard output; the one-line answer then goes to standard error.")
+    p.add_argument("--format", dest="fmt", choices=["text", "json"], default="text")
+    p.set_defaults(run=derive)
+    return p
+
+
 def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
     """Are two expressions the same function? Exit 0 if equal, 1 if not (with a counterexample),
     3 if it cannot be decided (with the reason)."""
@@ -291,27 +313,115 @@ def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
     from .render import counterexample_line
 
     r = equivalent(first, second, _vars(var))
-    click.echo(r.message)
+    echo(r.message)
     if r.counterexample is not None:
-        click.echo(counterexample_line(r.counterexample))
+        echo(counterexample_line(r.counterexample))
     sys.exit({"equal": 0, "undecided": 3}.get(r.status, 1))
 
 
-@main.command()
+def _add_equiv(commands) -> Parser:
+    p = commands.add_parser("equiv", loose=True, help="Are two expressions the same function?",
+                            description=equiv.__doc__, epilog=_LEADING_MINUS)
+    p.add_argument("first", metavar="FIRST", help="An expression.")
+    p.add_argument("second", metavar="SECOND", help="Another expression.")
+    p.add_argument("--var", action="append", default=[], metavar="DECL",
+                   help="A declaration, as for derive (repeatable).")
+    p.set_defaults(run=equiv)
+    return p
+
+
 def schema() -> None:
     """Print the JSON Schema of proof files (for editors)."""
     import json
 
     from .schema import proof_schema
 
-    click.echo(json.dumps(proof_schema(), indent=2, ensure_ascii=False))
+    echo(json.dumps(proof_schema(), indent=2, ensure_ascii=False))
 
 
-from .cli_grade import grade  # noqa: E402
-from .cli_render import render  # noqa: E402
+def _add_schema(commands) -> Parser:
+    p = commands.add_parser("schema", help=schema.__doc__, description=schema.__doc__)
+    p.set_defaults(run=schema)
+    return p
 
-main.add_command(render)
-main.add_command(grade)
+
+from .cli_grade import add_grade  # noqa: E402
+from .cli_render import add_render  # noqa: E402
+
+
+_COMMANDS = {"check": _add_check, "derive": _add_derive, "equiv": _add_equiv, "grade": add_grade,
+             "render": add_render, "rules": _add_rules, "schema": _add_schema}
+
+
+def parsers(prog: str = "prove", only: str | None = None) -> tuple[Parser, dict[str, Parser]]:
+    """The `prove` parser and each command's, by name; with `only`, that command's alone (a
+    few milliseconds less at every start)."""
+    top = Parser(prog=prog, description=_DESCRIPTION)
+    top.add_argument("--version", action=_Version, help="Show the version and exit.")
+    commands = top.add_subparsers(title="commands", metavar="COMMAND", dest="command",
+                                  parser_class=Parser)
+    return top, {name: add(commands) for name, add in _COMMANDS.items()
+                 if only is None or name == only}
+
+
+def _program() -> str:
+    """The name usage lines give the program: `prove`, or `python -m prover` when run so."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    first = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "prove"
+    if spec is not None and spec.name.startswith("prover") and first.endswith(".py"):
+        return "python -m " + spec.name.removesuffix(".__main__")
+    return first or "prove"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`prove WORDS...` (argv: the words after `prove`; by default sys.argv[1:]). Always ends by
+    raising SystemExit with the exit code: 0 all valid, 1 some invalid, 2 unreadable input or a
+    usage error (the command's usage line and the problem on standard error)."""
+    words = sys.argv[1:] if argv is None else [str(w) for w in argv]
+    prog = _program() if argv is None else "prove"
+    # The command is the first word that is not an option; what comes before it is prove's own
+    # (--help, --version: each exits; anything else is an error).
+    at = next((i for i, w in enumerate(words) if w == STDIN or not w.startswith("-")), len(words))
+    if at or at == len(words) or words[at] not in _COMMANDS:
+        top, _ = parsers(prog)
+        if not words:
+            top.print_help(sys.stderr)
+            sys.exit(2)
+        if at:
+            top.parse_args(words[:at])
+        if at == len(words):
+            top.error("give a command: " + ", ".join(_COMMANDS))
+        if words[at] not in _COMMANDS:
+            top.error(f"no such command {words[at]!r}; the commands are " + ", ".join(_COMMANDS))
+    sub = parsers(prog, only=words[at])[1][words[at]]
+    options = vars(sub.parse_args(words[at + 1:]))
+    run = options.pop("run")
+    for many in ("lib", "var"):
+        if many in options:
+            options[many] = tuple(options[many])
+    try:
+        run(**options)
+    except UsageError as exc:
+        sub.error(str(exc))
+    except BrokenPipeError:  # `prove rules | head`: the reader left; say nothing more
+        _silence_stdout()
+        sys.exit(1)
+    except (KeyboardInterrupt, EOFError):
+        echo(err=True)
+        echo("Aborted!", err=True)
+        sys.exit(1)
+    sys.exit(0)
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, send what is still buffered nowhere, so the exit prints no error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+
 
 if __name__ == "__main__":
     main()

@@ -1,19 +1,27 @@
-"""Small pieces the commands share (colour, standard input). Kept free of heavy imports: every
-`prove` command imports this module, so it may import only the standard library and click."""
+"""Small pieces the commands share: printing (`echo`), colour (`style`, `--color`, NO_COLOR),
+standard input. Every `prove` command imports this module, and `render.py` and the grader's
+formats take `style` from it, so it imports only os, re and sys (not even argparse, which is
+`cli_parser.py`'s)."""
 from __future__ import annotations
 
 import os
+import re
 import sys
-
-import click
 
 STDIN = "-"  # a path of "-" means standard input
 STDIN_NAME = "<stdin>"  # how messages name it
 YAML_SUFFIXES = (".yaml", ".yml")
 
-color_option = click.option(
-    "--color", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
-    show_default=True, help="Colour the text output: auto is on a terminal unless NO_COLOR is set.")
+COLORS = ("auto", "always", "never")
+_FG = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
+       "white": 37}
+_ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # what is stripped from output that is not coloured
+
+
+class UsageError(Exception):
+    """The command was misused in a way its parser cannot see (e.g. `--show` with `--format
+    json`): `main` prints the command's usage line and the message, exit 2, as for any argparse
+    error."""
 
 
 def use_color(choice: str, stream=None) -> bool:
@@ -24,6 +32,35 @@ def use_color(choice: str, stream=None) -> bool:
     if choice == "never" or os.environ.get("NO_COLOR"):
         return False
     stream = sys.stdout if stream is None else stream
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def style(text: str, fg: str) -> str:
+    """`text` in the colour `fg` (red, green, yellow, blue, magenta, cyan, ...) for a terminal."""
+    return f"\033[{_FG[fg]}m{text}\033[0m"
+
+
+def echo(message: str = "", nl: bool = True, err: bool = False, color: bool | None = None) -> None:
+    """Print to standard output (or error) and flush. Escape sequences are taken out unless
+    `color` is true, or it is None and the stream is a terminal."""
+    stream = sys.stderr if err else sys.stdout
+    if stream is None:
+        return
+    text = message + "\n" if nl else message
+    if text and (color is False or (color is None and not _isatty(stream))):
+        text = _ANSI.sub("", text)
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:  # a stream that is not UTF-8 (LC_ALL=C): write UTF-8 bytes
+        stream.flush()
+        stream.buffer.write(text.encode("utf-8", "replace"))
+    stream.flush()
+
+
+def _isatty(stream) -> bool:
     try:
         return stream.isatty()
     except (AttributeError, ValueError):

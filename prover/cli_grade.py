@@ -3,12 +3,13 @@ options, shows progress on a terminal, and writes the outputs. Exit 0 when the r
 (whatever the scores), 2 when the assignment or the submissions folder cannot be used."""
 from __future__ import annotations
 
+import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Optional
 
-import click
-
-from .cli_common import color_option, use_color
+from .cli_common import UsageError, echo, use_color
+from .cli_parser import Parser, add_color_option, float_range, int_range, path
 
 if TYPE_CHECKING:
     from .grade import Report
@@ -17,25 +18,39 @@ if TYPE_CHECKING:
 # keeps the two equal).
 DEFAULT_TIMEOUT = 60.0
 FORMATS = ["text", "csv", "json", "gradescope", "prairielearn"]
+BAR_WIDTH = 36  # the progress bar's, in characters
 
 
 def _progress(enabled: bool):
+    """`progress(label, total)` for the grader: a bar `grading   [####----]  3/10` redrawn on
+    standard error when it is a terminal; elsewhere the label alone, once."""
     if not enabled:
         return None
 
     def start(label: str, total: int):
         if total <= 0:
             return None
-        bar = click.progressbar(length=total, label=f"{label:<9}", file=sys.stderr,
-                                show_pos=True, show_eta=False)
-        bar.__enter__()
+        head = f"{label:<9}"
+        try:
+            drawn = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            drawn = False
         count = [0]
+
+        def draw() -> None:
+            filled = BAR_WIDTH * count[0] // total
+            echo(f"\r{head}  [{'#' * filled}{'-' * (BAR_WIDTH - filled)}]  {count[0]}/{total}",
+                 nl=count[0] >= total, err=True, color=True)
+
+        if drawn:
+            draw()
+        else:
+            echo(head, err=True)
 
         def tick() -> None:
             count[0] += 1
-            bar.update(1)
-            if count[0] >= total:
-                bar.__exit__(None, None, None)
+            if drawn and count[0] <= total:
+                draw()
 
         return tick
 
@@ -51,7 +66,7 @@ def _write(text: str, output: Optional[str]) -> None:
             path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        echo(text, nl=not text.endswith("\n"))
 
 
 def _platform(report: "Report", fmt: str, output: Optional[str]) -> None:
@@ -83,66 +98,27 @@ def _check_keys(a, assignment: str, trust_key: bool) -> None:
     checks = check_keys(a)
     for k in checks:
         if k.status == "unconfirmed":
-            click.echo(f"warning: {assignment}: {k.message}; grading with the key as given",
-                       err=True)
+            echo(f"warning: {assignment}: {k.message}; grading with the key as given", err=True)
         elif k.status == "confirmed" and not k.derived:
-            click.echo(f"note: {assignment}: {k.message}: {k.note}", err=True)
+            echo(f"note: {assignment}: {k.message}: {k.note}", err=True)
     wrong = [k for k in checks if k.status == "wrong"]
     if not wrong:
         return
     if trust_key:
         for k in wrong:
-            click.echo(f"warning: the answer key is wrong: {assignment}: {k.message}; grading "
-                       "with the key as given (--trust-key)", err=True)
+            echo(f"warning: the answer key is wrong: {assignment}: {k.message}; grading "
+                 "with the key as given (--trust-key)", err=True)
         return
     for k in wrong:
-        click.echo(f"error: the answer key is wrong: {assignment}: {k.message}", err=True)
-    click.echo("error: nobody was graded; correct the assignment, or pass --trust-key to grade "
-               "with the key as given", err=True)
+        echo(f"error: the answer key is wrong: {assignment}: {k.message}", err=True)
+    echo("error: nobody was graded; correct the assignment, or pass --trust-key to grade "
+         "with the key as given", err=True)
     sys.exit(2)
 
 
-@click.command()
-@click.argument("submissions", required=False, type=click.Path())
-@click.option("--assignment", "-a", "assignment", type=click.Path(),
-              help="The assignment file (problems, points, allowed rules).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text and csv and json for the class; gradescope and prairielearn write each "
-              "student's results file.")
-@click.option("-o", "--output", type=click.Path(), help="Write here instead of standard output "
-              "(for gradescope/prairielearn with several students: a folder, one "
-              "<student>/results.json each).")
-@click.option("--feedback", "feedback_dir", type=click.Path(file_okay=False),
-              help="Write a Markdown feedback page per student into this folder.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False),
-              help="Write a class report into this folder: report.md (score distributions, the "
-              "mistakes and steps the class gets wrong most, refusals per problem, identical "
-              "submissions) and PNG plots when matplotlib is installed.")
-@click.option("--jobs", "-j", default=1, type=click.IntRange(1, 64), show_default=True,
-              help="Worker processes.")
-@click.option("--timeout", default=DEFAULT_TIMEOUT, type=click.FloatRange(1, 3600),
-              show_default=True, help="Seconds allowed for all the work on one submission (reading, "
-              "gating and checking it); over it, that submission is an error.")
-@click.option("--single", is_flag=True, help="SUBMISSIONS is one student's submission (a folder "
-              "of proof files or one file), not a folder of students.")
-@click.option("--lib", "lib", multiple=True, type=click.Path(), help="A folder of instructor "
-              "lemma files (for problems with allow_lemmas: true; repeatable).")
-@click.option("--gradescope", "gradescope_mode", is_flag=True, help="Run as a Gradescope "
-              "autograder: grade AUTOGRADER_ROOT/submission, write "
-              "AUTOGRADER_ROOT/results/results.json.")
-@click.option("--autograder-root", envvar="PROVE_AUTOGRADER_ROOT", default="/autograder",
-              show_default=True, type=click.Path(), help="The Gradescope folder (or set "
-              "PROVE_AUTOGRADER_ROOT).")
-@click.option("--trust-key", is_flag=True, help="Grade with the assignment's answer keys as "
-              "given even where the kernel refutes one (a warning is printed). By default a wrong "
-              "key (an equals: that is not the derivative, or a false identity) stops the run "
-              "with exit 2 before anyone is graded.")
-@click.option("--progress/--no-progress", default=None,
-              help="A progress bar on standard error (default: when it is a terminal).")
-@color_option
 def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, output: Optional[str],
           feedback_dir: Optional[str], report_dir: Optional[str], jobs: int, timeout: float,
-          single: bool, lib: tuple[str, ...], gradescope_mode: bool, autograder_root: str,
+          single: bool, lib: tuple[str, ...], gradescope_mode: bool, autograder_root: Optional[str],
           trust_key: bool, progress: Optional[bool], color: str) -> None:
     """Grade a folder of submissions (one entry per student) against an assignment.
 
@@ -155,22 +131,24 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
                         load_assignment, markdown_feedback, safe_name, text_report)
 
     if gradescope_mode:
+        if autograder_root is None:  # the option, else the variable (if not empty), else this
+            autograder_root = os.environ.get("PROVE_AUTOGRADER_ROOT") or "/autograder"
         root = Path(autograder_root)
         submissions = submissions or str(root / "submission")
         assignment = assignment or str(root / "source" / "assignment.yaml")
         output = output or str(root / "results" / "results.json")
         fmt, single = "gradescope", True
     if not submissions:
-        raise click.UsageError("give the SUBMISSIONS folder (or --gradescope)")
+        raise UsageError("give the SUBMISSIONS folder (or --gradescope)")
     if not assignment:
-        raise click.UsageError("give --assignment FILE")
+        raise UsageError("give --assignment FILE")
     if not Path(submissions).exists():
-        click.echo(f"error: {submissions}: no such file or folder", err=True)
+        echo(f"error: {submissions}: no such file or folder", err=True)
         sys.exit(2)
     try:
         a = load_assignment(assignment, lib)
     except AssignmentError as exc:
-        click.echo(f"error: the assignment cannot be used: {exc.message}", err=True)
+        echo(f"error: the assignment cannot be used: {exc.message}", err=True)
         sys.exit(2)
     _check_keys(a, assignment, trust_key)
     if progress is None:
@@ -194,7 +172,7 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
     if fmt in ("gradescope", "prairielearn"):
         _platform(report, fmt, output)
         if gradescope_mode:  # Gradescope keeps stdout for the instructor
-            click.echo(text_report(report))
+            echo(text_report(report))
     elif fmt == "csv":
         _write(csv_report(report), output)
     elif fmt == "json":
@@ -205,5 +183,52 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
         if output:
             _write(text, output)
         else:
-            click.echo(text, nl=not text.endswith("\n"), color=on)
+            echo(text, nl=not text.endswith("\n"), color=on)
     sys.exit(0)
+
+
+def add_grade(commands) -> Parser:
+    p = commands.add_parser("grade", help="Grade a folder of submissions (one entry per "
+                            "student) against an assignment.", description=grade.__doc__)
+    p.add_argument("submissions", nargs="?", metavar="SUBMISSIONS", type=path(),
+                   help="The folder of submissions, one entry per student.")
+    p.add_argument("-a", "--assignment", type=path(), metavar="FILE",
+                   help="The assignment file (problems, points, allowed rules).")
+    p.add_argument("--format", dest="fmt", choices=FORMATS, default="text",
+                   help="text and csv and json for the class; gradescope and prairielearn write "
+                   "each student's results file. [default: text]")
+    p.add_argument("-o", "--output", type=path(), metavar="PATH", help="Write here instead of "
+                   "standard output (for gradescope/prairielearn with several students: a "
+                   "folder, one <student>/results.json each).")
+    p.add_argument("--feedback", dest="feedback_dir", type=path(file_okay=False), metavar="DIR",
+                   help="Write a Markdown feedback page per student into this folder.")
+    p.add_argument("--report", dest="report_dir", type=path(file_okay=False), metavar="DIR",
+                   help="Write a class report into this folder: report.md (score distributions, "
+                   "the mistakes and steps the class gets wrong most, refusals per problem, "
+                   "identical submissions) and PNG plots when matplotlib is installed.")
+    p.add_argument("-j", "--jobs", default=1, type=int_range(1, 64), metavar="N",
+                   help="Worker processes (1 to 64). [default: 1]")
+    p.add_argument("--timeout", default=DEFAULT_TIMEOUT, type=float_range(1, 3600),
+                   metavar="SECONDS", help="Seconds allowed for all the work on one submission "
+                   "(reading, gating and checking it); over it, that submission is an error "
+                   f"(1 to 3600). [default: {DEFAULT_TIMEOUT:g}]")
+    p.add_argument("--single", action="store_true", help="SUBMISSIONS is one student's "
+                   "submission (a folder of proof files or one file), not a folder of students.")
+    p.add_argument("--lib", action="append", default=[], type=path(), metavar="DIR",
+                   help="A folder of instructor lemma files (for problems with allow_lemmas: "
+                   "true; repeatable).")
+    p.add_argument("--gradescope", dest="gradescope_mode", action="store_true", help="Run as a "
+                   "Gradescope autograder: grade AUTOGRADER_ROOT/submission, write "
+                   "AUTOGRADER_ROOT/results/results.json.")
+    p.add_argument("--autograder-root", type=path(), metavar="AUTOGRADER_ROOT",
+                   help="The Gradescope folder (or set PROVE_AUTOGRADER_ROOT). "
+                   "[default: /autograder]")
+    p.add_argument("--trust-key", action="store_true", help="Grade with the assignment's answer "
+                   "keys as given even where the kernel refutes one (a warning is printed). By "
+                   "default a wrong key (an equals: that is not the derivative, or a false "
+                   "identity) stops the run with exit 2 before anyone is graded.")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="A progress bar on standard error (default: when it is a terminal).")
+    add_color_option(p)
+    p.set_defaults(run=grade)
+    return p

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import click
-
+from .cli_common import style as colored
 from .kernel.replay import StepResult
 from .proofs import FileResult
 
@@ -82,7 +81,7 @@ def step_diagnostic(fr: FileResult, s: StepResult) -> list[str]:
 
 def text_report(results: list[FileResult], strict: bool = False, color: bool = False) -> str:
     out: list[str] = []
-    style = (lambda t, c: click.style(t, fg=c)) if color else (lambda t, c: t)  # noqa: E731
+    style = colored if color else (lambda t, c: t)  # noqa: E731
     for fr in results:
         if fr.status == "error":
             out.append(f"{fr.path}:{fr.line}:{fr.col}: " + style("error", "red") + f": {fr.message}")

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
+from helpers import run_cli
 
 from prover import grade as G
-from prover.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -25,7 +24,7 @@ VALID_Q1 = [("d(a^T X a)", None), ("d(tr(a^T X a))", "theorem-1"), ("d(tr(a a^T 
 
 
 def run(*args, env=None):
-    r = CliRunner().invoke(main, ["grade", *map(str, args)], env=env)
+    r = run_cli(["grade", *map(str, args)], env=env)
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     return r.exit_code, r.output
 

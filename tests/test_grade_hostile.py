@@ -12,10 +12,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import run_cli
 
 from prover import grade as G
-from prover.cli import main
 from prover.grade.safe import csv_cell, decoded, md_code, md_text, visible
 
 Q1_VARS = "variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
@@ -257,9 +256,9 @@ def test_honest_feedback_keeps_its_form(classes):
 @pytest.mark.parametrize("fmt", ["text", "csv", "json", "gradescope", "prairielearn"])
 def test_every_format_from_the_command(classes, fmt, tmp_path):
     out = tmp_path / ("out" if fmt in ("gradescope", "prairielearn") else f"out.{fmt}")
-    r = CliRunner().invoke(main, ["grade", str(classes["mixed_path"]), "--assignment",
-                                  str(classes["hw"]), "--format", fmt, "-o", str(out),
-                                  "--feedback", str(tmp_path / "fb")])
+    r = run_cli(["grade", str(classes["mixed_path"]), "--assignment",
+                 str(classes["hw"]), "--format", fmt, "-o", str(out),
+                 "--feedback", str(tmp_path / "fb")])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     assert r.exit_code == 0, r.output
     n = len(classes["mixed"].students)
@@ -270,8 +269,8 @@ def test_every_format_from_the_command(classes, fmt, tmp_path):
         text = out.read_text(encoding="utf-8")
         assert "bob  25/25" not in text.replace("\\nbob  25/25", "")
     # printed to standard output as well
-    r = CliRunner().invoke(main, ["grade", str(classes["mixed_path"]), "--assignment",
-                                  str(classes["hw"]), "--format", fmt])
+    r = run_cli(["grade", str(classes["mixed_path"]), "--assignment",
+                 str(classes["hw"]), "--format", fmt])
     assert r.exit_code == 0 and r.exception is None or isinstance(r.exception, SystemExit)
     assert "\x1b[2J" not in r.output
 

@@ -5,11 +5,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import run_cli
 
 from prover import grade as G
 from prover.grade import key as K
-from prover.cli import main
 from prover.kernel.truth import Evidence
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +51,7 @@ def write_assignment(tmp_path, *problems):
 
 
 def run(*args):
-    r = CliRunner().invoke(main, ["grade", *map(str, args)])
+    r = run_cli(["grade", *map(str, args)])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     return r.exit_code, r.output
 
@@ -221,5 +220,5 @@ def test_sample_assignment_keys_are_right_and_it_grades_as_before():
 
 
 def test_trust_key_is_in_the_help():
-    r = CliRunner().invoke(main, ["grade", "--help"])
+    r = run_cli(["grade", "--help"])
     assert "--trust-key" in r.output

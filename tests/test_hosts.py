@@ -182,21 +182,19 @@ def test_prairielearn_question_files_fit_the_host():
 
 
 def test_the_gradescope_visibility_key_is_validated(tmp_path):
-    from click.testing import CliRunner
-
-    from prover.cli import main
+    from helpers import run_cli
 
     hw = (HOSTS / "gradescope" / "assignment.yaml").read_text()
     (tmp_path / "sub").mkdir()
     bad = tmp_path / "bad.yaml"
     bad.write_text(hw.replace("visibility: after_published", "visibility: later"))
-    r = CliRunner().invoke(main, ["grade", str(tmp_path / "sub"), "--single", "--assignment",
-                                  str(bad), "--format", "gradescope"])
+    r = run_cli(["grade", str(tmp_path / "sub"), "--single", "--assignment",
+                 str(bad), "--format", "gradescope"])
     assert r.exit_code == 2 and "visibility" in r.output
     default = tmp_path / "default.yaml"
     default.write_text(hw.replace("gradescope:\n  visibility: after_published", ""))
-    r = CliRunner().invoke(main, ["grade", str(tmp_path / "sub"), "--single", "--assignment",
-                                  str(default), "--format", "gradescope"])
+    r = run_cli(["grade", str(tmp_path / "sub"), "--single", "--assignment",
+                 str(default), "--format", "gradescope"])
     assert r.exit_code == 0, r.output
     res = json.loads(r.output)
     assert res["visibility"] == "visible" and {t["visibility"] for t in res["tests"]} == {"visible"}

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from helpers import run_cli
 
-from prover.cli import main
 from prover.grade.report import analyse, mistake_name, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +18,7 @@ CLASS_NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi
 
 
 def run(*args):
-    r = CliRunner().invoke(main, ["grade", *map(str, args)])
+    r = run_cli(["grade", *map(str, args)])
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     return r.exit_code, r.output
 

@@ -65,11 +65,9 @@ def test_cli_verify_fails_on_a_false_rule(tmp_path, monkeypatch):
         "    variables: {A: {shape: [n, n]}, B: {shape: [n, n]}}\n"
         "    source: nowhere\n    summary: false on purpose\n")
     monkeypatch.setenv("PROVE_RULES", str(folder))
-    from click.testing import CliRunner
+    from helpers import run_cli
 
-    from prover.cli import main
-
-    r = CliRunner().invoke(main, ["rules", "--verify"])
+    r = run_cli(["rules", "--verify"])
     assert r.exit_code == 1
     assert "trace-product" in r.output and "verified: false" in r.output
     assert "1 not confirmed" in r.output

@@ -5,15 +5,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from click.testing import CliRunner
+from helpers import run_cli
 
-from prover.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def schema():
-    return json.loads(CliRunner().invoke(main, ["schema"]).output)
+    return json.loads(run_cli(["schema"]).output)
 
 
 def test_schema_file_is_current():

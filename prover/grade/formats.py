@@ -76,9 +76,9 @@ def prairielearn_data(r: Report, s: StudentGrade) -> dict:
 
 
 def text_report(r: Report, color: bool = False) -> str:
-    import click
+    from ..cli_common import style as colored
 
-    style = (lambda t, c: click.style(t, fg=c)) if color else (lambda t, c: t)  # noqa: E731
+    style = colored if color else (lambda t, c: t)  # noqa: E731
     colors = {Status.VALID: "green", Status.INVALID: "red", Status.INCOMPLETE: "yellow",
               Status.REJECTED: "magenta", Status.NEEDS_REVIEW: "cyan", Status.MISSING: "yellow",
               Status.ERROR: "red"}
