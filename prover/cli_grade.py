@@ -168,7 +168,7 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
     if report_dir:
         from .grade.report import write_report
 
-        write_report(json_data(report), Path(submissions), Path(report_dir), single=single)
+        write_report(report, Path(report_dir))
     if fmt in ("gradescope", "prairielearn"):
         _platform(report, fmt, output)
         if gradescope_mode:  # Gradescope keeps stdout for the instructor

@@ -1,14 +1,21 @@
-"""The class report of `prove grade --report DIR` (issue 12): built from the grader's JSON data and
-the submissions folder; its counts, groups of identical submissions and anonymised examples on
-the sample class; tables only without matplotlib; student text escaped."""
-import json
+"""The class report of `prove grade --report DIR` (issue 12): built from the grader's result alone
+(what the workers found while grading), never by reading a submission again; its counts, groups
+of identical submissions and anonymised examples on the sample class; tables only without
+matplotlib; student text escaped."""
+import ast
+import builtins
+import io
+import os
 import re
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 from helpers import run_cli
 
+from prover import grade as G
+from prover.grade import report as report_module
 from prover.grade.report import analyse, mistake_name, write_report
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,12 +32,15 @@ def run(*args):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """The sample class graded once: its JSON data and the report folder the CLI wrote."""
+    """The sample class (a copy of it) graded by the CLI, which wrote the report folder, and by
+    `grade()`, whose result (a `Report`) the report is built from. Only the grading reads the
+    copy: `test_the_report_is_the_same_with_every_submission_gone` removes it."""
     out = tmp_path_factory.mktemp("report")
-    code, _ = run(EXAMPLES / "class", "--assignment", HW, "--format", "json", "-o",
-                  out / "grades.json", "--report", out / "report", "--jobs", "2")
+    cls = shutil.copytree(EXAMPLES / "class", out / "class")
+    code, _ = run(cls, "--assignment", HW, "--format", "json", "-o", out / "grades.json",
+                  "--report", out / "report", "--jobs", "2")
     assert code == 0
-    return json.loads((out / "grades.json").read_text()), out / "report"
+    return G.grade(cls, G.load_assignment(HW), jobs=2), out / "report", cls
 
 
 def rows(page: str, heading: str) -> list[list[str]]:
@@ -41,7 +51,7 @@ def rows(page: str, heading: str) -> list[list[str]]:
 
 
 def test_the_cli_writes_the_report_with_its_numbers(graded):
-    _, folder = graded
+    _, folder, _ = graded
     page = (folder / "report.md").read_text()
     assert page.startswith("# Class report: hw3\n")
     assert "10 students, 3 problems, 25 points." in page
@@ -54,18 +64,18 @@ def test_the_cli_writes_the_report_with_its_numbers(graded):
 
 
 def test_identical_submissions_are_grouped_by_normalised_content(graded):
-    data, folder = graded
+    report, folder, _ = graded
     page = (folder / "report.md").read_text()
     # grace's q1 differs from alice's in its comment only; carol's q3 is alice's
     assert rows(page, "Identical submissions") == [["q1", "alice, grace"], ["q3", "alice, carol"]]
-    cr = analyse(data, EXAMPLES / "class")
+    cr = analyse(report)
     assert sorted((p, tuple(n)) for p, n in cr.groups) == [("q1", ("alice", "grace")),
                                                           ("q3", ("alice", "carol"))]
 
 
 def test_mistakes_and_steps_are_counted_with_anonymised_examples(graded):
-    data, folder = graded
-    cr = analyse(data, EXAMPLES / "class")
+    report, folder, _ = graded
+    cr = analyse(report)
     by_name = {(t.problem, t.what): t for t in cr.mistakes}
     slip = by_name[("q1", "the wrong derivative read off tr(G dX)")]
     assert sorted(slip.students) == ["carol", "kim"]  # kim pads carol's proof: the same step
@@ -88,7 +98,7 @@ def test_mistakes_and_steps_are_counted_with_anonymised_examples(graded):
 
 
 def test_refusals_per_problem(graded):
-    _, folder = graded
+    _, folder, _ = graded
     page = (folder / "report.md").read_text()
     table = {r[0]: r[1:] for r in rows(page, "Refusals by the key or the rules")}
     # students, rejected by the rules, rejected claim/declarations, unjustified, needs review, total
@@ -99,7 +109,7 @@ def test_refusals_per_problem(graded):
 
 def test_plots_are_written_when_matplotlib_is_installed(graded):
     pytest.importorskip("matplotlib")
-    _, folder = graded
+    _, folder, _ = graded
     page = (folder / "report.md").read_text()
     for png in ("scores.png", "mistakes.png", "refusals.png"):
         assert (folder / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -108,12 +118,12 @@ def test_plots_are_written_when_matplotlib_is_installed(graded):
 
 
 def test_without_matplotlib_the_report_is_tables_only(graded, tmp_path, monkeypatch):
-    data, _ = graded
+    report, _, _ = graded
     for mod in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
         monkeypatch.delitem(sys.modules, mod)
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    written = write_report(data, EXAMPLES / "class", tmp_path / "r")
+    written = write_report(report, tmp_path / "r")
     assert written == [tmp_path / "r" / "report.md"]
     assert not list((tmp_path / "r").glob("*.png"))
     page = written[0].read_text()
@@ -179,8 +189,71 @@ def test_student_text_is_escaped_and_names_kept_out_of_examples(tmp_path):
     group = rows(page, "Identical submissions")
     assert group == [["q1", r"\*\*bold\*\* \| \[link\](x.html), &lt;img src=x "
                       r"onerror=alert(1)&gt;"]]
-    cr = analyse(json.loads((tmp_path / "g.json").read_text()), cls)
+    cr = analyse(G.grade(cls, G.load_assignment(hw)))
     unknown = next(t for t in cr.mistakes if t.what == "a rule that does not exist")
     assert unknown.students == ["mallory"]
     assert unknown.example == "d(a^T X a) ⟶ d(tr(a^T X a))  (by …-trick)"
     assert "mallory" not in page
+
+
+# -- the parent never reads a submission for the report (docs/grading.md §7) ---------------------
+def test_the_report_is_the_same_with_every_submission_gone(graded, tmp_path):
+    """All the report needs came back from the workers: with the class folder removed after
+    grading, `write_report` writes the same files as the CLI wrote with it in place."""
+    report, folder, cls = graded
+    before = write_report(report, tmp_path / "before")
+    shutil.rmtree(cls)
+    after = write_report(report, tmp_path / "after")
+    assert [p.name for p in after] == [p.name for p in before]
+    for a, b in zip(before, after):
+        assert a.read_bytes() == b.read_bytes(), a.name
+    assert (tmp_path / "after" / "report.md").read_text() == (folder / "report.md").read_text()
+
+
+def test_write_report_opens_no_submitted_file(tmp_path, monkeypatch):
+    """While the report is written, opening, reading or even looking at a file under the
+    submissions folder fails, and so does the grader's reader: the report is written all the
+    same. report.py does not import the reader, nor anything that reads submissions."""
+    cls = shutil.copytree(EXAMPLES / "class", tmp_path / "class")
+    report = G.grade(cls, G.load_assignment(HW))
+    roots = {os.path.abspath(cls), os.path.realpath(cls)}
+    touched: list[str] = []
+
+    def guard(fn):
+        def wrapped(path, *args, **kwargs):
+            if isinstance(path, (str, bytes, os.PathLike)):
+                where = os.path.abspath(os.fsdecode(path))  # (realpath would call lstat)
+                if any(where == r or where.startswith(r + os.sep) for r in roots):
+                    touched.append(where)
+                    raise PermissionError(f"the report touched a submission: {where}")
+            return fn(path, *args, **kwargs)
+        return wrapped
+
+    for mod, name in ((builtins, "open"), (io, "open"), (os, "open"), (os, "stat"),
+                      (os, "lstat"), (os, "listdir"), (os, "scandir")):
+        monkeypatch.setattr(mod, name, guard(getattr(mod, name)))
+    for name in ("read_bytes", "read_text", "open", "stat", "lstat"):
+        monkeypatch.setattr(Path, name, guard(getattr(Path, name)))
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the report parsed a submission")
+
+    import prover.grade.read as read_module
+    monkeypatch.setattr(read_module, "read_submission", refuse)
+    monkeypatch.setattr(G, "read_submission", refuse)
+    written = write_report(report, tmp_path / "r")
+    assert touched == []
+    page = written[0].read_text()
+    assert rows(page, "Identical submissions") == [["q1", "alice, grace"], ["q3", "alice, carol"]]
+    assert "tr(a a^T dX) ⟶ ∂f/∂X = a^T a I  (by theorem-4)" in page
+
+    source = Path(report_module.__file__).read_text(encoding="utf-8")
+    assert "read_submission" not in source and not hasattr(report_module, "read_submission")
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            imported.update(a.name for a in node.names)
+    assert not imported & {".read", ".submissions", ".check", ".gate", "..proofs", "..rulebase",
+                           "..citations", "json", "hashlib", "stat"}, imported

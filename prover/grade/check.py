@@ -1,7 +1,9 @@
 """Stage 5 of `prove grade`: what runs in a worker. `grade_submission` does all the work on one
 submission — read its files, gate its proofs, check the ones that pass — inside one time budget
-(`--timeout`), and returns only what scoring needs: an `Outcome` per problem and a `CheckRecord`
-per checked proof. `check_submission` checks one normalised proof with the kernel.
+(`--timeout`), and returns only what scoring and the class report need: an `Outcome` per
+problem, a `CheckRecord` per checked proof, and `ProofFacts` per problem (the proof's digest and
+the step to show as an example: the parent never reads a submission again). `check_submission`
+checks one normalised proof with the kernel.
 
 Beyond the kernel's verdict, the record says what fair scoring needs (SPEC §7): how far the
 valid part of the proof got (milestones), which lines could not be read, and whether a wrong
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,9 +32,9 @@ from ..render import counterexample_line
 from ..rulebase import load_rulebook
 from ..source import Located
 from .assignment import Assignment
-from .gate import Outcome, gate_student
-from .read import LoadedFile, read_submission
-from .records import Fault, FileError, TaskFailure
+from .gate import Outcome, _claim_reasons, _decl_reasons, _Gate, _resolved, gate_student
+from .read import LoadedFile, LoadedProof, read_submission
+from .records import Fault, FileError, ProofFacts, Status, TaskFailure
 from .submissions import Student, read_bytes
 
 
@@ -58,6 +61,15 @@ class CheckRecord:
     unreadable: list = field(default_factory=list)  # steps that do not parse or shape-check
     slip: str = ""  # "layout": the answer is the transpose of the right one (nothing else wrong)
     claim_note: str = ""  # the student's own `equals:` could not be used (see check_submission)
+
+
+def first_wrong(rec: CheckRecord) -> Optional[StepView]:
+    """The step a proof that is not valid is faulted for (its reason names it): the first that
+    is not valid, other than a line that cannot be read and an `unjustified` step right after
+    one (checked from the last good line, its rule cannot produce it)."""
+    bad = getattr(rec, "unreadable", None) or []
+    return next((s for s in rec.steps if s.status != "valid" and s.index not in bad
+                 and not (s.index - 1 in bad and s.status == "unjustified")), None)
 
 
 def _milestone(e, wrt: str) -> str:
@@ -261,6 +273,7 @@ class SubmissionResult:
     notes: list[str]
     digests: list[str]  # a hash per file read ("" if it could not be read)
     checks: int = 0  # proofs the kernel checked for this submission (not found in the cache)
+    facts: dict[str, ProofFacts] = field(default_factory=dict)  # by problem id: for the report
 
 
 _ASSIGNMENT: Optional[Assignment] = None  # set once per worker (`start_worker`)
@@ -317,6 +330,7 @@ def grade_submission(st: Student, assignment: Optional[Assignment] = None) -> Su
         digests.append(digest)
         del raw
     outcomes, payloads = gate_student(st, loads, a, book)
+    graded = _graded_proofs(st, loads, outcomes, a, book)  # what the report needs of them
     del loads  # the parses are not needed past the gate
     records: dict[str, Union[CheckRecord, TaskFailure]] = {}
     checks = 0
@@ -335,4 +349,101 @@ def grade_submission(st: Student, assignment: Optional[Assignment] = None) -> Su
         records[key] = _CHECKED[key] = rec
         if len(_CHECKED) > CHECKED_KEPT:
             _CHECKED.popitem(last=False)
-    return SubmissionResult(outcomes, records, list(st.notes), digests, checks)
+    facts = {pid: _facts(lp, outcomes[pid], records.get(outcomes[pid].key), refused)
+             for pid, (lp, refused) in graded.items()}
+    return SubmissionResult(outcomes, records, list(st.notes), digests, checks, facts)
+
+
+# -- what the class report needs (report.py), found while grading --------------------------------
+def _graded_proofs(st: Student, loads: list[LoadedFile], outcomes: dict[str, Outcome],
+                   a: Assignment, book) -> dict[str, tuple[LoadedProof, tuple]]:
+    """The proof each problem was graded from (checked or rejected), by problem id, with, for a
+    rejected proof, its digest and the step its reason names (`_refused`). A proof is found by
+    the name the gate gave it (`Outcome.file`: the file, and its place in a list of proofs)."""
+    shown: dict[str, LoadedProof] = {}
+    own: dict[str, LoadedProof] = {}  # as gate_student sees them: the student's proofs and
+    rule_files: dict[str, str] = {}  # rule files, for `_refused`
+    for f, lf in zip(st.files, loads):
+        for r in lf.rules if lf.error else ():
+            rule_files[normalize(r)] = f.rel
+        for lp in lf.proofs:
+            shown.setdefault(f.rel + (f" (proof {lp.index + 1})" if lp.index is not None
+                                      else ""), lp)
+            if not lp.error and lp.theorem:
+                own.setdefault(normalize(lp.theorem), lp)
+    problems = {p.id: p for p in a.problems}
+    out: dict[str, tuple[LoadedProof, tuple]] = {}
+    for pid, oc in outcomes.items():
+        lp = shown.get(oc.file)
+        if lp is None or lp.error or pid not in problems:
+            continue
+        if oc.status is None:
+            out[pid] = (lp, ())
+        elif oc.status is Status.REJECTED:
+            out[pid] = (lp, _refused(lp, problems[pid], a, book, own, rule_files))
+    return out
+
+
+def _refused(lp: LoadedProof, p, a: Assignment, book, own: dict, rule_files: dict
+             ) -> tuple[str, Optional[int]]:
+    """A rejected proof's digest and the step its reason names. It has no payload (so no key):
+    the digest is of the proof as it stands — its claim and declarations by meaning, its steps
+    printed back, citations resolved to rule ids. The step is the first whose citation the gate
+    refuses itself (not one inside a lemma it uses: the gate then names the lemma's step); none
+    when the claim or the declarations were refused."""
+    steps = [{**s, "by": [_resolved(b, book) for b in s.get("by") or []]}
+             for s in lp.dump.get("proof") or []]
+    key = {"claim": lp.canonical, "variables": {k: list(v) if isinstance(v, tuple) else v
+                                                for k, v in lp.variables.items()},
+           "layout": lp.layout, "assume": [list(x) for x in lp.assume_key], "proof": steps}
+    digest = hashlib.sha256(json.dumps({"rejected": key}, sort_keys=True, ensure_ascii=False,
+                                       default=str).encode()).hexdigest()
+    if _decl_reasons(p.variables, lp.variables, p, set(lp.claim_names), []) \
+            or _claim_reasons(p, lp):
+        return digest, None
+    me = normalize(lp.theorem or "")
+    for i, name in lp.citations:  # the gate's own check, one citation at a time
+        gate = _Gate(p, book, own, a.lib_theorems, rule_files)
+        if gate.check(dataclasses.replace(lp, citations=[(i, name)]), me) and not gate.used:
+            return digest, i  # (`used`: the citation is a lemma, whose steps were refused)
+    return digest, None
+
+
+def _step_text(lp: LoadedProof, index: Optional[int]) -> str:
+    """Step `index` as the student wrote it (printed back): "the line before ⟶ the line  (by
+    the rules cited)", or "the line  (the start)" for step 0."""
+    steps = lp.dump.get("proof") or []
+    if index is None or not 0 <= index < len(steps):
+        return ""
+    wrt = (lp.dump.get("claim") or {}).get("wrt") or "X"
+
+    def expr(s: dict) -> str:
+        return s.get("expr") or (f"∂f/∂{wrt} = {s['derivative']}" if s.get("derivative") else "")
+
+    this = expr(steps[index])
+    by = ", ".join(steps[index].get("by") or [])
+    if index == 0:
+        return f"{this}  (the start)"
+    return f"{expr(steps[index - 1])} ⟶ {this}" + (f"  (by {by})" if by else "")
+
+
+def _facts(lp: LoadedProof, oc: Outcome, rec: Union[CheckRecord, TaskFailure, None],
+           refused: tuple) -> ProofFacts:
+    """A graded proof's facts for the report. The example of a proof that is not valid is the
+    step its reason names (a step refused by the gate; a line that cannot be read; the first
+    wrong step), else, for a proof that does not reach its claim, its last step."""
+    if refused:
+        digest, index = refused
+        return ProofFacts(digest, _step_text(lp, index), index is not None)
+    if not isinstance(rec, CheckRecord) or rec.status == "error":
+        return ProofFacts()  # an `error` grade: nothing to compare or show
+    if rec.status == "valid":
+        return ProofFacts(oc.key)
+    bad = first_wrong(rec)
+    if rec.unreadable:
+        index, wrong = rec.unreadable[0], True
+    elif bad is not None:
+        index, wrong = bad.index, True
+    else:  # incomplete: every step checks
+        index, wrong = (rec.steps[-1].index if rec.steps else None), False
+    return ProofFacts(oc.key, _step_text(lp, index), wrong)

@@ -1,5 +1,6 @@
 """The plain data that passes between the grader's stages: statuses and error kinds as enums,
-errors with their place in a file, and the failure of a worker task.
+errors with their place in a file, the failure of a worker task, and the facts of a graded proof
+that the class report needs.
 
 Statuses are `str` enums, so that JSON, CSV and text output write exactly the value (`"valid"`)
 and comparisons with a plain string keep working. Read next: `assignment.py`.
@@ -73,3 +74,15 @@ class TaskFailure:
 
     reason: str
     kind: Fault = Fault.INTERNAL
+
+
+@dataclass(frozen=True)
+class ProofFacts:
+    """What the class report (`report.py`) needs of one problem's graded proof, found by the
+    worker while it grades, so that the parent never reads or parses a submission again. No
+    other output prints it."""
+
+    content: str = ""  # a digest of the normalised proof: the grader's own for a checked proof
+    example: str = ""  # the example step as written: "the line before ⟶ the line  (by rules)"
+    # (raw student text: the report blanks names in it, then escapes it, `safe.md_code`)
+    example_wrong: bool = False  # False: the example is the last step of an incomplete proof

@@ -1,12 +1,14 @@
 """The class report of `prove grade … --report DIR` (docs/grading.md §4.1): what the class as a
 whole got right and wrong, for the instructor.
 
-It is built from two things only: the grader's JSON result data (`json_data`, SPEC §7: each
-student's score, status, reason and plain-text feedback per problem) and the submissions folder,
-which is read again (within the grader's file limits, with its reader) for what the JSON does not
-hold: each proof's normalised content (to find identical submissions) and the full text of the
-step a student got wrong. `analyse` turns these into a `ClassReport`; `render_markdown` writes it
-as a page; `write_report` writes the page and, when matplotlib is installed, its PNG plots.
+It is built from the grader's result alone (`run.grade`'s `Report`): each student's score,
+status and reason per problem, the verdict of each step, and what the worker found while it
+graded (`ProofFacts`: a digest of each proof's normalised content, to find identical
+submissions, and the text of the step to show as an example). It never opens or parses a
+submitted file (the grader's isolation: that work happens in a worker, within the time budget),
+nor reads its own rendered feedback. `analyse` turns a `Report` into a `ClassReport`;
+`render_markdown` writes it as a page; `write_report` writes the page and, when matplotlib is
+installed, its PNG plots.
 
 Every piece of student text on the page goes through `safe.md_text` / `md_code` (no raw
 HTML, no Markdown from names or steps). Examples of mistakes are steps, never names or file
@@ -15,23 +17,16 @@ the name blanked). Read next: `cli_grade.py` (the `--report` option).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import stat
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from .safe import md_code, md_text, visible
 
-MAX_FILE_BYTES = 256 * 1024  # the grader's limit for a submitted file (files over it were not read)
-
-# Step rows of the plain-text feedback: "    4  line 33   tr(X^T dX)   trace-transpose   ✗ invalid"
-_ROW = re.compile(r"^\s+(\d+)\s+(?:line (\d+))?\s.*\s[✓✗?!] (valid|invalid|unjustified|error)$")
-_FILE = re.compile(r"^file: (.*?)(?: \(proof (\d+)\))?$")
-_STEP = re.compile(r"\bstep (\d+)(?! of lemma)\b")
+if TYPE_CHECKING:
+    from .score import ProblemGrade, Report
 
 # Named mistakes: the first whose pattern is in the reason names the mistake (order matters).
 MISTAKES: list[tuple[str, str]] = [
@@ -87,7 +82,7 @@ def _bin(score: float, max_score: float) -> str:
 # -- what the report holds ------------------------------------------------------------------------
 @dataclass
 class Graded:
-    """One student's grade on one problem, with what the submissions folder adds."""
+    """One student's grade on one problem, with what the worker found of its proof."""
 
     student: str
     problem: str
@@ -97,7 +92,7 @@ class Graded:
     reason: str
     mistake: str
     step_statuses: list = field(default_factory=list)  # the verdict of each step, in order
-    content: str = ""  # a hash of the proof's normalised content ('' when there is no proof)
+    content: str = ""  # a digest of the proof's normalised content ('' when there is no proof)
     bad_step: str = ""  # the step that went wrong, as text: "prev ⟶ this  (by rules)"
     step_is_wrong: bool = False  # False: bad_step is the last step of an incomplete proof
 
@@ -151,134 +146,15 @@ class ClassReport:
     mistakes: list  # Tally: the named mistakes, most frequent first
     refusals: list  # Refusals, most first
     groups: list  # (problem or "whole submission", [names]) of identical submissions
-    unread: int = 0  # proofs whose file could not be read again for the report
-
-
-# -- reading the submissions again ----------------------------------------------------------------
-def _read_bytes(path: Path) -> Optional[bytes]:
-    """The file's bytes if it is a regular file (no symbolic link) within the grader's limit."""
-    try:
-        st = path.lstat()
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
-            return None
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_FILE_BYTES + 1)
-    except OSError:
-        return None
-    return raw if len(raw) <= MAX_FILE_BYTES else None
-
-
-class _Submissions:
-    """The proofs of the submissions folder, read with the grader's own reader (each file once)."""
-
-    def __init__(self, root: Path, single: bool):
-        # the feedback names a file as student/q1.yaml (a folder) or bob.yaml (one file); with
-        # --single the student is the folder itself
-        self.base = (root.parent if root.is_file() or single else root).resolve()
-        self.files: dict[str, Any] = {}
-        self.book = None
-
-    def proof(self, rel: str, index: Optional[int], problem: str):
-        """The proof (the grader's LoadedProof) a problem was graded from, or None."""
-        from ..citations import normalize
-
-        if rel not in self.files:
-            self.files[rel] = self._load(rel)
-        lf = self.files[rel]
-        if lf is None or lf.error or not lf.proofs:
-            return None
-        if index is not None:
-            return lf.proofs[index - 1] if 0 < index <= len(lf.proofs) else None
-        if len(lf.proofs) == 1:
-            return lf.proofs[0]
-        named = [p for p in lf.proofs if p.theorem and normalize(p.theorem) == normalize(problem)]
-        return named[0] if len(named) == 1 else None
-
-    def _load(self, rel: str):
-        from . import read_submission
-
-        path = (self.base / rel)
-        try:
-            if self.base not in path.resolve().parents:
-                return None
-        except (OSError, RuntimeError):
-            return None
-        raw = _read_bytes(path)
-        if raw is None:
-            return None
-        try:
-            return read_submission(raw)
-        except Exception:  # noqa: BLE001 - the report goes on without this file
-            return None
-
-    def resolve(self, name: str) -> str:
-        from ..citations import normalize
-        from ..rulebase import load_rulebook
-
-        if self.book is None:
-            self.book = load_rulebook()[1]
-        return self.book.resolve(name) or normalize(name)
-
-
-def _content(lp, subs: _Submissions) -> str:
-    """A hash of a proof's normalised content, as the grader compares proofs: expressions parsed
-    and printed back, citations resolved to rule ids; comments and the theorem name left out."""
-    dump = lp.dump
-    steps = [{**s, "by": sorted(subs.resolve(b) for b in s.get("by") or [])}
-             for s in dump.get("proof") or []]
-    key = {"claim": lp.canonical, "variables": {k: list(v) if isinstance(v, tuple) else v
-                                                for k, v in lp.variables.items()},
-           "layout": lp.layout, "assume": [list(x) for x in lp.assume_key], "proof": steps}
-    return hashlib.sha256(json.dumps(key, sort_keys=True, ensure_ascii=False, default=str)
-                          .encode()).hexdigest()
-
-
-def _step_text(lp, index: int) -> str:
-    steps = (lp.dump.get("proof") or []) if lp is not None else []
-    if not 0 <= index < len(steps):
-        return ""
-
-    wrt = (lp.dump.get("claim") or {}).get("wrt") or "X"
-
-    def expr(s: dict) -> str:
-        return s.get("expr") or (f"∂f/∂{wrt} = {s['derivative']}" if s.get("derivative") else "")
-
-    this = expr(steps[index])
-    by = ", ".join(steps[index].get("by") or [])
-    if index == 0:
-        return f"{this}  (the start)"
-    return f"{expr(steps[index - 1])} ⟶ {this}" + (f"  (by {by})" if by else "")
 
 
 # -- the analysis ---------------------------------------------------------------------------------
-def _graded(student: str, p: dict, subs: _Submissions) -> tuple[Graded, bool]:
-    """One problem's grade with its proof's content and failing step; the flag says the proof's
-    file could not be read again."""
-    feedback = p.get("feedback") or ""
-    lines = feedback.split("\n")
-    rows = [m for m in (_ROW.match(x) for x in lines) if m]
-    g = Graded(student, p["id"], float(p["score"]), float(p["max_score"]), p["status"],
-               p.get("reason") or "", mistake_name(p["status"], p.get("reason") or ""),
-               [m.group(3) for m in rows])
-    where = next((m for m in (_FILE.match(x) for x in lines[1:3]) if m), None)
-    if where is None or g.status in ("missing", "error"):
-        return g, False
-    lp = subs.proof(where.group(1), int(where.group(2)) if where.group(2) else None, g.problem)
-    if lp is None or lp.error:
-        return g, True
-    g.content = _content(lp, subs)
-    if g.status != "valid":
-        m = _STEP.search(g.reason)
-        first_bad = next((int(r.group(1)) for r in rows if r.group(3) != "valid"), None)
-        if m:
-            index = int(m.group(1))
-        elif first_bad is not None:
-            index = first_bad
-        else:  # an incomplete proof: its last step is the example
-            index = int(rows[-1].group(1)) if rows else -1
-        g.step_is_wrong = bool(m) or first_bad is not None
-        g.bad_step = _step_text(lp, index)
-    return g, False
+def _graded(student: str, pg: "ProblemGrade") -> Graded:
+    """One problem's grade with what the worker found: its proof's content and example step."""
+    facts = pg.facts
+    return Graded(student, pg.id, float(pg.score), float(pg.max_score), str(pg.status),
+                  pg.reason, mistake_name(pg.status, pg.reason), [s.status for s in pg.steps],
+                  facts.content, facts.example, facts.example_wrong)
 
 
 def _names_in(text: str, names: list[str]) -> list[str]:
@@ -302,31 +178,16 @@ def _anonymous_example(candidates: list[str], names: list[str]) -> str:
     return ""
 
 
-def analyse(data: dict, submissions: Path | str, single: bool = False, top: int = 12
-            ) -> ClassReport:
-    """The class report from the grader's JSON data and the submissions folder it graded."""
-    subs = _Submissions(Path(submissions), single)
-    students = [s["student"] for s in data.get("students", [])]
-    problems: list[str] = []
-    claims: dict[str, str] = {}
-    maxima: dict[str, float] = {}
-    graded: list[Graded] = []
-    unread = 0
-    for s in data.get("students", []):
-        for p in s["problems"]:
-            if p["id"] not in maxima:
-                problems.append(p["id"])
-                maxima[p["id"]] = float(p["max_score"])
-                head = (p.get("feedback") or "").split("\n", 1)[0]
-                claims[p["id"]] = head[len(p["id"]) + 2:].rsplit(" — ", 1)[0] \
-                    if head.startswith(p["id"] + ": ") else ""
-            g, lost = _graded(s["student"], p, subs)
-            unread += lost
-            graded.append(g)
+def analyse(report: "Report", top: int = 12) -> ClassReport:
+    """The class report from the grader's result (`run.grade`'s `Report`)."""
+    students = [s.student for s in report.students]
+    problems = [p.id for p in report.assignment.problems]
+    claims = {p.id: p.claim_shown for p in report.assignment.problems}
+    maxima = {p.id: float(p.points) for p in report.assignment.problems}
+    graded = [_graded(s.student, pg) for s in report.students for pg in s.problems]
 
     total_max = sum(maxima.values())
-    dists = [Distribution("total", total_max,
-                          [float(s["score"]) for s in data.get("students", [])])]
+    dists = [Distribution("total", total_max, [float(s.score) for s in report.students])]
     dists += [Distribution(pid, maxima[pid], [g.score for g in graded if g.problem == pid])
               for pid in problems]
 
@@ -381,8 +242,8 @@ def analyse(data: dict, submissions: Path | str, single: bool = False, top: int 
             whole.setdefault(key, []).append(name)
     groups += [("whole submission", names) for names in whole.values() if len(names) > 1]
     groups.sort(key=lambda x: (x[0] != "whole submission", -len(x[1])))
-    return ClassReport(data.get("assignment", ""), students, problems, claims, dists, steps,
-                       mistakes, refusals, groups, unread)
+    return ClassReport(report.assignment.name, students, problems, claims, dists, steps,
+                       mistakes, refusals, groups)
 
 
 # -- the page -------------------------------------------------------------------------------------
@@ -465,10 +326,6 @@ def render_markdown(cr: ClassReport, plots: Optional[dict[str, str]] = None) -> 
             "back, citations resolved to rule ids; comments, spacing and the theorem name left "
             "out). It is not proof of copying: a short proof can be written in few ways. This "
             "section names students: it is for the instructor only.", ""]
-    if cr.unread:
-        out += [f"{cr.unread} graded proof{'s' * (cr.unread != 1)} could not be read again for "
-                "this report (changed or removed since grading) and count in the scores only.",
-                ""]
     return "\n".join(out)
 
 
@@ -538,13 +395,12 @@ def _plots(cr: ClassReport, folder: Path, Figure) -> dict[str, str]:
     return written
 
 
-def write_report(data: dict, submissions: Path | str, folder: Path | str,
-                 single: bool = False) -> list[Path]:
-    """Write FOLDER/report.md (and the PNG plots when matplotlib is installed); returns the
-    files written."""
+def write_report(report: "Report", folder: Path | str) -> list[Path]:
+    """Write FOLDER/report.md (and the PNG plots when matplotlib is installed) for the grader's
+    result `report`; returns the files written. Reads no submitted file."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    cr = analyse(data, submissions, single)
+    cr = analyse(report)
     Figure = _matplotlib()
     plots = _plots(cr, folder, Figure) if Figure is not None else None
     (folder / "report.md").write_text(render_markdown(cr, plots), encoding="utf-8")

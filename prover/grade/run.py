@@ -2,7 +2,8 @@
 
 The parent lists the class (`submissions.discover`) and hands each submission to a worker
 (`pool.run`), where all the work on it — reading its files, gating, checking — happens within
-one time budget (`check.grade_submission`). What comes back is only what scoring needs; the
+one time budget (`check.grade_submission`). What comes back is only what scoring and the class
+report need (the report is built from the grades: `report.py` never reads a submission); the
 parent scores it at once (`score.score_problem`) and keeps the grades, so that it holds nothing
 proportional to the class beyond them (file hashes and proof digests for the statistics). A
 submission whose work does not finish — over the time limit, its worker dead — is `error` on
@@ -75,7 +76,8 @@ def grade(submissions: Path | str, assignment: Assignment, jobs: int = 1,
             stats["proofs"] += len(checked)
             stats["checks"] += result.checks
             grades[i] = [score_problem(p, result.outcomes[p.id],
-                                       result.records.get(result.outcomes[p.id].key))
+                                       result.records.get(result.outcomes[p.id].key),
+                                       result.facts.get(p.id))
                          for p in assignment.problems]
             notes[i] = result.notes
         if tick:

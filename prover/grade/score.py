@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 from .assignment import Assignment, Problem
-from .check import CheckRecord
+from .check import CheckRecord, first_wrong
 from .gate import Outcome
-from .records import FileError, Status, TaskFailure
+from .records import FileError, ProofFacts, Status, TaskFailure
 from .feedback import feedback_of, render_text
 from .safe import visible
 
@@ -36,6 +36,7 @@ class ProblemGrade:
     feedback: str = ""
     warnings: list = field(default_factory=list)  # change no score (e.g. an unused variable)
     error: Optional[FileError] = None  # behind an `error` status: the error with its place
+    facts: ProofFacts = ProofFacts()  # for the class report only (no other output prints them)
 
 
 @dataclass
@@ -65,17 +66,19 @@ def _step_line(pg: ProblemGrade, i: int) -> str:
     return f" (line {pg.lines[i]})" if i < len(pg.lines) else ""
 
 
-def score_problem(p: Problem, oc: Outcome,
-                  rec: Union[CheckRecord, TaskFailure, None]) -> ProblemGrade:
+def score_problem(p: Problem, oc: Outcome, rec: Union[CheckRecord, TaskFailure, None],
+                  facts: Optional[ProofFacts] = None) -> ProblemGrade:
     """The grade of one problem. A proof that is not valid earns the milestones its checked part
     reaches (`PartialCredit`). Two cases are scored by rule, the same whatever the shapes
     (SPEC §7): a line that does not parse or shape-check is an error of that line only — the
     proof earns the milestones it reaches and is `needs_review`, never full points (a person
     decides); and a layout slip (the answer transposed, nothing else wrong) is `invalid` and
-    earns `layout_slip` of the points if the assignment sets it, else the milestones reached."""
+    earns `layout_slip` of the points if the assignment sets it, else the milestones reached.
+    `facts` (the worker's, for the class report) are kept on the grade as they are: the report
+    looks for names of the class in an example step as written, then escapes it."""
     pg = ProblemGrade(p.id, 0.0, p.points, oc.status or Status.ERROR, oc.reason, oc.file,
                       oc.claim_shown or p.claim_shown, lines=oc.lines,
-                      warnings=list(oc.warnings), error=oc.error)
+                      warnings=list(oc.warnings), error=oc.error, facts=facts or ProofFacts())
     if oc.status is not None:
         return _with_feedback(pg, p)
     if isinstance(rec, TaskFailure) or rec is None:
@@ -90,8 +93,7 @@ def score_problem(p: Problem, oc: Outcome,
     if rec.status == "error":
         pg.status, pg.reason = Status.ERROR, rec.message or "the proof cannot be checked"
         return _with_feedback(pg, p)
-    bad = next((s for s in rec.steps if s.status != "valid" and s.index not in unreadable
-                and not (s.index - 1 in unreadable and s.status == "unjustified")), None)
+    bad = first_wrong(rec)
     if unreadable:
         pg.status = Status.NEEDS_REVIEW
         which = ", ".join(f"step {i}{_step_line(pg, i)}" for i in unreadable)
@@ -146,7 +148,8 @@ def _with_feedback(pg: ProblemGrade, p: Problem) -> ProblemGrade:
 def _neutralise(pg: ProblemGrade) -> None:
     """Every text of a grade that holds student text (file names, theorem names, citations,
     expressions, messages quoting them) as one printable line: see safe.visible. Step views
-    may be shared by students with the same proof, so they are copied, not changed."""
+    may be shared by students with the same proof, so they are copied, not changed. (The
+    class report's `facts` are left as written: the report escapes them itself, `report.py`.)"""
     pg.reason, pg.file, pg.claim, pg.partial = (visible(t) for t in
                                                 (pg.reason, pg.file, pg.claim, pg.partial))
     pg.warnings = [visible(w) for w in pg.warnings]
