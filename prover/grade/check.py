@@ -32,7 +32,7 @@ from ..render import counterexample_line
 from ..rulebase import load_rulebook
 from ..source import Located
 from .assignment import Assignment
-from .gate import Outcome, _claim_reasons, _decl_reasons, _Gate, _resolved, gate_student
+from .gate import Outcome, _resolved, gate_student, proof_label
 from .read import LoadedFile, LoadedProof, read_submission
 from .records import Fault, FileError, ProofFacts, Status, TaskFailure
 from .submissions import Student, read_bytes
@@ -358,39 +358,30 @@ def grade_submission(st: Student, assignment: Optional[Assignment] = None) -> Su
 def _graded_proofs(st: Student, loads: list[LoadedFile], outcomes: dict[str, Outcome],
                    a: Assignment, book) -> dict[str, tuple[LoadedProof, tuple]]:
     """The proof each problem was graded from (checked or rejected), by problem id, with, for a
-    rejected proof, its digest and the step its reason names (`_refused`). A proof is found by
-    the name the gate gave it (`Outcome.file`: the file, and its place in a list of proofs)."""
+    rejected proof, its digest and the step the gate refused (`_refused`). A proof is found by
+    the name the gate gave it (`gate.proof_label`, in `Outcome.file`)."""
     shown: dict[str, LoadedProof] = {}
-    own: dict[str, LoadedProof] = {}  # as gate_student sees them: the student's proofs and
-    rule_files: dict[str, str] = {}  # rule files, for `_refused`
     for f, lf in zip(st.files, loads):
-        for r in lf.rules if lf.error else ():
-            rule_files[normalize(r)] = f.rel
         for lp in lf.proofs:
-            shown.setdefault(f.rel + (f" (proof {lp.index + 1})" if lp.index is not None
-                                      else ""), lp)
-            if not lp.error and lp.theorem:
-                own.setdefault(normalize(lp.theorem), lp)
-    problems = {p.id: p for p in a.problems}
+            shown.setdefault(proof_label(f.rel, lp), lp)
     out: dict[str, tuple[LoadedProof, tuple]] = {}
     for pid, oc in outcomes.items():
         lp = shown.get(oc.file)
-        if lp is None or lp.error or pid not in problems:
+        if lp is None or lp.error:
             continue
         if oc.status is None:
             out[pid] = (lp, ())
         elif oc.status is Status.REJECTED:
-            out[pid] = (lp, _refused(lp, problems[pid], a, book, own, rule_files))
+            out[pid] = (lp, _refused(lp, oc, book))
     return out
 
 
-def _refused(lp: LoadedProof, p, a: Assignment, book, own: dict, rule_files: dict
-             ) -> tuple[str, Optional[int]]:
-    """A rejected proof's digest and the step its reason names. It has no payload (so no key):
-    the digest is of the proof as it stands — its claim and declarations by meaning, its steps
-    printed back, citations resolved to rule ids. The step is the first whose citation the gate
-    refuses itself (not one inside a lemma it uses: the gate then names the lemma's step); none
-    when the claim or the declarations were refused."""
+def _refused(lp: LoadedProof, oc: Outcome, book) -> tuple[str, Optional[int]]:
+    """A rejected proof's digest and the step the gate refused (`Outcome.step`: the first whose
+    citation the gate refused itself, not one inside a lemma it uses; none when the claim or the
+    declarations were refused). It has no payload (so no key): the digest is of the proof as it
+    stands — its claim and declarations by meaning, its steps printed back, citations resolved
+    to rule ids."""
     steps = [{**s, "by": [_resolved(b, book) for b in s.get("by") or []]}
              for s in lp.dump.get("proof") or []]
     key = {"claim": lp.canonical, "variables": {k: list(v) if isinstance(v, tuple) else v
@@ -398,15 +389,7 @@ def _refused(lp: LoadedProof, p, a: Assignment, book, own: dict, rule_files: dic
            "layout": lp.layout, "assume": [list(x) for x in lp.assume_key], "proof": steps}
     digest = hashlib.sha256(json.dumps({"rejected": key}, sort_keys=True, ensure_ascii=False,
                                        default=str).encode()).hexdigest()
-    if _decl_reasons(p.variables, lp.variables, p, set(lp.claim_names), []) \
-            or _claim_reasons(p, lp):
-        return digest, None
-    me = normalize(lp.theorem or "")
-    for i, name in lp.citations:  # the gate's own check, one citation at a time
-        gate = _Gate(p, book, own, a.lib_theorems, rule_files)
-        if gate.check(dataclasses.replace(lp, citations=[(i, name)]), me) and not gate.used:
-            return digest, i  # (`used`: the citation is a lemma, whose steps were refused)
-    return digest, None
+    return digest, oc.step
 
 
 def _step_text(lp: LoadedProof, index: Optional[int]) -> str:

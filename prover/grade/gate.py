@@ -38,6 +38,12 @@ class Outcome:
     lines: list = field(default_factory=list)
     claim_shown: str = ""
     warnings: list = field(default_factory=list)  # shown in the feedback; they change no score
+    step: Optional[int] = None  # a `rejected` proof: the step whose citation the gate refused
+
+
+def proof_label(rel: str, lp: Optional[LoadedProof]) -> str:
+    """How a graded proof is named (`Outcome.file`): its file, and its place in a list of proofs."""
+    return rel + (f" (proof {lp.index + 1})" if lp is not None and lp.index is not None else "")
 
 
 def _decl_reasons(assigned: dict[str, VarKey], got: dict[str, VarKey], p: Optional[Problem] = None,
@@ -129,10 +135,12 @@ class _Gate:
                  rule_files: dict[str, str]):
         self.p, self.book, self.own, self.lib, self.rule_files = p, book, own, lib, rule_files
         self.used: dict[str, LoadedProof] = {}
+        self.first_step: Optional[int] = None  # the first step of the proof itself refused
 
     def check(self, lp: LoadedProof, me: str, chain: tuple = ()) -> list[str]:
         p, out = self.p, []
         for i, name in lp.citations:
+            before, via_lemma = len(out), False
             at = f"step {i}" + (f" of lemma {chain[-1]}" if chain else "")
             rid = self.book.resolve(name)
             key = normalize(name)
@@ -155,12 +163,15 @@ class _Gate:
                 elif key in self.own and key != me and key not in self.used and key not in chain:
                     self.used[key] = self.own[key]
                     out += self.check(self.own[key], me, chain + (key,))
+                    via_lemma = True  # the lemma's own steps are named, not this one
             else:
                 near = closest(self.book, name)
                 out.append(f"{at} cites {name}, which is not a rule of the installed rule base"
                            + (" nor a lemma" if p.allow_lemmas else "")
                            + (f" (did you mean {' or '.join(near)}?)" if near else "")
                            + "; students cannot add rules")
+            if not chain and not via_lemma and len(out) > before and self.first_step is None:
+                self.first_step = i
         return out
 
 
@@ -258,8 +269,7 @@ def gate_student(st: Student, loads: list[LoadedFile], a: Assignment, book
             outcomes[p.id] = Outcome(Status.ERROR, why, FileError(why, Fault.DUPLICATE))
             continue
         f, lp, err, _ = cands[0]
-        shown = f.rel + (f" (proof {lp.index + 1})" if lp is not None and lp.index is not None
-                         else "")
+        shown = proof_label(f.rel, lp)
         if lp is None or err:
             err = err or FileError("the file holds no proof", Fault.INTERNAL, f.rel)
             outcomes[p.id] = Outcome(Status.ERROR, str(err), err, shown)
@@ -271,13 +281,13 @@ def gate_student(st: Student, loads: list[LoadedFile], a: Assignment, book
                                      + "; ".join(reasons), file=shown, claim_shown=lp.claim_shown)
             continue
         reasons = _claim_reasons(p, lp)
+        gate = _Gate(p, book, own, a.lib_theorems, rule_files)
         if not reasons:
-            gate = _Gate(p, book, own, a.lib_theorems, rule_files)
             reasons = gate.check(lp, normalize(lp.theorem or ""))
         if reasons:
             more = f" (and {len(reasons) - 3} more)" if len(reasons) > 3 else ""
             outcomes[p.id] = Outcome(Status.REJECTED, "; ".join(reasons[:3]) + more, file=shown,
-                                     claim_shown=lp.claim_shown)
+                                     claim_shown=lp.claim_shown, step=gate.first_step)
             continue
         payload = _payload(p, lp, gate, a.lib, book)
         key = _digest(payload)
