@@ -278,4 +278,4 @@ def test_import_prover_loads_nothing_heavy():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          cwd=ROOT, check=True).stdout.strip()
-    assert out == "[]"  # no pydantic, z3, yaml, click, typing, nor any prover submodule
+    assert out == "[]"  # no pydantic, z3, yaml, argparse, typing, nor any prover submodule
