@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from grading_fixtures import Q1_CLAIM, Q1_VARS, VALID_Q1, proof
 from helpers import run_cli
 
 from prover import grade as G
@@ -15,29 +16,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 HW = EXAMPLES / "hw.yaml"
 
-Q1_VARS = "variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
-Q1_CLAIM = "claim: {derivative: a^T X a, wrt: X, equals: a a^T}"
-
-VALID_Q1 = [("d(a^T X a)", None), ("d(tr(a^T X a))", "theorem-1"), ("d(tr(a a^T X))", "theorem-2"),
-            ("tr(d(a a^T X))", "theorem-3"), ("tr(d(a a^T) X + a a^T dX)", "diff-product"),
-            ("tr(0 X + a a^T dX)", "diff-constant"), ("tr(a a^T dX)", "algebra")]
 
 
 def run(*args, env=None):
     r = run_cli(["grade", *map(str, args)], env=env)
     assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
     return r.exit_code, r.output
-
-
-def proof(steps, theorem="q1", variables=Q1_VARS, claim=Q1_CLAIM, derivative="a a^T", extra=""):
-    lines = [f"theorem: {theorem}", variables, claim, "proof:"]
-    for expr, by in steps:
-        lines.append(f"  - expr: {expr}")
-        if by:
-            lines.append(f"    by: {by}")
-    if derivative:
-        lines += [f"  - derivative: {derivative}", "    by: theorem-4"]
-    return "\n".join(lines) + "\n" + extra
 
 
 def assignment(tmp_path, problems_yaml, name="hw.yaml", head="assignment: t\n"):

@@ -12,48 +12,11 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from grading_fixtures import PROBLEMS, Q3_VALID, VALID_Q1, proof
 from helpers import run_cli
 
 from prover import grade as G
 from prover.grade.safe import csv_cell, decoded, md_code, md_text, visible
-
-Q1_VARS = "variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
-Q1_CLAIM = "claim: {derivative: a^T X a, wrt: X, equals: a a^T}"
-VALID_Q1 = [("d(a^T X a)", None), ("d(tr(a^T X a))", "theorem-1"), ("d(tr(a a^T X))", "theorem-2"),
-            ("tr(d(a a^T X))", "theorem-3"), ("tr(d(a a^T) X + a a^T dX)", "diff-product"),
-            ("tr(0 X + a a^T dX)", "diff-constant"), ("tr(a a^T dX)", "algebra")]
-PROBLEMS = f"""\
-- id: q1
-  points: 10
-  {Q1_CLAIM}
-  {Q1_VARS}
-  allowed_rules: [theorem-1, theorem-2, theorem-3, diff-*, algebra, theorem-4]
-- id: q3
-  points: 5
-  claim: {{lhs: tr(A B C), rhs: tr(C A B)}}
-  variables: {{A: {{shape: [m, n]}}, B: {{shape: [n, p]}}, C: {{shape: [p, m]}}}}
-  allowed_rules: [trace-cyclic, algebra]
-"""
-Q3_VALID = """\
-theorem: q3
-variables: {A: {shape: [m, n]}, B: {shape: [n, p]}, C: {shape: [p, m]}}
-claim: {lhs: tr(A B C), rhs: tr(C A B)}
-proof:
-  - expr: tr(A B C)
-  - expr: tr(C A B)
-    by: trace-cyclic
-"""
-
-
-def proof(steps, theorem="q1", derivative="a a^T"):
-    lines = [f"theorem: {theorem}", Q1_VARS, Q1_CLAIM, "proof:"]
-    for expr, by in steps:
-        lines.append(f"  - expr: {expr}")
-        if by:
-            lines.append(f"    by: {by}")
-    lines += [f"  - derivative: {derivative}", "    by: theorem-4"]
-    return "\n".join(lines) + "\n"
-
 
 VALID = proof(VALID_Q1)
 BROKEN = proof(VALID_Q1, derivative="a^T a")  # reaches tr(a a^T dX), then a wrong derivative

@@ -15,47 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from grading_fixtures import PROBLEMS, Q3_VALID as Q3, VALID_Q1 as STEPS, proof
+
 from prover import grade as G
 from prover.grade import pool
-
-Q1_VARS = "variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
-Q1_CLAIM = "claim: {derivative: a^T X a, wrt: X, equals: a a^T}"
-STEPS = [("d(a^T X a)", None), ("d(tr(a^T X a))", "theorem-1"), ("d(tr(a a^T X))", "theorem-2"),
-         ("tr(d(a a^T X))", "theorem-3"), ("tr(d(a a^T) X + a a^T dX)", "diff-product"),
-         ("tr(0 X + a a^T dX)", "diff-constant"), ("tr(a a^T dX)", "algebra")]
-PROBLEMS = f"""\
-- id: q1
-  points: 10
-  {Q1_CLAIM}
-  {Q1_VARS}
-  allowed_rules: [theorem-1, theorem-2, theorem-3, diff-*, algebra, theorem-4]
-- id: q3
-  points: 5
-  claim: {{lhs: tr(A B C), rhs: tr(C A B)}}
-  variables: {{A: {{shape: [m, n]}}, B: {{shape: [n, p]}}, C: {{shape: [p, m]}}}}
-  allowed_rules: [trace-cyclic, algebra]
-"""
-Q3 = """\
-theorem: q3
-variables: {A: {shape: [m, n]}, B: {shape: [n, p]}, C: {shape: [p, m]}}
-claim: {lhs: tr(A B C), rhs: tr(C A B)}
-proof:
-  - expr: tr(A B C)
-  - expr: tr(C A B)
-    by: trace-cyclic
-"""
-
-
-def proof(steps=STEPS, derivative="a a^T", theorem="q1") -> str:
-    lines = [f"theorem: {theorem}", Q1_VARS, Q1_CLAIM, "proof:"]
-    for expr, by in steps:
-        lines.append(f"  - expr: {expr}")
-        if by:
-            lines.append(f"    by: {by}")
-    if derivative:
-        lines += [f"  - derivative: {derivative}", "    by: theorem-4"]
-    return "\n".join(lines) + "\n"
-
 
 HONEST = {  # every status an honest class produces
     "alice": {"q1.yaml": proof(), "q3.yaml": Q3},  # valid, valid
