@@ -91,30 +91,26 @@ class HelpFormatter(argparse.HelpFormatter):
                            for p in text.strip().split("\n\n"))
 
 
-def int_range(low: int, high: int):
-    def convert(text: str) -> int:
+def _in_range(kind: type, what: str, low, high):
+    """An argparse type: `kind(text)` within [low, high] (NaN is never within)."""
+    def convert(text: str):
         try:
-            n = int(text)
+            x = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if not low <= n <= high:
-            raise argparse.ArgumentTypeError(f"{n} is not in the range {low}<=x<={high}")
-        return n
-
-    return convert
-
-
-def float_range(low: float, high: float):
-    def convert(text: str) -> float:
-        try:
-            x = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
         if not low <= x <= high:
             raise argparse.ArgumentTypeError(f"{text} is not in the range {low:g}<=x<={high:g}")
         return x
 
     return convert
+
+
+def int_range(low: int, high: int):
+    return _in_range(int, "a whole number", low, high)
+
+
+def float_range(low: float, high: float):
+    return _in_range(float, "a number", low, high)
 
 
 def path(file_okay: bool = True, dir_okay: bool = True, allow_dash: bool = False):

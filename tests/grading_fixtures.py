@@ -1,6 +1,8 @@
 """The small class the grading tests build: problem q1 (Theorem 5's derivative) and q3 (a trace
 rotated), a valid proof of each, and a builder for variants of the q1 proof."""
 
+from pathlib import Path
+
 Q1_VARS = "variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
 Q1_CLAIM = "claim: {derivative: a^T X a, wrt: X, equals: a a^T}"
 VALID_Q1 = [("d(a^T X a)", None), ("d(tr(a^T X a))", "theorem-1"), ("d(tr(a a^T X))", "theorem-2"),
@@ -42,3 +44,16 @@ def proof(steps=VALID_Q1, theorem="q1", variables=Q1_VARS, claim=Q1_CLAIM, deriv
     if derivative:
         lines += [f"  - derivative: {derivative}", "    by: theorem-4"]
     return "\n".join(lines) + "\n" + extra
+
+
+def write_class(root: Path, entries: dict) -> Path:
+    """A submissions folder: each entry a student's file (text) or folder ({file name: text})."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, files in entries.items():
+        if isinstance(files, str):
+            (root / name).write_text(files)
+        else:
+            (root / name).mkdir()
+            for fname, text in files.items():
+                (root / name / fname).write_text(text)
+    return root

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from grading_fixtures import PROBLEMS, Q3_VALID, VALID_Q1, proof
+from grading_fixtures import PROBLEMS, Q3_VALID, VALID_Q1, proof, write_class
 from helpers import run_cli
 
 from prover import grade as G
@@ -37,18 +37,6 @@ HOSTILE_NAMES = {  # entries whose names alone are hostile (each holds an honest
     "maya": {"q1.yaml": VALID}, "maya.yaml": VALID,  # one student twice
     "a b": {"q1.yaml": VALID}, "a_b": {"q1.yaml": VALID},  # the same after cleaning
 }
-
-
-def write_class(root: Path, entries: dict) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, files in entries.items():
-        if isinstance(files, str):
-            (root / name).write_text(files)
-        else:
-            (root / name).mkdir()
-            for fname, text in files.items():
-                (root / name / fname).write_text(text)
-    return root
 
 
 def write_hostile(root: Path) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from grading_fixtures import PROBLEMS, Q3_VALID as Q3, VALID_Q1 as STEPS, proof
+from grading_fixtures import write_class as write
 
 from prover import grade as G
 from prover.grade import pool
@@ -29,18 +30,6 @@ HONEST = {  # every status an honest class produces
 }
 CITES = 30_000  # rules cited by one step: the file stays under the 256 KB limit
 TEN_MB = 10 * 1024 * 1024
-
-
-def write(root: Path, entries: dict) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, files in entries.items():
-        if isinstance(files, str):
-            (root / name).write_text(files)
-        else:
-            (root / name).mkdir()
-            for fname, text in files.items():
-                (root / name / fname).write_text(text)
-    return root
 
 
 def write_hostile(root: Path) -> None:
