@@ -313,6 +313,9 @@ def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
     from .render import counterexample_line
 
     r = equivalent(first, second, _vars(var))
+    if r.status == "error":  # a typo is not an answer: exit 2, like any unreadable input
+        echo(f"prove equiv: error: {r.message}", err=True)
+        sys.exit(2)
     echo(r.message)
     if r.counterexample is not None:
         echo(counterexample_line(r.counterexample))
@@ -407,6 +410,10 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:  # `prove rules | head`: the reader left; say nothing more
         _silence_stdout()
         sys.exit(1)
+    except OSError as exc:  # a path the system refuses, an output that cannot be written
+        name = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        echo(f"prove {words[at]}: error: {exc.strerror or exc}{name}", err=True)
+        sys.exit(2)
     except (KeyboardInterrupt, EOFError):
         echo(err=True)
         echo("Aborted!", err=True)

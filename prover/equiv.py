@@ -17,8 +17,10 @@ from .normal import Normalizer
 
 @dataclass
 class Equivalence:
-    # "equal", "transposed" (equal up to transpose: a layout difference), "different" (always
-    # with a counterexample where the shapes agree), or "undecided" (with the reason)
+    # "equal", "transposed" (equal up to transpose: a layout difference, with the counterexample
+    # to plain equality where the shapes agree), "different" (always with a counterexample where
+    # the shapes agree), "undecided" (with the reason), or "error" (an expression that does not
+    # parse or shape-check: the message names the column)
     status: str
     message: str
     counterexample: Witness | None = None
@@ -38,11 +40,15 @@ class Equivalence:
 
 def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
     names = set(env)
-    try:
-        a, b = parse(a_text, names), parse(b_text, names)
-        sa, sb = shape_of(a, env), shape_of(b, env)
-    except ProveError as exc:
-        return Equivalence("different", f"cannot compare: {exc.diag.message}")
+    read = []
+    for which, text in (("first", a_text), ("second", b_text)):
+        try:
+            e = parse(text, names)
+            read.append((e, shape_of(e, env)))
+        except ProveError as exc:
+            at = f" (column {exc.diag.span.start + 1})" if exc.diag.span.end else ""
+            return Equivalence("error", f"cannot read the {which} expression{at}: {exc.diag.message}")
+    (a, sa), (b, sb) = read
     # compared wherever both sides are defined (X^T X invertible needs m >= n)
     ctx = Context(env, {n for n, v in env.items() if not v.constant}, (a, b))
     nf = Normalizer(env)
@@ -64,7 +70,7 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
         t2 = decide(a, T(b), ctx)
         if t2.holds:
             return Equivalence("transposed", "equal up to transpose (layout): the first is the "
-                               "transpose of the second", checked_by=tuple(t2.checked_by))
+                               "transpose of the second", diff, tuple(t2.checked_by))
     if not same_shape(sa, sb):
         return Equivalence("different", f"different shapes: {sa} and {sb}")
     return Equivalence("different", f"not equal: {show(a, names)} ≠ {show(b, names)}", diff)

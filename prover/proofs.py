@@ -476,16 +476,28 @@ def collect(paths: list[str]) -> tuple[list[Path], list[FileResult]]:
     missing: list[FileResult] = []
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            files.extend(sorted(x for x in path.rglob("*.y*ml")
-                                if x.suffix in (".yaml", ".yml") and x.is_file()))
-        elif path.exists():
-            files.append(path)
-        elif split_item(p)[1] is not None:  # FILE#N: one proof of a list
-            files.append(path)
-        else:
-            missing.append(FileResult(p, "error", message="no such file or folder"))
-    return [e for f in files for e in (proof_entries(f) if f.exists() else [f])], missing
+        try:
+            if not p:  # Path("") is the current folder: an unset variable, not a request
+                missing.append(FileResult(p, "error", message="an empty path names no file"))
+            elif path.is_dir():
+                files.extend(sorted(x for x in path.rglob("*.y*ml")
+                                    if x.suffix in (".yaml", ".yml") and x.is_file()))
+            elif path.exists():
+                files.append(path)
+            elif split_item(p)[1] is not None:  # FILE#N: one proof of a list
+                files.append(path)
+            else:
+                missing.append(FileResult(p, "error", message="no such file or folder"))
+        except OSError as exc:  # a name too long for the system, a loop of links, …
+            missing.append(FileResult(p, "error", message=f"cannot read it: {exc.strerror or exc}"))
+    return [e for f in files for e in (proof_entries(f) if _exists(f) else [f])], missing
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:
+        return False
 
 
 def check_path(path: Path | str, book: RuleBook | None = None, library: Library | None = None,

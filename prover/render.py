@@ -202,8 +202,11 @@ def json_report(results: list[FileResult], strict: bool = False) -> str:
         files.append(entry)
     import json  # only for --format json: not at start-up
 
-    return json.dumps({"files": files, "summary": summary(results, strict)}, ensure_ascii=False,
+    text = json.dumps({"files": files, "summary": summary(results, strict)}, ensure_ascii=False,
                       indent=2)
+    # A file name that is not UTF-8 reaches here as lone surrogates (os.fsdecode); JSON text is
+    # UTF-8, so each is written as its \uXXXX escape, which reads back to the same name.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def witness_json(w) -> dict:

@@ -60,16 +60,26 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 
 def read_text(path: Path) -> str:
+    """A regular file's text, within the size limit. Anything else (a folder, a FIFO, a device
+    such as /dev/zero) is refused before it is opened, so nothing blocks or reads without end;
+    the read itself stops one byte past the limit whatever the file claims its size is."""
+    import stat
+
     try:
-        size = path.stat().st_size
+        st = path.stat()
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"cannot read the file: {getattr(exc, 'strerror', None) or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise SourceError("not a regular file (a folder, a pipe or a device)")
+    if st.st_size > Limits.max_file_bytes:
+        raise SourceError(f"the file is {st.st_size:,} bytes; the limit is {Limits.max_file_bytes:,}")
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(Limits.max_file_bytes + 1)
     except OSError as exc:
         raise SourceError(f"cannot read the file: {exc.strerror or exc}") from None
-    if size > Limits.max_file_bytes:
-        raise SourceError(f"the file is {size:,} bytes; the limit is {Limits.max_file_bytes:,}")
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"cannot read the file: {exc.strerror or exc}") from None
+    if len(raw) > Limits.max_file_bytes:
+        raise SourceError(f"the file is over the limit of {Limits.max_file_bytes:,} bytes")
     return decode_text(raw, "this is a binary file, not YAML text", "the file is not UTF-8 text")
 
 
