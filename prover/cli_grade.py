@@ -57,14 +57,28 @@ def _progress(enabled: bool):
     return start
 
 
+class WriteFailed(Exception):
+    """An output could not be written after grading: `what` names it, `reason` says why."""
+
+    def __init__(self, what: str, reason: str):
+        super().__init__(f"cannot write {what}: {reason}")
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
 def _write(text: str, output: Optional[str]) -> None:
     from pathlib import Path
 
     if output:
         path = Path(output)
-        if path.parent and not path.parent.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        try:
+            if path.parent and not path.parent.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise WriteFailed(output, _reason(exc)) from None
     else:
         echo(text, nl=not text.endswith("\n"))
 
@@ -82,12 +96,56 @@ def _platform(report: "Report", fmt: str, output: Optional[str]) -> None:
     if output:  # one results.json per student, under OUTPUT/<student>/
         for s in report.students:
             folder = Path(output) / safe_name(s.student)
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / "results.json").write_text(
-                json.dumps(make(report, s), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "results.json").write_text(
+                    json.dumps(make(report, s), ensure_ascii=False, indent=2) + "\n",
+                    encoding="utf-8")
+            except OSError as exc:
+                raise WriteFailed(str(folder / "results.json"), _reason(exc)) from None
         return
     _write(json.dumps({s.student: make(report, s) for s in report.students}, ensure_ascii=False,
                       indent=2), None)
+
+
+def _blocker(target: str) -> Optional[str]:
+    """The first existing path at or above `target` (a path that need not exist) when it is
+    not a folder: `target` cannot be created under it. None when nothing is in the way."""
+    parent = os.path.dirname(os.path.abspath(target))
+    while True:
+        if os.path.lexists(parent):
+            return None if os.path.isdir(parent) else parent
+        up = os.path.dirname(parent)
+        if up == parent:
+            return None
+        parent = up
+
+
+def _check_file_output(target: str, option: str) -> None:
+    """`target` (a file to write) can be written as far as can be told before grading."""
+    if os.path.isdir(target):
+        raise UsageError(f"{option} {target}: is a folder; give a file to write")
+    blocker = _blocker(target)
+    if blocker:
+        raise UsageError(f"{option} {target}: cannot be written: {blocker} is not a folder")
+
+
+def _check_folder_output(target: str, option: str, why: str = "") -> None:
+    """`target` (a folder to write into) is a folder or can be made one."""
+    if os.path.lexists(target) and not os.path.isdir(target):
+        raise UsageError(f"{option} {target}: is not a folder{why}")
+
+
+def _student_count(submissions: str) -> int:
+    """How many students the folder holds (listing it only, as the grader will)."""
+    from pathlib import Path
+
+    from .grade.submissions import discover
+
+    try:
+        return len(discover(Path(submissions)))
+    except OSError:
+        return 0  # the grader meets the same error and reports it
 
 
 def _check_keys(a, assignment: str, trust_key: bool) -> None:
@@ -145,6 +203,18 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
     if not Path(submissions).exists():
         echo(f"error: {submissions}: no such file or folder", err=True)
         sys.exit(2)
+    if not os.path.isdir(submissions) and not os.path.isfile(submissions):
+        echo(f"error: {submissions}: not a folder or a regular file (give the folder of "
+             "submissions, or one student's submission with --single)", err=True)
+        sys.exit(2)
+    # Outputs that cannot be written are refused now, before anyone is graded (SPEC §7).
+    if output:
+        platform = fmt in ("gradescope", "prairielearn")
+        if platform and not single and _student_count(submissions) > 1:
+            _check_folder_output(output, "-o", f" (with --format {fmt} and several students, "
+                                 "-o is a folder: one <student>/results.json each)")
+        else:
+            _check_file_output(output, "-o")
     try:
         a = load_assignment(assignment, lib)
     except AssignmentError as exc:
@@ -155,35 +225,67 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
         progress = sys.stderr.isatty()
     report = run_grade(Path(submissions), a, jobs=jobs, timeout=timeout, single=single,
                        progress=_progress(progress))
+    # Every output is attempted even when one fails; a failure is named on stderr, exit 2.
+    failed = False
+
+    def attempt(what: str, write) -> bool:
+        nonlocal failed
+        try:
+            write()
+            return True
+        except BrokenPipeError:  # the reader of stdout left: `main` says nothing more
+            raise
+        except WriteFailed as exc:
+            message = str(exc)
+        except OSError as exc:
+            message = f"cannot write {what}: {_reason(exc)}"
+        echo(f"prove grade: error: {message}", err=True)
+        failed = True
+        return False
+
     if feedback_dir:
-        folder = Path(feedback_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        used: set[str] = set()
-        for s in report.students:
-            name = safe_name(s.student)
-            while name in used:
-                name += "_"
-            used.add(name)
-            (folder / f"{name}.md").write_text(markdown_feedback(report, s), encoding="utf-8")
+        def write_feedback() -> None:
+            folder = Path(feedback_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            used: set[str] = set()
+            for s in report.students:
+                name = safe_name(s.student)
+                while name in used:
+                    name += "_"
+                used.add(name)
+                (folder / f"{name}.md").write_text(markdown_feedback(report, s),
+                                                   encoding="utf-8")
+
+        attempt(f"the feedback into {feedback_dir}", write_feedback)
     if report_dir:
         from .grade.report import write_report
 
-        write_report(report, Path(report_dir))
-    if fmt in ("gradescope", "prairielearn"):
-        _platform(report, fmt, output)
-        if gradescope_mode:  # Gradescope keeps stdout for the instructor
-            echo(text_report(report))
-    elif fmt == "csv":
-        _write(csv_report(report), output)
-    elif fmt == "json":
-        _write(json.dumps(json_data(report), ensure_ascii=False, indent=2), output)
-    else:
-        on = not output and use_color(color)
-        text = text_report(report, color=on)
-        if output:
-            _write(text, output)
+        attempt(f"the class report into {report_dir}",
+                lambda: write_report(report, Path(report_dir)))
+
+    def main_output(to: Optional[str]) -> None:
+        if fmt in ("gradescope", "prairielearn"):
+            _platform(report, fmt, to)
+        elif fmt == "csv":
+            _write(csv_report(report), to)
+        elif fmt == "json":
+            _write(json.dumps(json_data(report), ensure_ascii=False, indent=2), to)
         else:
-            echo(text, nl=not text.endswith("\n"), color=on)
+            on = not to and use_color(color)
+            text = text_report(report, color=on)
+            if to:
+                _write(text, to)
+            else:
+                echo(text, nl=not text.endswith("\n"), color=on)
+
+    if not attempt(output or "standard output", lambda: main_output(output)) and output \
+            and not gradescope_mode:
+        echo("prove grade: the grades are printed on standard output instead", err=True)
+        main_output(None)
+    if gradescope_mode and fmt in ("gradescope", "prairielearn"):
+        echo(text_report(report))  # Gradescope keeps stdout for the instructor
+    if failed:
+        sys.exit(2)
     sys.exit(0)
 
 

@@ -257,6 +257,10 @@ def gate_student(st: Student, loads: list[LoadedFile], a: Assignment, book
             if whole_error:
                 outcomes[p.id] = Outcome(Status.ERROR, str(whole_error), whole_error,
                                          st.files[0].rel if st.files else "")
+            elif st.over_limit:  # its proof may be among the files that were not read
+                why = f"no proof of {p.id} in the files read: {st.over_limit}"
+                outcomes[p.id] = Outcome(Status.ERROR, why, FileError(why, Fault.LIMIT,
+                                                                      st.entry))
             else:
                 outcomes[p.id] = Outcome(Status.MISSING, f"no proof of {p.id} (a file "
                                          f"{p.id}.yaml, or a proof with theorem: {p.id})")

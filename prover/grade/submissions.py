@@ -33,6 +33,9 @@ class Student:
     notes: list[str] = field(default_factory=list)
     entry: str = ""  # the submission as shown: maya/ or maya.yaml
     error: str = ""  # the whole submission cannot be graded (two entries map to this student)
+    # Over MAX_FILES_PER_STUDENT: why the files past the limit were not read. A problem that no
+    # read file answers is then `error` with this reason, not `missing` (its proof may be there).
+    over_limit: str = ""
 
 
 def read_bytes(path: Path) -> tuple[bytes, FileError | None]:
@@ -64,7 +67,9 @@ def _no_follow(path: str, flags: int) -> int:
     return os.open(path, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
 
 
-def _yaml_files(folder: Path, notes: list[str], shown: str) -> list[Path]:
+def _yaml_files(folder: Path, st: "Student", shown: str) -> list[Path]:
+    """The first MAX_FILES_PER_STUDENT YAML files under `folder` (by name, folder by folder);
+    over the limit, a note and `st.over_limit` say how many there were."""
     out: list[Path] = []
     skipped = 0
     for root, dirs, files in os.walk(folder, followlinks=False):
@@ -79,8 +84,11 @@ def _yaml_files(folder: Path, notes: list[str], shown: str) -> list[Path]:
                 continue
             out.append(Path(root) / f)
     if skipped:
-        notes.append(f"{skipped} more YAML file(s) under {shown} were not read (the limit is "
-                     f"{MAX_FILES_PER_STUDENT} per student)")
+        st.notes.append(f"{skipped} more YAML file(s) under {shown} were not read (the limit is "
+                        f"{MAX_FILES_PER_STUDENT} per student)")
+        st.over_limit = (f"the folder has {len(out) + skipped} YAML files, over the limit of "
+                         f"{MAX_FILES_PER_STUDENT} per student; only the first "
+                         f"{MAX_FILES_PER_STUDENT} (by name) were read")
     return out
 
 
@@ -98,7 +106,7 @@ def discover(submissions: Path, single: bool = False) -> list[Student]:
             st.notes.append("the submission is a symbolic link: not followed")
             return st
         if path.is_dir():
-            for f in _yaml_files(path, st.notes, name):
+            for f in _yaml_files(path, st, name):
                 rel = visible(f.relative_to(path).as_posix())
                 st.files.append(SubmittedFile(f"{name}/{rel}", visible(f.stem), str(f)))
             if not st.files:
