@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from grading_fixtures import proof
 from helpers import run_cli
 
 from prover import grade as G
@@ -16,27 +17,7 @@ EXAMPLES = ROOT / "examples"
 HW = EXAMPLES / "hw.yaml"
 
 Q1_VARS = "variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
-VALID_Q1 = """\
-theorem: q1
-variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}
-claim: {derivative: a^T X a, wrt: X, equals: KEY}
-proof:
-  - expr: d(a^T X a)
-  - expr: d(tr(a^T X a))
-    by: theorem-1
-  - expr: d(tr(a a^T X))
-    by: theorem-2
-  - expr: tr(d(a a^T X))
-    by: theorem-3
-  - expr: tr(d(a a^T) X + a a^T dX)
-    by: diff-product
-  - expr: tr(0 X + a a^T dX)
-    by: diff-constant
-  - expr: tr(a a^T dX)
-    by: algebra
-  - derivative: a a^T
-    by: theorem-4
-"""
+VALID_Q1 = proof(claim="claim: {derivative: a^T X a, wrt: X, equals: KEY}")
 
 
 def problem(pid, claim, variables, extra=""):

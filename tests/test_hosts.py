@@ -12,25 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from grading_fixtures import proof
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTS = ROOT / "hosts"
 PROVE = Path(sys.executable).parent / "prove"
 
-Q1 = """\
-theorem: q1
-variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}
-claim: {derivative: a^T X a, wrt: X, equals: a a^T}
-proof:
-  - expr: d(a^T X a)
-  - {expr: d(tr(a^T X a)), by: theorem-1}
-  - {expr: d(tr(a a^T X)), by: theorem-2}
-  - {expr: tr(d(a a^T X)), by: theorem-3}
-  - {expr: tr(d(a a^T) X + a a^T dX), by: diff-product}
-  - {expr: tr(0 X + a a^T dX), by: diff-constant}
-  - {expr: tr(a a^T dX), by: algebra}
-  - {derivative: a a^T, by: theorem-4}
-"""
+Q1 = proof()  # Theorem 5, valid
 Q2 = """\
 theorem: q2
 variables: {A: {shape: [m, n]}, B: {shape: [n, p]}, C: {shape: [p, m]}}
@@ -138,7 +126,7 @@ def test_prairielearn_recipe_grades_a_submission(tmp_path):
 
 
 def test_prairielearn_recipe_reads_files_from_data_json(tmp_path):
-    wrong = Q1.replace("{derivative: a a^T, by: theorem-4}", "{derivative: a^T a I, by: theorem-4}")
+    wrong = proof(derivative="a^T a I")
     data = {"submitted_answers": {"_files": [
         {"name": "../q1.yaml", "contents": base64.b64encode(wrong.encode()).decode()}]}}
     res = prairielearn(tmp_path, {}, data)

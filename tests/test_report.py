@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from grading_fixtures import VALID_Q1, proof
 from helpers import run_cli
 
 from prover import grade as G
@@ -142,27 +143,7 @@ def test_mistake_names():
         == "a line that cannot be read"
 
 
-Q1 = """\
-theorem: q1
-variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}
-claim: {derivative: a^T X a, wrt: X, equals: a a^T}
-proof:
-  - expr: d(a^T X a)
-  - expr: d(tr(a^T X a))
-    by: %s
-  - expr: d(tr(a a^T X))
-    by: theorem-2
-  - expr: tr(d(a a^T X))
-    by: theorem-3
-  - expr: tr(d(a a^T) X + a a^T dX)
-    by: diff-product
-  - expr: tr(0 X + a a^T dX)
-    by: diff-constant
-  - expr: tr(a a^T dX)
-    by: algebra
-  - derivative: a a^T
-    by: theorem-4
-"""
+Q1 = proof([VALID_Q1[0], (VALID_Q1[1][0], "%s")] + VALID_Q1[2:])  # the first citation: %
 
 
 def test_student_text_is_escaped_and_names_kept_out_of_examples(tmp_path):
