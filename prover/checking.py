@@ -9,7 +9,8 @@ import re
 from .citations import RuleBook, citer
 from .kernel.errors import ProveError
 from .kernel.parser import parse
-from .kernel.expr import RESERVED, Sym
+from .kernel.expr import RESERVED, Sym, d
+from .kernel.printer import show
 from .kernel.replay import ProofIn, ProofResult
 from .kernel.replay import check_proof as kernel_check
 from .search import certificate
@@ -84,6 +85,33 @@ def did_you_mean(message: str, names: set[str]) -> str:
         if pieces else ""
 
 
+def step_warnings(proof: ProofIn, result: ProofResult) -> None:
+    """Warnings that are not verdicts (`--strict` fails on them): a step that changes nothing, a
+    step that needed no rule but cites one, and a step checked from an earlier line than the one
+    before it (that line could not be read)."""
+    names, last = set(proof.variables), -1  # the last step that gave a line to go on from
+    for r in result.steps:
+        derivative = r.index < len(proof.steps) and proof.steps[r.index].derivative
+        if r.status != "error" and r.index and not derivative:
+            if r.expr_tree is not None and r.expr_tree == r.before_tree:
+                r.warnings.append("this step changes nothing")
+            if r.status == "valid" and not r.applications and not {"algebra", "index"} & set(r.by):
+                r.warnings.append(f"no rule was needed: this step is algebra, not {', '.join(r.by)}")
+        if r.status != "error" and r.index and last != r.index - 1:
+            start = r.before_tree if not derivative else None
+            if start is None and last < 0:
+                try:
+                    start = d(parse(proof.claim["derivative"], names)) if "derivative" in proof.claim else (
+                        parse(proof.claim["lhs"], names))
+                except (ProveError, KeyError):
+                    start = None
+            r.warnings.append(f"checked from the last line that could be read (step {last})" if last >= 0
+                              else f"checked from the claim's start, {show(start, names)}" if start is not None
+                              else "checked from the claim's start")
+        if r.status != "error":
+            last = r.index
+
+
 def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
     try:
         declarations(proof)
@@ -92,6 +120,7 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
                            where=exc.diag.data.get("where", ()), help=exc.diag.help)
     result = kernel_check(proof, citer(book, lemmas), justifier=certificate)
     result.claim = claim_text(proof.claim)
+    step_warnings(proof, result)
     if result.status != "error":
         result.warnings = unused(proof)
     names = set(proof.variables)

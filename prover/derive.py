@@ -30,7 +30,8 @@ import yaml
 from .checking import check_proof
 from .kernel.errors import Limits, ProveError
 from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, d,
-                          mul, replace_at, size, subterms, symbols)
+                          mul, replace_at, size, symbols)
+from .trees import subterms
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, Shape, VarInfo, shape_of

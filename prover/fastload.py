@@ -33,7 +33,7 @@ RULE_FILE_KEYS = ("rules",)
 RULE_KEYS = ("id", "aliases", "deprecated_aliases", "kind", "statement", "variables", "constant",
              "scalar", "invertible", "source", "summary")
 RULE_REQUIRED = ("id", "statement", "source", "summary")
-RULE_KINDS = ("rewrite", "algebra", "derivative")
+RULE_KINDS = ("rewrite", "algebra", "derivative", "hessian")
 RULE_ID = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")  # RuleModel.id's pattern, matched in full
 
 

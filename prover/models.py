@@ -123,7 +123,7 @@ class RuleModel(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", description="kebab-case rule id")
     aliases: list[str] = []
     deprecated_aliases: list[str] = []
-    kind: Literal["rewrite", "algebra", "derivative"] = "rewrite"
+    kind: Literal["rewrite", "algebra", "derivative", "hessian"] = "rewrite"
     statement: str
     variables: dict[str, RuleVar] = {}
     constant: list[str] = []

@@ -9,6 +9,7 @@ used only if the kernel checks them too; cycles are refused. Read next: `render.
 from __future__ import annotations
 
 import re
+import time
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,7 @@ class FileResult:
     help: str = ""
     lines: list[str] = field(default_factory=list)  # the file's text, for carets
     title: str = ""
+    seconds: float = 0.0  # how long checking took (reports only; no verdict depends on it)
     # For a proof in a file that holds a list of proofs, `path` is `FILE#N` (the N-th proof,
     # from 1) and `file` is FILE; otherwise `file` is empty and `path` is the file.
     file: str = ""
@@ -440,6 +442,7 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
     if pushed:
         library.active.append(own)  # a lemma chain that comes back here is a cycle
         library.shown.setdefault(own, pf.theorem)
+    t0 = time.perf_counter()
     try:
         result = check_proof(proof_in, book, library.resolver(path))
     except ProveError as exc:  # the kernel reports through results; this is a last resort
@@ -450,7 +453,7 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
         if pushed:
             library.active.remove(own)
     fr = FileResult(shown, result.status, result.claim, result, result.message, lines=lines,
-                    title=pf.title or "", help=result.help, file=item_of)
+                    title=pf.title or "", help=result.help, file=item_of, seconds=time.perf_counter() - t0)
     if result.status == "error":
         where = tuple(result.where) or ("claim",)
         if where[-1] == "@key":

@@ -183,8 +183,19 @@ def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
     if s.warnings:
         out["warnings"] = s.warnings
     if s.applications:
-        out["applications"] = s.applications
+        out["applications"] = [describe(a) for a in s.applications]
     return out
+
+
+def describe(app: Any) -> str:
+    """One replayed rule application (`kernel.rules.Application`) as a line of text: the rule,
+    the direction, the position and the substitution. A reading-off is already text."""
+    if isinstance(app, str):
+        return app
+    pos = "at the root" if not app.path else "at position " + ".".join(map(str, app.path))
+    sub = ", ".join(f"{k} := {v}" for k, v in sorted(app.binding.items()))
+    way = "left to right" if app.direction == "->" else "right to left"
+    return f"{app.rule} ({way}, {pos}; {sub})"
 
 
 def json_report(results: list[FileResult], strict: bool = False) -> str:

@@ -17,6 +17,10 @@ def shape(src):
     ("a^T X a", "1×1"), ("a a^T", "n×n"), ("Y^T X", "m×n"), ("(a^T a) X", "n×n"),
     ("s Y", "n×m"), ("tr(0 X + a a^T dX)", "1×1"), ("X + I", "n×n"), ("0 Y", "?×m"),
     ("x^T", None),
+    # beyond the seed (SPEC §2): entrywise functions keep the shape, log included
+    ("log(X)", "n×n"), ("exp(Y) .* Y", "n×m"), ("sigmoid(a)^T a", "1×1"), ("X ∘ I", "n×n"),
+    ("kron(X, Y)", "n·n×m·n"), ("a ⊗ b^T", "n×m"), ("vec(Y)", "m·n×1"), ("diag(a)", "n×n"),
+    ("sum(Y)", "1×1"), ("kron(s, Y)", "n×m"), ("vec(Y)^T vec(Y)", "1×1"),
 ])
 def test_shapes(src, expected):
     if expected is None:
@@ -33,7 +37,10 @@ def test_shapes(src, expected):
     ("X / a", "'/' divides by a scalar, but a is n×1"),
     ("tr(I)", "the size of I is not fixed"),
     ("Y^-1", "needs a square matrix"),
-    ("log(X)", "log needs a scalar"),
+    ("diag(X)", "diag(X): X is n×n, diag needs a column vector"),
+    ("X .* Y", "cannot take the Hadamard product of a n×n matrix and Y, which is n×m"),
+    ("s ∘ X", "Hadamard product"), ("exp(I)", "the size of I is not fixed"),
+    ("kron(X, 0)", "the size of 0 is not fixed"), ("vec(X) + a", "cannot add"),
     ("X + 2", "cannot add"),
 ])
 def test_shape_errors_name_operator_and_shapes(src, message):

@@ -64,14 +64,14 @@ class QQ:  # the kernel evaluates over this field too: it only asks a field for 
         return a == 0
 
     @staticmethod
-    def log(a):
-        if a <= 0:
-            raise Domain("log of a non-positive number")
-        raise NeedsReals("log")
+    def fn(name, a):  # exp, log, sqrt, sigmoid, tanh: their values are not rational
+        if name in ("log", "sqrt") and a <= 0:
+            raise Domain(f"{name} of a non-positive number")
+        raise NeedsReals(name)
 
 
 class NeedsReals(Exception):
-    """A log value entered exact rational arithmetic."""
+    """The value of exp, log, sqrt, sigmoid or tanh entered exact rational arithmetic."""
 
 
 

@@ -23,11 +23,11 @@ from hashlib import blake2b
 from itertools import accumulate
 from operator import mul as _mul
 from random import SystemRandom
-from typing import Any, Iterable, Mapping, cast
+from typing import Any, Callable, Iterable, Mapping, cast
 
 from .errors import ProveError
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, mul
-from .shapes import Env, shape_of, split
+from .expr import Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, mul
+from .shapes import Env, dim_size, shape_of, split
 
 _OS = SystemRandom()
 
@@ -75,25 +75,21 @@ class ModP:
         self.key = _OS.randbytes(16)  # keys the arbitrary functions of `free` evaluation
 
     def const(self, q: Fraction) -> int:
-        if q.denominator % self.p == 0:
-            raise Singular("a literal's denominator is divisible by the modulus")
-        return q.numerator * pow(q.denominator, -1, self.p) % self.p
+        return q.numerator * self.recip(q.denominator) % self.p  # Singular if p divides the denominator
 
     def recip(self, a: int) -> int:
         if a % self.p == 0:
             raise Singular("division by zero")
         return pow(a, -1, self.p)
 
-    def log(self, a: int) -> int:
-        # An arbitrary function stands in for log: agreement for every function implies
-        # agreement for log (the converse fails, so a difference is never called false).
-        if a % self.p == 0:
-            raise Domain("log of 0")
-        return self.hash(("log", a))
+    def fn(self, name: str, a: int) -> int:
+        """An arbitrary function of the value stands in for exp, log, …: agreement for every
+        function with f's derivative law implies agreement for f (the converse fails, so a
+        difference is never called false)."""
+        return self.hash((name, a))
 
     def hash(self, key: Any) -> int:
-        digest = blake2b(repr(key).encode(), key=self.key, digest_size=16).digest()
-        return int.from_bytes(digest, "big") % self.p
+        return int.from_bytes(blake2b(repr(key).encode(), key=self.key, digest_size=16).digest(), "big") % self.p
 
 
 Matrix = list[list[Any]]  # rows of field elements
@@ -142,23 +138,20 @@ class Evaluator:
             s = shape_of(e, self.env)
         except ProveError as exc:
             raise Domain(exc.diag.message) from None
-        return None if s.rows is None or s.cols is None else tuple(  # type: ignore[return-value]
-            x if isinstance(x, int) else self.dims[x] for x in (s.rows, s.cols))
+        return None if s.rows is None or s.cols is None else (dim_size(s.rows, self.dims), dim_size(s.cols, self.dims))
 
-    def eye(self, c: Series, r: int, cols: int) -> Mat:
-        """The scalar series c times I, as an r×cols matrix series."""
-        return Mat([[[x if i == j else self.F.zero for j in range(cols)] for i in range(r)]
-                    for x in c], r, cols)
+    def eye(self, v: Value, r: int, c: int) -> Mat:
+        """v as an r×c matrix: a matrix as it is, c·I written out (only 0 may be non-square)."""
+        if isinstance(v, Mat):
+            return v
+        if r != c and not all(self.F.is_zero(x) for x in v.c):
+            raise Domain(f"a multiple of I cannot be {r}×{c}")
+        return Mat([[[x if i == j else self.F.zero for j in range(c)] for i in range(r)] for x in v.c], r, c)
 
     def full(self, v: Value, e: Expr, other: Expr | None = None) -> Mat:
         """v as a matrix of e's size (or, where nothing fixes it, `other`'s: the other side of
         an equation; a c·I that nothing sizes is compared as c)."""
-        if isinstance(v, Mat):
-            return v
-        r, c = self.size(e) or (other is not None and self.size(other)) or (1, 1)
-        if r != c and not all(self.F.is_zero(x) for x in v.c):
-            raise Domain(f"{e}: a multiple of I cannot be {r}×{c}")
-        return self.eye(v.c, r, c)
+        return self.eye(v, *(self.size(e) or (other is not None and self.size(other)) or (1, 1)))
 
     def _value_of(self, c: list[Matrix], rows: int, cols: int) -> Value:
         """A matrix series; a 1×1 one becomes the scalar it is."""
@@ -174,15 +167,18 @@ class Evaluator:
             b.append(F.neg(F.mul(b[0], F.dot(a[1:k + 1], b[::-1]))))
         return b
 
-    def s_log(self, a: Series) -> Series:
-        F, K = self.F, self.K
-        u = [F.zero] + self.s_mul(a, [F.recip(a[0])] + [F.zero] * K)[1:]
-        out, power = [F.zero] * (K + 1), [F.one] + [F.zero] * K
-        for m in range(1, K + 1):  # log(a0 (1 + u)) = log a0 + u - u²/2 + …
-            power = self.s_mul(power, u)
-            coef = F.const(Fraction((-1) ** (m + 1), m))
-            out = [F.add(o, F.mul(coef, p)) for o, p in zip(out, power)]
-        return [F.log(a[0])] + out[1:]
+    def s_fn(self, name: str, a: Series) -> Series:
+        """f(a) for an entrywise f known by its value at a[0] only (an arbitrary function of it,
+        `field.fn`) and by its derivative law f' = g(f, a): then k·y_k = Σ_j j·a_j·g_(k-j)."""
+        F, y = self.F, [self.F.fn(name, a[0])] + [self.F.zero] * self.K
+        for k in range(1, self.K + 1):  # g to order k - 1 needs y to order k - 1 only
+            g = {"exp": lambda: y, "log": lambda: self.s_recip(a),
+                 "sqrt": lambda: self.s_recip([F.add(x, x) for x in y]),
+                 "sigmoid": lambda: [F.sub(p, q) for p, q in zip(y, self.s_mul(y, y))],
+                 "tanh": lambda: [F.sub(F.one if i == 0 else F.zero, q) for i, q in enumerate(self.s_mul(y, y))]}[name]()
+            y[k] = F.mul(F.const(Fraction(1, k)), F.dot([F.mul(F.const(Fraction(j)), a[j]) for j in range(1, k + 1)],
+                                                      g[k - 1::-1]))
+        return y
 
     # matrices ------------------------------------------------------------------------------
     def zeros(self, r: int, c: int) -> Matrix:
@@ -227,21 +223,12 @@ class Evaluator:
     def s_det(self, c: list[Matrix]) -> Series:
         """The determinant of a square matrix series, as a scalar series."""
         F, K, n = self.F, self.K, len(c[0])
-        if K == 0:
-            return [self.gauss(c[0], False)[0]]
-        # det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: interpolate it from its
-        # values at nK + 1 points (Newton's divided differences) and keep K + 1 coefficients
+        # det(A0 + εA1 + … + εᴷAK) is a polynomial in ε of degree ≤ nK: its coefficients solve
+        # the Vandermonde system of its values at nK + 1 points
         xs = [F.const(Fraction(t)) for t in range(n * K + 1)]
-        coef = [self.gauss(self.msum(map(self.mscale, accumulate([F.one] + [x] * K, F.mul), c), n, n),
-                           False)[0] for x in xs]
-        for level in range(1, len(xs)):
-            for i in range(len(xs) - 1, level - 1, -1):
-                coef[i] = F.mul(F.sub(coef[i], coef[i - 1]), F.recip(F.sub(xs[i], xs[i - level])))
-        poly = [F.zero] * len(xs)
-        for i in range(len(xs) - 1, -1, -1):
-            poly = [F.sub(a, F.mul(xs[i], b)) for a, b in zip([F.zero] + poly[:-1], poly)]
-            poly[0] = F.add(poly[0], coef[i])
-        return poly[:K + 1]
+        values = [[self.gauss(self.msum(map(self.mscale, accumulate([F.one] + [x] * K, F.mul), c), n, n), False)[0]]
+                  for x in xs]
+        return [row[0] for row in self.mm(self.minv([list(accumulate([F.one] + [x] * n * K, F.mul)) for x in xs]), values)][:K + 1]
 
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:
@@ -256,8 +243,8 @@ class Evaluator:
         if isinstance(e, Sym):
             x = self.point[e.name]
             r, c = len(x), len(x[0])
-            tail = [self.dpoint.get(e.name) or self.zeros(r, c)] if K else []
-            return self._value_of([x] + tail + [self.zeros(r, c)] * (K - len(tail)), r, c)
+            tail = [self.dpoint.get(e.name) or self.zeros(r, c)] * (K > 0) + [self.zeros(r, c)] * (K - 1)
+            return self._value_of([x] + tail, r, c)
         if isinstance(e, Neg):
             return self.scale([F.neg(F.one)] + [F.zero] * K, self.value(e.arg))
         if isinstance(e, Add):
@@ -271,8 +258,7 @@ class Evaluator:
             return self.scale(self.s_recip(den.c), self.value(e.num))
         if isinstance(e, T):
             v = self.value(e.arg)
-            return v if isinstance(v, Lazy) else Mat([[list(col) for col in zip(*m)] for m in v.c],
-                                                     v.cols, v.rows)
+            return v if isinstance(v, Lazy) else Mat([[list(col) for col in zip(*m)] for m in v.c], v.cols, v.rows)
         if isinstance(e, (Inv, Pow)):
             return self.power(self.value(e.arg), -1 if isinstance(e, Inv) else e.k)
         if isinstance(e, Func) and e.name == "d" and not self.free:
@@ -280,24 +266,38 @@ class Evaluator:
             n = [F.const(Fraction(k + 1)) for k in range(K + 1)]
             by = F.mul if isinstance(v, Lazy) else self.mscale
             return replace(v, c=[by(n[k], v.c[k + 1]) for k in range(K + 1)])
+        if isinstance(e, (Had, Kron)):  # ∘ at its own size (I ∘ X), ⊗ at its factors' sizes
+            a, b = (self.full(self.value(x), e if isinstance(e, Had) else x) for x in (e.left, e.right))
+            if isinstance(e, Had) and (a.rows, a.cols) != (b.rows, b.cols):
+                raise Domain(f"a {a.rows}×{a.cols} ∘ a {b.rows}×{b.cols} matrix")
+            if isinstance(e, Had):
+                return self.entries(lambda i, j: self.s_mul(_entry(a, i, j), _entry(b, i, j)), a.rows, a.cols)
+            return self.entries(lambda i, j: self.s_mul(_entry(a, i // b.rows, j // b.cols),
+                                                        _entry(b, i % b.rows, j % b.cols)), a.rows * b.rows, a.cols * b.cols)
         if isinstance(e, Func):
             v = self.full(self.value(e.arg), e.arg)
-            if self.free:
-                return self.free_func(e.name, v)
-            if e.name == "tr":
-                return Lazy([reduce(F.add, [m[i][i] for i in range(len(m))], F.zero) for m in v.c])
-            return Lazy(self.s_det(v.c) if e.name == "det" else self.s_log([m[0][0] for m in v.c]))
+            if self.free:  # tr, d, det, vec, diag, sum and f(·) arbitrary; ∘ and ⊗ are arithmetic
+                return self.free_func(e.name, v, *(self.size(e) or (v.rows, v.cols)))
+            if e.name in ("tr", "det", "sum"):
+                return Lazy(self.s_det(v.c) if e.name == "det" else [reduce(F.add, [
+                    x for i, row in enumerate(m) for j, x in enumerate(row) if e.name == "sum" or i == j], F.zero) for m in v.c])
+            if e.name in ("vec", "diag"):  # columns stacked; a column on the diagonal
+                return self.entries(lambda i, j: _entry(v, i % v.rows, i // v.rows), v.rows * v.cols, 1) if (
+                    e.name == "vec") else self.entries(lambda i, j: _entry(v, i, 0) if i == j else [F.zero] * (K + 1),
+                                                        v.rows, v.rows)
+            return self.entries(lambda i, j: self.s_fn(e.name, _entry(v, i, j)), v.rows, v.cols)
         raise TypeError(type(e).__name__)
 
-    def free_func(self, name: str, v: Mat) -> Value:
-        """An arbitrary function of the argument's size and entries (no series in this mode)."""
-        if self.K:
-            raise ValueError("free functions are evaluated without series")
+    def entries(self, f: Callable[[int, int], Series], rows: int, cols: int) -> Value:
+        """The rows×cols value whose entry (i, j) is the scalar series f(i, j)."""
+        grid = [[f(i, j) for j in range(cols)] for i in range(rows)]
+        return self._value_of([[[x[k] for x in row] for row in grid] for k in range(self.K + 1)], rows, cols)
+
+    def free_func(self, name: str, v: Mat, rows: int, cols: int) -> Value:
+        """An arbitrary function of the argument's size and entries, of the given size (no
+        series in this mode: `Context.evaluator` makes free evaluators at order 0 only)."""
         key = (name, v.rows, v.cols, tuple(x for row in v.c[0] for x in row))
-        if name != "d":
-            return Lazy([self.F.hash(key)])
-        return self._value_of([[[self.F.hash((key, i, j)) for j in range(v.cols)]
-                                for i in range(v.rows)]], v.rows, v.cols)
+        return self._value_of([[[self.F.hash((key, i, j)) for j in range(cols)] for i in range(rows)]], rows, cols)
 
     def scale(self, s: Series, v: Value) -> Value:
         if isinstance(v, Lazy):
@@ -308,13 +308,7 @@ class Evaluator:
     def plus(self, a: Value, b: Value) -> Value:
         if isinstance(a, Lazy) and isinstance(b, Lazy):
             return Lazy([self.F.add(x, y) for x, y in zip(a.c, b.c)])
-        if isinstance(a, Lazy):  # a matrix plus c·I, in this order
-            return self.plus(b, a)
-        if isinstance(b, Lazy) and a.rows != a.cols:
-            if not all(self.F.is_zero(x) for x in b.c):
-                raise Domain("a multiple of I added to a non-square matrix")
-            return a
-        b = self.eye(b.c, a.rows, a.cols) if isinstance(b, Lazy) else b
+        a, b = (self.eye(x, y.rows, y.cols) if isinstance(x, Lazy) else x for x, y in ((a, b), (b, a)))  # type: ignore[union-attr]
         if (a.rows, a.cols) != (b.rows, b.cols):
             raise Domain(f"a {a.rows}×{a.cols} plus a {b.rows}×{b.cols} matrix")
         return Mat([self.madd(x, y) for x, y in zip(a.c, b.c)], a.rows, a.cols)
@@ -345,6 +339,11 @@ class Evaluator:
                 b.append(self.mscale(F.neg(F.one), self.mm(b[0], acc)))
             v = Mat(b, v.rows, v.cols)
         return reduce(self.times, [v] * abs(k), cast(Value, Lazy([F.one] + [F.zero] * self.K)))
+
+
+def _entry(v: Mat, i: int, j: int) -> Series:
+    """Entry (i, j) of a matrix series, as a scalar series."""
+    return [m[i][j] for m in v.c]
 
 
 def equal_values(a: Mat, b: Mat, F: Any) -> bool:

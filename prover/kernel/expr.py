@@ -18,8 +18,9 @@ else:
     dataclass_transform = lambda **kw: lambda cls: cls
 R = TypeVar("R")
 
-FUNCS = ("tr", "det", "log", "d")
-RESERVED = frozenset(FUNCS + ("I",))
+ELEMENTWISE = ("exp", "log", "sqrt", "sigmoid", "tanh")  # entrywise on any shape
+FUNCS = ("tr", "det", "d", "vec", "diag", "sum") + ELEMENTWISE
+RESERVED = frozenset(FUNCS + ("I", "kron"))
 
 
 @dataclass(frozen=True)
@@ -61,14 +62,14 @@ class Expr:
         cls.__hash__ = _hash  # type: ignore[assignment,method-assign]  # the cached hash
         dataclass(frozen=True)(cls)
         cls._fields = tuple(f.name for f in fields(cls) if f.name != "span")
-        cls._kids = tuple(f for f in cls._fields if f in ("arg", "args", "num", "den"))
+        cls._kids = tuple(f for f in cls._fields if f in ("arg", "args", "num", "den", "left", "right"))
 
     def children(self) -> tuple["Expr", ...]:
         return self.args if isinstance(self, (Add, Mul)) else tuple(getattr(self, f) for f in self._kids)
 
     def with_children(self, kids: tuple["Expr", ...]) -> "Expr":
-        if isinstance(self, (Add, Mul, Div)):  # rebuilt without the span; sums/products flat
-            return (add if isinstance(self, Add) else mul if isinstance(self, Mul) else Div)(*kids)
+        if isinstance(self, (Add, Mul, Div, Had, Kron)):  # rebuilt without the span; flat sums/products
+            return (add if isinstance(self, Add) else mul if isinstance(self, Mul) else type(self))(*kids)
         # a node with one child holds it in `arg` (which `Expr` itself does not have)
         return replace(self, arg=kids[0]) if self._kids else self  # type: ignore[call-arg]
 
@@ -135,8 +136,22 @@ class Pow(Expr):
     k: int
 
 
+class Had(Expr):
+    """The Hadamard (entrywise) product `left ∘ right` of two matrices of one shape."""
+
+    left: Expr
+    right: Expr
+
+
+class Kron(Expr):
+    """The Kronecker product `left ⊗ right`, written `kron(left, right)` too."""
+
+    left: Expr
+    right: Expr
+
+
 class Func(Expr):
-    """`tr(·)`, `det(·)`, `log(·)` or `d(·)`."""
+    """A function of one argument, named in FUNCS: `tr(·)`, `d(·)`, `exp(·)`, …"""
 
     name: str
     arg: Expr
@@ -180,13 +195,6 @@ def d_depth(e: Expr) -> int:
 
 
 Path = tuple[int, ...]
-
-
-def subterms(e: Expr, path: Path = ()) -> Iterator[tuple[Path, Expr]]:
-    """Every subterm with its position (the child indices from the root), root first."""
-    yield path, e
-    for i, k in enumerate(e.children()):
-        yield from subterms(k, path + (i,))
 
 
 def replace_at(e: Expr, path: Path, new: Expr) -> Expr:

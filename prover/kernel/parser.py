@@ -12,11 +12,12 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from .errors import Limits, ProveError
-from .expr import FUNCS, RESERVED, Div, Expr, Func, Ident, Inv, Neg, Num, Pow, Span, Sym, T, add, mul, size
+from .expr import FUNCS, RESERVED, Div, Expr, Func, Had, Ident, Inv, Kron, Neg, Num, Pow, Span, Sym, T, add, mul, size
 
 _SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
-    r"(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>⁻¹|⁻ᵀ|\^\{T\}|[-+*/()^'ᵀ{}])")
+    r"(?P<num>\d+(?:\.\d+)?)|(?P<name>[A-Za-z][A-Za-z0-9_]*)|(?P<op>⁻¹|⁻ᵀ|\^\{T\}|\.\*|[-+*/()^'ᵀ{}∘⊗,])")
+_PRODUCTS: dict[str, Callable[..., Expr]] = {"*": mul, "/": Div, "∘": Had, ".*": Had, "⊗": Kron}
 
 
 class _Tok(NamedTuple):
@@ -36,7 +37,7 @@ def _tokenize(src: str) -> list[_Tok]:
         if not m:
             ch = src[pos]
             help = "numbers have no exponent part; write 0.001 as 1/1000" if ch in "eE" else (
-                "allowed: names, numbers, + - * / ( ) ^T ' ᵀ ^-1 ⁻¹ ^k, tr( ) det( ) log( ) d( )")
+                "allowed: names, numbers, + - * / ∘ .* ⊗ ( ) ^T ' ^-1 ^k, tr( ), exp( ), kron( , ), …")
             raise _error(f"unexpected character {ch!r}", Span(pos, pos + 1), help)
         # every alternative of _TOKEN is a named group, so `lastgroup` is never None
         toks.append(_Tok(m.lastgroup, m.group(), Span(pos, m.end())))  # type: ignore[arg-type]
@@ -125,33 +126,25 @@ class Parser:
     def term(self) -> Expr:
         acc = self.postfix()
         start = acc.span.start
-        while self.at("*", "/") or self._starts_atom():
-            op = self.take().text if self.at("*", "/") else "*"
+        while self.at(*_PRODUCTS) or self._starts_atom():
+            op = _PRODUCTS[self.take().text if self.at(*_PRODUCTS) else "*"]
             right = self.postfix()
-            span = Span(start, self._end())
-            acc = Div(acc, right, span=span) if op == "/" else mul(acc, right, span=span)
+            acc = op(acc, right, span=Span(start, self._end()))
         return acc
 
     def exponent(self) -> int | None:
         """After '^': an integer, perhaps negative, perhaps in braces; None for -T."""
-        braced = self.accept("{")
-        start, neg = self.tok.span.start, self.accept("-")
-        t = self.tok
-        if neg and t.kind == "name" and t.text == "T":
-            self.take()
-            if braced:
-                self.expect("}")
-            return None
-        if t.kind != "num" or "." in t.text:
+        braced, start = self.accept("{"), self.tok.span.start
+        neg, t = self.accept("-"), self.take()
+        if not (t.kind == "num" and "." not in t.text or neg and t.kind == "name" and t.text == "T"):
             raise _error("expected an integer exponent or T after '^'", t.span,
                          "write X^T, X^2, X^-1, X^{-1} or X^-T")
-        k = int(self.take().text)
-        if k > Limits.max_exponent:
+        if t.kind == "num" and int(t.text) > Limits.max_exponent:
             raise ProveError("limit", f"exponent {t.text} is larger than the limit "
                              f"{Limits.max_exponent}", Span(start, t.span.end))
         if braced:
             self.expect("}")
-        return -k if neg else k
+        return None if t.kind == "name" else -int(t.text) if neg else int(t.text)
 
     def postfix(self) -> Expr:
         e = self.atom()
@@ -179,9 +172,13 @@ class Parser:
             inner = self.group(t.span.start)
             object.__setattr__(inner, "span", Span(t.span.start, self._end()))  # outside equality
             return inner
-        if name in FUNCS:
+        if name in FUNCS or name == "kron":
             if not self.accept("("):
                 raise _error(f"{name} needs its argument in parentheses", t.span, f"write {name}(...)")
+            if name == "kron":  # kron(U, V)
+                left = self.nested(t.span.start, self.expr)
+                self.expect(",", "kron takes two arguments: kron(U, V)")
+                return Kron(left, self.group(t.span.start), span=Span(t.span.start, self._end()))
             return Func(name, self.group(t.span.start), span=Span(t.span.start, self._end()))
         if name == "I":
             return Ident(span=t.span)

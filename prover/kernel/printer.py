@@ -7,25 +7,19 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
+from .expr import Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T
 
 _SUM, _NEG, _PROD, _POST, _ATOM = range(5)
-_LEVELS = {Add: _SUM, Neg: _NEG, Mul: _PROD, Div: _PROD, T: _POST, Inv: _POST, Pow: _POST}
+_LEVELS = {Add: _SUM, Neg: _NEG, Mul: _PROD, Div: _PROD, Had: _PROD, T: _POST, Inv: _POST, Pow: _POST}
 
 
 def _num(v: Fraction) -> str:
-    if v.denominator == 1:
-        return str(v.numerator)
-    den, twos, fives = v.denominator, 0, 0
-    while den % 2 == 0:
-        den, twos = den // 2, twos + 1
-    while den % 5 == 0:
-        den, fives = den // 5, fives + 1
-    if den != 1:
+    """A literal: an integer, a decimal where one is exact (0.25), else a parenthesised ratio."""
+    k = next((k for k in range(v.denominator.bit_length() + 1) if 10**k % v.denominator == 0), None)
+    if k is None:
         return f"({v.numerator}/{v.denominator})"
-    places = max(twos, fives)
-    s = str((v * 10**places).numerator).rjust(places + 1, "0")
-    return f"{s[:-places]}.{s[-places:]}"
+    s = str(v.numerator * 10**k // v.denominator).rjust(k + 1, "0")
+    return f"{s[:-k]}.{s[-k:]}" if k else s
 
 
 def show(e: Expr, names: frozenset[str] | set[str] = frozenset()) -> str:
@@ -52,8 +46,11 @@ def show(e: Expr, names: frozenset[str] | set[str] = frozenset()) -> str:
             return "-" + at(e.arg, _NEG)
         if isinstance(e, Mul):
             return " ".join([at(e.args[0], _PROD)] + [at(f, _POST) for f in e.args[1:]])
-        if isinstance(e, Div):
-            return f"{at(e.num, _PROD)} / {at(e.den, _POST)}"
+        if isinstance(e, (Div, Had)):
+            return " / ".join((at(e.num, _PROD), at(e.den, _POST))) if isinstance(e, Div) else (
+                f"{at(e.left, _PROD)} .* {at(e.right, _POST)}")
+        if isinstance(e, Kron):
+            return f"kron({go(e.left)}, {go(e.right)})"
         if isinstance(e, T) and isinstance(e.arg, Inv):
             return at(e.arg.arg, _POST) + "^-T"
         if isinstance(e, (T, Inv, Pow)):

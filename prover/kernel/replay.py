@@ -13,16 +13,16 @@ same way. Read next: `truth.py`, `rules.py`.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any, Callable
 
 from .errors import Diagnostic, Limits, ProveError
-from .expr import Expr, Func, Ident, Mul, Neg, Span, Sym, T, d, mul
+from .expr import Expr, Func, Ident, Mul, Neg, Num, Span, Sym, T, add, d, mul
 from .parser import parse
 from .printer import show
 from .rules import Facts, Move, Rule, confirm_rule, replay
-from .shapes import Dim, Env, Shape, VarInfo, same_shape, shape_of
+from .shapes import Dim, Env, Shape, VarInfo, dim_times, same_shape, shape_of
 from .truth import _RELATIONS, Context, Evidence, Witness, algebra_equal, decide
 
 @dataclass
@@ -38,7 +38,7 @@ class StepIn:
 class ProofIn:
     theorem: str
     variables: dict[str, VarInfo]
-    claim: dict[str, str]  # {"lhs","rhs"} or {"derivative","wrt","equals"[, "layout"]}
+    claim: dict[str, str]  # {"lhs","rhs"}, {"derivative","wrt","equals"[, "layout"]} or {"hessian","wrt","equals"}
     steps: list[StepIn]
     claim_loc: Any = None
     assume: dict[str, list[Any]] = field(default_factory=dict)  # "sizes": (m, ">=", n); "invertible"
@@ -53,14 +53,13 @@ class StepResult:
     message: str = ""
     checked_by: list[str] = field(default_factory=list)
     counterexample: Witness | None = None
-    applications: list[str] = field(default_factory=list)
+    applications: list[Any] = field(default_factory=list)  # rules.Application, or a reading-off (str)
     suggestion: list[str] = field(default_factory=list)
     help: str = ""
     span: Span | None = None  # within `source_text`, for the caret
     source_text: str = ""
     loc: Any = None
     warnings: list[str] = field(default_factory=list)
-    seconds: float = 0.0  # reported only; no verdict depends on it
     caret: Any = None  # (location, width) when the problem is in a citation
     evidence: str = ""  # exact | probabilistic | unknown | false ("" where no truth was asked)
     sizes: list[dict[str, int]] = field(default_factory=list)
@@ -89,7 +88,8 @@ class ProofResult:
 # such as a deprecated name). Untrusted: every rule it returns is confirmed before it is used.
 Citer = Callable[[str], "tuple[Rule | str | None, str, str]"]
 Justifier = Callable[[Expr, Expr, "list[Rule]", Context], "list[Move] | None"]
-Target = tuple[Shape, "Expr | None", str]  # a derivative claim: ∂f/∂X's shape, the answer, the layout
+Target = tuple[Shape, "Expr | None", str]  # ∂f/∂X's (or the Hessian's) shape, the answer, the layout
+# (a Hessian's "layout" is "hessian": its answer H is read off d(d(f)) = dx^T H dx, dx = d(x) or vec(d(X)))
 
 def _evidence(ev: Evidence) -> dict[str, Any]:
     return dict(evidence=ev.kind, sizes=ev.sizes, bound=ev.bound, checked_by=list(ev.checked_by))
@@ -108,9 +108,8 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
     claim = (start, end) if end is not None else (start,) + ((target[1],) if target and target[1] else ())
     ctx, facts = Context(env, varying, claim, relations, invertible), Facts(env, varying, invertible)
     results: list[StepResult] = []
-    prev, prev_index, finished = start, -1, False  # until a line is read, go on from the claim's
+    prev, finished = start, False  # until a line is read, go on from the claim's
     for i, step in enumerate(proof.steps):
-        t0 = time.perf_counter()
         try:
             if finished or (step.derivative and not target and i):
                 raise ProveError("step", "a derivative: step ends the proof; nothing may follow it"
@@ -122,19 +121,15 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
                 finished = True
             else:
                 r, cur = _check_rewrite(i, step, prev, env, ctx, facts, names, cite, justifier)
-            if i > 0 and prev_index != i - 1 and r.status != "error":
-                r.warnings.append(f"checked from the last line that could be read (step {prev_index})"
-                                  if prev_index >= 0 else f"checked from the claim's start, {show(start, names)}")
         except (ProveError, RecursionError) as exc:  # the step's error: a bad line or citation
             diag = getattr(exc, "diag", None) or Diagnostic("limit", "expression too deeply nested")
             r, cur = StepResult(i, step.text, [], "error", diag.message, loc=step.loc, help=diag.help,
                                 span=diag.span if diag.span.end else None, source_text=step.text,
                                 caret=diag.data.get("caret"),
                                 counterexample=diag.data.get("counterexample")), None
-        r.seconds = time.perf_counter() - t0
         results.append(r)
         if cur is not None:
-            prev, prev_index = cur, i
+            prev = cur
     bad = any(r.status != "valid" for r in results)
     message = "" if bad else "the proof has no steps" if not results else (
         "incomplete: the proof does not end with a derivative: step (Theorem 4)"
@@ -170,7 +165,7 @@ def _read_assumptions(proof: ProofIn, env: Env, names: set[str]
 def _read_claim(proof: ProofIn, env: Env, names: set[str]
                 ) -> tuple[Expr, Expr | None, set[str], Target | None]:
     _check_declarations(proof)
-    if "derivative" not in proof.claim:
+    if (kind := "hessian" if "hessian" in proof.claim else "derivative") not in proof.claim:
         start = _parse_claim(proof, "lhs", "the claim's lhs", names, env)
         end = _parse_claim(proof, "rhs", "the claim's rhs", names, env)
         if not same_shape(shape_of(start, env), shape_of(end, env)):
@@ -178,41 +173,40 @@ def _read_claim(proof: ProofIn, env: Env, names: set[str]
                              f"{shape_of(start, env)} and {shape_of(end, env)}", where=("claim", "rhs"))
         return start, end, {n for n, v in env.items() if not v.constant}, None
     wrt = proof.claim["wrt"]
-    f = _parse_claim(proof, "derivative", "the claim's function", names, env)
+    f = _parse_claim(proof, kind, "the claim's function", names, env)
     if any(isinstance(n, Func) and n.name == "d" for n in f.walk()):
-        raise ProveError("claim", f"the function {show(f)} contains a differential; a derivative "
-                         "claim differentiates a function of the variables", where=("claim", "derivative"))
+        raise ProveError("claim", f"the function {show(f)} contains a differential; a {kind} "
+                         "claim differentiates a function of the variables", where=("claim", kind))
     if not shape_of(f, env).scalar:
         raise ProveError("claim", f"∂f/∂{wrt} needs a scalar f; {show(f)} is {shape_of(f, env)}",
-                         where=("claim", "derivative"))
-    ws, layout = env[wrt].shape, proof.claim.get("layout", "numerator")
-    gshape = Shape(ws.cols, ws.rows) if layout == "numerator" else ws
+                         where=("claim", kind))
+    ws, layout = env[wrt].shape, kind if kind == "hessian" else proof.claim.get("layout", "numerator")
+    n = dim_times(ws.rows, ws.cols)  # type: ignore[arg-type]  # a Hessian is n×n, n the variable's entries
+    gshape = Shape(n, n) if kind == "hessian" else Shape(ws.cols, ws.rows) if layout == "numerator" else ws
     claimed = proof.claim.get("equals") and _parse_claim(proof, "equals", "the claim's answer", names, env)
     if claimed and not same_shape(shape_of(claimed, env), gshape):
         raise ProveError("claim", f"the claimed derivative {show(claimed)} is {shape_of(claimed, env)}; "
                          f"in {layout} layout ∂f/∂{wrt} is {gshape}", where=("claim", "equals"))
-    return d(f), None, {wrt}, (gshape, claimed or None, layout)
+    return d(d(f)) if kind == "hessian" else d(f), None, {wrt}, (gshape, claimed or None, layout)
 
 
 def _check_declarations(proof: ProofIn) -> None:
     """What soundness needs of the declarations (names are the loader's business): sizes the
     evaluation can take, and a derivative with respect to something that varies."""
-    for name, info in proof.variables.items():
-        for dim in (info.shape.rows, info.shape.cols):
-            if not isinstance(dim, str) and not (isinstance(dim, int) and 1 <= dim <= Limits.max_dimension):
-                raise ProveError("limit", f"{name}: dimension {dim} is outside "
-                                 f"1..{Limits.max_dimension}", where=("variables", name, "shape"))
-    if "derivative" in proof.claim:
+    for name, dim in ((n, x) for n, v in proof.variables.items() for x in (v.shape.rows, v.shape.cols)):
+        if not isinstance(dim, str) and not (isinstance(dim, int) and 1 <= dim <= Limits.max_dimension):
+            raise ProveError("limit", f"{name}: dimension {dim} is outside 1..{Limits.max_dimension}",
+                             where=("variables", name, "shape"))
+    if "derivative" in proof.claim or "hessian" in proof.claim:
         var = proof.variables.get(wrt := proof.claim.get("wrt", ""))
         if var is None or var.constant:
             raise ProveError("claim", f"wrt: {wrt!r} is not a declared variable" if var is None else
                              f"{wrt} is declared constant, so nothing can be differentiated with "
                              "respect to it", where=("claim", "wrt"))
         if var.symmetric:
-            raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a "
-                             "symmetric matrix have competing conventions, and prove does not "
-                             "pick one", help="drop `symmetric: true` to differentiate over all "
-                             "square matrices", where=("claim", "wrt"))
+            raise ProveError("claim", f"{wrt} is symmetric; derivatives with respect to a symmetric matrix "
+                             "have competing conventions, and prove does not pick one", help="drop "
+                             "`symmetric: true` to differentiate over all square matrices", where=("claim", "wrt"))
 
 
 def _parse_claim(proof: ProofIn, key: str, what: str, names: set[str], env: Env, text: str | None = None,
@@ -282,14 +276,11 @@ def _check_rewrite(i: int, step: StepIn, prev: Expr, env: Env, ctx: Context, fac
                    cite: Citer, justifier: Justifier | None) -> tuple[StepResult, Expr | None]:
     shape = shape_of(cur := parse(step.text, names), env)
     ids, rules, index, warnings = _resolve(i, step, cite)
-    pshape = shape_of(prev, env)
     base: dict[str, Any] = dict(index=i, expr=show(cur, names), by=ids, loc=step.loc, warnings=warnings,
                                 source_text=step.text, expr_tree=cur, before_tree=prev)
-    if not same_shape(pshape, shape):
+    if not same_shape(pshape := shape_of(prev, env), shape):
         return StepResult(**base, status="error", message=f"this line is {shape}, the line "
                           f"before it is {pshape}: a step cannot change the shape"), None
-    if cur == prev:
-        warnings.append("this step changes nothing")
     truth = decide(prev, cur, ctx)
     ev = _evidence(truth)
     refuted = _refuted(base, truth, f"this step is false: {show(prev, names)} ≠ {base['expr']}")
@@ -301,55 +292,53 @@ def _check_rewrite(i: int, step: StepIn, prev: Expr, env: Env, ctx: Context, fac
                                      f"evidence was reached ({truth.note})"), cur
     rewriting = [r for r in rules if r.kind == "rewrite"]
     certificate = justifier(prev, cur, rewriting, ctx) if justifier is not None else None
+    moves = certificate or []  # none found: the step must be algebra
     try:
-        if certificate is None:
-            if not algebra_equal(prev, cur, ctx):
-                raise ProveError("certificate", f"{', '.join(ids)} does not produce it")
-            certificate = []
-        if len(certificate) > Limits.max_applications:
+        if len(moves) > Limits.max_applications:
             raise ProveError("certificate", "too many rule applications in one step")
-        line = replay(prev, certificate, {r.id: r for r in rewriting}, facts, ctx)
-        if not algebra_equal(line, cur, ctx):
-            raise ProveError("certificate", f"the cited rules give {show(line, names)}, which is "
-                             "not this line up to algebra")
+        if not algebra_equal(line := replay(prev, moves, {r.id: r for r in rewriting}, facts, ctx), cur, ctx):
+            raise ProveError("certificate", f"{', '.join(ids)} does not produce it" if certificate is None else
+                             f"the cited rules give {show(line, names)}, which is not this line up to algebra")
     except ProveError as exc:
         return StepResult(**base, **ev, status="unjustified",
                           message=f"this step is true, but {exc.diag.message}"), cur
-    if not certificate and "algebra" not in ids:
-        warnings.append(f"no rule was needed: this step is algebra, not {', '.join(ids)}")
     return StepResult(**base, **{**ev, "checked_by": ["rule"] + truth.checked_by}, status="valid",
-                      message=_note(truth), applications=[m.app.describe() for m in certificate]), cur
+                      message=_note(truth), applications=[m.app for m in moves]), cur
 
 
 def _check_derivative(i: int, step: StepIn, prev: Expr, proof: ProofIn, env: Env, ctx: Context,
                       names: set[str], cite: Citer, target: Target) -> StepResult:
     (gshape, claimed, layout), wrt = target, proof.claim["wrt"]
+    hess, dx = layout == "hessian", d(Sym(wrt)) if env[wrt].shape.cols == 1 else Func("vec", d(Sym(wrt)))
+    what, rule, form = (f"the Hessian in {wrt}", "hessian-from-second-differential", f"d{wrt}^T H d{wrt}") if (
+        hess) else (f"∂f/∂{wrt}", "derivative-from-differential", f"tr(G d{wrt})")
     ids, rules, _, warnings = _resolve(i, step, cite)
     shape = shape_of(g := parse(step.text, names), env)
     base: dict[str, Any] = dict(index=i, by=ids, loc=step.loc, warnings=warnings, source_text=step.text,
                                 expr=show(g, names), expr_tree=g)
     if not same_shape(shape, gshape):
-        return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; in "
-                          f"{layout} layout ∂f/∂{wrt} is {gshape}",
+        return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; "
+                          f"{'the Hessian' if hess else f'in {layout} layout ∂f/∂{wrt}'} is {gshape}",
                           help="the answer may be transposed (numerator vs denominator layout)")
-    gprime = extract(prev, wrt)
-    if gprime is not None:
-        left = right = base["before_tree"] = T(gprime) if layout == "denominator" else gprime
+    gprime = extract(prev, wrt, dx if hess else None)
+    if gprime is not None:  # a Hessian is symmetric: dx^T G dx gives the symmetric part of G
+        left = base["before_tree"] = mul(Num(Fraction(1, 2)), add(gprime, T(gprime))) if hess else (
+            T(gprime) if layout == "denominator" else gprime)
         right = g
     else:  # not read off tr(G dX): is this G the derivative all the same?
-        left, right = prev, Func("tr", mul(T(g) if layout == "denominator" else g, d(Sym(wrt))))
+        left, right = prev, mul(T(dx), g, dx) if hess else Func("tr", mul(
+            T(g) if layout == "denominator" else g, d(Sym(wrt))))
     truth = decide(left, right, ctx)
-    refuted = _refuted(base, truth, f"the line before gives ∂f/∂{wrt} = {show(left, names)}, "
-                       f"not {base['expr']}" if gprime is not None else f"this is not ∂f/∂{wrt}: "
+    refuted = _refuted(base, truth, f"the line before gives {what} = {show(left, names)}, "
+                       f"not {base['expr']}" if gprime is not None else f"this is not {what}: "
                        f"the line before is not {show(right, names)}",
-                       ("∂f/∂" + wrt + " from the line before", "this line") if gprime is not None
-                       else ("line before", f"tr(G d{wrt}) with this G"))
-    if not refuted and gprime is not None and not any(r.kind == "derivative" for r in rules):
-        return StepResult(**base, status="unjustified", suggestion=["derivative-from-differential"],
-                          message="reading off a derivative needs Theorem 4 (derivative-from-differential)")
-    if not refuted and gprime is None:
-        return StepResult(**base, status="unjustified", message=f"Theorem 4 reads ∂f/∂{wrt} off a "
-                          f"line of the form tr(G d{wrt}); the line before is {show(prev, names)}")
+                       (what + " from the line before", "this line") if gprime is not None
+                       else ("line before", f"{form} with this {'H' if hess else 'G'}"))
+    if not refuted and (gprime is None or not any(r.kind == layout if hess else r.kind == "derivative" for r in rules)):
+        return StepResult(**base, status="unjustified", suggestion=[rule] * (gprime is not None), message=(
+            f"{rule if hess else 'Theorem 4'} reads {what} off a line of the form {form}; the line before is "
+            f"{show(prev, names)}" if gprime is None else f"reading off {what} needs {rule}" if hess else
+            "reading off a derivative needs Theorem 4 (derivative-from-differential)"))
     if claimed is not None and not refuted:
         second = decide(g, claimed, ctx)
         refuted = _refuted(base, second, f"this derivative is not the claimed "
@@ -357,15 +346,19 @@ def _check_derivative(i: int, step: StepIn, prev: Expr, proof: ProofIn, env: Env
         truth = second if truth.kind == "exact" else truth
     ev = {**_evidence(truth), "checked_by": ["rule"] + truth.checked_by}
     return refuted or StepResult(**base, **ev, status="valid", message=_note(truth),
-                                 applications=[f"derivative-from-differential (G := {show(left, names)})"])
+                                 applications=[f"{rule} ({'H' if hess else 'G'} := {show(left, names)})"])
 
 
-def extract(e: Expr, wrt: str) -> Expr | None:
-    """G from tr(G dX) (or tr(-G dX)); None unless e has that form with no differential in G."""
-    if not (isinstance(e, Func) and e.name == "tr"):
+def extract(e: Expr, wrt: str, dx: Expr | None = None) -> Expr | None:
+    """G from tr(G dX) (or tr(-G dX)); with `dx`, G from the quadratic form dx^T G dx (or its
+    negation). None unless e has that form with no differential in G."""
+    if dx is None and not (isinstance(e, Func) and e.name == "tr"):
         return None
-    arg, dx = e.arg.arg if isinstance(e.arg, Neg) else e.arg, d(Sym(wrt))
-    g = Ident() if arg == dx else mul(*arg.args[:-1]) if isinstance(arg, Mul) and arg.args[-1] == dx else None
+    form, quadratic, dx = (e, 1, dx) if dx is not None else (e.arg, 0, d(Sym(wrt)))  # type: ignore[attr-defined]
+    arg = form.arg if isinstance(form, Neg) else form  # G is between dx^T and dx, or before dX
+    inner = arg.args[quadratic:-1] if isinstance(arg, Mul) and arg.args[-1] == dx and (
+        not quadratic or arg.args[0] == T(dx)) else None if quadratic or arg != dx else ()
+    g = None if inner is None else mul(*inner) if inner else Ident()
     if g is None or any(isinstance(n, Func) and n.name == "d" for n in g.walk()):
         return None
-    return Neg(g) if isinstance(e.arg, Neg) else g
+    return Neg(g) if isinstance(form, Neg) else g

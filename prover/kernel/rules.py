@@ -11,7 +11,7 @@ Read next: `replay.py`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 from .errors import ProveError
@@ -47,12 +47,6 @@ class Application:
     path: Path
     binding: dict[str, Expr]
     site: Site = ()
-
-    def describe(self) -> str:
-        pos = "at the root" if not self.path else "at position " + ".".join(map(str, self.path))
-        sub = ", ".join(f"{k} := {v}" for k, v in sorted(self.binding.items()))
-        way = "left to right" if self.direction == "->" else "right to left"
-        return f"{self.rule} ({way}, {pos}; {sub})"
 
 
 @dataclass
@@ -113,9 +107,7 @@ def scalar_variant(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> Rul
             and (s := facts.shape(sub)) is not None and s.scalar and not rule.vars[n].shape.scalar}
     if not scal:
         return rule
-    vars = {n: VarInfo(SCALAR, v.constant, v.symmetric, v.invertible) if n in scal else v
-            for n, v in rule.vars.items()}
-    return Rule(rule.id, rule.lhs, rule.rhs, vars, rule.scalar, rule.constant, rule.invertible, rule.kind)
+    return replace(rule, vars={n: replace(v, shape=SCALAR) if n in scal else v for n, v in rule.vars.items()})
 
 
 _CONFIRMED: dict[tuple[Any, ...], Evidence] = {}  # rule confirmations, keyed by the rule's whole content
@@ -126,35 +118,28 @@ def confirm_rule(rule: Rule, exact: bool = False) -> Evidence:
     random points: a step's own truth is decided separately; `exact` also asks Z3)."""
     if rule.kind != "rewrite":
         return Evidence("exact", note="a rule of the method, not an equation")
-    key = (rule.content(), exact)
-    hit = _CONFIRMED.get(key)
-    if hit is None:
-        env = dict(rule.vars)
-        for n in rule.scalar:
-            env[n] = VarInfo(SCALAR, env[n].constant, env[n].symmetric, env[n].invertible)
+    if (key := (rule.content(), exact)) not in _CONFIRMED:
+        env = {n: replace(v, shape=SCALAR) if n in rule.scalar else v for n, v in rule.vars.items()}
         varying = {n for n, v in env.items() if not (v.constant or n in rule.constant)}
         try:
             shape_of(rule.lhs, env), shape_of(rule.rhs, env)
-            hit = decide(rule.lhs, rule.rhs, Context(env, varying), exact)
+            _CONFIRMED[key] = decide(rule.lhs, rule.rhs, Context(env, varying), exact)
         except (ProveError, KeyError, RecursionError) as exc:
-            hit = Evidence("unknown", note=f"the rule cannot be evaluated ({exc})")
-        _CONFIRMED[key] = hit
-    return hit
+            _CONFIRMED[key] = Evidence("unknown", note=f"the rule cannot be evaluated ({exc})")
+    return _CONFIRMED[key]
 
 
 def unmet(rule: Rule, binding: Mapping[str, Expr], facts: Facts) -> list[str]:
     """What is wrong with this substitution: shapes, or side conditions the proof does not give
     (empty when it fits)."""
     out: list[str] = []
-    dims: dict[str, Dim] = {}
+    dims: dict[Any, Dim] = {}
     for name, info in sorted(rule.vars.items()):
-        sub = binding.get(name)
-        if sub is None:
+        if (sub := binding.get(name)) is None:
             if name in symbols(rule.lhs) | symbols(rule.rhs):
                 out.append(f"{rule.id}: nothing is substituted for {name}")
             continue
-        s = facts.shape(sub)
-        if s is None:
+        if (s := facts.shape(sub)) is None:
             out.append(f"{rule.id}: {sub} does not shape-check")
             continue
         for want, got in ((info.shape.rows, s.rows), (info.shape.cols, s.cols)):
@@ -189,8 +174,7 @@ def apply(e: Expr, app: Application, rule: Rule, facts: Facts, ctx: Context) -> 
     if app.rule != rule.id or app.direction not in ("->", "<-") or rule.kind != "rewrite":
         raise ProveError("certificate", f"{app.rule} cannot be applied as a rewrite")
     variant = scalar_variant(rule, app.binding, facts)
-    problems = unmet(variant, app.binding, facts)
-    if problems:
+    if problems := unmet(variant, app.binding, facts):
         raise ProveError("certificate", "; ".join(problems))
     if variant is not rule and not confirm_rule(variant).holds:
         raise ProveError("certificate", f"{rule.id} does not hold with a scalar in place of a "
@@ -211,17 +195,14 @@ def replay(start: Expr, moves: list[Move], rules: Mapping[str, Rule], facts: Fac
     """Follow a certificate from `start`; the line it reaches (a ProveError if a link fails)."""
     line = start
     for mv in moves:
-        rule = rules.get(mv.app.rule)
-        if rule is None:
+        if (rule := rules.get(mv.app.rule)) is None:
             raise ProveError("certificate", f"{mv.app.rule} is not cited here")
         if mv.backward:
             if mv.tree is None or not algebra_equal(apply(mv.tree, mv.app, rule, facts, ctx), line, ctx):
                 raise ProveError("certificate", f"{rule.id} does not lead back from this line")
             line = mv.tree
             continue
-        if mv.tree is not None and mv.tree != line:
-            if not algebra_equal(line, mv.tree, ctx):
-                raise ProveError("certificate", f"{mv.tree} is not the line up to algebra")
-            line = mv.tree
-        line = apply(line, mv.app, rule, facts, ctx)
+        if mv.tree is not None and mv.tree != line and not algebra_equal(line, mv.tree, ctx):
+            raise ProveError("certificate", f"{mv.tree} is not the line up to algebra")
+        line = apply(line if mv.tree is None else mv.tree, mv.app, rule, facts, ctx)
     return line

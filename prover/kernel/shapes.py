@@ -7,15 +7,16 @@ any shape. Errors name the operator, both shapes and the span. Read next: `evalu
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Mapping, Union
 
 from .errors import ProveError
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Span, Sym, T, mul
+from .expr import ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Span, Sym, T, mul
 from .printer import show
 
-Dim = Union[int, str]
+Dim = Union[int, str, tuple[Union[int, str], ...]]  # a size, a dimension symbol, or a product of them (`dim_times`)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,20 @@ class Shape:
 
 
 def _d(x: Dim | None) -> str:
-    return "?" if x is None else str(x)
+    return "?" if x is None else "·".join(map(str, x)) if isinstance(x, tuple) else str(x)
+
+
+def dim_times(a: Dim, b: Dim) -> Dim:
+    """a·b: a number, a symbol, or a tuple of the factors (the number first, then the symbols
+    sorted), so that equal products are equal values (m·n = n·m)."""
+    fs = [f for x in (a, b) for f in (x if isinstance(x, tuple) else (x,))]
+    k, syms = math.prod(f for f in fs if isinstance(f, int)), sorted(f for f in fs if isinstance(f, str))
+    return k if not syms else syms[0] if k == 1 and len(syms) == 1 else (k,) * (k != 1) + tuple(syms)
+
+
+def dim_size(x: Dim, dims: Mapping[str, int]) -> int:
+    """A dimension's size where each symbol has the size `dims` gives it."""
+    return math.prod(f if isinstance(f, int) else dims[f] for f in (x if isinstance(x, tuple) else (x,)))
 
 
 SCALAR = Shape(1, 1)
@@ -96,6 +110,12 @@ def shape_of(e: Expr, env: Env) -> Shape:
         return acc
     if isinstance(e, Mul):
         return _bracket(e.args, env, {}, e)[0]  # type: ignore[index]  # with `whole`, never None
+    if isinstance(e, (Had, Kron)):
+        a, b = shape_of(e.left, env), shape_of(e.right, env)
+        if isinstance(e, Had):
+            return _sum(a, b, e.right, e, ("take the Hadamard product of", "both factors of ∘ share one shape"))
+        a, b = _fixed(a, e, e.left), _fixed(b, e, e.right)
+        return Shape(dim_times(a.rows, b.rows), dim_times(a.cols, b.cols))  # type: ignore[arg-type]
     if isinstance(e, Div):
         top, den = shape_of(e.num, env), shape_of(e.den, env)
         if not den.scalar:
@@ -113,21 +133,29 @@ def shape_of(e: Expr, env: Env) -> Shape:
         if isinstance(e.arg, Num) and e.arg.value == 0 and (isinstance(e, Inv) or e.k < 0):
             raise _error("0 has no inverse", e.span)
         return _square(s, e, e.arg, "an inverse" if isinstance(e, Inv) else "a power")
-    if e.name == "log":
-        if s.rows not in (1, None) or s.cols not in (1, None):
-            raise _error(f"{show(e)}: {show(e.arg)} is {s}, log needs a scalar (1×1)", e.span)
-        return SCALAR
-    if _square(s, e, e.arg, "trace" if e.name == "tr" else "determinant").rows is None:
-        raise _error(f"{show(e)}: the size of {show(e.arg)} is not fixed by anything", e.span,
-                     "an I or 0 needs a neighbour that fixes its size")
+    if e.name in ELEMENTWISE or e.name in ("vec", "diag", "sum"):
+        s = _fixed(s, e, e.arg)
+        if e.name == "diag" and s.cols != 1:
+            raise _error(f"{show(e)}: {show(e.arg)} is {s}, diag needs a column vector", e.span)
+        return {"vec": Shape(dim_times(s.rows, s.cols), 1), "sum": SCALAR,  # type: ignore[arg-type]
+                "diag": Shape(s.rows, s.rows, True)}.get(e.name, s)
+    _fixed(_square(s, e, e.arg, "trace" if e.name == "tr" else "determinant"), e, e.arg)
     return SCALAR
 
 
-def _sum(acc: Shape, s: Shape, term: Expr, whole: Expr) -> Shape:
+def _fixed(s: Shape, whole: Expr, part: Expr) -> Shape:
+    if s.rows is None or s.cols is None:
+        raise _error(f"{show(whole)}: the size of {show(part)} is not fixed by anything", whole.span,
+                     "an I or 0 needs a neighbour that fixes its size")
+    return s
+
+
+def _sum(acc: Shape, s: Shape, term: Expr, whole: Expr,
+         say: tuple[str, str] = ("add", "terms of a sum share one shape")) -> Shape:
     (ok_r, r), (ok_c, c) = _unify(acc.rows, s.rows), _unify(acc.cols, s.cols)
     if not (ok_r and ok_c):
-        raise _error(f"{show(whole)}: cannot add a {acc} matrix and {show(term)}, which is {s}",
-                     term.span, "terms of a sum share one shape")
+        raise _error(f"{show(whole)}: cannot {say[0]} a {acc} matrix and {show(term)}, which is {s}",
+                     term.span, say[1])
     acc = Shape(r, c, acc.square or s.square)
     return _square(acc, whole, whole, "a sum with I") if acc.square else acc
 

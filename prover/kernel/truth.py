@@ -26,8 +26,8 @@ from fractions import Fraction
 from typing import Any, Callable, Literal, Mapping, TypeGuard
 
 from .evaluate import _OS, Domain, Evaluator, Matrix, ModP, Singular, equal_values
-from .expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, d_depth, mul
-from .shapes import Dim, Env, shape_of, split
+from .expr import ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, d_depth, mul, symbols
+from .shapes import Dim, Env, dim_size, shape_of, split
 
 MAX_SIZE = 24  # the largest size the random points go to
 MAX_GRID = 16_384  # size assignments scanned for a size-dependent step (1,024 of them checked)
@@ -112,18 +112,15 @@ class Context:
         return point, dpoint
 
     def evaluator(self, dims: Mapping[str, int], fresh: int = 0, free: bool = False) -> Evaluator:
-        key = (tuple(sorted(dims.items())), fresh, free)
-        ev = self.points.get(key)
-        if ev is None:
-            p = self.field.p
-            point, dpoint = self.draw(dims, lambda: _OS.randrange(p))
-            ev = self.points[key] = Evaluator(self.field, 0, point, dpoint, self.env, dims, free)
-        return ev
+        if (key := (tuple(sorted(dims.items())), fresh, free)) not in self.points:
+            point, dpoint = self.draw(dims, lambda: _OS.randrange(self.field.p))
+            self.points[key] = Evaluator(self.field, 0, point, dpoint, self.env, dims, free)
+        return self.points[key]
 
 
 def _at(dims: Mapping[str, int], x: Dim | None) -> int:
     """The size of a dimension at these sizes (a number is its own size; nothing fixes None)."""
-    return MAX_SIZE**2 if x is None else x if isinstance(x, int) else dims[x]
+    return MAX_SIZE**2 if x is None else dim_size(x, dims)
 
 
 def _rank(e: Expr, env: Env, dims: Mapping[str, int], full: bool = False) -> int:
@@ -163,9 +160,23 @@ def _size_degree(e: Expr) -> int:
     kids = [_size_degree(k) for k in e.children()]
     if _size_dependent(e):  # tr(I p(n)) = n p(n); det(s I) = s^n: past every bound
         return 1 + kids[0] * (MAX_SIZE if e.name == "det" else 1)
-    if isinstance(e, (Add, Mul, Div)):  # sums too: Σ c_k k^n with m terms has m - 1 roots
+    if isinstance(e, (Add, Mul, Div, Had, Kron)):  # sums too: Σ c_k k^n, m terms, m - 1 roots
         return sum(kids)
     return abs(e.k) * kids[0] if isinstance(e, Pow) else max(kids, default=0)
+
+
+def _labels(e: Expr, env: Env) -> int:
+    """A bound on the index labels of e written as sums over entries of its leaves (for ∘, ⊗,
+    vec, diag, sum and entrywise f): one per symbolic dimension of a variable, two per I or
+    literal (and two more per ⊗, for an I sized by a product); a sum has its largest term's."""
+    if isinstance(e, (Sym, Num, Ident)):
+        s = env[e.name].shape if isinstance(e, Sym) else None
+        return sum(isinstance(x, str) for x in (s.rows, s.cols)) if s else 2
+    kids = [_labels(k, env) for k in e.children()]
+    if isinstance(e, Add):
+        return max(kids)
+    return max(abs(e.k), 1) * kids[0] if isinstance(e, Pow) else sum(kids) + 2 * (
+        isinstance(e, Kron) and any(isinstance(x, (Num, Ident)) for x in e.walk()))
 
 
 def _degree(e: Expr, env: Env) -> tuple[int, int]:
@@ -174,28 +185,23 @@ def _degree(e: Expr, env: Env) -> tuple[int, int]:
     if isinstance(e, Sym):
         info = env.get(e.name)
         return (0, 0) if info is None or info.shape.rows == info.shape.cols == 1 else (1, 0)
-    if isinstance(e, (Num, Ident)):
-        return 0, 0
+    if isinstance(e, Func) and e.name in ("det", *ELEMENTWISE):  # atoms; their arguments: `plan`
+        return int(e.name != "det"), 0
+    parts = [_degree(k, env) for k in e.children()]
+    den = sum(q for _, q in parts)
     if isinstance(e, Add):
-        parts = [_degree(k, env) for k in e.args]
-        den = sum(q for _, q in parts)
         return max(n + den - q for n, q in parts), den
-    if isinstance(e, Mul):
-        parts = [_degree(k, env) for k in e.args]
-        return sum(n for n, _ in parts), sum(q for _, q in parts)
+    if isinstance(e, (Mul, Had, Kron)):
+        return sum(n for n, _ in parts), den
     if isinstance(e, Div):
-        (a, b), (c, q) = _degree(e.num, env), _degree(e.den, env)
+        (a, b), (c, q) = parts
         return a + q, b + c
     if isinstance(e, (Pow, Inv)):  # an inverse counts as the matrix it inverts
-        n, q = _degree(e.arg, env) if not isinstance(e, Pow) or e.k else (0, 0)
-        k = abs(e.k) if isinstance(e, Pow) else 1
-        return k * n, k * q
+        n, q = parts[0] if not isinstance(e, Pow) or e.k else (0, 0)
+        return (abs(e.k) * n, abs(e.k) * q) if isinstance(e, Pow) else (n, q)
     if isinstance(e, Func) and e.name == "d":
-        n, q = _degree(e.arg, env)
-        return n + q, 2 * q
-    if isinstance(e, Func) and e.name in ("log", "det"):  # scalar atoms; their arguments: `plan`
-        return int(e.name == "log"), 0
-    return _degree(e.children()[0], env) if e.children() else (0, 0)
+        return parts[0][0] + parts[0][1], 2 * parts[0][1]
+    return parts[0] if parts else (0, 0)
 
 
 def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int, str]:
@@ -206,19 +212,34 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     degree = max(a + q, c + b)
     need = max(2, degree if shape_of(lhs, ctx.env).scalar else degree + 1, *(  # and the sizes
         sum(_degree(x.arg, ctx.env)) for e in (lhs, rhs) for x in e.walk()  # where arguments
-        if isinstance(x, Func) and x.name in ("log", "det")))  # of log and det can differ
+        if isinstance(x, Func) and x.name in ("det", *ELEMENTWISE)))  # of log and det can differ
     inverted = _inverted(lhs) | _inverted(rhs)
     extra = _size_degree(lhs) + _size_degree(rhs) + len(inverted) if inverted or any(
         _size_dependent(x) for e in (lhs, rhs) for x in e.walk()) else 0
     if not syms:
         return ([{}], 1, "") if ctx.defined({}) else ([], 0, _NOWHERE)
-    if extra == 0:  # the first assignment (every symbol at least need) where the claim is
-        tops = (dict(zip(order, range(s, s + len(syms)))) for s in range(need, MAX_SIZE + 1)
-                for order in islice(permutations(syms), 24))
-        top = next((t for t in tops if ctx.defined(t)), {})
-        small = [{x: s + i for i, x in enumerate(o)} for s, o in ((2, syms), (3, syms), (2, syms[::-1]))]
-        out = [top] + [x for i, x in enumerate(small) if x not in small[:i] + [top] and ctx.defined(x)]
-        out, decisive = out if top else [], 1
+    beyond = any(isinstance(x, (Had, Kron)) or isinstance(x, Func) and (x.name in ("vec", "diag", "sum") or x.name
+                 in ELEMENTWISE and not shape_of(x.arg, ctx.env).scalar) for e in (lhs, rhs) for x in e.walk())
+    loops = sum(isinstance(x, (Num, Ident)) or isinstance(x, Pow) and x.k == 0 for e in (lhs, rhs) for x in e.walk())
+    need = max(need, _labels(lhs, ctx.env), _labels(rhs, ctx.env)) if beyond else need
+    used = {x for n in symbols(lhs) | symbols(rhs) for x in (ctx.env[n].shape.rows, ctx.env[n].shape.cols)}
+    if extra == 0 or beyond and not (inverted or any(isinstance(x, Func) and x.name == "det"
+                                                      for e in (lhs, rhs) for x in e.walk())):
+        # the first assignments (every symbol at least `need`) where the claim is. Beyond the
+        # trace (docs/soundness.md): the sides are sums over index labels; at sizes of at least
+        # `need` (the labels) one size decides every pattern of equal labels, whose coefficients
+        # are polynomials in the sizes of degree at most `loops`, so every point of the corner
+        # {need + a : |a| <= loops} is checked, on which no such polynomial vanishes alone
+        corner = [a for a in product(*[range(loops + 1) if beyond and x in used else (0,) for x in syms])
+                  if sum(a) <= loops]
+        if len(corner) > MAX_GRID // 16:
+            return [], 0, f"this step needs more than {MAX_GRID // 16} size assignments (every one is checked)"
+        tops = ([{x: s + i + a[syms.index(x)] for i, x in enumerate(order)} for a in corner]
+                for s in range(need, MAX_SIZE + 1) for order in islice(permutations(syms), 24))
+        out = next((t for t in tops if all(map(ctx.defined, t))), [])
+        small = [] if beyond else [{x: s + i for i, x in enumerate(o)} for s, o in ((2, syms), (3, syms), (2, syms[::-1]))]
+        out += [x for i, x in enumerate(small) if out and x not in small[:i] + out and ctx.defined(x)]
+        decisive = len(corner)
     else:
         # every symbol takes at least hi - 1 sizes where the claim is (from 2, or the least
         # the assumptions allow; the window grows until it does, so a projection that is I at
@@ -227,17 +248,21 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         # the triangle m >= n leaves of a grid too. Every assignment of the window is checked,
         # never a sample: a det or an inverse can be an indicator of ranks that is nonzero on
         # one thin line of sizes only (n1 = … = n5 = a - 1), which no sample is sure to meet.
-        hi = max(need, 3) + extra
+        hi = max(need, 3) + extra + (loops + 1 if beyond else 0)
         lo = last = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
+        # symbols the step does not use take the least size where the claim is defined
+        free = [x for x in syms if x in used]
+        complete: Callable[[dict[str, int]], dict[str, int] | None] = lambda g: next((  # noqa: E731
+            c for v in range(lo, MAX_SIZE + 1) if ctx.defined(c := {**g, **{x: v for x in syms if x not in g}})), None)
         for last in range(lo + hi - 2, MAX_SIZE + 1):
-            grid = product(range(lo, last + 1), repeat=len(syms))
-            out = [g for g in (dict(zip(syms, t)) for t in islice(grid, MAX_GRID + 1)) if ctx.defined(g)]
-            if (last - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16 or len(out) >= math.comb(
-                    len(syms) + extra, extra) and all(len({g[x] for g in out}) >= hi - 1 for x in syms):
+            grid = product(range(lo, last + 1), repeat=len(free))
+            out = [c for c in (complete(dict(zip(free, t))) for t in islice(grid, MAX_GRID + 1)) if c]
+            if (last - lo + 1) ** len(free) > MAX_GRID or len(out) > MAX_GRID // 16 or len(out) >= math.comb(
+                    len(free) + extra, extra) and all(len({g[x] for g in out}) >= hi - 1 for x in free):
                 break
         else:
             out = []
-        if (last - lo + 1) ** len(syms) > MAX_GRID or len(out) > MAX_GRID // 16:
+        if (last - lo + 1) ** len(free) > MAX_GRID or len(out) > MAX_GRID // 16:
             return out, 0, f"this step needs more than {MAX_GRID // 16} size assignments (every one is checked)"
         decisive = len(out)
     if not out or max(v for x in out for v in x.values()) > MAX_SIZE:
@@ -249,20 +274,23 @@ _NOWHERE = (f"this step needs more sizes than the checker reaches up to size {MA
             "claim is defined (its inverses are singular, or its assumptions exclude them)")
 
 
-def bounds(e: Expr, n: int) -> tuple[int, float]:
+def bounds(e: Expr, n: int, order: int = 0) -> tuple[int, float]:
     """Bounds, at sizes up to n, on the degree of the entries and on the bits of their
     coefficients once denominators are cleared: a random point errs with chance degree / p,
     and residues mod a random prime lose nothing unless the prime divides a coefficient."""
-    kids = [bounds(k, n) for k in e.children()]
+    kids = [bounds(k, n, order) for k in e.children()]
     deg, bits = [k[0] for k in kids], [k[1] for k in kids]
     lg = math.log2(n + 1)
     if isinstance(e, (Sym, Num, Ident)):
         v = e.value if isinstance(e, Num) else Fraction(1)
         return int(isinstance(e, Sym)), v.numerator.bit_length() + v.denominator.bit_length()
-    if isinstance(e, (Add, Mul, Div)):
+    if isinstance(e, (Add, Mul, Div, Had, Kron)):
         return (max if isinstance(e, Add) else sum)(deg), sum(bits) + len(bits) * lg
     k = 2 * n if isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0 else 1
-    k *= abs(e.k) if isinstance(e, Pow) else n if isinstance(e, Func) and e.name == "det" else 1
+    k *= abs(e.k) if isinstance(e, Pow) else n if isinstance(e, Func) and e.name == "det" else 1 + (
+        isinstance(e, Func) and e.name == "sum")
+    if isinstance(e, Func) and e.name in ELEMENTWISE:  # y_k of f's series: deg y_k <= D + 2 deg y_(k-1)
+        return (deg[0] + 2) << order + 1, bits[0] + lg + (deg[0] + 2 << order + 1)
     if isinstance(e, Func) and e.name in ("log", "d"):
         return 2 * deg[0] + 1, bits[0] + lg + 2 * deg[0] + 1
     return k * deg[0], k * (bits[0] + lg)
@@ -292,21 +320,24 @@ def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
     order = max(d_depth(lhs), d_depth(rhs))
     biggest = max([v for x in sizes for v in x.values()] + [
         x for v in ctx.env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, int)] + [1])
-    (dl, bl), (dr, br) = bounds(lhs, biggest), bounds(rhs, biggest)
+    (dl, bl), (dr, br) = bounds(lhs, biggest, order), bounds(rhs, biggest, order)
     degree, bits = max(dl, dr) + order, bl + br
     if max(degree, bits) > MAX_DEGREE:
         return Evidence("unknown", sizes, note=f"the step's degree (about {degree}) or its "
                         "literals are too large for a random check to mean anything")
-    has_log = any(isinstance(n, Func) and n.name == "log" for e in (lhs, rhs) for n in e.walk())
+    fnodes = [n for e in (lhs, rhs) for n in e.walk() if isinstance(n, Func) and n.name in ELEMENTWISE]
+    fns = sum(1 if shape_of(n.arg, ctx.env).scalar else biggest**2 for n in fnodes)  # f's arguments
     checked: list[dict[str, int]] = []
     for dims in sizes:
         agree = _agree(lhs, rhs, ctx, dims)
         if agree is None:
             continue  # undefined at every point tried at these sizes
         if agree is not True:
-            if has_log:
-                return Evidence("unknown", sizes, note="the two sides differ when log is read as "
-                                "an arbitrary function: the step relies on a law of log itself")
+            if fns:
+                f = " and ".join(sorted({n.name for n in fnodes}))
+                return Evidence("unknown", sizes, note=f"the two sides differ where {f} may be any function "
+                                f"with the same derivative law: the step is false, or relies on a law of {f} "
+                                "itself (which a rule must state)")
             return Evidence("false", [dims], witness=agree, checked_by=["random"])
         checked.append(dims)
     # every size needed must be defined: "true wherever defined" does not carry through a line
@@ -318,12 +349,13 @@ def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
                         "the claim needs it, state it under assume: (sizes or invertible)")
     # one random point per assignment: a false identity agrees at a random point with chance
     # below degree/p, and its residues vanish for at most bits/60 of the ~2^55 61-bit primes
-    bound = degree / 2**60 + (bits / 60 + 1) / 2**54
+    # (and two arguments of f that differ meet at the point with chance below degree/p a pair)
+    bound = degree * (1 + fns**2) / 2**60 + (bits / 60 + 1) / 2**54
     # Z3 where its terms stay small: an entry of degree D at size s can have s^(D-1) monomials
     (a, b), (c, q) = _degree(lhs, ctx.env), _degree(rhs, ctx.env)
     small = max([v for r_c in ctx.sizes(sizes[0]).values() for v in r_c] + [1]) ** (
         max(a + q, c + b) + order) <= Z3_TERMS
-    if exact and not has_log and decisive == 1 and small:
+    if exact and not fns and decisive == 1 and small:
         done = _exact(lhs, rhs, ctx, sizes[:decisive], order)
         if isinstance(done, Evidence):
             return done

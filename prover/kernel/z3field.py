@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import z3
 
 from .evaluate import Domain, Evaluator, Singular
-from .expr import Expr, Func, Inv, Pow
+from .expr import ELEMENTWISE, Expr, Func, Inv, Pow
 from .truth import Context
 
 Term = Any  # the name of a defined term (str), or an int or Fraction that has not met one yet
@@ -77,8 +77,8 @@ def z3_decide(lhs: Expr, rhs: Expr, ctx: Context, dims: Mapping[str, int], order
     differ; ("unknown", reason) otherwise."""
     F = Z3Field()
     if any(isinstance(x, Inv) or isinstance(x, Pow) and x.k < 0 or isinstance(x, Func) and x.name in (
-            "det", "log") for e in (lhs, rhs) for x in e.walk()):  # a pivot Z3 cannot test for 0
-        return "unknown", "Z3 is not asked about det, inverses or log"
+            "det", *ELEMENTWISE) for e in (lhs, rhs) for x in e.walk()):  # a pivot Z3 cannot test
+        return "unknown", "Z3 is not asked about det, inverses, log or exp"  # for 0; arbitrary f
     ev = Evaluator(F, order, *ctx.draw(dims, lambda: F.fresh("x")), ctx.env, dims)
     try:
         lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)

@@ -128,7 +128,8 @@ def turn_traces(x: Expr, turn: list[Rule], facts, feats: Features) -> tuple[Expr
     among those they reach that reads smallest in normal form: the same form whichever way a
     line wrote the product, so two lines that differ by rotations and transposes inside traces
     meet. Innermost traces first; also the applications tried."""
-    from ..kernel.expr import Func, subterms
+    from ..kernel.expr import Func
+    from ..trees import subterms
     from ..kernel.rules import Application
     from .match import rewrites
 

@@ -32,9 +32,9 @@ from ..kernel.expr import (
     mul,
     replace_at,
     size,
-    subterms,
     symbols,
 )
+from ..trees import subterms
 from ..kernel.rules import Application, Move, Rule, instantiate
 from ..kernel.rules import Facts as KernelFacts
 from ..kernel.shapes import Shape
