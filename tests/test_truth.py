@@ -78,11 +78,15 @@ def test_size_dependent_steps_are_checked_at_every_size_up_to_their_degree_in_th
     """`((tr(A^0) - tr(Y^T Y Y^-T ... )))`: a polynomial of degree D in size-dependent scalars is
     checked at D + 1 sizes or more per symbol, in every combination of the symbols."""
     ctx = Context(ENV, {"X"})
-    lhs = parse("((tr(A^0) - 3)^2 - 1)^2 A", set(ENV))
+    lhs = parse("((tr(A^0) - 3)^2 - 1)^2 tr(Y^T Y)", set(ENV))
     sizes, decisive, over = plan(lhs, parse("0", set(ENV)), ctx)
     assert not over and decisive == len(sizes)
     assert {d["n"] for d in sizes} >= {2, 3, 4, 5, 6, 7}  # degree 4 in tr(A^0) = n
     assert {(d["m"], d["n"]) for d in sizes} >= {(2, 4), (4, 2), (3, 3)}  # gaps of every size
+    # a symbol the step does not use (m, for A alone) keeps one size: the step's value cannot
+    # depend on it, and the claim is asserted there
+    only_a, _, _ = plan(parse("((tr(A^0) - 3)^2 - 1)^2 A", set(ENV)), parse("0", set(ENV)), ctx)
+    assert {d["n"] for d in only_a} >= {2, 3, 4, 5, 6, 7} and len({d["m"] for d in only_a}) == 1
 
 
 def test_rational_arithmetic_is_exact():

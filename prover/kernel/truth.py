@@ -143,8 +143,10 @@ def _rank(e: Expr, env: Env, dims: Mapping[str, int], full: bool = False) -> int
 
 # -- the size argument --------------------------------------------------------------------------
 def _inverted(e: Expr) -> set[Expr]:
-    return ({e.arg} if isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0 else set()).union(
-        *[_inverted(k) for k in e.children()])
+    """The inverted matrices in e, but diagonal ones: diag(u)^-1 divides by u's entries, an
+    entrywise function, which the index-label argument covers (docs/soundness.md)."""
+    return ({e.arg} if (isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0) and not (
+        isinstance(e.arg, Func) and e.arg.name == "diag") else set()).union(*[_inverted(k) for k in e.children()])
 
 
 def _size_dependent(e: Expr) -> TypeGuard[Func]:
