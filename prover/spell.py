@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable
 
-from .kernel.expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
+from .kernel.expr import Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T
 from .kernel.printer import _num
 
 SUM, NEG, PROD, POST, ATOM = range(5)
@@ -93,6 +93,9 @@ class Spelling:
     thin: str = " "  # between a differential and its neighbour in a product
     digits: str = " "  # before a factor that starts with a digit (or a fraction after one)
     fraction: Callable[[str, str], str] = lambda n, d: f"{n} / {d}"
+    hadamard: str = " .* "  # U ∘ V, infix at the level of a product
+    kron: str | None = None  # U ⊗ V infix; None: written as the function kron(U, V)
+    sqrt: Callable[[str], str] | None = None  # drawn around its argument instead of f(·)
 
     def func(self, name: str) -> str:
         return self.funcs.get(name, name)
@@ -106,15 +109,18 @@ PLAIN = Spelling(
 UNICODE = Spelling(
     name=str, number=_num, funcs={}, differential="d", transpose="ᵀ", inverse="⁻¹",
     inverse_transpose="⁻ᵀ", power=lambda k: f"^{k}", paren=lambda s: f"({s})",
-    fractions=False, stacked=False, shorthand_clash=True)
+    fractions=False, stacked=False, shorthand_clash=True, hadamard=" ∘ ", kron=" ⊗ ")
 
 LATEX = Spelling(
     name=name_tex, number=_tex_num,
-    funcs={"tr": "\\operatorname{tr}", "det": "\\det", "log": "\\log"},
+    funcs={"tr": "\\operatorname{tr}", "det": "\\det", "log": "\\log", "exp": "\\exp",
+           "tanh": "\\tanh", "sigmoid": "\\sigma", "vec": "\\operatorname{vec}",
+           "diag": "\\operatorname{diag}", "sum": "\\operatorname{sum}"},
     differential="\\mathrm{d}", transpose="^{\\top}", inverse="^{-1}",
     inverse_transpose="^{-\\top}", power=lambda k: f"^{{{k}}}", paren=_tex_paren,
     fractions=True, stacked=True, shorthand_clash=False, thin=" \\, ", digits=" \\cdot ",
-    fraction=lambda n, d: f"\\frac{{{n}}}{{{d}}}")
+    fraction=lambda n, d: f"\\frac{{{n}}}{{{d}}}", hadamard=" \\circ ", kron=" \\otimes ",
+    sqrt=lambda s: f"\\sqrt{{{s}}}")
 
 
 def _is_d(e: Expr) -> bool:
@@ -140,11 +146,18 @@ class _Walk:
             return SUM
         if isinstance(e, Neg):
             return NEG
-        if isinstance(e, (Mul, Div)) or self.is_frac(e):
+        if isinstance(e, (Mul, Div, Had)) or self.is_frac(e):
+            return PROD
+        if isinstance(e, Kron) and self.sp.kron is not None:
             return PROD
         if isinstance(e, (T, Inv, Pow)):
             return POST
         return ATOM
+
+    def _symbol_op(self, e: Expr) -> bool:
+        """A ∘ or ⊗ drawn as a symbol (not plain `.*`, which the kernel's printer leaves bare
+        as the first factor of a product)."""
+        return self.sp.kron is not None and isinstance(e, (Had, Kron))
 
     def at(self, e: Expr, level: int) -> str:
         s = self.go(e)
@@ -180,7 +193,9 @@ class _Walk:
         if isinstance(e, Neg):
             return "-" + self.at(e.arg, NEG)
         if isinstance(e, Mul):
-            out, prev = self.at(e.args[0], PROD), e.args[0]
+            first = e.args[0]
+            out, prev = (self.sp.paren(self.go(first)) if self._symbol_op(first)
+                         else self.at(first, PROD)), first
             for f in e.args[1:]:
                 s = self.go(f) if self.is_frac(f) else self.at(f, POST)
                 if s[:1].isdigit() or (self.is_frac(f) and out[-1:].isdigit()):
@@ -195,6 +210,16 @@ class _Walk:
             if sp.fractions:
                 return sp.fraction(self.go(e.num), self.go(e.den))
             return sp.fraction(self.at(e.num, PROD), self.at(e.den, POST))
+        if isinstance(e, (Had, Kron)):
+            if isinstance(e, Kron) and sp.kron is None:
+                return f"kron({self.go(e.left)}, {self.go(e.right)})"
+            op = sp.hadamard if isinstance(e, Had) else sp.kron
+            if sp.kron is None:  # plain: as the kernel reads it, left to right like a product
+                return self.at(e.left, PROD) + op + self.at(e.right, POST)
+            # ∘ and ⊗ drawn as symbols: a product beside one is bracketed, (A B) ∘ X, so that
+            # no reader takes A B ∘ X for A (B ∘ X); a chain of one of them is not
+            left = self.go(e.left) if type(e.left) is type(e) else self.at(e.left, POST)
+            return left + op + self.at(e.right, POST)
         if isinstance(e, T) and isinstance(e.arg, Inv):
             return self.base(e.arg.arg) + sp.inverse_transpose
         if isinstance(e, T):
@@ -209,6 +234,8 @@ class _Walk:
                         sp.shorthand_clash and "d" + e.arg.name in self.names):
                     return sp.differential + sp.name(e.arg.name)
                 return sp.differential + sp.paren(self.go(e.arg))
+            if e.name == "sqrt" and sp.sqrt is not None:
+                return sp.sqrt(self.go(e.arg))
             return sp.func(e.name) + sp.paren(self.go(e.arg))
         raise TypeError(f"cannot print {type(e).__name__}")
 

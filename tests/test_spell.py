@@ -64,3 +64,55 @@ def test_sum_terms_are_where_a_line_breaks():
     assert sum_terms(e) == ["A", "- B X", "+ tr(X) A", "- (-B)"]
     assert sum_terms(e, LATEX) == ["A", "- B X", r"+ \operatorname{tr}(X) A", "- (-B)"]
     assert sum_terms(parse("A B", NAMES)) == ["A B"]
+
+
+# -- the notation beyond the seed: ∘, ⊗, vec, diag, sum and the entrywise functions ---------------
+def _beyond_trees():
+    from hypothesis import strategies as st
+
+    from prover.kernel.expr import Func, Had, Kron, Neg, Sym, T, add, mul
+
+    leaves = st.sampled_from(sorted(NAMES)).map(Sym)
+
+    def extend(children):
+        return st.one_of(
+            st.lists(children, min_size=2, max_size=3).map(lambda xs: add(*xs)),
+            children.map(Neg),
+            st.lists(children, min_size=2, max_size=3).map(lambda xs: mul(*xs)),
+            st.tuples(children, children).map(lambda p: Had(*p)),
+            st.tuples(children, children).map(lambda p: Kron(*p)),
+            children.map(T),
+            st.tuples(st.sampled_from(["exp", "log", "sqrt", "sigmoid", "tanh", "vec", "diag",
+                                       "sum", "tr"]), children).map(lambda p: Func(*p)),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=10)
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(_beyond_trees())
+def test_new_operators_print_like_the_kernel_and_read_back(e):
+    assert plain(e, NAMES) == show(e, NAMES)
+    assert parse(plain(e, NAMES), NAMES) == e
+    assert parse(unicode(e, NAMES), NAMES) == e
+
+
+@pytest.mark.parametrize("src, uni, tex", [
+    ("A .* X", "A ∘ X", r"A \circ X"),
+    ("kron(A, X)", "A ⊗ X", r"A \otimes X"),
+    ("(A B) .* X", "(A B) ∘ X", r"(A B) \circ X"),
+    ("A (B .* X)", "A (B ∘ X)", r"A (B \circ X)"),
+    ("(A .* B) X", "(A ∘ B) X", r"(A \circ B) X"),
+    ("kron(A, B)^T", "(A ⊗ B)ᵀ", r"(A \otimes B)^{\top}"),
+    ("vec(X)^T kron(A, B) vec(X)", "vec(X)ᵀ (A ⊗ B) vec(X)",
+     r"\operatorname{vec}(X)^{\top} (A \otimes B) \operatorname{vec}(X)"),
+    ("sum(exp(X a))", "sum(exp(X a))", r"\operatorname{sum}(\exp(X a))"),
+    ("diag(a)^-1", "diag(a)⁻¹", r"\operatorname{diag}(a)^{-1}"),
+    ("sqrt(a^T a)", "sqrt(aᵀ a)", r"\sqrt{a^{\top} a}"),
+    ("sigmoid(s) tanh(s) log(s)", "sigmoid(s) tanh(s) log(s)", r"\sigma(s) \tanh(s) \log(s)"),
+])
+def test_new_operators_in_each_spelling(src, uni, tex):
+    e = parse(src, NAMES)
+    assert unicode(e, NAMES) == uni and parse(uni, NAMES) == e
+    assert spell(e, LATEX, NAMES) == tex
