@@ -24,8 +24,10 @@ PROOF_REQUIRED = ("theorem", "variables", "claim")
 VAR_KEYS = ("shape", "constant", "symmetric", "invertible")
 IDENTITY_KEYS = ("lhs", "rhs")
 DERIVATIVE_KEYS = ("derivative", "wrt", "equals")
+HESSIAN_KEYS = ("hessian", "wrt", "equals")
 EXPR_STEP_KEYS = ("expr", "by")
 DERIVATIVE_STEP_KEYS = ("derivative", "by")
+HESSIAN_STEP_KEYS = ("hessian", "by")
 ASSUME_KEYS = ("sizes", "invertible")
 ASSUME_MAX = 20  # max_length of each list of Assume
 LAYOUTS = ("numerator", "denominator")
@@ -128,11 +130,11 @@ def _citation(v: Any):
 def _claim(v: Any) -> Plain:
     from .proofs import _kind
 
-    if _kind("identity", "derivative")(v) == "derivative":
-        m = _mapping(v, DERIVATIVE_KEYS, ("derivative", "wrt"))
+    kind = _kind("identity", "derivative", "hessian")(v)
+    if kind != "identity":
+        m = _mapping(v, DERIVATIVE_KEYS if kind == "derivative" else HESSIAN_KEYS, (kind, "wrt"))
         eq = m.get("equals")
-        return Plain(derivative=_expr(m["derivative"]), wrt=_str(m["wrt"]),
-                     equals=None if eq is None else _expr(eq))
+        return Plain(**{kind: _expr(m[kind])}, wrt=_str(m["wrt"]), equals=None if eq is None else _expr(eq))
     m = _mapping(v, IDENTITY_KEYS, IDENTITY_KEYS)
     return Plain(lhs=_expr(m["lhs"]), rhs=_expr(m["rhs"]))
 
@@ -140,9 +142,10 @@ def _claim(v: Any) -> Plain:
 def _step(v: Any) -> Plain:
     from .proofs import _kind
 
-    if _kind("expr", "derivative")(v) == "derivative":
-        m = _mapping(v, DERIVATIVE_STEP_KEYS, ("derivative",))
-        return Plain(derivative=_expr(m["derivative"]), by=_citation(m.get("by")))
+    kind = _kind("expr", "derivative", "hessian")(v)
+    if kind != "expr":
+        m = _mapping(v, DERIVATIVE_STEP_KEYS if kind == "derivative" else HESSIAN_STEP_KEYS, (kind,))
+        return Plain(**{kind: _expr(m[kind])}, by=_citation(m.get("by")))
     m = _mapping(v, EXPR_STEP_KEYS, ("expr",))
     return Plain(expr=_expr(m["expr"]), by=_citation(m.get("by")))
 

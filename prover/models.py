@@ -49,6 +49,17 @@ class DerivativeClaim(BaseModel):
     _t = field_validator("derivative", "equals", mode="before")(_text)
 
 
+class HessianClaim(BaseModel):
+    """The Hessian of a scalar f in a column vector, scalar or matrix `wrt` (docs/guide.md §5):
+    proved from d(d(f)) to dx^T H dx (vec(dX)^T H vec(dX) for a matrix), then read off."""
+
+    model_config = ConfigDict(extra="forbid")
+    hessian: str
+    wrt: str
+    equals: Optional[str] = None
+    _t = field_validator("hessian", "equals", mode="before")(_text)
+
+
 Citation = Union[str, list[str]]
 
 
@@ -66,12 +77,21 @@ class DerivativeStep(BaseModel):
     _t = field_validator("derivative", mode="before")(_text)
 
 
+class HessianStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    hessian: str
+    by: Optional[Citation] = None
+    _t = field_validator("hessian", mode="before")(_text)
+
+
 Claim = Annotated[Union[Annotated[IdentityClaim, Tag("IdentityClaim")],
-                        Annotated[DerivativeClaim, Tag("DerivativeClaim")]],
-                  Discriminator(_kind("IdentityClaim", "DerivativeClaim"))]
+                        Annotated[DerivativeClaim, Tag("DerivativeClaim")],
+                        Annotated[HessianClaim, Tag("HessianClaim")]],
+                  Discriminator(_kind("IdentityClaim", "DerivativeClaim", "HessianClaim"))]
 Step = Annotated[Union[Annotated[ExprStep, Tag("ExprStep")],
-                       Annotated[DerivativeStep, Tag("DerivativeStep")]],
-                 Discriminator(_kind("ExprStep", "DerivativeStep"))]
+                       Annotated[DerivativeStep, Tag("DerivativeStep")],
+                       Annotated[HessianStep, Tag("HessianStep")]],
+                 Discriminator(_kind("ExprStep", "DerivativeStep", "HessianStep"))]
 
 
 class Assume(BaseModel):

@@ -40,9 +40,13 @@ def _text(v: Any) -> Any:
 
 
 def _kind(*keys: str):
-    """The models' discriminator: which of two kinds a claim or a step is (`fastload` asks it too)."""
+    """The models' discriminator: which kind a claim or a step is (`fastload` asks it too): the
+    first key for an identity (or an `expr:` step), the second for a derivative, the third (when
+    given) for a Hessian, which `hessian:` marks."""
     def pick(v: Any) -> str:
         if isinstance(v, dict):
+            if len(keys) > 2 and "hessian" in v:
+                return keys[2]
             return keys[1] if any(k in v for k in ("derivative", "wrt", "equals")) else keys[0]
         return keys[0]
     return pick
@@ -58,8 +62,8 @@ def decl_info(v) -> VarInfo:
 # ProofFile, and the types Claim, Step, Citation, Dim) are in `models.py`, imported on first use
 # of any of these names here: importing pydantic and building them costs `prove check` more than
 # Z3 does, and a file they would take as it stands is read without them (`fastload.py`).
-_MODELS = frozenset({"Dim", "VarDecl", "IdentityClaim", "DerivativeClaim", "Citation", "ExprStep",
-                     "DerivativeStep", "Claim", "Step", "Assume", "ProofFile"})
+_MODELS = frozenset({"Dim", "VarDecl", "IdentityClaim", "DerivativeClaim", "HessianClaim", "Citation",
+                     "ExprStep", "DerivativeStep", "HessianStep", "Claim", "Step", "Assume", "ProofFile"})
 
 
 def __getattr__(name: str):
@@ -169,9 +173,9 @@ def _allowed(loc: list) -> str:
     if len(loc) == 1:
         return ", ".join(top)
     if loc[0] == "claim":
-        return "lhs, rhs (an identity) or derivative, wrt, equals"
+        return "lhs, rhs (an identity), derivative, wrt, equals (a derivative) or hessian, wrt, equals (a Hessian)"
     if loc[0] == "proof":
-        return "expr or derivative, and by"
+        return "expr, derivative or hessian, and by"
     if loc[0] == "variables":
         return "shape, constant, symmetric, invertible"
     if loc[0] == "assume":
@@ -227,7 +231,7 @@ def select_proof(src: Located, index: int | None) -> Located:
 def _steps_list(data: Any) -> bool:
     """A list of proof steps where a proof belongs (a file holding only `- expr: …` items)."""
     return isinstance(data, list) and bool(data) and all(
-        isinstance(x, dict) and x and set(x) <= {"expr", "by", "derivative"} for x in data)
+        isinstance(x, dict) and x and set(x) <= {"expr", "by", "derivative", "hessian"} for x in data)
 
 
 def _looks_like_list(text: str) -> bool:
@@ -274,9 +278,11 @@ def parse_proof(data: Any, src: Located) -> ProofFile:
     from .models import ProofFile
 
     try:
-        return ProofFile.model_validate(data)
+        pf = ProofFile.model_validate(data)
     except ValidationError as exc:
         raise _pyd_error(exc, src) from None
+    check_kinds(pf, data, src)
+    return pf
 
 
 def read_proof(data: Any, src: Located):
@@ -286,25 +292,67 @@ def read_proof(data: Any, src: Located):
     from .fastload import plain_proof
 
     pf = plain_proof(data)
-    return pf if pf is not None else parse_proof(data, src)
+    if pf is None:
+        return parse_proof(data, src)
+    check_kinds(pf, data, src)
+    return pf
+
+
+def claim_kind(claim: Any) -> str:
+    """"identity", "derivative" or "hessian": which kind a claim (model or plain) is."""
+    return "hessian" if hasattr(claim, "hessian") else "derivative" if hasattr(claim, "wrt") else "identity"
+
+
+def step_kind(item: Any) -> str:
+    """"expr", "derivative" or "hessian": which kind a proof item (model or plain) is."""
+    return "expr" if hasattr(item, "expr") else "hessian" if hasattr(item, "hessian") else "derivative"
+
+
+_END = {"derivative": "derivative: G, by theorem-4 (derivative-from-differential)",
+        "hessian": "hessian: H, by hessian-from-second-differential"}
+
+
+def check_kinds(pf: Any, data: Any, src: Located) -> None:
+    """What the models cannot say about a Hessian claim (docs/guide.md §5): it takes no
+    `layout:` (a Hessian is the same in either layout), its proof ends with a `hessian:` step,
+    never a `derivative:` one, and a `hessian:` step ends only a Hessian proof. A SourceError at
+    the offending key."""
+    kind = claim_kind(pf.claim)
+    if kind == "hessian" and isinstance(data, dict) and "layout" in data:
+        raise SourceError("layout: is for derivative claims; a Hessian claim takes none: the "
+                          "Hessian is the same in either layout (k×k, k the entries of wrt)",
+                          *src.key_pos(("layout",)), "remove the layout: line")
+    for i, item in enumerate(pf.proof):
+        step = step_kind(item)
+        if step == "expr" or step == kind or step == "derivative" and kind == "identity":
+            continue  # (a derivative: step in an identity proof is the kernel's step error)
+        what = {"identity": "an identity", "derivative": "a derivative"}.get(kind, "a Hessian")
+        raise SourceError(f"a {step}: step ends {'a Hessian' if step == 'hessian' else 'a derivative'} "
+                          f"proof, and this claim is {what}", *src.key_pos(("proof", i, step)),
+                          f"end the proof with {_END[kind]}" if kind != "identity" else
+                          "an identity proof ends with its right-hand side (expr:); a Hessian claim "
+                          "is claim: {hessian: f, wrt: x, equals: H}")
 
 
 def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
     claim: dict[str, str]
-    if hasattr(pf.claim, "wrt"):  # a DerivativeClaim (an IdentityClaim has lhs and rhs)
+    kind = claim_kind(pf.claim)
+    if kind == "hessian":  # the kernel's Hessian claim has no layout (replay.ProofIn)
+        claim = {"hessian": pf.claim.hessian, "wrt": pf.claim.wrt}
+    elif kind == "derivative":
         claim = {"derivative": pf.claim.derivative, "wrt": pf.claim.wrt, "layout": pf.layout}
-        if pf.claim.equals is not None:
-            claim["equals"] = pf.claim.equals
     else:
         claim = {"lhs": pf.claim.lhs, "rhs": pf.claim.rhs}
+    if kind != "identity" and pf.claim.equals is not None:
+        claim["equals"] = pf.claim.equals
     steps = []
     for i, item in enumerate(pf.proof):
-        key = "expr" if hasattr(item, "expr") else "derivative"  # an ExprStep or a DerivativeStep
+        key = step_kind(item)  # the final step (derivative: or hessian:) is the kernel's read-off
         by = item.by if isinstance(item.by, list) else ([item.by] if item.by else [])
         by_path = base + ("proof", i, "by")
         by_locs = ([src.pos(by_path + (j,)) for j in range(len(by))] if isinstance(item.by, list)
                    else [src.pos(by_path)] * len(by))
-        steps.append(StepIn(getattr(item, key), by, key == "derivative",
+        steps.append(StepIn(getattr(item, key), by, key != "expr",
                             loc=src.pos(base + ("proof", i, key)), by_loc=by_locs))
     assume = {"sizes": [relation(t) for t in pf.assume.sizes],
               "invertible": pf.assume.invertible} if pf.assume else {}
@@ -388,13 +436,25 @@ class Library:
             return None, f"lemma {name!r} ({path.name}) does not check: {why}"
         file, index = split_item(path)
         src = select_proof(load_yaml(read_text(file)), index)
-        pf = read_proof(src.data, src)
-        return lemma_rule(pf), ""
+        return lemma_or_reason(read_proof(src.data, src), f"{name!r} ({path.name})")
+
+
+def lemma_or_reason(pf: Any, name: str) -> tuple[Rule | None, str]:
+    """A checked proof as a lemma: (its rule, "") or, for a Hessian claim, which is never a rule,
+    (None, why not)."""
+    if claim_kind(pf.claim) == "hessian":
+        return None, (f"lemma {name} is a Hessian claim, and a Hessian cannot be cited as a "
+                      "rule: only identities and derivatives can")
+    return lemma_rule(pf), ""
 
 
 def lemma_rule(pf: ProofFile) -> Rule:
     """A checked theorem as a rewrite rule: an identity as it stands, a derivative claim as
-    d(f) = tr(G dX) with every other variable required constant."""
+    d(f) = tr(G dX) with every other variable required constant. A Hessian claim is not a rule
+    (the library refuses to cite one, `Library._lemma`): d(d(f)) = dx^T H dx would hold only
+    where dx is the differential of the variable itself, which a pattern cannot say."""
+    if claim_kind(pf.claim) == "hessian":
+        raise ValueError(f"{pf.theorem} is a Hessian claim; a Hessian cannot be used as a rule")
     env = {n: v.info() for n, v in pf.variables.items()}
     names = set(env)
     scalar = frozenset(n for n, v in env.items() if v.shape == SCALAR)

@@ -11,8 +11,9 @@ from pydantic import BaseModel, ValidationError
 
 from prover import fastload
 from prover.fastload import Plain, plain_proof, plain_rule_file
-from prover.models import (Assume, DerivativeClaim, DerivativeStep, ExprStep, IdentityClaim,
-                           ProofFile, RuleFile, RuleModel, RuleVar, VarDecl)
+from prover.models import (Assume, DerivativeClaim, DerivativeStep, ExprStep, HessianClaim,
+                           HessianStep, IdentityClaim, ProofFile, RuleFile, RuleModel, RuleVar,
+                           VarDecl)
 from prover.source import SourceError, load_yaml, read_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +32,8 @@ def _fields(model) -> tuple[tuple[str, ...], tuple[str, ...]]:
     (DerivativeClaim, fastload.DERIVATIVE_KEYS, ("derivative", "wrt")),
     (ExprStep, fastload.EXPR_STEP_KEYS, ("expr",)),
     (DerivativeStep, fastload.DERIVATIVE_STEP_KEYS, ("derivative",)),
+    (HessianClaim, fastload.HESSIAN_KEYS, ("hessian", "wrt")),
+    (HessianStep, fastload.HESSIAN_STEP_KEYS, ("hessian",)),
     (Assume, fastload.ASSUME_KEYS, ()),
     (RuleFile, fastload.RULE_FILE_KEYS, fastload.RULE_FILE_KEYS),
     (RuleModel, fastload.RULE_KEYS, fastload.RULE_REQUIRED),
