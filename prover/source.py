@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 import yaml
 
@@ -95,45 +95,128 @@ def decode_text(raw: bytes, binary: str, not_utf8: str) -> str:
 
 
 _FAST = getattr(yaml, "CSafeLoader", None)
-_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 
 
-def _fast_node(text: str):
-    """The node tree from libyaml, when it is installed and the text is unremarkable: first a
-    pass over the events (no aliases, no anchors, not nested deeper than the converter allows,
-    which also keeps libyaml's own recursion shallow), then the composition. Returns None at
-    the first doubt; the pure-Python reader then reads the text again and words the error."""
+_RESOLVER = yaml.resolver.Resolver()
+_TAGS: dict[tuple, str] = {}  # plain scalars repeat across files: their resolved tags
+
+
+def _scalar(ev) -> Any:
+    """A scalar event's value, converted as `_convert` converts a scalar node."""
+    tag = ev.tag
+    if tag is None or tag == "!":
+        key = (ev.value, ev.implicit)
+        tag = _TAGS.get(key)
+        if tag is None:
+            tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
+            if len(_TAGS) > 20_000:
+                _TAGS.clear()
+            _TAGS[key] = tag
+    return _value(tag, ev.value)
+
+
+def fast_load(text: str, watch: Optional[Callable[[Any], None]] = None) -> Optional[Located]:
+    """One pass over libyaml's events, building the data and the positions as `_convert` builds
+    them from the node tree (the same values, positions and errors), with `watch(event)` called
+    on every event first (it may raise to stop the read). Returns None at the first doubt —
+    an alias or an anchor, nesting deeper than 40, a YAML error, more than one document, no
+    libyaml — and the caller then reads the text the slow way."""
     if _FAST is None:
         return None
+    out = Located(None, text=text)
+    positions, key_positions = out.positions, out.key_positions
+    # open collections: [the collection, its path, the pending key (a mapping) or None, its
+    # key's mark], and the root when it is done
+    stack: list[list] = []
+    root: list = []
+    docs = depth = 0
+    failed: Optional[SourceError] = None  # raised once the whole text has been read
     try:
-        depth = 0
         for ev in yaml.parse(text, Loader=_FAST):
-            if isinstance(ev, yaml.AliasEvent) or getattr(ev, "anchor", None):
+            if watch is not None:
+                watch(ev)
+            cls = type(ev)
+            if cls is yaml.AliasEvent or getattr(ev, "anchor", None):
                 return None
-            if isinstance(ev, _OPEN):
-                depth += 1
-                if depth > 40:
-                    return None
-            elif isinstance(ev, _CLOSE):
+            if cls is yaml.ScalarEvent or cls is yaml.MappingStartEvent \
+                    or cls is yaml.SequenceStartEvent:
+                if cls is not yaml.ScalarEvent:
+                    depth += 1
+                    if depth > 40:
+                        return None
+                if failed is not None:
+                    continue
+                mark = ev.start_mark
+                if cls is yaml.ScalarEvent:
+                    style = ev.style
+                    where = (mark.line + 2, 1) if style in ("|", ">") else \
+                        (mark.line + 1, mark.column + (2 if style in ("'", '"') else 1))
+                else:
+                    where = (mark.line + 1, mark.column + 1)
+                if stack:
+                    top = stack[-1]
+                    into = top[0]
+                    if type(into) is dict:
+                        if top[2] is None:  # a key
+                            if cls is not yaml.ScalarEvent:
+                                failed = SourceError("a mapping key must be plain text", *where)
+                                continue
+                            key = ev.value
+                            if key in into:
+                                failed = SourceError(f"the key {key!r} appears twice", *where)
+                                continue
+                            top[2] = key
+                            key_positions[top[1] + (key,)] = where
+                            continue
+                        path = top[1] + (top[2],)
+                        key, top[2] = top[2], None
+                    else:
+                        path = top[1] + (len(into),)
+                else:
+                    path = ()
+                positions[path] = where
+                value = _scalar(ev) if cls is yaml.ScalarEvent else \
+                    {} if cls is yaml.MappingStartEvent else []
+                if stack:
+                    if type(into) is dict:
+                        into[key] = value
+                    else:
+                        into.append(value)
+                else:
+                    root.append(value)
+                if cls is not yaml.ScalarEvent:
+                    stack.append([value, path, None])
+            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
                 depth -= 1
-        loader = _FAST(text)
-        try:
-            return loader.get_single_node()
-        finally:
-            loader.dispose()
+                if failed is None:
+                    stack.pop()
+            elif cls is yaml.DocumentStartEvent:
+                docs += 1
+                if docs > 1:
+                    return None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
         return None
+    if failed is not None:
+        raise failed
+    if len(root) != 1:
+        return None
+    out.data = root[0]
+    return out
 
 
 def load_yaml(text: str) -> Located:
+    """The data of a YAML text, with the position of every value and key: libyaml's single pass
+    (`fast_load`) when it can be used, else PyYAML's pure-Python reader, which words errors."""
     if not text.strip():
         raise SourceError("the file is empty", 1, 1)
-    node = _fast_node(text)
-    if node is not None:
-        out = Located(None, text=text)
-        out.data = _convert(node, (), out, None, 0)
-        return out
+    fast = fast_load(text)
+    if fast is not None:
+        return fast
+    return _slow_load(text)
+
+
+def _slow_load(text: str) -> Located:
+    """PyYAML's pure-Python composer: slower, but it words every error with its place."""
     try:
         loader = _NoAliasLoader(text)
     except yaml.YAMLError as exc:  # e.g. a control character the reader refuses
@@ -191,14 +274,17 @@ def _convert(node, path: tuple, out: Located, loader, depth: int) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(v, path + (i,), out, loader, depth + 1) for i, v in enumerate(node.value)]
-    tag = node.tag
+    return _value(node.tag, node.value)
+
+
+def _value(tag: str, value: str) -> Any:
     if tag.endswith(":int"):
         try:
-            return int(node.value.replace("_", ""), 0)
+            return int(value.replace("_", ""), 0)
         except ValueError:
-            return node.value
+            return value
     if tag.endswith(":bool"):
-        return node.value.lower() in ("true", "yes", "on", "y")
+        return value.lower() in ("true", "yes", "on", "y")
     if tag.endswith(":null"):
         return None
-    return node.value  # everything else (floats included) stays text: expressions are text
+    return value  # everything else (floats included) stays text: expressions are text

@@ -196,6 +196,25 @@ def canonical_claim(claim: Union[DerivativeClaim, IdentityClaim], names: set[str
         kind, fields = "derivative", {"derivative": claim.derivative, "equals": claim.equals}
     else:
         kind, fields = "identity", {"lhs": claim.lhs, "rhs": claim.rhs}
+    memo = (kind, tuple(fields.items()), getattr(claim, "wrt", None), frozenset(names))
+    hit = _CANONICAL.get(memo)
+    if hit is None:
+        hit = _canonical(claim, fields, names)
+        if len(_CANONICAL) > 10_000:
+            _CANONICAL.clear()
+        if DEEP not in hit.values():  # (how deep Python may go depends on the caller)
+            _CANONICAL[memo] = hit
+    return kind, dict(hit)
+
+
+# per process: a class writes its claims alike (pure functions of their arguments)
+_CANONICAL: dict[tuple, dict] = {}
+_CLAIM_NAMES: dict[tuple, frozenset] = {}
+DEEP = "!the expression nests too deeply"
+
+
+def _canonical(claim: Union[DerivativeClaim, IdentityClaim], fields: dict[str, Optional[str]],
+               names: set[str]) -> dict[str, Optional[str]]:
     out: dict[str, Optional[str]] = {}
     for key, text in fields.items():
         if text is None:
@@ -206,10 +225,10 @@ def canonical_claim(claim: Union[DerivativeClaim, IdentityClaim], names: set[str
         except ProveError as exc:
             out[key] = "!" + exc.diag.message
         except RecursionError:
-            out[key] = "!the expression nests too deeply"
+            out[key] = DEEP
     if isinstance(claim, DerivativeClaim):
         out["wrt"] = claim.wrt
-    return kind, out
+    return out
 
 
 def claim_names(claim: Union[DerivativeClaim, IdentityClaim], names: set[str],
@@ -219,15 +238,30 @@ def claim_names(claim: Union[DerivativeClaim, IdentityClaim], names: set[str],
     texts = [claim.derivative, claim.equals, claim.wrt] if isinstance(claim, DerivativeClaim) \
         else [claim.lhs, claim.rhs]
     texts += list(assume.invertible) if assume else []
+    memo = (tuple(texts), frozenset(names))
+    hit = _CLAIM_NAMES.get(memo)
+    if hit is None:
+        hit, deep = _claim_names(texts, names)
+        if len(_CLAIM_NAMES) > 10_000:
+            _CLAIM_NAMES.clear()
+        if not deep:
+            _CLAIM_NAMES[memo] = hit
+    return hit
+
+
+def _claim_names(texts: list, names: set[str]) -> tuple[frozenset, bool]:
     used: set[str] = set()
+    deep = False
     for text in texts:
         if not text:
             continue
         try:
             used |= {n.name for n in parse(text, names).walk() if isinstance(n, Sym)}
-        except (ProveError, RecursionError):
+        except ProveError:
             continue
-    return frozenset(used & set(names))
+        except RecursionError:
+            deep = True
+    return frozenset(used & set(names)), deep
 
 
 def _where(src: Located, loc: tuple) -> str:

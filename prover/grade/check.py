@@ -8,8 +8,9 @@ checks one normalised proof with the kernel.
 Beyond the kernel's verdict, the record says what fair scoring needs (SPEC §7): how far the
 valid part of the proof got (milestones), which lines could not be read, and whether a wrong
 answer is a layout slip. A worker keeps the files it has read (by the hash of their bytes) and
-the records of the proofs it has checked (by digest), a bounded number of each, so that
-students with the same file or the same proof share the work. Read next: `pool.py`, `score.py`.
+the records of the proofs it has checked (by digest), a bounded number of each, and the workers
+of a run share their records (`shared.py`), so that students with the same file or the same
+proof share the work: each distinct proof of a class is checked by the kernel once. Read next: `pool.py`, `score.py`.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from .assignment import Assignment
 from .gate import Outcome, _resolved, gate_student, proof_label
 from .read import LoadedFile, LoadedProof, read_submission
 from .records import Fault, FileError, ProofFacts, Status, TaskFailure
+from .shared import Store
 from .submissions import Student, read_bytes
 
 
@@ -277,17 +279,19 @@ class SubmissionResult:
 
 
 _ASSIGNMENT: Optional[Assignment] = None  # set once per worker (`start_worker`)
+_SHARED = Store(None)  # the run's records, shared by its workers (`shared.py`)
 _CHECKED: "OrderedDict[str, CheckRecord]" = OrderedDict()  # this worker's records, by digest
-CHECKED_KEPT = 512
+CHECKED_KEPT = 2048
 _READ: "OrderedDict[str, LoadedFile]" = OrderedDict()  # files this worker has read, by hash
 READ_KEPT = 256
 
 
-def start_worker(assignment: Assignment) -> None:
-    """A worker's setup: the assignment (sent once, not with every submission) and the rule
-    base (loaded once)."""
-    global _ASSIGNMENT
+def start_worker(assignment: Assignment, shared: Optional[str] = None) -> None:
+    """A worker's setup: the assignment (sent once, not with every submission), the rule base
+    (loaded once) and the run's folder of shared records (`shared.py`), if any."""
+    global _ASSIGNMENT, _SHARED
     _ASSIGNMENT = assignment
+    _SHARED = Store(shared)
     load_rulebook()
 
 
@@ -340,12 +344,15 @@ def grade_submission(st: Student, assignment: Optional[Assignment] = None) -> Su
             _CHECKED.move_to_end(key)
             records[key] = hit
             continue
-        try:
-            rec = check_submission(payload)
-        except Exception as exc:  # noqa: BLE001 - reported for this proof only
-            records[key] = failure_of(exc)
-            continue
-        checks += 1
+        rec = _SHARED.get(key)  # checked by another worker of this run
+        if rec is None:
+            try:
+                rec = check_submission(payload)
+            except Exception as exc:  # noqa: BLE001 - reported for this proof only
+                records[key] = failure_of(exc)
+                continue
+            checks += 1
+            _SHARED.put(key, rec)
         records[key] = _CHECKED[key] = rec
         if len(_CHECKED) > CHECKED_KEPT:
             _CHECKED.popitem(last=False)

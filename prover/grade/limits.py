@@ -14,4 +14,4 @@ DEFAULT_TIMEOUT = 60.0  # seconds for all the work on one submission: read, gate
 # A worker may grow this far beyond the address space it had when it started (with the kernel,
 # Z3 and the rule base loaded); beyond it, an allocation fails and that submission is `error`.
 WORKER_MEMORY_BUDGET = 1024 * 1024 * 1024
-WORKER_MAX_TASKS = 200  # submissions a worker grades before it is replaced by a fresh one
+WORKER_MAX_TASKS = 2000  # submissions a worker grades before it is replaced by a fresh one

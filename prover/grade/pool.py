@@ -6,8 +6,8 @@ overrunning worker replaced without failing the others' tasks). Its workers are 
 *forkserver* — a small process started afresh, which has imported the checker and nothing of the
 class — never forked from the parent, which may have grown while listing a large class (`spawn`
 where there is no forkserver). Each worker limits its own memory to what it had at its start
-plus `WORKER_MEMORY_BUDGET`, and is replaced after `WORKER_MAX_TASKS` submissions, so that its
-caches cannot grow without bound. A task over its time limit is killed with its worker, and a
+plus `WORKER_MEMORY_BUDGET`, and is replaced after `WORKER_MAX_TASKS` submissions (its caches
+are bounded each, so it may live long: a fresh worker starts with cold caches). A task over its time limit is killed with its worker, and a
 worker that dies fails its own task only: either is a `TaskFailure` with the reason, for that
 submission alone. Read next: `run.py`.
 """

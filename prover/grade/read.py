@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import yaml as _yaml
+
 from ..checking import claim_text
 from ..kernel.errors import Limits
 from ..proofs import DerivativeStep, parse_proof, to_kernel
-from ..source import Located, SourceError, load_yaml
+from ..source import Located, SourceError, fast_load, load_yaml
 from .assignment import assume_key, canonical_claim, claim_names, normal_text, var_key
 from .limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_PROOFS_PER_FILE, \
     MAX_YAML_DEPTH
@@ -76,29 +78,33 @@ class _Open:
     items: int = 0
 
 
-def prescan(text: str) -> Optional[FileError]:
-    """A fast first pass with libyaml's C parser (when present): refuse anchors and aliases,
-    deep nesting, over-long proofs and over-long citation lists before the (slower,
-    position-keeping) pure-Python load, and stop at the first of them. Returns the reason to
-    refuse, or None. Anything else is left to `source.load_yaml`."""
-    import yaml
+class _Refused(Exception):
+    """A limit crossed while scanning: the file is not read further."""
 
-    loader = getattr(yaml, "CSafeLoader", None)
-    if loader is None:
-        return None
+    def __init__(self, error: FileError):
+        super().__init__(error.message)
+        self.error = error
 
-    stack: list[_Open] = []
-    cited = 0
 
+class _Scan:
+    """The limits of a submitted file, checked event by event (libyaml's events): anchors and
+    aliases, nesting, the steps of a proof and the citations of a step and of the file. Called
+    on each event; raises `_Refused` at the first limit crossed."""
+
+    def __init__(self):
+        self.stack: list[_Open] = []
+        self.cited = 0
+
+    @staticmethod
     def at(ev, message: str, kind: Fault = Fault.LIMIT) -> FileError:
         return FileError(message, kind, line=ev.start_mark.line + 1,
                          column=ev.start_mark.column + 1)
 
-    def place(ev) -> str:
+    def place(self, ev) -> str:
         """Account for a value in its parent; returns the key it is the value of ('' if none)."""
-        if not stack:
+        if not self.stack:
             return ""
-        top = stack[-1]
+        top = self.stack[-1]
         if top.mapping:
             if top.key_next:
                 top.key_next, top.last_key = False, getattr(ev, "value", None)
@@ -108,40 +114,79 @@ def prescan(text: str) -> Optional[FileError]:
         top.items += 1
         return ""
 
+    def __call__(self, ev) -> None:
+        cls = type(ev)
+        if cls is _yaml.AliasEvent:
+            raise _Refused(self.at(ev, "YAML aliases (*name) are not allowed here", Fault.SYNTAX))
+        if cls is _yaml.ScalarEvent:
+            if ev.anchor:
+                raise _Refused(self.at(ev, "YAML anchors (&name) are not allowed here",
+                                       Fault.SYNTAX))
+            stack = self.stack
+            if not stack:
+                return
+            top = stack[-1]
+            if top.mapping:
+                if top.key_next:
+                    top.key_next, top.last_key = False, ev.value
+                    cites = False
+                else:
+                    top.key_next = True
+                    cites = top.last_key == "by"
+            else:
+                top.items += 1
+                cites = False
+            if cites or top.is_by:  # a citation (a scalar of a `by:` list counts as one)
+                self._cited(ev, top if top.is_by else None)
+        elif cls is _yaml.MappingStartEvent or cls is _yaml.SequenceStartEvent:
+            if ev.anchor:
+                raise _Refused(self.at(ev, "YAML anchors (&name) are not allowed here",
+                                       Fault.SYNTAX))
+            stack = self.stack
+            by_list = stack[-1] if stack and stack[-1].is_by else None  # ev is one of its items
+            key = self.place(ev)
+            stack.append(_Open(cls is _yaml.MappingStartEvent, ev,
+                               is_proof=key == "proof" and len(stack) <= 2, is_by=key == "by"))
+            if len(stack) > MAX_YAML_DEPTH:
+                # no position: libyaml builds differ on where they notice (some stop at their
+                # own depth limit), and a report must not depend on the build
+                raise _Refused(FileError("the YAML nests too deeply", Fault.LIMIT))
+            if by_list is not None:
+                self._cited(ev, by_list)
+        elif cls is _yaml.MappingEndEvent or cls is _yaml.SequenceEndEvent:
+            top = self.stack.pop()
+            if top.is_proof and top.items > Limits.max_steps:
+                raise _Refused(self.at(top.start, f"the proof has {top.items} steps; the limit "
+                                       f"is {Limits.max_steps}"))
+        elif getattr(ev, "anchor", None):
+            raise _Refused(self.at(ev, "YAML anchors (&name) are not allowed here", Fault.SYNTAX))
+
+    def _cited(self, ev, by_list: Optional[_Open]) -> None:
+        self.cited += 1
+        if by_list is not None and by_list.items > MAX_CITATIONS_PER_STEP:
+            raise _Refused(self.at(by_list.start, TOO_MANY_PER_STEP))
+        if self.cited > MAX_CITATIONS_PER_FILE:
+            raise _Refused(self.at(ev, TOO_MANY_PER_FILE))
+
+
+def prescan(text: str) -> Optional[FileError]:
+    """A pass with libyaml's C parser (when present) that checks the limits (`_Scan`) without
+    building anything: refuse anchors and aliases, deep nesting, over-long proofs and over-long
+    citation lists before the (slower, position-keeping) pure-Python load, and stop at the first
+    of them. Returns the reason to refuse, or None. Anything else is left to
+    `source.load_yaml`. (`read_submission` makes these checks in the pass that reads the file;
+    this is its way when that pass cannot be used.)"""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None:
+        return None
+    scan = _Scan()
     try:
         for ev in yaml.parse(text, Loader=loader):
-            if isinstance(ev, yaml.AliasEvent):
-                return at(ev, "YAML aliases (*name) are not allowed here", Fault.SYNTAX)
-            if getattr(ev, "anchor", None):
-                return at(ev, "YAML anchors (&name) are not allowed here", Fault.SYNTAX)
-            by_list = stack[-1] if stack and stack[-1].is_by else None  # ev is one of its items
-            if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                key = place(ev)
-                stack.append(_Open(isinstance(ev, yaml.MappingStartEvent), ev,
-                                  is_proof=key == "proof" and len(stack) <= 2,
-                                  is_by=key == "by"))
-                if len(stack) > MAX_YAML_DEPTH:
-                    # no position: libyaml builds differ on where they notice (some stop at
-                    # their own depth limit), and a report must not depend on the build
-                    return FileError("the YAML nests too deeply", Fault.LIMIT)
-                cites = by_list is not None
-            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                top = stack.pop()
-                if top.is_proof and top.items > Limits.max_steps:
-                    return at(top.start, f"the proof has {top.items} steps; the limit is "
-                              f"{Limits.max_steps}")
-                continue
-            elif isinstance(ev, yaml.ScalarEvent):
-                cites = place(ev) == "by" or by_list is not None
-            else:
-                continue
-            if not cites:
-                continue
-            cited += 1
-            if by_list is not None and by_list.items > MAX_CITATIONS_PER_STEP:
-                return at(by_list.start, TOO_MANY_PER_STEP)
-            if cited > MAX_CITATIONS_PER_FILE:
-                return at(ev, TOO_MANY_PER_FILE)
+            scan(ev)
+    except _Refused as exc:
+        return exc.error
     except yaml.YAMLError as exc:
         if "nesting depth" in str(exc):
             return FileError("the YAML nests too deeply", Fault.LIMIT)
@@ -166,11 +211,16 @@ def read_submission(raw: bytes) -> LoadedFile:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         return LoadedFile(FileError(f"the file is not UTF-8 text (byte {exc.start})", Fault.TEXT))
-    refused = prescan(text)
-    if refused:
-        return LoadedFile(refused)
     try:
-        src = load_yaml(text)
+        # one pass: libyaml's events checked against the limits (`_Scan`) as they are read
+        src = fast_load(text, _Scan()) if text.strip() else None
+        if src is None:  # that pass could not be used: check the limits, then read slowly
+            refused = prescan(text)
+            if refused:
+                return LoadedFile(refused)
+            src = load_yaml(text)
+    except _Refused as exc:
+        return LoadedFile(exc.error)
     except SourceError as exc:
         return LoadedFile(FileError(exc.message, Fault.SYNTAX, line=exc.line or 0,
                                     column=(exc.col or 1) if exc.line else 0))

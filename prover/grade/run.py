@@ -11,6 +11,8 @@ every problem, with the reason; no other student is affected. Read next: `format
 """
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -60,28 +62,32 @@ def grade(submissions: Path | str, assignment: Assignment, jobs: int = 1,
         if st.error:
             grades[i] = _all_error(st, assignment, st.error, Fault.DUPLICATE)
     tick = progress("grading", len(todo)) if progress and todo else None
-    for j, result in pool.run(SUBMISSION_TASK, [students[i] for i in todo], jobs=jobs,
-                              timeout=timeout, initializer=start_worker,
-                              initargs=(assignment,)):
-        i = todo[j]
-        st = students[i]
-        if isinstance(result, TaskFailure):
-            grades[i] = _all_error(st, assignment, f"the submission could not be graded: "
-                                   f"{result.reason}", result.kind)
-            notes[i] = list(st.notes)
-        else:
-            files_seen.update(d for d in result.digests if d)
-            checked = [oc.key for oc in result.outcomes.values() if oc.status is None]
-            proofs_seen.update(checked)
-            stats["proofs"] += len(checked)
-            stats["checks"] += result.checks
-            grades[i] = [score_problem(p, result.outcomes[p.id],
-                                       result.records.get(result.outcomes[p.id].key),
-                                       result.facts.get(p.id))
-                         for p in assignment.problems]
-            notes[i] = result.notes
-        if tick:
-            tick()
+    shared = tempfile.mkdtemp(prefix="prove-grade-")  # the workers' shared records (shared.py)
+    try:
+        for j, result in pool.run(SUBMISSION_TASK, [students[i] for i in todo], jobs=jobs,
+                                  timeout=timeout, initializer=start_worker,
+                                  initargs=(assignment, shared)):
+            i = todo[j]
+            st = students[i]
+            if isinstance(result, TaskFailure):
+                grades[i] = _all_error(st, assignment, f"the submission could not be graded: "
+                                       f"{result.reason}", result.kind)
+                notes[i] = list(st.notes)
+            else:
+                files_seen.update(d for d in result.digests if d)
+                checked = [oc.key for oc in result.outcomes.values() if oc.status is None]
+                proofs_seen.update(checked)
+                stats["proofs"] += len(checked)
+                stats["checks"] += result.checks
+                grades[i] = [score_problem(p, result.outcomes[p.id],
+                                           result.records.get(result.outcomes[p.id].key),
+                                           result.facts.get(p.id))
+                             for p in assignment.problems]
+                notes[i] = result.notes
+            if tick:
+                tick()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
     stats["distinct_files"], stats["distinct_proofs"] = len(files_seen), len(proofs_seen)
     out = [StudentGrade(visible(st.name), grades[i],
                         [visible(n) for n in notes.get(i, st.notes)])

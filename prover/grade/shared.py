@@ -1,0 +1,98 @@
+"""The records of checked proofs, shared by the workers of one `prove grade` run.
+
+A `CheckRecord` is a function of its payload alone (`check.check_submission(payload)`: the
+normalised proof with the assigned claim, declarations, layout and assumptions, the student's
+lemmas, the library and the problem's options — everything the verdict depends on), and its key
+is the SHA-256 of that payload (`gate._digest`). So a proof that two students of a class wrote
+the same way, or that two workers meet, needs the kernel once: the worker that checks it first
+writes the record here, and any worker that meets the key afterwards reads it instead of
+checking again. Two payloads that differ in anything have different keys (tests/
+test_grade_shared.py attacks this).
+
+The store is a private folder (mode 0700, made by the parent with `tempfile.mkdtemp` and removed
+when the run ends) holding one JSON file per record, written atomically (a temporary file, then
+a rename): a worker killed mid-write leaves no record, a reader never sees half of one. It holds
+data only (JSON, never pickle), no student writes to it, and it is bounded (`MAX_RECORD_BYTES`
+per record, `MAX_STORE_BYTES` written per worker; past the bound records are simply not
+shared). Only records the checker produced are shared, never a failure (out of memory, an
+internal error): a failure is the submission's own. The parent neither reads nor writes it.
+Read next: `check.py`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Optional
+
+if TYPE_CHECKING:
+    from .check import CheckRecord
+
+MAX_RECORD_BYTES = 256 * 1024  # a record larger than this is not shared (a 500-step proof)
+MAX_STORE_BYTES = 64 * 1024 * 1024  # written by one worker over its life
+
+
+def encode(rec: "CheckRecord") -> bytes:
+    return json.dumps(asdict(rec), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes) -> "CheckRecord":
+    from .check import CheckRecord, StepView
+
+    d = json.loads(raw)
+    d["steps"] = [StepView(**s) for s in d["steps"]]
+    return CheckRecord(**d)
+
+
+class Store:
+    """One run's shared records, in `folder` (None: nothing is shared)."""
+
+    def __init__(self, folder: Optional[str]):
+        self.folder = folder
+        self.written = 0
+
+    def _path(self, key: str) -> Optional[str]:
+        if not self.folder or len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
+            return None
+        return os.path.join(self.folder, key + ".json")
+
+    def get(self, key: str) -> Optional["CheckRecord"]:
+        path = self._path(key)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_RECORD_BYTES + 1)
+        except OSError:
+            return None
+        try:
+            return decode(raw)
+        except (ValueError, TypeError, KeyError):
+            return None  # not a record this run wrote: check the proof instead
+
+    def put(self, key: str, rec: "CheckRecord") -> None:
+        path = self._path(key)
+        if path is None or self.written > MAX_STORE_BYTES:
+            return
+        try:
+            raw = encode(rec)
+        except (TypeError, ValueError):
+            return
+        if len(raw) > MAX_RECORD_BYTES:
+            return
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(raw)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except OSError:
+            return
+        self.written += len(raw)

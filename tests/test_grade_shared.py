@@ -1,0 +1,99 @@
+"""The workers of one `prove grade` run share the records of the proofs they check
+(`prover/grade/shared.py`), so that a proof written the same way by many students is checked by
+the kernel once for the class. A record is reused only under the digest of everything its verdict
+depends on: two submissions that differ in anything the verdict reads get different records."""
+import textwrap
+from pathlib import Path
+
+from grading_fixtures import PROBLEMS, Q1_CLAIM, Q1_VARS, VALID_Q1, proof, write_class
+
+from prover import grade as G
+from prover.grade import check as C
+from prover.grade.shared import Store, decode, encode
+
+GROUPED = VALID_Q1[:4] + [("tr(a a^T dX)", "[diff-product, diff-constant]")]  # 2 rules in a step
+
+
+def _assignment(tmp: Path, problems: str, name: str = "hw.yaml"):
+    hw = tmp / name
+    hw.write_text("assignment: hw\nproblems:\n" + textwrap.indent(problems, "  "))
+    return G.load_assignment(hw)
+
+
+def _twin(pid: str, extra: str = "") -> str:
+    return (f"- id: {pid}\n  points: 10\n  {Q1_CLAIM}\n  {Q1_VARS}\n"
+            "  allowed_rules: [theorem-1, theorem-2, theorem-3, diff-*, algebra, theorem-4]\n"
+            + extra)
+
+
+def by_student(report):
+    return {s.student: {p.id: (p.status, p.score, p.reason, p.feedback) for p in s.problems}
+            for s in report.students}
+
+
+def test_a_record_survives_the_store_unchanged(tmp_path):
+    """Valid, invalid with a counterexample, a layout slip, an unreadable line: each record read
+    back from the store equals the one the checker made."""
+    a = _assignment(tmp_path, PROBLEMS)
+    C.start_worker(a)
+    texts = [proof(), proof(derivative="a^T a"), proof(derivative="(a a^T)^T"),
+             proof(VALID_Q1[:3] + [("tr(d(a a^T X)", "theorem-3")] + VALID_Q1[4:]),
+             proof(VALID_Q1[:5] + [("tr(0 X - a a^T dX)", "diff-constant")] + VALID_Q1[6:])]
+    store = Store(str(tmp_path))
+    for i, text in enumerate(texts):
+        st = write_class(tmp_path / f"c{i}", {"s": {"q1.yaml": text}})
+        res = G.grade_submission(G.discover(st)[0], a)
+        (key, rec), = res.records.items()
+        assert isinstance(rec, G.CheckRecord)
+        assert decode(encode(rec)) == rec
+        store.put(key, rec)
+        assert store.get(key) == rec
+
+
+def test_the_store_reads_only_records(tmp_path):
+    store = Store(str(tmp_path))
+    key = "ab" * 32
+    (tmp_path / f"{key}.json").write_text("{not json")
+    assert store.get(key) is None
+    (tmp_path / f"{key}.json").write_text('{"status": "valid", "surprise": 1}')
+    assert store.get(key) is None
+    assert store.get("../../etc/passwd") is None and store.get("AB" * 32) is None
+    assert Store(None).get(key) is None
+
+
+def test_a_proof_shared_by_a_class_is_checked_once(tmp_path):
+    a = _assignment(tmp_path, PROBLEMS)
+    same = {f"s{i:02d}": {"q1.yaml": proof() if i % 2 else proof(derivative="a^T a")}
+            for i in range(16)}
+    root = write_class(tmp_path / "class", same)
+    one = G.grade(root, a, jobs=1)
+    two = G.grade(root, a, jobs=2)
+    assert by_student(one) == by_student(two)
+    assert one.stats["checks"] == 2  # two distinct proofs
+    assert two.stats["checks"] <= 4  # two workers may meet a proof at the same moment
+
+
+def test_a_record_is_never_reused_for_a_proof_whose_problem_differs(tmp_path):
+    """qa and qb assign the same claim with the same declarations; only qb limits a step to one
+    rule. The same steps, sent for both by many students (two workers, shared records), are
+    valid for qa and invalid for qb, every time."""
+    a = _assignment(tmp_path, _twin("qa") + _twin("qb", "  max_rules_per_step: 1\n"))
+    cls = {f"s{i:02d}": {"qa.yaml": proof(GROUPED, theorem="qa"),
+                         "qb.yaml": proof(GROUPED, theorem="qb")} for i in range(12)}
+    report = G.grade(write_class(tmp_path / "class", cls), a, jobs=2)
+    for s in report.students:
+        got = {p.id: p for p in s.problems}
+        assert got["qa"].status == "valid" and got["qa"].score == 10
+        assert got["qb"].status == "invalid" and "max_rules_per_step: 1" in got["qb"].reason
+
+
+def test_runs_share_nothing(tmp_path):
+    """Two runs over one class, the assignment changed only in an option: each run's verdicts are
+    its own (a run's records are removed when it ends)."""
+    root = write_class(tmp_path / "class", {f"s{i}": {"qa.yaml": proof(GROUPED, theorem="qa")}
+                                            for i in range(6)})
+    loose = _assignment(tmp_path, _twin("qa"), "loose.yaml")
+    strict = _assignment(tmp_path, _twin("qa", "  max_rules_per_step: 1\n"), "strict.yaml")
+    for a, want in ((loose, "valid"), (strict, "invalid"), (loose, "valid")):
+        report = G.grade(root, a, jobs=2)
+        assert {p.status for s in report.students for p in s.problems} == {want}
