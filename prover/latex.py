@@ -189,6 +189,7 @@ class Sheet:
     equals: Expr | None = None
     layout: str = "numerator"
     final: tuple[Expr, list[str]] | None = None  # the derivative step: G and its rules
+    hessian: bool = False  # a Hessian claim: f is the function, equals the Hessian in wrt
     title: str = ""
     source: str = ""
     origin: str = ""  # the file it came from, for the header comment
@@ -202,7 +203,7 @@ class Sheet:
 def sheet_from_file(path: Path | str, fr: "FileResult") -> Sheet:
     """The sheet of a proof file that `check_file` found valid (`fr`): expressions and rule
     ids as the checker saw them, variables and the claim as the file declares them."""
-    from .proofs import DerivativeClaim, DerivativeStep, parse_proof, select_proof, split_item
+    from .proofs import claim_kind, parse_proof, select_proof, split_item, step_kind
     from .source import load_yaml, read_text
 
     if fr.status != "valid":
@@ -216,14 +217,14 @@ def sheet_from_file(path: Path | str, fr: "FileResult") -> Sheet:
     final = None
     for item, s in zip(pf.proof, fr.steps):
         e = parse(s.expr, names)
-        if isinstance(item, DerivativeStep):
+        if step_kind(item) != "expr":  # derivative: or hessian:
             final = (e, list(s.by))
         else:
             lines.append((e, list(s.by)))
     sheet = Sheet(pf.theorem, env, lines, final=final, layout=pf.layout, title=pf.title or "",
                   source=pf.source or "", origin=str(path))
-    if isinstance(pf.claim, DerivativeClaim):
-        sheet.f = parse(pf.claim.derivative, names)
+    if (kind := claim_kind(pf.claim)) != "identity":
+        sheet.f, sheet.hessian = parse(getattr(pf.claim, kind), names), kind == "hessian"
         sheet.wrt = pf.claim.wrt
         if pf.claim.equals:
             sheet.equals = parse(pf.claim.equals, names)
@@ -279,8 +280,8 @@ def _claim_math(sheet: Sheet, end: str = "") -> str:
     names = set(sheet.variables)
     if sheet.is_derivative:
         if sheet.equals is None:
-            return f"{partial_tex(sheet.f, sheet.wrt)} = \\cdots{end}"
-        lhs, rhs = partial_tex(sheet.f, sheet.wrt), sheet.equals
+            return f"{_lhs_tex(sheet)} = \\cdots{end}"
+        lhs, rhs = _lhs_tex(sheet), sheet.equals
         lead = len(plain(sheet.f, names)) + len(sheet.wrt) + 8  # "d(f)/d(X) = "
     else:
         lhs, rhs = latex(sheet.lhs, names), sheet.rhs
@@ -334,8 +335,19 @@ def _rows(sheet: Sheet, rule: Callable[[list[str]], str]) -> list[str]:
     return rows
 
 
+def _lhs_tex(sheet: Sheet) -> str:
+    """∂f/∂X, or for a Hessian ∂²f/∂x∂xᵀ (in vec(X) for a matrix X)."""
+    if not sheet.hessian:
+        return partial_tex(sheet.f, sheet.wrt)
+    s, w = latex(sheet.f), name_tex(sheet.wrt)
+    if sheet.variables[sheet.wrt].shape.cols != 1:
+        w = f"\\operatorname{{vec}}({w})"
+    s = LATEX.paren(s) if level(sheet.f, LATEX) < ATOM else s
+    return f"\\frac{{\\partial^2 {s}}}{{\\partial {w}\\, \\partial {w}^{{\\top}}}}"
+
+
 def _final_math(sheet: Sheet) -> str:
-    return f"{partial_tex(sheet.f, sheet.wrt)} &= {latex(sheet.final[0])}"
+    return f"{_lhs_tex(sheet)} &= {latex(sheet.final[0])}"
 
 
 def _label(name: str) -> str:
@@ -354,14 +366,14 @@ def sheet_latex(sheet: Sheet, standalone: bool = False) -> str:
     title = f"[{{{title_tex(sheet.title, set(sheet.variables))}}}]" if sheet.title else ""
     out.append(f"\\begin{{theorem}}{title}\\label{{{_label(sheet.theorem)}}}")
     hyp = _hypotheses(sheet)
-    lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative else "Then"
+    lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative and not sheet.hessian else "Then"
     out.append((hyp + " " if hyp else "") + lead)
     out += ["\\[", "  " + _claim_math(sheet, "."), "\\]", "\\end{theorem}", "\\begin{proof}"]
     rows = _rows(sheet, rule)
     out.append("\\begin{align*}")
     if sheet.is_derivative and sheet.final is not None:
         out.append(" \\\\\n".join(rows) + " \\\\")
-        out.append("\\intertext{and reading the derivative off the last line,}")
+        out.append(f"\\intertext{{and reading the {'Hessian' if sheet.hessian else 'derivative'} off the last line,}}")
         out.append(f"  {_final_math(sheet)} && {rule(sheet.final[1])} \\qedhere")
     else:
         out.append(" \\\\\n".join(rows) + " \\qedhere")
@@ -382,12 +394,13 @@ def sheet_markdown(sheet: Sheet) -> str:
     head = (f"**Theorem ({title_md(sheet.title, set(sheet.variables))}).**" if sheet.title
             else f"**Theorem ({text_md(sheet.theorem)}).**")
     hyp = _hypotheses(sheet)
-    lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative else "Then"
+    lead = "Then, in " + sheet.layout + " layout," if sheet.is_derivative and not sheet.hessian else "Then"
     out = [" ".join(x for x in (head, hyp, lead) if x), "", "$$", _claim_math(sheet), "$$", "",
            "*Proof.*", "", "$$", "\\begin{aligned}", " \\\\\n".join(_rows(sheet, rule)),
            "\\end{aligned}", "$$", ""]
     if sheet.is_derivative and sheet.final is not None:
-        out += [f"Reading the derivative off the last line {text_md(_rules(sheet.final[1]))}:",
+        out += [f"Reading the {'Hessian' if sheet.hessian else 'derivative'} off the last line "
+                f"{text_md(_rules(sheet.final[1]))}:",
                 "", "$$", _final_math(sheet).replace("&=", "="), "$$", ""]
     out.append("∎")
     if sheet.source:
