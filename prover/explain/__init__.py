@@ -414,6 +414,12 @@ def _g_form(g: Expr, wrt: str, layout: str) -> Expr:
     return Func("tr", mul(T(g) if layout == "denominator" else g, d(Sym(wrt))))
 
 
+def _h_form(h: Expr, wrt: str, proof: ProofIn) -> Expr:
+    """dx^T H dx for a Hessian H in x (vec(dX)^T H vec(dX) for a matrix X)."""
+    dx = d(Sym(wrt)) if proof.variables[wrt].shape.cols == 1 else Func("vec", d(Sym(wrt)))
+    return mul(T(dx), h, dx)
+
+
 def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev) -> None:
     if r.evidence == "probabilistic" and r.sizes and "random points" in r.message:
         r.message = r.message.replace("random points", f"random points at {sizes_text(r.sizes)}", 1)
@@ -438,6 +444,10 @@ def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev)
                          cur if r.counterexample.labels[1] == "this line" else
                          parse(proof.claim["equals"], names), ctx):
             r.message += " (they differ by a transpose: check the layout)"
+    if derivative and "hessian" in proof.claim and r.status == "invalid" and not r.help \
+            and decide(cur, T(cur), ctx).kind == "false":
+        r.help = (f"a Hessian is symmetric, and {show(cur, names)} is not: from a line "
+                  f"d{proof.claim['wrt']}^T G d{proof.claim['wrt']} it is (G + G^T)/2")
     if r.status == "unjustified" and r.index > 0 and r.by and "derivative-from-differential" not in r.by:
         _unjustified(r, before, cur, ctx, names, book, lemmas)
 
@@ -491,14 +501,16 @@ def _derivative_not_read_off(r: StepResult, proof, ctx: Context, names, book, pr
     """A derivative: step after a line that is not tr(G dX): a readable counterexample when it
     is false, the missing tr(G dX) line (with its rules, kernel-checked) when it is true."""
     wrt, layout = proof.claim["wrt"], proof.claim.get("layout", "numerator")
-    target = _g_form(r.expr_tree, wrt, layout)
+    hess = "hessian" in proof.claim
+    target = _h_form(r.expr_tree, wrt, proof) if hess else _g_form(r.expr_tree, wrt, layout)
     _readable(r, prev, target, ctx)
     if r.status != "unjustified":
         return
     hint = suggest(prev, target, ctx, book, wide=True)
     if hint:
-        r.help = (f"write the line {show(target, names)} before it, by {_listing(hint)}; "
-                  "then theorem-4 reads the derivative off it")
+        r.help = (f"write the line {show(target, names)} before it, by {_listing(hint)}; then "
+                  + ("hessian-from-second-differential reads the Hessian off it" if hess else
+                     "theorem-4 reads the derivative off it"))
 
 
 def _rule_counterexample(r: StepResult, book: RuleBook, lemmas) -> None:
@@ -538,7 +550,27 @@ def _explain_claim(proof: ProofIn, result: ProofResult, ctx: Context, names, boo
     the derivative `derive` finds, confirmed by the kernel; when the claim is true but the
     proof stops short of it, the step that would finish it."""
     claim = proof.claim
-    if "derivative" in claim:
+    if "hessian" in claim:
+        if not claim.get("equals"):
+            return
+        wrt = claim["wrt"]
+        f, claimed = parse(claim["hessian"], names), parse(claim["equals"], names)
+        second, form = d(d(f)), _h_form(claimed, wrt, proof)
+        truth = decide(second, form, ctx)
+        if truth.kind == "false":
+            text = (f"the claim is false: d(d({claim['hessian']})) is not {show(form, names)} with "
+                    "the claimed H")
+            w = small_counterexample(second, form, ctx)
+            labels = (f"d(d({claim['hessian']}))", f"d{wrt}^T H d{wrt} with the claimed H")
+        elif truth.holds and decide(claimed, T(claimed), ctx).kind == "false":
+            text = (f"the claim is false: {show(claimed, names)} is not symmetric, and a Hessian is; "
+                    f"d(d(f)) = d{wrt}^T H d{wrt} holds for it, but that only fixes H's symmetric part "
+                    "(H + H^T)/2, which is the Hessian")
+            w = small_counterexample(claimed, T(claimed), ctx)
+            labels = ("the claimed H", "its transpose")
+        else:
+            return
+    elif "derivative" in claim:
         if not claim.get("equals"):
             return
         wrt, layout = claim["wrt"], claim.get("layout", "numerator")
