@@ -36,8 +36,10 @@ _TITLES = {
     "VarDecl": "a variable (shape)",
     "IdentityClaim": "an identity (lhs, rhs)",
     "DerivativeClaim": "a derivative (derivative, wrt)",
+    "HessianClaim": "a Hessian (hessian, wrt)",
     "ExprStep": "a step (expr)",
     "DerivativeStep": "the final step (derivative)",
+    "HessianStep": "the final step of a Hessian proof (hessian)",
 }
 
 # Hover text for the keys pydantic has no description for (pydantic's titles are dropped).
@@ -45,9 +47,11 @@ _DESCRIPTIONS = {
     "ProofFile": {
         "title": "a one-line description, printed next to the claim",
         "source": "where the result comes from (book, page, equation)",
-        "layout": "numerator (the default) or denominator; matters only for derivative claims",
+        "layout": "numerator (the default) or denominator; matters only for derivative claims, "
+                  "and a Hessian claim takes none",
         "variables": "every name the expressions use, with its shape and properties",
-        "claim": "an identity {lhs, rhs} or a derivative {derivative, wrt, equals}",
+        "claim": "an identity {lhs, rhs}, a derivative {derivative, wrt, equals} or a Hessian "
+                 "{hessian, wrt, equals}",
         "proof": "the chain of steps: the start (expr:), then each next expression with by:",
     },
     "VarDecl": {
@@ -60,8 +64,13 @@ _DESCRIPTIONS = {
     "DerivativeClaim": {"derivative": "the function f to differentiate",
                         "wrt": "the variable X: the claim is about ∂f/∂X",
                         "equals": "the derivative G that the claim asserts"},
+    "HessianClaim": {"hessian": "the scalar function f whose Hessian is claimed",
+                     "wrt": "the variable x (a column vector, a scalar, or a matrix X, read as vec(X))",
+                     "equals": "the Hessian H that the claim asserts: symmetric, k×k for k entries of x"},
     "ExprStep": {"expr": "the next expression of the chain (the first one is the start)"},
     "DerivativeStep": {"derivative": "the final step: the derivative G read off tr(G dX)"},
+    "HessianStep": {"hessian": "the final step of a Hessian proof: H = (G + G^T)/2 read off "
+                               "dx^T G dx (vec(dX)^T G vec(dX) for a matrix)"},
 }
 
 
@@ -115,8 +124,8 @@ def proof_schema() -> dict:
     from .checking import NAME
     from .kernel.errors import Limits
     from .kernel.expr import RESERVED
-    from .proofs import (Assume, DerivativeClaim, DerivativeStep, ExprStep, IdentityClaim,
-                         ProofFile, VarDecl)
+    from .proofs import (Assume, DerivativeClaim, DerivativeStep, ExprStep, HessianClaim,
+                         HessianStep, IdentityClaim, ProofFile, VarDecl)
     from .rulebase import load_rulebook
 
     raw = model_json_schema(ProofFile, ref_template=_REF)
@@ -125,7 +134,7 @@ def proof_schema() -> dict:
     s: dict = {"$schema": DIALECT, "title": "prove proof file"}
     s["definitions"] = _clean(defs, names=True)
     models = {m.__name__: m for m in (ProofFile, VarDecl, IdentityClaim, DerivativeClaim,
-                                      ExprStep, DerivativeStep, Assume)}
+                                      HessianClaim, ExprStep, DerivativeStep, HessianStep, Assume)}
     for name, model in models.items():
         props = _definition_properties(name, s)
         for field in _expression_fields(model):
@@ -162,10 +171,17 @@ def proof_schema() -> dict:
         "description": "a rule id or alias (or a lemma's theorem name)",
         "anyOf": [{"enum": names}, {"type": "string"}]}
     cite = {"$ref": "#/definitions/Citation"}
-    for step in ("ExprStep", "DerivativeStep"):
+    for step in ("ExprStep", "DerivativeStep", "HessianStep"):
         _definition_properties(step, s)["by"] = {
             "description": "the rule (or list of rules) that produces this line",
             "anyOf": [cite, {"type": "array", "minItems": 1, "items": cite}]}
+
+    # A Hessian claim takes no layout (proofs.check_kinds); `type: object` keeps a list of
+    # proofs (at the root) out of the condition.
+    s["definitions"]["ProofFile"]["if"] = {
+        "type": "object", "required": ["claim"],
+        "properties": {"claim": {"type": "object", "required": ["hessian"]}}}
+    s["definitions"]["ProofFile"]["then"] = {"not": {"required": ["layout"]}}
 
     # The root is a proof (object keywords) or a non-empty list of proofs (array keywords): each
     # keyword applies to its own type only, so no `anyOf` at the root, whose alternatives some
