@@ -24,8 +24,8 @@ from ..kernel.expr import Sym
 from ..kernel.parser import parse
 from ..kernel.printer import show
 from ..kernel.replay import ProofIn
-from ..proofs import (Assume, DerivativeClaim, IdentityClaim, Library, VarDecl, parse_proof,
-                      relation)
+from ..proofs import (Assume, DerivativeClaim, HessianClaim, IdentityClaim, Library, VarDecl,
+                      parse_proof, relation)
 from ..rulebase import load_rulebook
 from ..source import Located, SourceError, load_yaml, read_text
 
@@ -89,7 +89,7 @@ class ProblemModel(BaseModel):
     title: Optional[str] = None
     from_: Optional[str] = Field(None, alias="from", description="a proof file (relative to the "
                                  "assignment) whose claim, variables and layout are assigned")
-    claim: Optional[Union[DerivativeClaim, IdentityClaim]] = None
+    claim: Optional[Union[DerivativeClaim, HessianClaim, IdentityClaim]] = None
     variables: Optional[dict[str, VarDecl]] = None
     layout: Optional[Literal["numerator", "denominator"]] = None
     assume: Optional[Assume] = Field(None, description="what the claim presumes (sizes, "
@@ -107,8 +107,8 @@ class ProblemModel(BaseModel):
     @classmethod
     def _claim_kind(cls, v: Any) -> Any:
         if isinstance(v, dict):
-            model = DerivativeClaim if any(k in v for k in ("derivative", "wrt", "equals")) \
-                else IdentityClaim
+            model = HessianClaim if "hessian" in v else DerivativeClaim if any(
+                k in v for k in ("derivative", "wrt", "equals")) else IdentityClaim
             return model.model_validate(v)
         return v
 
@@ -143,7 +143,7 @@ class Problem:
     points: float
     title: str
     names: set[str]  # normalised theorem / file names that match this problem
-    kind: str  # "derivative" | "identity"
+    kind: str  # "derivative" | "hessian" | "identity"
     claim: dict[str, str]  # for the kernel (with layout)
     canonical: dict[str, Optional[str]]  # parsed-and-printed claim fields
     variables: dict[str, VarKey]
@@ -188,11 +188,13 @@ def shape_text(k: VarKey) -> str:
     return "scalar" if (k[0], k[1]) == (1, 1) else f"{k[0]}×{k[1]}"
 
 
-def canonical_claim(claim: Union[DerivativeClaim, IdentityClaim], names: set[str]
+def canonical_claim(claim: Union[DerivativeClaim, HessianClaim, IdentityClaim], names: set[str]
                     ) -> tuple[str, dict[str, Optional[str]]]:
     """The claim's expressions parsed and printed back: equal exactly when the trees are equal
     (the printer round-trips). A field that does not parse becomes '!' + the reason."""
-    if isinstance(claim, DerivativeClaim):
+    if isinstance(claim, HessianClaim):
+        kind, fields = "hessian", {"hessian": claim.hessian, "equals": claim.equals}
+    elif isinstance(claim, DerivativeClaim):
         kind, fields = "derivative", {"derivative": claim.derivative, "equals": claim.equals}
     else:
         kind, fields = "identity", {"lhs": claim.lhs, "rhs": claim.rhs}
@@ -226,7 +228,7 @@ def _canonical(claim: Union[DerivativeClaim, IdentityClaim], fields: dict[str, O
             out[key] = "!" + exc.diag.message
         except RecursionError:
             out[key] = DEEP
-    if isinstance(claim, DerivativeClaim):
+    if isinstance(claim, (DerivativeClaim, HessianClaim)):
         out["wrt"] = claim.wrt
     return out
 
@@ -236,6 +238,7 @@ def claim_names(claim: Union[DerivativeClaim, IdentityClaim], names: set[str],
     """The declared variables the claim (and its `assume: invertible`) uses; a field that does
     not parse contributes nothing (the claim check reports it)."""
     texts = [claim.derivative, claim.equals, claim.wrt] if isinstance(claim, DerivativeClaim) \
+        else [claim.hessian, claim.equals, claim.wrt] if isinstance(claim, HessianClaim) \
         else [claim.lhs, claim.rhs]
     texts += list(assume.invertible) if assume else []
     memo = (tuple(texts), frozenset(names))
@@ -326,7 +329,18 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
                 raise AssignmentError(f"{here}: the name {n!r} also matches problem {seen[n]}")
             seen[n] = pm.id
         kclaim: dict[str, str]
-        if isinstance(claim, DerivativeClaim):
+        if isinstance(claim, HessianClaim):  # the kernel's Hessian claim has no layout
+            if pm.layout is not None:
+                raise AssignmentError(f"{here}: layout: is for derivative claims; a Hessian claim "
+                                      "takes none (the Hessian is the same in either layout)")
+            if claim.equals is None:
+                raise AssignmentError(f"{here}: a Hessian claim needs its answer, equals: H: the "
+                                      "key is checked by the kernel before grading, and prove "
+                                      "cannot derive a Hessian on its own (no prove derive "
+                                      "--hessian yet)")
+            kclaim, layout = {"hessian": claim.hessian, "wrt": claim.wrt, "equals": claim.equals}, \
+                "numerator"
+        elif isinstance(claim, DerivativeClaim):
             kclaim = {"derivative": claim.derivative, "wrt": claim.wrt, "layout": layout}
             if claim.equals is not None:
                 kclaim["equals"] = claim.equals
@@ -345,6 +359,11 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
             raise AssignmentError(f"{here}: a derivative claim ends with Theorem 4, but "
                                   "allowed_rules does not include derivative-from-differential "
                                   "(theorem-4): no proof could earn credit")
+        if kind == "hessian" and allowed is not None \
+                and "hessian-from-second-differential" not in allowed:
+            raise AssignmentError(f"{here}: a Hessian claim ends with "
+                                  "hessian-from-second-differential, but allowed_rules does not "
+                                  "include it: no proof could earn credit")
         problems.append(Problem(
             pm.id, float(pm.points), pm.title or "", names, kind, kclaim, canon,
             {n: var_key(v) for n, v in variables.items()},

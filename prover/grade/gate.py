@@ -57,7 +57,7 @@ def _decl_reasons(assigned: dict[str, VarKey], got: dict[str, VarKey], p: Option
     proof is checked with the assignment's declarations in any case (`_payload`)."""
     out = []
     warnings = warnings if warnings is not None else []
-    wrt = p.claim.get("wrt") if p is not None and p.kind == "derivative" else None
+    wrt = p.claim.get("wrt") if p is not None and p.kind in ("derivative", "hessian") else None
     unused = (lambda n: n not in used) if used is not None else (lambda n: False)  # noqa: E731
     for n, k in assigned.items():
         if n not in got:
@@ -99,7 +99,8 @@ def _claim_reasons(p: Problem, lp: LoadedProof) -> list[str]:
     if bad:
         return bad
     if lp.kind != p.kind:
-        return [f"the claim is {'a derivative' if lp.kind == 'derivative' else 'an identity'}; "
+        kinds = {"derivative": "a derivative", "hessian": "a Hessian", "identity": "an identity"}
+        return [f"the claim is {kinds.get(lp.kind, lp.kind)}; "
                 f"the assignment asks for {p.claim_shown}"]
     diffs = []
     for k, v in p.canonical.items():

@@ -14,6 +14,10 @@ and `assume:`.
   instructor is warned and grading goes on.
 - An identity claim is decided by the kernel (lhs against rhs).
 - A derivative claim without `equals:` (the student supplies the answer) is not checked here.
+- A Hessian claim (which always has `equals:`; `load_assignment` refuses one without) is decided
+  by the kernel alone, as the second identification theorem reads it: the key K is the Hessian
+  when d(d(f)) = dx^T K dx (vec(dX)^T K vec(dX) for a matrix) and K is symmetric. There is no
+  `prove derive --hessian` yet, so a wrong key gets a counterexample but no right answer.
 
 `check_keys` returns one `KeyCheck` per checked problem; `cli_grade` stops with exit 2 on a
 `wrong` one unless `--trust-key` is given, and prints warnings for `unconfirmed` ones.
@@ -99,6 +103,8 @@ def check_key(p: "Problem", book=None) -> Optional[KeyCheck]:
     try:
         if p.kind == "identity":
             return _identity(p, ctx, names)
+        if p.kind == "hessian":
+            return _hessian(p, env, ctx, names)
         return _derivative(p, env, ctx, names)
     except (ProveError, RecursionError) as exc:
         why = exc.diag.message if isinstance(exc, ProveError) else "the expression nests too deeply"
@@ -120,6 +126,40 @@ def _identity(p: "Problem", ctx, names) -> KeyCheck:
                         f"are not equal{_cex_text(w)}", key, counterexample=w)
     return KeyCheck(p.id, "unconfirmed", f"problem {p.id}: the claim {key} could not be "
                     f"confirmed: the kernel cannot decide it ({t.note or t.kind})", key, note=t.note)
+
+
+def _hessian(p: "Problem", env, ctx, names) -> KeyCheck:
+    f_text, wrt = p.claim["hessian"], p.claim["wrt"]
+    f, key = parse(f_text, names), parse(p.claim["equals"], names)
+    key_text, f_shown = show(key, names), show(f, names)
+    head, what = f"problem {p.id}: the key `equals: {key_text}`", f"the Hessian of {f_shown} in {wrt}"
+    dx = d(Sym(wrt)) if env[wrt].shape.cols == 1 else Func("vec", d(Sym(wrt)))
+    second, form = d(d(f)), mul(T(dx), key, dx)
+    t = decide(second, form, ctx)
+    if t.kind == "false":
+        w = _cex(second, form, ctx, t, (f"d(d({f_shown}))", show(form, names)))
+        return KeyCheck(p.id, "wrong", f"{head} is wrong: d(d({f_shown})) ≠ {show(form, names)}, "
+                        f"so it is not {what} (checked by the kernel; no right answer is offered: "
+                        f"prove cannot derive a Hessian yet){_cex_text(w)}", key_text,
+                        counterexample=w, derived=False)
+    if not t.holds:
+        return KeyCheck(p.id, "unconfirmed", f"{head} could not be confirmed: the kernel cannot "
+                        f"decide d(d({f_shown})) = {show(form, names)} ({t.note or t.kind})",
+                        key_text, note=t.note, derived=False)
+    sym = decide(key, T(key), ctx)
+    if sym.kind == "false":
+        w = _cex(key, T(key), ctx, sym, ("the key", "its transpose"))
+        return KeyCheck(p.id, "wrong", f"{head} is wrong: it is not symmetric, and a Hessian is; "
+                        f"d(d({f_shown})) = {show(form, names)} holds, so {what} is its symmetric "
+                        f"part ({key_text} + ({key_text})^T)/2{_cex_text(w)}", key_text,
+                        right=f"(1/2) ({key_text} + ({key_text})^T)", counterexample=w, derived=False)
+    if not sym.holds:
+        return KeyCheck(p.id, "unconfirmed", f"{head} could not be confirmed: the kernel cannot "
+                        f"decide whether it is symmetric ({sym.note or sym.kind})", key_text,
+                        note=sym.note, derived=False)
+    return KeyCheck(p.id, "confirmed", f"{head} is {what}", key_text, derived=False,
+                    note=f"the kernel confirmed d(d({f_shown})) = {show(form, names)} ({_by(t)}) "
+                    f"and that the key is symmetric ({_by(sym)}): hessian-from-second-differential")
 
 
 def _derivative(p: "Problem", env, ctx, names) -> KeyCheck:
