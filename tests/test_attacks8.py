@@ -79,8 +79,7 @@ def test_the_honest_derivative_proof_is_valid():
 # an I, but no I or literal is in sight, so loops = 0 and the corner is the one size need. Then
 # sum(exp(u - u)) = n·f(0) and a sum of k copies of the 1×1 exp(s - s) = k·f(0) agree at n = k
 # for every f: the kernel calls it true, though for the real exp (exp(0) = 1) it says n = k.
-@pytest.mark.xfail(strict=True, reason="truth.plan: an entrywise function of a constant argument "
-                   "(exp(u - u)) is a loop (an all-ones matrix) that `loops` does not count")
+# fixed: truth._loops (was a strict xfail)
 def test_exp_of_zero_is_an_uncounted_loop_in_decide():
     env = _env(u=("n", 1), s="scalar")
     ctx = Context(env, set(env))
@@ -90,8 +89,7 @@ def test_exp_of_zero_is_an_uncounted_loop_in_decide():
     assert decide(lhs, rhs, ctx).kind in ("false", "unknown")
 
 
-@pytest.mark.xfail(strict=True, reason="truth.plan: exp(a - a) is an uncounted loop, so the claimed "
-                   "derivative (n/4) a^T is compared at n = 4 only")
+# fixed: truth._loops (was a strict xfail)
 def test_false_derivative_claim_through_exp_of_zero():
     # ∂(a^T x)/∂x = (sum(exp(a - a)) / (4 exp(0))) a^T = (n/4) a^T, false at every n but 4
     four = " + ".join(["exp(a^T a - a^T a)"] * 4)
@@ -111,8 +109,7 @@ def test_exp_of_zero_with_a_literal_is_caught():
 # ((tr(I + A) - tr(A) - 13/2)^2 - 1/4) = (n - 6)(n - 7) has one I, so loops = 1 and the corner is
 # {6, 7} (need = 6 from the labels), exactly its roots. The constants are written s/s, which no
 # count sees. (`_size_degree`, used by the other branch, does multiply by the power.)
-@pytest.mark.xfail(strict=True, reason="truth.plan corner branch: `loops` counts nodes, not the "
-                   "degree in the sizes; Pow of a scalar holding I multiplies the degree")
+# fixed: truth._loops (was a strict xfail)
 def test_power_of_size_dependent_scalar_in_corner():
     env = _env(u=("n", 1), s="scalar", A=("n", "n"))
     ctx = Context(env, set(env))
@@ -123,7 +120,7 @@ def test_power_of_size_dependent_scalar_in_corner():
     assert not any(v in ("exact", "probabilistic") for v in verdicts), verdicts
 
 
-@pytest.mark.xfail(strict=True, reason="truth.plan corner branch: Pow of tr(I + A) - c counted as one loop")
+# fixed: truth._loops (was a strict xfail)
 def test_false_derivative_claim_through_power_of_size():
     # ∂(a^T x)/∂x = (n - 6)(n - 7) sum(a) a^T + a^T: false at every n but 6 and 7
     p = f"((tr(I + A) - tr(A) - {_ks(13)}/{_ks(2)})^2 - s/{_ks(4)})"
@@ -138,3 +135,89 @@ def test_power_of_size_dependent_scalar_without_beyond_is_caught():
     for r in range(2, 8):
         p = f"((tr(I + A) - tr(A) - {_ks(2 * r + 1)}/{_ks(2)})^2 - s/{_ks(4)})"
         assert not _decide(env, f"{p} u^T u + u^T u", "u^T u").holds
+
+
+# -- attacks the kernel held ---------------------------------------------------------------------
+_ENV = _env(u=("n", 1), v=("n", 1), w=("m", 1), A=("n", "n"), B=("m", "m"), X=("n", "m"), s="scalar", t="scalar")
+
+_FALSE = [  # false for the real functions, and the kernel has a counterexample
+    ("sum(u)^3 - 3 sum(u) sum(u .* u) + 2 sum(u .* u .* u)", "0 s"),  # 6·e3: 0 only while n <= 2
+    ("sum(u)^4 - 6 sum(u)^2 sum(u .* u) + 3 sum(u .* u)^2 + 8 sum(u) sum(u .* u .* u) - 6 sum(u .* u .* u .* u)",
+     "0 s"),  # 24·e4: 0 only while n <= 3
+    ("kron(u, w)", "vec(u w^T)"), ("kron(A, B)", "kron(B, A)"), ("sum(I .* A)", "sum(A)"),
+    ("vec(A X B)", "kron(B, A^T) vec(X)"), ("diag(u) diag(v)", "u v^T"),
+    ("kron(I + 0 A, B)", "kron(B, I + 0 A)"),  # I_n ⊗ B ≠ B ⊗ I_n
+    ("tr(kron(A, B))", "tr(A) + tr(B)"),
+]
+_NOT_FALSE = [  # laws of one function (or false steps with one): unknown, never valid or false
+    ("exp(s + t)", "exp(s) exp(t)"), ("log(s t)", "log(s) + log(t)"), ("sqrt(u) .* sqrt(u)", "u"),
+    ("sigmoid(-s)", "1 - sigmoid(s)"), ("tanh(-s)", "-tanh(s)"), ("exp(2)", "exp(1) exp(1)"),
+    ("exp(s - s)", "1"), ("d(d(sqrt(s)))", "-ds ds / (4 sqrt(s) s)"), ("sum(exp(u) .* exp(v))", "sum(exp(u + v))"),
+    ("exp(u)", "exp(v)"), ("log(exp(s))", "s"), ("sigmoid(s)", "(tanh(s / 2) + 1) / 2"),
+]
+_TRUE = [
+    ("kron(u, w)", "vec(w u^T)"), ("tr(kron(A, B))", "tr(A) tr(B)"), ("(2 I .* 3 I) A", "6 A"),
+    ("sum(I .* A)", "tr(A)"), ("I .* (u u^T)", "diag(u .* u)"), ("diag(s)", "s"), ("sum(s)", "s"),
+    ("vec(s)", "s"), ("kron(s, X)", "s X"), ("vec(X)^T vec(X)", "tr(X^T X)"),
+    ("d(d(exp(s)))", "exp(s) ds ds"), ("d(d(log(s)))", "-ds ds / (s s)"),
+    ("d(d(tanh(s)))", "-2 tanh(s) (1 - tanh(s) tanh(s)) ds ds"), ("exp(2)", "exp(1 + 1)"),
+    ("vec(A X B)", "kron(B^T, A) vec(X)"), ("kron(A, B) kron(u, w)", "kron(A u, B w)"),
+    ("d(d(sum(exp(u))))", "du^T diag(exp(u)) du"),
+]
+
+
+@pytest.mark.parametrize("lhs,rhs", _FALSE)
+def test_false_steps_beyond_the_trace_are_false(lhs, rhs):
+    ev = _decide(_ENV, lhs, rhs)
+    assert ev.kind == "false" and ev.witness is not None, (ev.kind, ev.note)
+
+
+@pytest.mark.parametrize("lhs,rhs", _NOT_FALSE)
+def test_laws_of_one_function_are_unknown(lhs, rhs):
+    assert _decide(_ENV, lhs, rhs).kind == "unknown"
+
+
+@pytest.mark.parametrize("lhs,rhs", _TRUE)
+def test_true_steps_beyond_the_trace_hold(lhs, rhs):
+    assert _decide(_ENV, lhs, rhs).holds
+
+
+def test_e3_is_checked_past_its_vanishing_sizes():
+    env = _env(u=("n", 1), s="scalar")
+    ev = _decide(env, "sum(u)^3 - 3 sum(u) sum(u .* u) + 2 sum(u .* u .* u)", "0 s")
+    assert ev.kind == "false" and ev.witness.dims["n"] >= 3
+
+
+def test_remembered_answers_tell_declarations_apart():
+    # the same trees, true where u is 2×1 (e3 = 0) and false where u is n×1, in both orders
+    lhs, rhs = "sum(u)^3 - 3 sum(u) sum(u .* u) + 2 sum(u .* u .* u)", "0 s"
+    small, big = _env(u=(2, 1), s="scalar"), _env(u=("n", 1), s="scalar")
+    for order in ((small, big), (big, small)):
+        kinds = [_decide(e, lhs, rhs).kind for e in order]
+        assert kinds == (["exact", "false"] if order[0] is small else ["false", "exact"]) or \
+            sorted(kinds) == ["false", "probabilistic"], kinds
+    # a Hadamard product against a Kronecker one: different node types, never one memory slot
+    env = _env(u=("n", 1), v=("n", 1))
+    assert _decide(env, "u .* v", "v .* u").holds
+    assert _decide(env, "kron(u, v)", "kron(v, u)").kind == "false"
+
+
+def test_printer_round_trip_with_the_new_nodes():
+    # parse(show(e)) == e for random flat trees with ∘, ⊗, vec, diag, sum and entrywise f
+    rng = random.Random(8)
+    names = {"A", "B"}
+
+    def gen(depth: int) -> Expr:
+        if depth == 0 or rng.random() < 0.2:
+            return rng.choice([Sym("A"), Sym("B"), Ident(), Func("d", Sym("A")),
+                               Num(Fraction(rng.choice([0, 1, 2, 5]), rng.choice([1, 2, 4, 5])))])
+        k, a = rng.randrange(11), lambda: gen(depth - 1)
+        return [lambda: add(a(), a()), lambda: Neg(a()), lambda: mul(a(), a()), lambda: Div(a(), a()),
+                lambda: T(a()), lambda: Inv(a()), lambda: Pow(a(), rng.choice([0, 2, 3, -2])),
+                lambda: Had(a(), a()), lambda: Kron(a(), a()),
+                lambda: Func(rng.choice(["tr", "det", "d", "vec", "diag", "sum", "exp", "log", "sqrt",
+                                         "sigmoid", "tanh"]), a()), lambda: Had(mul(a(), a()), a())][k]()
+
+    for _ in range(3000):
+        e = gen(4)
+        assert parse(show(e, names), names) == e, show(e, names)

@@ -128,8 +128,7 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
                                 caret=diag.data.get("caret"),
                                 counterexample=diag.data.get("counterexample")), None
         results.append(r)
-        if cur is not None:
-            prev = cur
+        prev = cur if cur is not None else prev
     bad = any(r.status != "valid" for r in results)
     message = "" if bad else "the proof has no steps" if not results else (
         "incomplete: the proof does not end with a derivative: step (Theorem 4)"

@@ -27,7 +27,7 @@ from typing import Any, Callable, Literal, Mapping, TypeGuard
 
 from .evaluate import _OS, Domain, Evaluator, Matrix, ModP, Singular, equal_values
 from .expr import ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, d_depth, mul, symbols
-from .shapes import Dim, Env, dim_size, shape_of, split
+from .shapes import Dim, Env, Shape, dim_size, shape_of, split
 
 MAX_SIZE = 24  # the largest size the random points go to
 MAX_GRID = 16_384  # size assignments scanned for a size-dependent step (1,024 of them checked)
@@ -73,8 +73,7 @@ class Context:
     def __init__(self, env: Env, varying: set[str], claim: tuple[Expr, ...] = (),
                  relations: tuple[tuple[str, str, Dim], ...] = (), invertible: tuple[Expr, ...] = ()):
         self.env, self.varying = env, set(varying)
-        self.dim_syms = sorted({x for v in env.values() for x in (v.shape.rows, v.shape.cols)
-                                if isinstance(x, str)})
+        self.dim_syms = sorted({x for v in env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)})
         self.field = ModP()
         self.points: dict[tuple[Any, ...], Evaluator] = {}
         # the sizes the claim is asserted at: where the stated relations hold (("m", ">=",
@@ -167,17 +166,37 @@ def _size_degree(e: Expr) -> int:
     return abs(e.k) * kids[0] if isinstance(e, Pow) else max(kids, default=0)
 
 
+def _slots(s: Shape) -> int:
+    """The symbolic factors of a shape's two dimensions (m·n×1 has two)."""
+    return sum(isinstance(f, str) for x in (s.rows, s.cols) for f in (x if isinstance(x, tuple) else (x,)))
+
+
+def _loops(e: Expr, env: Env) -> int:
+    """A bound on the degree in the sizes of e's coefficients over patterns of equal labels: one
+    per I (or X^0), whose indices can be summed with no variable on them (tr(I) = n); a product
+    adds, a sum takes its largest, a power multiplies; and an entrywise function's entries may
+    all be one value (exp(u - u) is all exp(0)), one more per symbolic dimension of its output;
+    a quotient counts both parts (the step is that polynomial once denominators are cleared).
+    -1 where the sizes enter other than as a polynomial: under an inverse or an entrywise
+    function (nonzero literals are 1×1, and never form such an index)."""
+    kids = [_loops(k, env) for k in e.children()]
+    if isinstance(e, Ident) or isinstance(e, Pow) and e.k == 0:
+        return 1
+    if -1 in kids or kids and kids[-1] and (isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0
+                                            or isinstance(e, Func) and e.name in ELEMENTWISE):
+        return -1
+    return _slots(shape_of(e, env)) if isinstance(e, Func) and e.name in ELEMENTWISE else max(kids) if isinstance(
+        e, Add) else abs(e.k) * kids[0] if isinstance(e, Pow) else sum(kids)
+
+
 def _labels(e: Expr, env: Env) -> int:
     """A bound on the index labels of e written as sums over entries of its leaves (for ∘, ⊗,
     vec, diag, sum and entrywise f): one per symbolic dimension of a variable, two per I or
     literal (and two more per ⊗, for an I sized by a product); a sum has its largest term's."""
     if isinstance(e, (Sym, Num, Ident)):
-        s = env[e.name].shape if isinstance(e, Sym) else None
-        return sum(isinstance(x, str) for x in (s.rows, s.cols)) if s else 2
+        return _slots(env[e.name].shape) if isinstance(e, Sym) else 2
     kids = [_labels(k, env) for k in e.children()]
-    if isinstance(e, Add):
-        return max(kids)
-    return max(abs(e.k), 1) * kids[0] if isinstance(e, Pow) else sum(kids) + 2 * (
+    return max(kids) if isinstance(e, Add) else max(abs(e.k), 1) * kids[0] if isinstance(e, Pow) else sum(kids) + 2 * (
         isinstance(e, Kron) and any(isinstance(x, (Num, Ident)) for x in e.walk()))
 
 
@@ -222,11 +241,11 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         return ([{}], 1, "") if ctx.defined({}) else ([], 0, _NOWHERE)
     beyond = any(isinstance(x, (Had, Kron)) or isinstance(x, Func) and (x.name in ("vec", "diag", "sum") or x.name
                  in ELEMENTWISE and not shape_of(x.arg, ctx.env).scalar) for e in (lhs, rhs) for x in e.walk())
-    loops = sum(isinstance(x, (Num, Ident)) or isinstance(x, Pow) and x.k == 0 for e in (lhs, rhs) for x in e.walk())
+    loops = max(_loops(lhs, ctx.env), _loops(rhs, ctx.env))  # -1: the sizes enter other than polynomially
     need = max(need, _labels(lhs, ctx.env), _labels(rhs, ctx.env)) if beyond else need
     used = {x for n in symbols(lhs) | symbols(rhs) for x in (ctx.env[n].shape.rows, ctx.env[n].shape.cols)}
-    if extra == 0 or beyond and not (inverted or any(isinstance(x, Func) and x.name == "det"
-                                                      for e in (lhs, rhs) for x in e.walk())):
+    if not beyond and extra == 0 or beyond and loops >= 0 and not (inverted or any(
+            isinstance(x, Func) and x.name == "det" for e in (lhs, rhs) for x in e.walk())):
         # the first assignments (every symbol at least `need`) where the claim is. Beyond the
         # trace (docs/soundness.md): the sides are sums over index labels; at sizes of at least
         # `need` (the labels) one size decides every pattern of equal labels, whose coefficients
@@ -250,7 +269,7 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         # the triangle m >= n leaves of a grid too. Every assignment of the window is checked,
         # never a sample: a det or an inverse can be an indicator of ranks that is nonzero on
         # one thin line of sizes only (n1 = … = n5 = a - 1), which no sample is sure to meet.
-        hi = max(need, 3) + extra + (loops + 1 if beyond else 0)
+        hi = max(need, 3) + extra + (abs(loops) + 1 if beyond else 0)
         lo = last = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
         # symbols the step does not use take the least size where the claim is defined
         free = [x for x in syms if x in used]
@@ -331,8 +350,7 @@ def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
     fns = sum(1 if shape_of(n.arg, ctx.env).scalar else biggest**2 for n in fnodes)  # f's arguments
     checked: list[dict[str, int]] = []
     for dims in sizes:
-        agree = _agree(lhs, rhs, ctx, dims)
-        if agree is None:
+        if (agree := _agree(lhs, rhs, ctx, dims)) is None:
             continue  # undefined at every point tried at these sizes
         if agree is not True:
             if fns:
@@ -358,7 +376,7 @@ def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
     small = max([v for r_c in ctx.sizes(sizes[0]).values() for v in r_c] + [1]) ** (
         max(a + q, c + b) + order) <= Z3_TERMS
     if exact and not fns and decisive == 1 and small:
-        done = _exact(lhs, rhs, ctx, sizes[:decisive], order)
+        done = _exact(lhs, rhs, ctx, sizes[0], order)
         if isinstance(done, Evidence):
             return done
         if done:
@@ -387,19 +405,16 @@ def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> Literal[
     return None
 
 
-def _exact(lhs: Expr, rhs: Expr, ctx: Context, sizes: list[dict[str, int]], order: int) -> bool | Evidence:
-    """True when Z3 confirms every decisive assignment; False when it cannot; an Evidence when
-    Z3 finds the sides differ where every random point agreed (no witness: never valid)."""
+def _exact(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int], order: int) -> bool | Evidence:
+    """True when Z3 confirms the decisive assignment; False when it cannot; an Evidence when Z3
+    finds the sides differ where every random point agreed (no witness: never valid)."""
     from .z3field import z3_decide  # Z3 loads in ~0.2 s: only when a step needs it
 
-    for dims in sizes:
-        if any(r > Z3_MAX_SIZE or c > Z3_MAX_SIZE for r, c in ctx.sizes(dims).values()):
-            return False
-        verdict, _ = z3_decide(lhs, rhs, ctx, dims, order, Z3_RLIMIT)
-        if verdict != "unsat":
-            return Evidence("unknown", [dims], note="Z3 finds a point where the two sides differ") if (
-                verdict == "sat") else False
-    return True
+    if any(r > Z3_MAX_SIZE or c > Z3_MAX_SIZE for r, c in ctx.sizes(dims).values()):
+        return False
+    verdict, _ = z3_decide(lhs, rhs, ctx, dims, order, Z3_RLIMIT)
+    return Evidence("unknown", [dims], note="Z3 finds a point where the two sides differ") if (
+        verdict == "sat") else verdict == "unsat"
 
 
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
