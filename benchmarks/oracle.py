@@ -71,11 +71,17 @@ __all__ = ["OracleError", "Verdict", "parse", "show", "shape_of", "judge", "judg
 #   ("div", a, b)          a / b, b 1×1
 #   ("T", a)               transpose
 #   ("pow", a, k)          a^k for an int k; k = -1 is the inverse, a^0 = I
-#   ("fn", name, a)        name in tr, det, log, d
+#   ("fn", name, a)        name in tr, det, log, d, vec, diag, sum, exp, sqrt, sigmoid, tanh
+#   ("had", a, b)          the Hadamard product a ∘ b (a .* b)
+#   ("kron", a, b)         the Kronecker product a ⊗ b (kron(a, b))
+# A dimension is a positive int, a symbol, or a product of them ("·", k, s1, s2, …) with the
+# symbols sorted and k > 1 (omitted when 1): `_dprod`.
 Node = tuple
 
-FUNCS = ("tr", "det", "log", "d")
-RESERVED = frozenset(FUNCS + ("I",))
+ENTRYWISE = ("exp", "log", "sqrt", "sigmoid", "tanh")  # entrywise on any shape (log: 1×1 exact)
+BEYOND = ("vec", "diag", "sum", "exp", "sqrt", "sigmoid", "tanh")
+FUNCS = ("tr", "det", "log", "d") + BEYOND
+RESERVED = frozenset(FUNCS + ("I", "kron"))
 MAX_TEXT = 5000
 MAX_EXPONENT = 64
 
@@ -119,6 +125,9 @@ GRAMMAR = r"""
 ?term: postfix
      | term "*" postfix     -> mul
      | term "/" postfix     -> div
+     | term "∘" postfix     -> had
+     | term ".*" postfix    -> had
+     | term "⊗" postfix     -> kron
      | term postfix         -> mul
 ?postfix: atom
      | postfix "^" power            -> power
@@ -133,9 +142,11 @@ power: NUMBER                       -> pow_num
      | "-" NAME                     -> pow_negname
 ?atom: NUMBER                       -> number
      | NAME                         -> name
+     | KRON "(" expr "," expr ")"   -> kronf
      | FUNC "(" expr ")"            -> func
      | "(" expr ")"
-FUNC.2: /(tr|det|log|d)(?![A-Za-z0-9_])/
+FUNC.2: /(tr|det|log|d|exp|sqrt|sigmoid|tanh|vec|diag|sum)(?![A-Za-z0-9_])/
+KRON.2: /kron(?![A-Za-z0-9_])/
 NAME: /[A-Za-z][A-Za-z0-9_]*/
 NUMBER: /[0-9]+(\.[0-9]+)?/
 %ignore /[ \t\r\n]+/
@@ -171,6 +182,15 @@ class _Build(lark.Transformer):
 
     def add(self, c):
         return ("add", c[0], c[1])
+
+    def had(self, c):
+        return ("had", c[0], c[1])
+
+    def kron(self, c):
+        return ("kron", c[0], c[1])
+
+    def kronf(self, c):
+        return ("kron", c[1], c[2])
 
     def sub(self, c):
         return ("sub", c[0], c[1])
@@ -237,7 +257,7 @@ def _resolve(e: Node, names: frozenset[str]) -> Node:
         raise OracleError("parse", f"unknown name {s}")
     if kind == "num":
         return e
-    if kind in ("add", "sub", "mul", "div"):
+    if kind in ("add", "sub", "mul", "div", "had", "kron"):
         return (kind, _resolve(e[1], names), _resolve(e[2], names))
     if kind in ("neg", "T"):
         return (kind, _resolve(e[1], names))
@@ -288,7 +308,7 @@ def parse(text: Any, names: Iterable[str]) -> Node:
 # Printer
 # =============================================================================================
 
-_LEVEL = {"add": 1, "sub": 1, "neg": 2, "mul": 3, "div": 3, "T": 4, "pow": 4}
+_LEVEL = {"add": 1, "sub": 1, "neg": 2, "mul": 3, "div": 3, "had": 3, "T": 4, "pow": 4}
 
 
 def _level(e: Node) -> int:
@@ -345,6 +365,10 @@ def show(e: Node, names: Iterable[str] | None = None) -> str:
             return f"{wrap(x[1], 3)} {wrap(x[2], 4)}"
         if k == "div":
             return f"{wrap(x[1], 3)} / {wrap(x[2], 4)}"
+        if k == "had":
+            return f"{wrap(x[1], 3)} .* {wrap(x[2], 4)}"
+        if k == "kron":
+            return f"kron({go(x[1])}, {go(x[2])})"
         if k == "T":
             return wrap(x[1], 4) + "^T"
         if k == "pow":
@@ -440,6 +464,11 @@ def shape_of(e: Node, decls: Mapping[str, dict]) -> tuple:
             s = go(x[1])
         elif k == "mul":
             s = _prod(go(x[1]), go(x[2]), fail)
+        elif k == "had":
+            s = _sum(go(x[1]), go(x[2]), fail)
+        elif k == "kron":
+            a, b = _fixed(go(x[1]), fail, "kron"), _fixed(go(x[2]), fail, "kron")
+            s = ("m", _dprod(a[1], b[1]), _dprod(a[2], b[2]))
         elif k == "div":
             den = go(x[2])
             if den[0] == "Z":
@@ -473,6 +502,12 @@ def shape_of(e: Node, decls: Mapping[str, dict]) -> tuple:
                 if None not in (a[1], a[2]) and a[1] != a[2]:
                     fail(f"{name}() of a {_shape_str(a)} matrix: it must be square")
                 s = SCALAR
+            elif name in BEYOND or name == "log" and not (a[0] == "I" or a == SCALAR or a[0] == "Z"):
+                a = _fixed(a, fail, name)
+                if name == "diag" and a[2] != 1:
+                    fail(f"diag() of a {_shape_str(a)} matrix: it needs a column vector")
+                s = {"vec": ("m", _dprod(a[1], a[2]), 1), "diag": ("m", a[1], a[1]),
+                     "sum": SCALAR}.get(name, a)
             elif name == "log":
                 if a[0] == "I" or (a[0] == "m" and not _is_scalar(a)) or \
                         (a[0] == "Z" and (a[1] not in (1, None) or a[2] not in (1, None))):
@@ -489,6 +524,30 @@ def shape_of(e: Node, decls: Mapping[str, dict]) -> tuple:
         return go(e)
     except RecursionError:
         raise OracleError("limit", "the expression nests too deeply") from None
+
+
+def _dprod(a, b):
+    """The product of two dimensions (ints, symbols or products), as one canonical value."""
+    fs = [f for x in (a, b) for f in (x[1:] if isinstance(x, tuple) else (x,))]
+    k = 1
+    for f in fs:
+        if isinstance(f, int):
+            k *= f
+    syms = sorted(f for f in fs if isinstance(f, str))
+    if not syms:
+        return k
+    if k == 1 and len(syms) == 1:
+        return syms[0]
+    return ("·",) + ((k,) if k != 1 else ()) + tuple(syms)
+
+
+def _fixed(a, fail, what):
+    """A shape whose size is fixed: an ("m", r, c) (a zero of known shape counts)."""
+    if a[0] == "m":
+        return a
+    if a[0] == "Z" and a[1] is not None and a[2] is not None:
+        return ("m", a[1], a[2])
+    fail(f"{what}() of {_shape_str(a)}: nothing fixes its size")
 
 
 def _merge(x, y, fail, what):
@@ -642,6 +701,18 @@ def _exponents(n: int, base: tuple[int, ...]) -> list[int] | None:
     return out if n == 1 else None
 
 
+def _dsize(x, dims) -> int:
+    """A dimension's size at these sizes of the symbols."""
+    if isinstance(x, int):
+        return x
+    if isinstance(x, str):
+        return dims[x]
+    out = 1
+    for f in x[1:]:
+        out *= f if isinstance(f, int) else dims[f]
+    return out
+
+
 class _Point:
     """The values of every variable and direction at one point, and the evaluator."""
 
@@ -665,7 +736,7 @@ class _Point:
 
     # -- helpers ------------------------------------------------------------------------------
     def size(self, x) -> int:
-        return x if isinstance(x, int) else self.dims[x]
+        return _dsize(x, self.dims)
 
     def mat(self, rows: list[list[Fraction]]) -> DomainMatrix:
         D = self.D
@@ -1136,8 +1207,10 @@ def judge_trees(lhs: Node, rhs: Node, decls: Mapping[str, dict],
     if not compatible(sl, sr):
         return Verdict("undefined", f"the sides have shapes {_shape_str(sl)} and "
                                     f"{_shape_str(sr)}")
-    if _nested_log(lhs) or _nested_log(rhs):
+    numeric = beyond(lhs) or beyond(rhs)
+    if not numeric and (_nested_log(lhs) or _nested_log(rhs)):
         return Verdict("undefined", "a log inside a log cannot be compared exactly here")
+    compare = _compare_numeric if numeric else _compare_at
     K = max(d_depth(lhs), d_depth(rhs))
     used_names = _var_names(lhs) | _var_names(rhs)
     decls = {n: v for n, v in decls.items() if n in used_names}
@@ -1161,7 +1234,7 @@ def judge_trees(lhs: Node, rhs: Node, decls: Mapping[str, dict],
             for _attempt in range(12):
                 values, directions = _draw(decls, dims, varying, rng, spread)
                 try:
-                    outcome = _compare_at(lhs, rhs, decls, dims, values, directions, K)
+                    outcome = compare(lhs, rhs, decls, dims, values, directions, K)
                 except (AssertionError, RecursionError) as exc:
                     return Verdict("undefined", f"oracle internal error: {exc!r}",
                                    assignments=used, points=npoints)
@@ -1331,3 +1404,285 @@ def judge_links(proof: Mapping[str, Any], seed: int = 0, **kw) -> list[tuple[int
     if "lhs" in claim and prev is not None:
         out.append((len(steps), judge(prev, claim["rhs"], decls, varying, seed=seed, **kw)))
     return out
+
+
+# =============================================================================================
+# Beyond the trace: ∘, ⊗, vec, diag, sum and the real entrywise functions (numeric)
+# =============================================================================================
+# The exact evaluator above cannot hold exp(1) or sqrt(2). Trees with the newer notation are
+# evaluated instead with mpmath at 60 significant digits, with the *real* functions (SymPy's
+# exp, log, sqrt, tanh and 1/(1 + exp(-x)), differentiated by SymPy for the Taylor parts), so
+# laws of one function (exp(a + b) = exp(a) exp(b)) are true here, as they are in fact. A value
+# is ("S", [c0, …, cK]) for c·I with no size of its own (0 and I among them) or ("M", [A0, …,
+# AK]) of mpmath matrices. Two sides agree when every entry differs by less than 10^-40 of
+# their size; they differ when some entry differs by more than 10^-12 of it; in between (or at a
+# log or sqrt of a non-positive number, redrawn) nothing is concluded.
+
+import mpmath
+
+_X = sympy.Symbol("x")
+_REAL = {"exp": sympy.exp(_X), "log": sympy.log(_X), "sqrt": sympy.sqrt(_X),
+         "sigmoid": 1 / (1 + sympy.exp(-_X)), "tanh": sympy.tanh(_X)}
+_DERIV_CACHE: dict[tuple[str, int], Any] = {}
+
+
+def _deriv(name: str, j: int):
+    """The j-th derivative of the real function `name`, as an mpmath callable."""
+    key = (name, j)
+    if key not in _DERIV_CACHE:
+        _DERIV_CACHE[key] = sympy.lambdify(_X, sympy.diff(_REAL[name], _X, j), "mpmath")
+    return _DERIV_CACHE[key]
+
+
+def beyond(e: Node) -> bool:
+    """Does the tree use notation the exact evaluator does not have (∘, ⊗, vec, diag, sum, an
+    entrywise function, a log of a matrix)?"""
+    if e[0] in ("had", "kron") or e[0] == "fn" and e[1] in BEYOND:
+        return True
+    return any(beyond(c) for c in e[1:] if isinstance(c, tuple))
+
+
+class _NumPoint:
+    """One point, evaluated with mpmath: see the section comment."""
+
+    def __init__(self, decls, dims, values, directions, K):
+        self.decls, self.dims, self.K = decls, dims, K
+        self.values, self.directions = values, directions
+        self.memo: dict[Node, tuple] = {}
+        self.shapes: dict[Node, tuple] = {}
+
+    def shape(self, e: Node):
+        """(rows, cols) of e at these sizes, or None where nothing fixes them."""
+        if e not in self.shapes:
+            s = shape_of(e, self.decls)
+            if s[0] == "m" or s[0] == "Z" and None not in (s[1], s[2]):
+                self.shapes[e] = (_dsize(s[1], self.dims), _dsize(s[2], self.dims))
+            else:
+                self.shapes[e] = None
+        return self.shapes[e]
+
+    def mat(self, rows):
+        return mpmath.matrix([[mpmath.mpf(v.numerator) / v.denominator for v in row] for row in rows])
+
+    def zeros(self, r, c):
+        return mpmath.zeros(r, c)
+
+    def full(self, v, size):
+        """v as a matrix series of this size (c·I written out)."""
+        if v[0] == "M":
+            return v[1]
+        if size is None:
+            size = (1, 1)
+        r, c = size
+        out = []
+        for x in v[1]:
+            if r != c and x != 0:
+                raise AssertionError("a multiple of I that is not square")
+            m = mpmath.zeros(r, c)
+            for i in range(min(r, c)):
+                m[i, i] = x
+            out.append(m)
+        return out
+
+    def sconv(self, a, b):
+        return [sum((a[i] * b[k - i] for i in range(k + 1)), mpmath.mpf(0)) for k in range(self.K + 1)]
+
+    def srecip(self, a):
+        if a[0] == 0:
+            raise _Unusable("division by zero")
+        b = [1 / a[0]]
+        for k in range(1, self.K + 1):
+            b.append(-b[0] * sum((a[j] * b[k - j] for j in range(1, k + 1)), mpmath.mpf(0)))
+        return b
+
+    def sfn(self, name, a):
+        """f(a0 + u) = Σ_j f^(j)(a0) u^j / j!, u = a - a0, truncated after t^K."""
+        a0 = a[0]
+        if name in ("log", "sqrt") and a0 <= 0:
+            raise _Unusable(f"{name} of a non-positive number")
+        out = [mpmath.mpf(0)] * (self.K + 1)
+        u = [mpmath.mpf(0)] + list(a[1:])
+        power = [mpmath.mpf(1)] + [mpmath.mpf(0)] * self.K
+        for j in range(self.K + 1):
+            c = _deriv(name, j)(a0) / mpmath.factorial(j)
+            out = [o + c * p for o, p in zip(out, power)]
+            power = self.sconv(power, u)
+        return out
+
+    def value(self, e: Node) -> tuple:
+        if e not in self.memo:
+            self.memo[e] = self._eval(e)
+        return self.memo[e]
+
+    def _entries(self, f, r, c):
+        """The matrix series whose entry (i, j) is the scalar series f(i, j)."""
+        out = [mpmath.zeros(r, c) for _ in range(self.K + 1)]
+        for i in range(r):
+            for j in range(c):
+                for k, x in enumerate(f(i, j)):
+                    out[k][i, j] = x
+        return ("M", out)
+
+    def _eval(self, e: Node) -> tuple:
+        K, k = self.K, e[0]
+        zero = [mpmath.mpf(0)] * (K + 1)
+        if k == "num":
+            return ("S", [mpmath.mpf(e[1].numerator) / e[1].denominator] + zero[1:])
+        if k == "I":
+            return ("S", [mpmath.mpf(1)] + zero[1:])
+        if k == "var":
+            X = self.mat(self.values[e[1]])
+            out = [X] + [self.zeros(X.rows, X.cols) for _ in range(K)]
+            if K and e[1] in self.directions:
+                out[1] = self.mat(self.directions[e[1]])
+            return ("M", out)
+        if k == "neg":
+            v = self.value(e[1])
+            return (v[0], [-x for x in v[1]])
+        if k in ("add", "sub"):
+            a, b = self.value(e[1]), self.value(e[2])
+            b = b if k == "add" else (b[0], [-x for x in b[1]])
+            if a[0] == "S" and b[0] == "S":
+                return ("S", [x + y for x, y in zip(a[1], b[1])])
+            size = self.shape(e)
+            return ("M", [x + y for x, y in zip(self.full(a, size), self.full(b, size))])
+        if k in ("mul", "div"):
+            a = self.value(e[1])
+            b = self.value(e[2])
+            if k == "div":
+                den = b[1] if b[0] == "S" else [m[0, 0] for m in b[1]]
+                b = ("S", self.srecip(den))
+            return self.times(a, b)
+        if k == "T":
+            v = self.value(e[1])
+            return v if v[0] == "S" else ("M", [m.T for m in v[1]])
+        if k == "pow":
+            v, p = self.value(e[1]), e[2]
+            if p < 0:
+                if v[0] == "S":
+                    v = ("S", self.srecip(v[1]))
+                else:
+                    v = ("M", self.minv(v[1]))
+                p = -p
+            acc = ("S", [mpmath.mpf(1)] + zero[1:])
+            for _ in range(p):
+                acc = self.times(acc, v)
+            return acc
+        if k == "had":
+            a, b = self.value(e[1]), self.value(e[2])
+            if a[0] == "S" and b[0] == "S":
+                return ("S", self.sconv(a[1], b[1]))
+            size = self.shape(e)
+            A, B = self.full(a, size), self.full(b, size)
+            return self._entries(lambda i, j: self.sconv([m[i, j] for m in A], [m[i, j] for m in B]),
+                                 A[0].rows, A[0].cols)
+        if k == "kron":
+            A = self.full(self.value(e[1]), self.shape(e[1]))
+            B = self.full(self.value(e[2]), self.shape(e[2]))
+            br, bc = B[0].rows, B[0].cols
+            return self._entries(lambda i, j: self.sconv([m[i // br, j // bc] for m in A],
+                                                         [m[i % br, j % bc] for m in B]),
+                                 A[0].rows * br, A[0].cols * bc)
+        if k == "fn":
+            name, v = e[1], self.value(e[2])
+            if name == "d":
+                return (v[0], [x * (i + 1) for i, x in enumerate(v[1][1:])] +
+                        [v[1][0] * 0])
+            A = self.full(v, self.shape(e[2]))
+            r, c = A[0].rows, A[0].cols
+            if name == "tr":
+                return ("S", [sum((m[i, i] for i in range(r)), mpmath.mpf(0)) for m in A])
+            if name == "sum":
+                return ("S", [sum((m[i, j] for i in range(r) for j in range(c)), mpmath.mpf(0))
+                              for m in A])
+            if name == "det":
+                return ("S", self.sdet(A))
+            if name == "vec":
+                return self._entries(lambda i, j: [m[i % r, i // r] for m in A], r * c, 1)
+            if name == "diag":
+                return self._entries(lambda i, j: [m[i, 0] if i == j else mpmath.mpf(0) for m in A], r, r)
+            if name in ENTRYWISE:
+                return self._entries(lambda i, j: self.sfn(name, [m[i, j] for m in A]), r, c)
+        raise AssertionError(k)
+
+    def scale(self, c, m):
+        return ("M", [sum((m[k - i] * c[i] for i in range(k + 1)), self.zeros(m[0].rows, m[0].cols))
+                      for k in range(self.K + 1)])
+
+    def times(self, a, b):
+        """As the shapes read a product: matching sides multiply, else a 1×1 scales."""
+        if a[0] == "S" and b[0] == "S":
+            return ("S", self.sconv(a[1], b[1]))
+        if a[0] == "S" or b[0] == "S":
+            s, m = (a, b) if a[0] == "S" else (b, a)
+            return self.scale(s[1], m[1])
+        A, B = a[1], b[1]
+        if A[0].cols == B[0].rows:
+            return ("M", [sum((A[i] * B[k - i] for i in range(k + 1)), self.zeros(A[0].rows, B[0].cols))
+                          for k in range(self.K + 1)])
+        if (A[0].rows, A[0].cols) == (1, 1):
+            return self.scale([x[0, 0] for x in A], B)
+        if (B[0].rows, B[0].cols) == (1, 1):
+            return self.scale([x[0, 0] for x in B], A)
+        raise AssertionError("shape mismatch in a product (shape check missed it)")
+
+    def minv(self, A):
+        try:
+            if abs(mpmath.det(A[0])) < mpmath.mpf(10) ** -40:
+                raise ZeroDivisionError
+            B0 = A[0] ** -1
+        except ZeroDivisionError:
+            raise _Unusable("singular matrix") from None
+        out = [B0]
+        for k in range(1, self.K + 1):
+            acc = sum((A[j] * out[k - j] for j in range(1, k + 1)), self.zeros(B0.rows, B0.cols))
+            out.append(-(B0 * acc))
+        return out
+
+    def sdet(self, A):
+        """det(A0 + A1 t + …) truncated after t^K: det(A(t)) is a polynomial of degree <= nK,
+        interpolated at nK + 1 small points (60 digits hold its first coefficients)."""
+        n = A[0].rows
+        if self.K == 0:
+            return [mpmath.det(A[0])]
+        deg = n * self.K
+        ts = [mpmath.mpf(j) / (deg + 1) for j in range(deg + 1)]
+        vals = []
+        for t in ts:
+            M = sum((A[k] * t ** k for k in range(1, self.K + 1)), A[0].copy())
+            vals.append(mpmath.det(M))
+        V = mpmath.matrix([[t ** p for p in range(deg + 1)] for t in ts])
+        coef = mpmath.lu_solve(V, mpmath.matrix(vals))
+        return [coef[k] for k in range(self.K + 1)]
+
+
+def _compare_numeric(lhs, rhs, decls, dims, values, directions, K):
+    """True when both sides agree at this point (numerically, see above); a witness otherwise."""
+    with mpmath.workdps(60):
+        pt = _NumPoint(decls, dims, values, directions, K)
+        lv, rv = pt.value(lhs), pt.value(rhs)
+        if lv[0] == "S" and rv[0] == "S":
+            a, b = mpmath.matrix([[lv[1][0]]]), mpmath.matrix([[rv[1][0]]])
+        else:
+            size = pt.shape(lhs) or pt.shape(rhs)
+            a, b = pt.full(lv, size)[0], pt.full(rv, size)[0]
+        if (a.rows, a.cols) != (b.rows, b.cols):
+            raise AssertionError("shapes differ at a point (shape check missed it)")
+        bad, unsure = [], False
+        for i in range(a.rows):
+            for j in range(a.cols):
+                x, y = a[i, j], b[i, j]
+                scale = max(mpmath.mpf(1), abs(x), abs(y))
+                gap = abs(x - y) / scale
+                if gap > mpmath.mpf(10) ** -12:
+                    bad.append((i, j))
+                elif gap > mpmath.mpf(10) ** -40:
+                    unsure = True
+        if unsure and not bad:
+            raise _Undecidable("the sides differ by a rounding-sized amount")
+        if not bad:
+            return True
+        txt = lambda m: [[mpmath.nstr(m[i, j], 15) for j in range(m.cols)] for i in range(m.rows)]
+        return {"dims": dict(dims), "values": {n: _fmt(v) for n, v in values.items()},
+                "directions": {n: _fmt(v) for n, v in directions.items()} if K else {},
+                "lhs": txt(a), "rhs": txt(b), "entry": bad[0]}
