@@ -79,8 +79,7 @@ def test_the_honest_derivative_proof_is_valid():
 # an I, but no I or literal is in sight, so loops = 0 and the corner is the one size need. Then
 # sum(exp(u - u)) = n·f(0) and a sum of k copies of the 1×1 exp(s - s) = k·f(0) agree at n = k
 # for every f: the kernel calls it true, though for the real exp (exp(0) = 1) it says n = k.
-@pytest.mark.xfail(strict=True, reason="truth.plan: an entrywise function of a constant argument "
-                   "(exp(u - u)) is a loop (an all-ones matrix) that `loops` does not count")
+# fixed: truth._loops (was a strict xfail)
 def test_exp_of_zero_is_an_uncounted_loop_in_decide():
     env = _env(u=("n", 1), s="scalar")
     ctx = Context(env, set(env))
@@ -90,8 +89,7 @@ def test_exp_of_zero_is_an_uncounted_loop_in_decide():
     assert decide(lhs, rhs, ctx).kind in ("false", "unknown")
 
 
-@pytest.mark.xfail(strict=True, reason="truth.plan: exp(a - a) is an uncounted loop, so the claimed "
-                   "derivative (n/4) a^T is compared at n = 4 only")
+# fixed: truth._loops (was a strict xfail)
 def test_false_derivative_claim_through_exp_of_zero():
     # ∂(a^T x)/∂x = (sum(exp(a - a)) / (4 exp(0))) a^T = (n/4) a^T, false at every n but 4
     four = " + ".join(["exp(a^T a - a^T a)"] * 4)
@@ -111,8 +109,7 @@ def test_exp_of_zero_with_a_literal_is_caught():
 # ((tr(I + A) - tr(A) - 13/2)^2 - 1/4) = (n - 6)(n - 7) has one I, so loops = 1 and the corner is
 # {6, 7} (need = 6 from the labels), exactly its roots. The constants are written s/s, which no
 # count sees. (`_size_degree`, used by the other branch, does multiply by the power.)
-@pytest.mark.xfail(strict=True, reason="truth.plan corner branch: `loops` counts nodes, not the "
-                   "degree in the sizes; Pow of a scalar holding I multiplies the degree")
+# fixed: truth._loops (was a strict xfail)
 def test_power_of_size_dependent_scalar_in_corner():
     env = _env(u=("n", 1), s="scalar", A=("n", "n"))
     ctx = Context(env, set(env))
@@ -123,7 +120,7 @@ def test_power_of_size_dependent_scalar_in_corner():
     assert not any(v in ("exact", "probabilistic") for v in verdicts), verdicts
 
 
-@pytest.mark.xfail(strict=True, reason="truth.plan corner branch: Pow of tr(I + A) - c counted as one loop")
+# fixed: truth._loops (was a strict xfail)
 def test_false_derivative_claim_through_power_of_size():
     # ∂(a^T x)/∂x = (n - 6)(n - 7) sum(a) a^T + a^T: false at every n but 6 and 7
     p = f"((tr(I + A) - tr(A) - {_ks(13)}/{_ks(2)})^2 - s/{_ks(4)})"
