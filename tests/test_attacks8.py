@@ -221,3 +221,31 @@ def test_printer_round_trip_with_the_new_nodes():
     for _ in range(3000):
         e = gen(4)
         assert parse(show(e, names), names) == e, show(e, names)
+
+
+# -- defect 3 (after 4f082a6): an I sized by a Kronecker product is one loop of degree two -------
+# `_loops` counts an I as one, but an I whose size is n·n (fixed by kron(A, A)) has trace n²:
+# tr(I + kron(A, A)) - tr(kron(A, A)) = n². With tr(I + A) - tr(A) = n, a sum (which takes its
+# largest term's count) builds n² - 11 n + 30 = (n - 5)(n - 6) at loops = 1: the corner is
+# {5, 6} (need = 5), exactly its roots. The constants are s/s, as above.
+def _kron_i_poly(r: int) -> str:
+    return (f"(tr(I + kron(A, A)) - tr(kron(A, A)) - {_ks(2 * r + 1)}/s (tr(I + A) - tr(A))"
+            f" + {_ks(r * (r + 1))}/s)")
+
+
+@pytest.mark.xfail(strict=True, reason="truth._loops: an I counts one loop whatever its size; an I of "
+                   "size n·n (fixed by a Kronecker product) has degree two in n")
+def test_identity_of_kronecker_size_is_degree_two():
+    env = _env(u=("n", 1), s="scalar", A=("n", "n"))
+    ctx = Context(env, set(env))
+    verdicts = [decide(parse(f"{_kron_i_poly(r)} sum(u) + sum(u)", set(env)), parse("sum(u)", set(env)), ctx).kind
+                for r in range(2, 9)]
+    assert not any(v in ("exact", "probabilistic") for v in verdicts), verdicts
+
+
+@pytest.mark.xfail(strict=True, reason="truth._loops: I of size n·n counted as one loop (degree one)")
+def test_false_derivative_claim_through_kronecker_identity():
+    # ∂(a^T x)/∂x = (n - 5)(n - 6) sum(a) a^T + a^T: false at every n but 5 and 6
+    vars_ = "  A: {shape: [n, n], constant: true}\n  s: {shape: scalar, constant: true}\n"
+    verdicts = [_status(_derivative_proof(vars_, f"{_kron_i_poly(r)} sum(a) a^T + a^T")) for r in range(3, 8)]
+    assert "valid" not in verdicts, verdicts
