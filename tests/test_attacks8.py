@@ -249,3 +249,65 @@ def test_false_derivative_claim_through_kronecker_identity():
     vars_ = "  A: {shape: [n, n], constant: true}\n  s: {shape: scalar, constant: true}\n"
     verdicts = [_status(_derivative_proof(vars_, f"{_kron_i_poly(r)} sum(a) a^T + a^T")) for r in range(3, 8)]
     assert "valid" not in verdicts, verdicts
+
+
+# -- defect 4 (after 4f082a6): a quotient is compared across the two sides -----------------------
+# `_loops` of a side counts a quotient's two parts, and the step takes the larger side's count.
+# But lhs = P and rhs = c / Q are compared as P·Q = c, whose degree in the sizes is
+# loops(P) + loops(Q): (n - 3) = 2 / (6 - n) holds at n = 4 and 5 (the corner, loops = 1) and
+# nowhere else. As a derivative claim it goes through in full (the independent oracle,
+# benchmarks/oracle.py, finds it false at n = 2, 3 and 7 and true only at 4 and 5).
+_QUOTIENT_PROOF = """theorem: t
+variables:
+  x: {shape: [n, 1]}
+  a: {shape: [n, 1], constant: true}
+  A: {shape: [n, n], constant: true}
+  s: {shape: scalar, constant: true}
+claim:
+  derivative: (tr(I + A) - tr(A) - (s + s + s)/s) sum(a .* x)
+  wrt: x
+  equals: ((s + s)/s) / ((s + s + s + s + s + s)/s - tr(I + A) + tr(A)) vec(a)^T
+proof:
+  - expr: d((tr(I + A) - tr(A) - (s + s + s)/s) sum(a .* x))
+  - expr: (tr(I + A) - tr(A) - (s + s + s)/s) sum(d(a .* x))
+    by: [diff-scale, diff-sum, diff-constant]
+  - expr: (tr(I + A) - tr(A) - (s + s + s)/s) sum(a .* dx)
+    by: [diff-hadamard, diff-constant]
+  - expr: (tr(I + A) - tr(A) - (s + s + s)/s) tr(a^T dx)
+    by: sum-hadamard
+  - expr: tr((tr(I + A) - tr(A) - (s + s + s)/s) a^T dx)
+    by: trace-scale
+  - derivative: (tr(I + A) - tr(A) - (s + s + s)/s) vec(a)^T
+    by: theorem-4
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="truth.plan: loops = max over the sides, but lhs = P against "
+                   "rhs = c/Q is P·Q = c, of degree loops(P) + loops(Q) in the sizes")
+def test_quotient_by_size_dependent_scalar_in_decide():
+    env = _env(u=("n", 1), s="scalar", A=("n", "n"))
+    ctx = Context(env, set(env))
+    verdicts = [decide(parse(f"(tr(I + A) - tr(A) - {_ks(r - 1)}/s) sum(u)", set(env)),
+                       parse(f"sum(u) ({_ks(2)}/s) / ({_ks(r + 2)}/s - tr(I + A) + tr(A))", set(env)), ctx).kind
+                for r in range(2, 9)]
+    assert not any(v in ("exact", "probabilistic") for v in verdicts), verdicts
+
+
+@pytest.mark.xfail(strict=True, reason="truth.plan: a quotient by a size-dependent scalar on one side "
+                   "raises the degree of the comparison past max(loops)")
+def test_false_derivative_claim_through_quotient():
+    assert _status(_QUOTIENT_PROOF) != "valid"
+
+
+def test_the_quotient_claim_is_false_for_the_oracle():
+    import sys
+    from pathlib import Path
+
+    import yaml
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import oracle
+
+    proof = yaml.safe_load(_QUOTIENT_PROOF)
+    lhs, rhs, varying = oracle.claim_sides(proof)
+    got = {n: oracle.judge(lhs, rhs, proof["variables"], varying, sizes=[{"n": n}]).status for n in (2, 3, 4, 5, 7)}
+    assert got == {2: "false", 3: "false", 4: "true", 5: "true", 7: "false"}
