@@ -29,13 +29,13 @@ import yaml
 
 from .checking import check_proof
 from .kernel.errors import Limits, ProveError
-from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, d,
-                          mul, replace_at, size, symbols)
+from .kernel.expr import (ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num,
+                          Pow, Sym, T, add, d, mul, replace_at, size, symbols)
 from .trees import subterms
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, Shape, VarInfo, shape_of
-from .normal import Mono, Normalizer, WorkLimit, _powers
+from .normal import Mono, Normalizer, WorkLimit, _has_d, _powers, had_factors, make_had
 
 # The engine's work limit, in operations (never in time): monomials built by the normal form
 # plus nodes of the lines it writes. Past it, `derive` refuses with the reason.
@@ -234,8 +234,37 @@ class Engine:
                 inner = x.arg
                 if isinstance(inner, Func) and inner.name == "det":
                     return Func("tr", mul(Inv(inner.arg), d(inner.arg))), "diff-log-det"
-                return Div(d(inner), inner), "diff-log"
+                if self.nf.is_scalar(inner):
+                    return Div(d(inner), inner), "diff-log"
+                if self._column(inner):
+                    return mul(Inv(Func("diag", inner)), d(inner)), "diff-log-vector"
+                raise DeriveError(f"no differential rule for the entrywise log of a matrix, "
+                                  f"{show(x, self.names)} (only of a column vector)")
+            if x.name == "sqrt":
+                if self._column(x.arg):
+                    return mul(Div(Num(Fraction(1)), Num(Fraction(2))), Inv(Func("diag", x)),
+                               d(x.arg)), "diff-sqrt-vector"
+                raise DeriveError(f"no differential rule for the entrywise square root of a "
+                                  f"matrix, {show(x, self.names)} (only of a column vector)")
+            if x.name == "exp":
+                return Had(x, d(x.arg)), "diff-exp"
+            if x.name == "sigmoid":
+                return Had(add(x, Neg(Had(x, x))), d(x.arg)), "diff-sigmoid"
+            if x.name == "tanh":
+                return add(d(x.arg), Neg(Had(Had(x, x), d(x.arg)))), "diff-tanh"
+            if x.name in ("sum", "vec", "diag"):
+                return Func(x.name, d(x.arg)), "diff-" + x.name
+        if isinstance(x, Had):
+            return add(Had(d(x.left), x.right), Had(x.left, d(x.right))), "diff-hadamard"
+        if isinstance(x, Kron):
+            return add(Kron(d(x.left), x.right), Kron(x.left, d(x.right))), "diff-kron"
         raise DeriveError(f"no differential rule for {show(x, self.names)}")
+
+    def _column(self, e: Expr) -> bool:
+        try:
+            return shape_of(e, self.env).cols == 1
+        except ProveError:
+            return False
 
     def _invertible(self, e: Expr) -> bool:
         if isinstance(e, Sym):
@@ -321,6 +350,290 @@ class Engine:
         g = self.nf.factor(self.nf.merge(parts), matrix=False)
         line = Func("tr", ds) if g == Num(Fraction(1)) else Func("tr", mul(g, ds))
         return self.emit(line, "trace-scalar"), g
+
+    # -- 2b. out of ∘, ⊗, vec, diag and sum, into traces -----------------------------------------
+    def scalar_diags(self, e: Expr) -> Expr:
+        """diag(w) of a 1×1 w is w (from the square root of a scalar): diag(w) = diag(w) 1 =
+        w ∘ 1 (diag-times), and a 1×1 Hadamard product is a product."""
+        sites = [x for x in e.walk() if isinstance(x, Func) and x.name == "diag"
+                 and self.nf.is_scalar(x.arg) and not _has_d(x)]
+        if not sites:
+            return e
+        for old in dict.fromkeys(sites):
+            e = _replace(e, old, mul(old, Num(Fraction(1))))
+        self.emit(e, "algebra")
+        for old in dict.fromkeys(sites):
+            e = _replace(e, mul(old, Num(Fraction(1))), Had(old.arg, Num(Fraction(1))))
+        return self.emit(e, "diag-times")
+
+    def open_new(self, e: Expr) -> Expr:
+        """Bring every differential that sits under ∘, ⊗, vec, diag or sum into a trace of a
+        product, one kind of move at a time: diag(u)^-1 (u ∘ V) = V (diag-times); sum(U ∘ V) =
+        tr(U^T V) (sum-hadamard, the terms of the sum gathered into one U ∘ V first);
+        vec(Y)^T (B^T ⊗ A) vec(dZ) = vec(A Y B)^T vec(dZ) = tr((A Y B)^T dZ) (vec-product,
+        vec-trace); tr(L (U ∘ V) R) = tr(((R L)^T ∘ U)^T V) (trace-cyclic, trace-hadamard)."""
+        for _ in range(40):
+            tidy = self.nf.normal(e)
+            e = self.emit(tidy, "algebra") if tidy != e else e
+            e = self.settle_traces(e)
+            for step in (self._diag_cancel, self._open_sums, self._open_vecs,
+                         self._open_hadamards):
+                new = step(e)
+                if new is not None:
+                    e = new
+                    break
+            else:
+                for x in e.walk():
+                    if isinstance(x, (Had, Kron)) or (isinstance(x, Func) and x.name in (
+                            "vec", "diag", "sum")):
+                        if _has_d(x):
+                            raise DeriveError(f"cannot bring the differential in "
+                                              f"{show(x, self.names)} to a trace: no rule moves "
+                                              "it out")
+                return e
+        raise DeriveError("the differentials did not come out of ∘, ⊗, vec and sum")
+
+    def _diag_cancel(self, e: Expr) -> Expr | None:
+        """diag(u)^-1 (W ∘ V) where u is a factor of every term of W: the terms are written out
+        (algebra), each u ∘ R is diag(u) R (diag-times, once a line), and diag(u)^-1 diag(u)
+        cancels (algebra)."""
+        found: list[tuple[Expr, Expr]] = []  # (the Hadamard product, its terms u ∘ R written out)
+
+        def visit(x: Expr) -> None:
+            if isinstance(x, Mul):
+                for a, b in zip(x.args, x.args[1:]):
+                    if isinstance(a, Inv) and isinstance(a.arg, Func) and a.arg.name == "diag" \
+                            and isinstance(b, Had) and _has_d(b) and self._column(b):
+                        terms = self._over(b, a.arg.arg)
+                        if terms is not None:
+                            found.append((b, a.arg.arg, terms))
+            for k in x.children():
+                visit(k)
+
+        visit(e)
+        if not found:
+            return None
+        for h, u, terms in found:
+            e = _replace(e, h, add(*[(Neg if c < 0 else (lambda z: z))(
+                Had(u, r) if abs(c) == 1 else mul(Num(abs(c)), Had(u, r))) for c, r in terms]))
+        self.emit(e, "algebra")
+        for h, u, terms in found:
+            for c, r in terms:
+                e = _replace(e, Had(u, r), mul(Func("diag", u), r))
+                self.emit(e, "diag-times")
+        return e
+
+    def _over(self, h: Had, u: Expr) -> list[tuple[Fraction, Expr]] | None:
+        """h as Σ c_k (u ∘ R_k), when u is a factor of h or of every term of one of its
+        factors; None otherwise."""
+        fs = had_factors(h)
+        if u in fs:
+            rest = list(fs)
+            rest.remove(u)
+            return [(Fraction(1), make_had(rest))]
+        for i, f in enumerate(fs):
+            if _has_d(f) or not isinstance(f, Add):
+                continue
+            out = []
+            for m in self.nf.poly(f):
+                mats = self.nf._matrix_part(m)
+                if len(mats) != 1 or self.nf._scalar_part(m) or u not in had_factors(mats[0]):
+                    break
+                own = had_factors(mats[0])
+                own.remove(u)
+                out.append((m.coef, make_had(own + fs[:i] + fs[i + 1:])))
+            else:
+                return out
+        return None
+
+    def _as_hadamard(self, arg: Expr) -> tuple[Expr, Expr] | None:
+        """arg as one U ∘ V, V holding the differential, U free of it: terms with the same V are
+        gathered (U a sum), or terms with the same U (V a sum)."""
+        by_v: dict[Expr, list[Mono]] = {}
+        by_u: dict[Expr, list[Mono]] = {}
+        for m in self.nf.poly(arg):
+            mats = self.nf._matrix_part(m)
+            scal = self.nf._scalar_part(m)
+            if len(mats) != 1 or not isinstance(mats[0], Had) or any(_has_d(a) for a in scal):
+                return None
+            fs = had_factors(mats[0])
+            ds = [f for f in fs if _has_d(f)]
+            if len(ds) != 1:
+                return None
+            rest = make_had([f for f in fs if not _has_d(f)])
+            by_v.setdefault(ds[0], []).append(Mono(m.coef, scal + (rest,)))
+            by_u.setdefault(rest, []).append(Mono(m.coef, scal + (ds[0],)))
+        if len(by_v) == 1:
+            (v, ms), = by_v.items()
+            return self.nf.factor(self.nf.merge(ms), matrix=True), v
+        if len(by_u) == 1:
+            (u, ms), = by_u.items()
+            return u, self.nf.expr(ms, matrix=True)
+        return None
+
+    def _open_sums(self, e: Expr) -> Expr | None:
+        sites = list(dict.fromkeys(x for x in e.walk() if isinstance(x, Func) and x.name == "sum"
+                                   and _has_d(x)))
+        if not sites:
+            return None
+        pairs: list[tuple[Expr, Expr, Expr]] = []
+        for x in sites:
+            uv = self._as_hadamard(x.arg)
+            if uv is None:
+                uv = self._through_diag(x, e)
+                if uv is None:
+                    raise DeriveError(
+                        f"cannot bring {show(x, self.names)} to a trace: its argument is not a "
+                        "Hadamard product (the sum of the entries of a product needs the "
+                        "all-ones vector, which the notation has no name for)")
+                e, uv = uv
+            pairs.append((x, *uv))
+        grouped = e
+        for x, u, v in pairs:
+            grouped = _replace(grouped, x, Func("sum", Had(u, v)))
+        self.emit(grouped, "algebra")
+        for x, u, v in pairs:
+            grouped = _replace(grouped, Func("sum", Had(u, v)), Func("tr", mul(T(u), v)))
+        return self.emit(grouped, "sum-hadamard")
+
+    def _through_diag(self, x: Func, e: Expr) -> tuple[Expr, tuple[Expr, Expr]] | None:
+        """sum(diag(u)^-1 W) for a column u (the log of a vector): diag(u) diag(u)^-2 W
+        (algebra) = u ∘ (diag(u)^-2 W) (diag-times)."""
+        p = self.nf.poly(x.arg)
+        heads = {self.nf._matrix_part(m)[0] if self.nf._matrix_part(m) else None for m in p}
+        if len(heads) != 1:
+            return None
+        head = heads.pop()
+        if not (isinstance(head, Inv) and isinstance(head.arg, Func) and head.arg.name == "diag"):
+            return None
+        u = head.arg.arg
+        rest = []
+        for m in p:
+            atoms = list(m.atoms)
+            atoms.remove(head)
+            rest.append(Mono(m.coef, tuple(atoms)))
+        w = self.nf.expr(rest, matrix=True)
+        v = mul(Pow(head.arg, -2), w)
+        e = self.emit(_replace(e, x, Func("sum", mul(head.arg, v))), "algebra")
+        e = self.emit(_replace(e, Func("sum", mul(head.arg, v)), Func("sum", Had(u, v))),
+                      "diag-times")
+        return e, (u, v)
+
+    def _open_vecs(self, e: Expr) -> Expr | None:
+        """A 1×1 term vec(Y)^T K_1 … K_r vec(dZ) (K_i Kronecker products; vec(dZ)^T … first
+        transposed): each K^T vec(Y) = (C ⊗ D) vec(Y) = vec(D Y C^T) (vec-product), then
+        vec(M)^T vec(dZ) = tr(M^T dZ) (vec-trace)."""
+        terms = self.nf.poly(e)
+        hit = [i for i, m in enumerate(terms) if any(
+            isinstance(a, Func) and a.name == "vec" and _has_d(a)
+            or isinstance(a, T) and isinstance(a.arg, Func) and a.arg.name == "vec" and _has_d(a)
+            for a in m.atoms)]
+        if not hit:
+            return None
+        exprs = [self.nf.mono_expr(m) for m in terms]
+        for i in hit:
+            m = terms[i]
+            scal = self.nf._scalar_part(m)
+            mats = list(self.nf._matrix_part(m))
+            if not self.nf.is_scalar(mul(*mats)) or any(_has_d(a) for a in scal):
+                raise DeriveError(f"cannot bring {show(exprs[i], self.names)} to a trace")
+            if _has_d(mats[0]):
+                mats = [self.nf.t_atom(a) for a in reversed(mats)]
+            last, prefix = mats[-1], mats[:-1]
+            if not (isinstance(last, Func) and last.name == "vec" and prefix
+                    and isinstance(prefix[0], T) and isinstance(prefix[0].arg, Func)
+                    and prefix[0].arg.name == "vec"
+                    and all(isinstance(k, Kron) or isinstance(k, T) and isinstance(k.arg, Kron)
+                            for k in prefix[1:])):
+                raise DeriveError(f"cannot bring {show(exprs[i], self.names)} to a trace: no rule "
+                                  "takes its differential out of vec")
+            coef = self.nf.mono_expr(Mono(m.coef, scal)) if (m.coef != 1 or scal) else None
+            y = prefix[0].arg.arg
+            krons = [Kron(T(k.left), T(k.right)) if isinstance(k, Kron) else k.arg
+                     for k in prefix[1:]]  # K^T, as C ⊗ D
+
+            def line(col: Expr) -> Expr:
+                body = mul(T(col), last)
+                return body if coef is None else mul(coef, body)
+            col = mul(*reversed(krons), Func("vec", y)) if krons else Func("vec", y)
+            exprs[i] = line(col)
+            self.emit(add(*exprs), "algebra")
+            while krons:
+                k = krons.pop(0)
+                y = self.nf.normal(mul(k.right, y, T(k.left)))
+                col = mul(*reversed(krons), Func("vec", y)) if krons else Func("vec", y)
+                exprs[i] = line(col)
+                self.emit(add(*exprs), "vec-product")
+            body = Func("tr", mul(T(y), last.arg))
+            exprs[i] = body if coef is None else mul(coef, body)
+            self.emit(add(*exprs), "vec-trace")
+        return add(*exprs)
+
+    def _open_hadamards(self, e: Expr) -> Expr | None:
+        """Terms L (U ∘ V) R, 1×1 or under a trace, V holding the differential: gathered by
+        (L, V, R) (algebra), put under a trace (trace-scalar), turned to end in the Hadamard
+        product (trace-cyclic) and the rest moved into it (trace-hadamard)."""
+        terms = self.nf.poly(e)
+        groups: dict[tuple, list[Mono]] = {}
+        keep: list[Expr] = []
+        for m in terms:
+            traced, outer, inner = False, self.nf._scalar_part(m), self.nf._matrix_part(m)
+            coef = m.coef
+            tr_atoms = [a for a in m.atoms if isinstance(a, Func) and a.name == "tr" and _has_d(a)]
+            if tr_atoms:
+                t = tr_atoms[0]
+                outer = tuple(a for a in m.atoms if a is not t)
+                q = self.nf.poly(t.arg)
+                if len(q) != 1:
+                    keep.append(self.nf.mono_expr(m))
+                    continue
+                traced, coef = True, coef * q[0].coef
+                outer += self.nf._scalar_part(q[0])
+                inner = self.nf._matrix_part(q[0])
+            k = next((j for j, a in enumerate(inner) if isinstance(a, Had) and _has_d(a)), None)
+            if k is None or any(_has_d(a) for a in outer) or not (traced or self.nf.is_scalar(
+                    mul(*inner) if inner else Num(Fraction(1)))):
+                keep.append(self.nf.mono_expr(m))
+                continue
+            fs = had_factors(inner[k])
+            v = next(f for f in fs if _has_d(f))
+            rest = [f for f in fs if f is not v]
+            if sum(_has_d(f) for f in fs) != 1:
+                keep.append(self.nf.mono_expr(m))
+                continue
+            key = (inner[:k], v, inner[k + 1:], traced)
+            groups.setdefault(key, []).append(Mono(coef, tuple(outer) + (make_had(rest),)))
+        if not groups:
+            return None
+        items = []
+        for (left, v, right, traced), ms in groups.items():
+            u = self.nf.factor(self.nf.merge(ms), matrix=True)
+            items.append([left, Had(u, v), right, traced, u, v])
+
+        def render() -> Expr:
+            out = list(keep)
+            for left, h, right, traced, _, _ in items:
+                body = mul(*left, h, *right) if (left or right) else h
+                out.append(Func("tr", body) if traced else body)
+            return add(*out)
+        self.emit(render(), "algebra")
+        if any(not it[3] for it in items):
+            for it in items:
+                it[3] = True
+            self.emit(render(), "trace-scalar")
+        cyclic = False
+        for it in items:
+            if it[2]:
+                scalar = any(self.nf.is_scalar(mul(*part)) for part in (it[0], it[2]) if part)
+                it[0], it[2] = list(it[2]) + list(it[0]), []
+                cyclic = cyclic or not scalar
+        self.emit(render(), "trace-cyclic" if cyclic else "algebra")
+        for it in items:
+            left, u, v = it[0], it[4], it[5]
+            a = self.nf.mono_expr(Mono(Fraction(1), tuple(
+                self.nf.t_atom(x) for x in reversed(left))), matrix=True) if left else Ident()
+            it[0], it[1] = [], mul(T(Had(a, u)), v)
+        return self.emit(render(), "trace-hadamard")
 
     def settle_traces(self, e: Expr) -> Expr:
         """Open every trace the differential sits in: split a trace of a sum (trace-add) and take
@@ -609,9 +922,12 @@ def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: 
     e = start
     # Theorem 1 first when f is a bare trace-free scalar is not needed: the trace form step wraps
     # scalar terms itself.
+    eng.nf.poly(f)  # the factors of ∘ are then ordered as the user wrote them
     e = eng.push_d(e)
+    e = eng.scalar_diags(e)
     tidy = eng.nf.normal(e)
     e = eng.emit(tidy, "algebra") if tidy != e else e
+    e = eng.open_new(e)
     e = eng.settle_traces(e)
     trace_form, g = eng.scalar_form(e) if eng.scalar_wrt() else eng.to_trace_form(e)
     if layout == "denominator":
@@ -665,7 +981,9 @@ def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]
 
 
 def check_derivation(dv: Derivation):
-    """Run the kernel on the derivation's proof. Returns the kernel's ProofResult."""
+    """Run the kernel on the derivation's proof. Returns the kernel's ProofResult. A grouped step
+    the kernel refuses is written again as the single moves it groups (the other steps stay
+    grouped); if that proof is refused too, every step is a single move."""
     from .proofs import load_proof_text
     from .rulebase import load_rulebook
 
@@ -674,10 +992,40 @@ def check_derivation(dv: Derivation):
     if dv.fine_steps is None and dv.fine_source is not None and result.status != "valid":
         dv.fine_steps = dv.fine_source()
     if result.status != "valid" and dv.fine_steps and dv.fine_steps != dv.steps:
+        groups = _groups(dv.steps, dv.fine_steps)
+        bad = {i for i, st in enumerate(result.steps) if st.status != "valid"}
+        if groups is not None and bad and max(bad) < len(dv.steps) - 1:
+            new = [dv.steps[0]]
+            for i in range(1, len(dv.steps) - 1):
+                new += groups[i] if i in bad else [dv.steps[i]]
+            new.append(dv.steps[-1])
+            if new != dv.steps:
+                dv.steps, dv.combined = new, False
+                result = check_proof(load_proof_text(dv.proof_yaml()), book, None)
+    if result.status != "valid" and dv.fine_steps and dv.fine_steps != dv.steps:
         # the kernel did not accept a combined step: fall back to one application a step
         dv.steps, dv.combined = dv.fine_steps, False
         result = check_proof(load_proof_text(dv.proof_yaml()), book, None)
     return result
+
+
+def _groups(steps: list[tuple[str, list[str]]], fine: list[tuple[str, list[str]]]
+            ) -> list[list[tuple[str, list[str]]]] | None:
+    """The single moves each grouped step stands for: a grouped line is the last line of
+    its group (grouping only drops the lines between). None if they do not line up."""
+    if not steps or not fine or steps[0] != fine[0] or steps[-1] != fine[-1]:
+        return None
+    out: list[list[tuple[str, list[str]]]] = [[fine[0]]]
+    j = 1
+    for text, _ in steps[1:-1]:
+        k = j
+        while k < len(fine) - 1 and fine[k][0] != text:
+            k += 1
+        if k >= len(fine) - 1:
+            return None
+        out.append(fine[j:k + 1])
+        j = k + 1
+    return out if j == len(fine) - 1 else None
 
 
 def parse_var(spec: str) -> tuple[str, VarInfo]:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T, add, mul)
+from .kernel.expr import (Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, add,
+                          mul)
 from .kernel.printer import show
 from .kernel.shapes import Env, shape_of
 
@@ -51,6 +52,7 @@ class Normalizer:
         self._shown: dict[Expr, str] = {}
         self._polys: dict[Expr, tuple] = {}
         self._ends_memo: dict[Expr, tuple[bool, bool, bool]] = {}
+        self._seen: dict[str, int] = {}  # factors of ∘ in the order first met
 
     def show(self, e: Expr) -> str:
         text = self._shown.get(e)
@@ -139,6 +141,8 @@ class Normalizer:
             for _ in range(abs(e.k)):
                 acc = self.times(acc, base)
             return acc
+        if isinstance(e, (Had, Kron)):
+            return self._bilinear(e)
         if isinstance(e, Func):
             inner = self.sum_expr(self.poly(e.arg), matrix=self._is_matrix_expr(e.arg))
             if e.name == "d" and isinstance(inner, Num) and inner.value == 0:
@@ -148,6 +152,36 @@ class Normalizer:
                 inner = e.arg
             return [Mono(Fraction(1), (Func(e.name, inner),))]
         raise TypeError(type(e).__name__)
+
+    def _bilinear(self, e: Had | Kron) -> Poly:
+        """U ∘ V and U ⊗ V are bilinear (the kernel's `algebra` reads both as arithmetic): the
+        terms of each side multiply out (a sum free of differentials stays one factor when sums
+        are frozen), scalar factors come out in front, and a chain of ∘ is one atom with its
+        factors sorted, the one holding a differential last. A 1×1 Hadamard product is a
+        product. A side with no matrix factor is left as written (in U ∘ V a scalar c is c I)."""
+        if isinstance(e, Had) and self.is_scalar(e):
+            return self.times(self.poly(e.left), self.poly(e.right))
+        out: Poly = []
+        sides = [self.factor_poly(e.left), self.factor_poly(e.right)]
+        for lm in sides[0]:
+            for rm in sides[1]:
+                scal = self._scalar_part(lm) + self._scalar_part(rm)
+                mats = [self._matrix_part(lm), self._matrix_part(rm)]
+                if isinstance(e, Kron):
+                    if not (mats[0] and mats[1]):  # kron(c, V): left as written
+                        out.append(Mono(Fraction(1), (e,)))
+                        continue
+                    atom: Expr = Kron(mul(*_powers(mats[0])), mul(*_powers(mats[1])))
+                else:  # c I in a Hadamard product, not c
+                    fs = [f for m in mats for f in (had_factors(mul(*_powers(m))) if m else [Ident()])]
+                    atom = make_had(sorted(fs, key=lambda f: (_has_d(f), self._met(f))))
+                self.spend(2 + len(scal))
+                out.append(Mono(lm.coef * rm.coef, self.order(scal + (atom,))))
+        return self.merge(out)
+
+    def _met(self, f: Expr) -> int:
+        """The order in which factors of ∘ were first met (the user's: t ∘ (X w) stays so)."""
+        return self._seen.setdefault(self.show(f), len(self._seen))
 
     def factor_poly(self, e: Expr) -> Poly:
         """A factor of a product as a polynomial: a sum free of differentials stays one atom
@@ -426,6 +460,20 @@ class Normalizer:
 
     def _scalar_part(self, m: Mono) -> tuple[Expr, ...]:
         return tuple(a for a in m.atoms if self.is_scalar(a))
+
+
+def had_factors(e: Expr) -> list[Expr]:
+    """The factors of a chain U ∘ V ∘ W (one factor when e is no Hadamard product)."""
+    if isinstance(e, Had):
+        return had_factors(e.left) + had_factors(e.right)
+    return [e]
+
+
+def make_had(factors: list[Expr]) -> Expr:
+    out = factors[0]
+    for f in factors[1:]:
+        out = Had(out, f)
+    return out
 
 
 def _inverse_pair(a: Expr, b: Expr) -> bool:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from prover.kernel.expr import Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow, Sym, T
+from prover.kernel.expr import Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T
 from prover.kernel.parser import parse
 from prover.kernel.shapes import VarInfo
 
@@ -217,7 +217,8 @@ UNSUPPORTED: list[tuple[str, str, tuple[str, ...], str]] = [
     ("a^T X", "X", ("a: n x 1 constant", "X: n x n"), "not a scalar function"),
     ("tr(X)", "Y", ("X: n x n",), "wrt not declared"),
     ("tr(A X)", "A", ("A: n x n constant", "X: n x n"), "wrt declared constant"),
-    ("exp(tr(X))", "X", ("X: n x n",), "unknown function"),
+    ("sum(X)", "X", ("X: n x n",), "the all-ones matrix"),
+    ("tr(kron(A, X))", "X", ("A: n x n constant", "X: n x n"), "no rule for tr of a Kronecker"),
     ("tr(a^T X)", "X", ("a: n x 1 constant", "X: n x n"), "shape error: trace of a row"),
     ("log(det(X))", "X", ("X: n x m",), "shape error: det of a non-square matrix"),
     ("tr(d(X))", "X", ("X: n x n",), "a differential inside f"),
@@ -320,12 +321,43 @@ def evaluate(e: Expr, vals: dict[str, np.ndarray]):
                     raise EvalError("det(I) of no fixed size")
                 return v
             return np.array([[np.linalg.det(_square(v, "det"))]])
+        if isinstance(v, _Lazy):
+            if v.ident or e.name in ("vec", "diag", "sum"):
+                raise EvalError(f"{e.name} of I or a number of no fixed size")
+            v = np.array([[v.c]])
         if e.name == "log":
-            s = _scalar(v)
-            if s <= 0:
+            if np.any(v <= 0):
                 raise EvalError("log of a non-positive number")
-            return np.array([[np.log(s)]])
+            return np.log(v)
+        if e.name == "sqrt":
+            if np.any(v <= 0):
+                raise EvalError("sqrt of a non-positive number")
+            return np.sqrt(v)
+        if e.name in ("exp", "tanh"):
+            return getattr(np, e.name)(v)
+        if e.name == "sigmoid":
+            return 1 / (1 + np.exp(-v))
+        if e.name == "sum":
+            return np.array([[v.sum()]])
+        if e.name == "vec":
+            return v.reshape(-1, 1, order="F")
+        if e.name == "diag":
+            if v.shape[1] != 1:
+                raise EvalError(f"diag of a {v.shape} matrix")
+            return np.diag(v[:, 0])
         raise EvalError(f"cannot evaluate {e.name}(...)")
+    if isinstance(e, (Had, Kron)):
+        a, b = ev(e.left), ev(e.right)
+        if isinstance(e, Kron):
+            if isinstance(a, _Lazy) or isinstance(b, _Lazy):
+                raise EvalError("kron of I or a number")
+            return np.kron(a, b)
+        if isinstance(a, _Lazy) and isinstance(b, _Lazy):
+            raise EvalError("∘ of I or numbers of no fixed size")
+        a, b = (np.eye(o.shape[0]) * x.c if isinstance(x, _Lazy) else x for x, o in ((a, b), (b, a)))
+        if a.shape != b.shape:
+            raise EvalError(f"∘ of {a.shape} and {b.shape}")
+        return a * b
     raise EvalError(f"unknown node {type(e).__name__}")
 
 

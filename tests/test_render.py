@@ -383,3 +383,47 @@ def test_notebook_titles_typeset_notation():
     assert "· Derivative of $\\operatorname{tr}(X^{\\top} A)$" in fr._repr_markdown_()
     assert ("\\text{ · }\\text{Derivative of }\\operatorname{tr}(X^{\\top} A)"
             in fr._repr_latex_())
+
+
+# -- the notation beyond the seed ----------------------------------------------------------------
+HADAMARD_PROOF = """\
+theorem: weighted-squares
+title: Derivative of sum(A .* X .* X)
+variables: {A: {shape: [m, n], constant: true}, X: {shape: [m, n]}}
+claim: {derivative: sum(A .* X .* X), wrt: X, equals: 2 (A .* X)^T}
+proof:
+  - expr: d(sum(A .* X .* X))
+  - {expr: sum(d(A .* X .* X)), by: diff-sum}
+  - {expr: sum(d(A .* X) .* X + A .* X .* dX), by: diff-hadamard}
+  - {expr: sum(A .* dX .* X + A .* X .* dX), by: [diff-hadamard, diff-constant]}
+  - {expr: sum((2 A .* X) .* dX), by: algebra}
+  - {expr: tr((2 A .* X)^T dX), by: sum-hadamard}
+  - {derivative: 2 (A .* X)^T, by: theorem-4}
+"""
+
+
+def test_render_the_new_operators(tmp_path):
+    """∘, sum and the rest render in both targets (and compile, where a TeX engine is here)."""
+    path = tmp_path / "hadamard.yaml"
+    path.write_text(HADAMARD_PROOF)
+    code, tex = run("render", path, "--to", "latex")
+    assert code == 0, tex
+    well_formed(tex)
+    assert r"\operatorname{sum}(A \circ X \circ X)" in tex and r"(A \circ X)^{\top}" in tex
+    body = re.sub(r"(?m)^%.*$", "", tex)
+    assert set(re.findall(r"\\([A-Za-z]+|.)", body)) <= KNOWN | {"circ", "otimes", "sqrt",
+                                                                   "exp", "tanh", "sigma"}
+    code, md = run("render", path, "--to", "markdown")
+    assert code == 0 and r"\circ" in md and "$" in md
+    dv = derive("vec(X)^T kron(A, B) vec(X) + sum(exp(X) .* C) + sqrt(tr(X^T X))", "X",
+                dict(parse_var(v) for v in ("X: n x n", "A: n x n constant",
+                                            "B: n x n constant", "C: n x n constant")))
+    md = dv._repr_markdown_()
+    assert r"\otimes" in md and r"\exp" in md and r"\sqrt{" in md
+    if shutil.which("pdflatex"):
+        code, alone = run("render", path, "--standalone")
+        (tmp_path / "alone.tex").write_text(alone)
+        r = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                            "-no-shell-escape", "alone.tex"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stdout[-3000:]
