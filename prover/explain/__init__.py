@@ -18,6 +18,7 @@ the search's `split` when it has one (`_search_split`), else from one rule move.
 """
 from __future__ import annotations
 
+import copy
 import re
 
 import random
@@ -97,7 +98,12 @@ def small_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 60,
     """Small integer matrices where the two sides differ, checked exactly over the rationals."""
     rng = random.Random(seed)
     sizes, _, _ = plan(lhs, rhs, ctx)
-    for dims in sorted(sizes, key=lambda d: (max(d.values(), default=0), list(d.values()))):
+    # the smallest sizes first, where the claim is asserted: a witness is checked exactly, so it
+    # may come from any size, and a 2×2 one is easier to read than one at the sizes truth needed
+    syms = ctx.dim_syms
+    small = [d for d in ({x: 2 + i for i, x in enumerate(syms)}, {x: 2 for x in syms})
+             if ctx.defined(d) and d not in sizes]
+    for dims in small + sorted(sizes, key=lambda d: (max(d.values(), default=0), list(d.values()))):
         for attempt in range(tries):
             span = 2 if attempt < tries // 2 else 5
             point, dpoint = ctx.draw(dims, lambda s=span: Fraction(rng.randint(-s, s)))
@@ -382,11 +388,27 @@ def explain(proof: ProofIn, result: ProofResult, book: RuleBook, lemmas=None) ->
         return result
     names = set(proof.variables)
     prev = None
+    claim = tuple(sorted(proof.claim.items()))
     for r in result.steps:
-        try:
-            _explain_step(r, proof, ctx, names, book, lemmas, prev)
-        except _SEARCH_FAILS:
-            pass  # an explanation is a courtesy: the verdict stands without it
+        key = _step_key(r, proof, ctx, book, prev, claim)
+        hit = _EXPLAINED.get(key) if key is not None else None
+        if hit is not None:
+            r.message, r.help, suggestion, witness = hit
+            r.suggestion = list(suggestion)
+            if witness is not _SAME:
+                r.counterexample = copy.deepcopy(witness)
+        else:
+            before = r.counterexample
+            try:
+                _explain_step(r, proof, ctx, names, book, lemmas, prev)
+            except _SEARCH_FAILS:
+                pass  # an explanation is a courtesy: the verdict stands without it
+            if key is not None:
+                if len(_EXPLAINED) >= EXPLAINED_KEPT:
+                    _EXPLAINED.clear()
+                _EXPLAINED[key] = (r.message, r.help, list(r.suggestion), _SAME
+                                   if r.counterexample is before else
+                                   copy.deepcopy(r.counterexample))
         if r.status != "error" and r.expr_tree is not None and not (
                 r.index < len(proof.steps) and proof.steps[r.index].derivative):
             prev = r.expr_tree  # the line the kernel checks the next step from
@@ -396,6 +418,33 @@ def explain(proof: ProofIn, result: ProofResult, book: RuleBook, lemmas=None) ->
         except _SEARCH_FAILS:
             pass
     return result
+
+
+# What `_explain_step` says of a step, remembered under everything it reads (a class repeats
+# its steps, right and wrong): the step's verdict and texts, its lines, the line before (for a
+# derivative not read off), the claim, the context's key and the rule book. A step citing a
+# lemma, or in error, is explained afresh.
+_EXPLAINED: dict[tuple, tuple] = {}
+EXPLAINED_KEPT = 4096
+_SAME = object()  # the kernel's counterexample was kept as it was
+
+
+def _step_key(r: StepResult, proof: ProofIn, ctx: Context, book: RuleBook, prev,
+              claim: tuple) -> tuple | None:
+    if r.status == "error" or any(b not in book.rules and b != "index" for b in r.by):
+        return None
+    derivative = r.index < len(proof.steps) and proof.steps[r.index].derivative
+    w = r.counterexample
+    try:
+        sizes = tuple(tuple(sorted(x.items())) for x in r.sizes)
+        key = (id(book), r.status, r.message, r.help, r.evidence, sizes, r.index > 0,
+               tuple(r.by), r.before_tree, r.expr_tree, derivative,
+               prev if derivative and r.before_tree is None else None,
+               None if w is None else (w.labels, bool(w.modulus)), claim, ctx.key, ctx.assumed)
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _readable(r: StepResult, left: Expr, right: Expr, ctx: Context) -> None:
