@@ -813,3 +813,74 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# =============================================================================================
+# Beyond the trace: random steps with ∘, ⊗, vec, diag, sum and entrywise functions, judged by
+# the kernel and by the oracle (real functions, numeric), at once
+# =============================================================================================
+
+BEYOND_VARS = {"u": {"shape": ["n", 1]}, "v": {"shape": ["n", 1]}, "w": {"shape": ["m", 1]},
+               "A": {"shape": ["n", "n"]}, "B": {"shape": ["m", "m"]}, "s": {"shape": "scalar"}}
+_VEC = ["u", "v", "u - v", "A u", "diag(u) v", "u .* v", "exp(u)", "sqrt(u .* u + v .* v)", "tanh(v)",
+        "sigmoid(A v)", "vec(u^T)", "exp(u - u)", "(I + A) u", "A^T v", "diag(v) exp(u)", "s u", "sum(u) v"]
+_MAT = ["A", "A^T", "A .* A", "I .* A", "diag(u)", "u v^T", "exp(A)", "A A", "diag(exp(u))", "I + A",
+        "tanh(A) .* A", "A .* (u v^T)"]
+_SCAL = ["sum({v})", "{v}^T {w}", "tr({m})", "sum({m} .* {n})", "{v}^T {m} {w}", "sum(exp({v}))",
+         "tr(kron({m}, B))", "vec({m})^T vec({n})", "sum(kron({v}, w))"]
+
+
+def beyond_steps(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    """Random scalar steps: a template filled twice, with the second filling often a small
+    change of the first (swap two factors, transpose, a law of one function), so that true and
+    false steps both come up."""
+    out = []
+    for _ in range(count):
+        t = rng.choice(_SCAL)
+        fill = {"v": rng.choice(_VEC), "w": rng.choice(_VEC), "m": rng.choice(_MAT), "n": rng.choice(_MAT)}
+        lhs = t.format(**{k: f"({x})" for k, x in fill.items()})
+        roll = rng.random()
+        if roll < 0.3:
+            fill2 = dict(fill, v=fill["w"], w=fill["v"])
+            rhs = t.format(**{k: f"({x})" for k, x in fill2.items()})
+        elif roll < 0.5:
+            rhs = rng.choice(_SCAL).format(**{k: f"({x})" for k, x in fill.items()})
+        elif roll < 0.7:
+            rhs = f"{lhs} + sum(u)^2 - sum(u .* u) - 2 sum(u) sum(u) / (s + s) * s"
+        else:
+            fill2 = dict(fill, m=fill["m"] + "^T", n=fill["n"] + "^T")
+            rhs = t.format(**{k: f"({x})" for k, x in fill2.items()})
+        out.append((lhs, rhs))
+    return out
+
+
+def beyond_crosscheck(count: int = 60, seed: int = 0) -> dict[str, int]:
+    """Kernel verdicts (truth.decide) against the oracle's on `count` random steps: the number of
+    steps the kernel holds that the oracle finds false (soundness failures, must be 0), and the
+    other tallies."""
+    from prover.kernel.parser import parse
+    from prover.kernel.shapes import SCALAR, Shape, VarInfo
+    from prover.kernel.truth import Context, decide
+
+    env = {n: VarInfo(SCALAR if v["shape"] == "scalar" else Shape(*v["shape"])) for n, v in BEYOND_VARS.items()}
+    ctx = Context(env, set(env))
+    tally = {"steps": 0, "kernel_holds": 0, "kernel_false": 0, "kernel_unknown": 0, "oracle_true": 0,
+             "oracle_false": 0, "oracle_undefined": 0, "unsound": 0, "false_but_oracle_true": 0}
+    bad: list[tuple[str, str]] = []
+    for lhs, rhs in beyond_steps(random.Random(seed), count):
+        try:
+            ev = decide(parse(lhs, set(env)), parse(rhs, set(env)), ctx)
+        except Exception:  # noqa: BLE001  (a shape error: not a step)
+            continue
+        v = O.judge(lhs, rhs, BEYOND_VARS, sizes=[{"n": 2, "m": 3}, {"n": 3, "m": 2}, {"n": 4, "m": 2}], points=1)
+        tally["steps"] += 1
+        tally["kernel_holds" if ev.holds else "kernel_" + ev.kind] += 1
+        tally["oracle_" + v.status] += 1
+        if ev.holds and v.status == "false":
+            tally["unsound"] += 1
+            bad.append((lhs, rhs))
+        if ev.kind == "false" and v.status == "true":
+            tally["false_but_oracle_true"] += 1
+            bad.append((lhs, rhs))
+    tally["examples"] = bad[:5]  # type: ignore[assignment]
+    return tally
