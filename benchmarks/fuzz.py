@@ -872,7 +872,7 @@ def beyond_crosscheck(count: int = 60, seed: int = 0) -> dict[str, int]:
             ev = decide(parse(lhs, set(env)), parse(rhs, set(env)), ctx)
         except Exception:  # noqa: BLE001  (a shape error: not a step)
             continue
-        v = O.judge(lhs, rhs, BEYOND_VARS, sizes=[{"n": 2, "m": 3}, {"n": 3, "m": 2}, {"n": 4, "m": 2}], points=1)
+        v = O.judge(lhs, rhs, BEYOND_VARS, sizes=[{"n": 2, "m": 3}, {"n": 3, "m": 2}, {"n": 4, "m": 2}], points=2)
         tally["steps"] += 1
         tally["kernel_holds" if ev.holds else "kernel_" + ev.kind] += 1
         tally["oracle_" + v.status] += 1
