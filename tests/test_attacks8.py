@@ -16,11 +16,10 @@ import pytest
 
 from prover import api
 from prover.kernel import truth
-from prover.kernel.expr import Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, add, mul
+from prover.kernel.expr import Div, Expr, Func, Had, Ident, Inv, Kron, Neg, Num, Pow, Sym, T, add, mul
 from prover.kernel.parser import parse
 from prover.kernel.printer import show
-from prover.kernel.replay import ProofIn, StepIn, check_proof
-from prover.kernel.shapes import SCALAR, Shape, VarInfo, shape_of
+from prover.kernel.shapes import SCALAR, Shape, VarInfo
 from prover.kernel.truth import Context, decide
 
 
@@ -233,8 +232,7 @@ def _kron_i_poly(r: int) -> str:
             f" + {_ks(r * (r + 1))}/s)")
 
 
-@pytest.mark.xfail(strict=True, reason="truth._loops: an I counts one loop whatever its size; an I of "
-                   "size n·n (fixed by a Kronecker product) has degree two in n")
+# fixed in truth.plan (was a strict xfail)
 def test_identity_of_kronecker_size_is_degree_two():
     env = _env(u=("n", 1), s="scalar", A=("n", "n"))
     ctx = Context(env, set(env))
@@ -243,7 +241,7 @@ def test_identity_of_kronecker_size_is_degree_two():
     assert not any(v in ("exact", "probabilistic") for v in verdicts), verdicts
 
 
-@pytest.mark.xfail(strict=True, reason="truth._loops: I of size n·n counted as one loop (degree one)")
+# fixed in truth.plan (was a strict xfail)
 def test_false_derivative_claim_through_kronecker_identity():
     # ∂(a^T x)/∂x = (n - 5)(n - 6) sum(a) a^T + a^T: false at every n but 5 and 6
     vars_ = "  A: {shape: [n, n], constant: true}\n  s: {shape: scalar, constant: true}\n"
@@ -282,8 +280,7 @@ proof:
 """
 
 
-@pytest.mark.xfail(strict=True, reason="truth.plan: loops = max over the sides, but lhs = P against "
-                   "rhs = c/Q is P·Q = c, of degree loops(P) + loops(Q) in the sizes")
+# fixed in truth.plan (was a strict xfail)
 def test_quotient_by_size_dependent_scalar_in_decide():
     env = _env(u=("n", 1), s="scalar", A=("n", "n"))
     ctx = Context(env, set(env))
@@ -293,8 +290,7 @@ def test_quotient_by_size_dependent_scalar_in_decide():
     assert not any(v in ("exact", "probabilistic") for v in verdicts), verdicts
 
 
-@pytest.mark.xfail(strict=True, reason="truth.plan: a quotient by a size-dependent scalar on one side "
-                   "raises the degree of the comparison past max(loops)")
+# fixed in truth.plan (was a strict xfail)
 def test_false_derivative_claim_through_quotient():
     assert _status(_QUOTIENT_PROOF) != "valid"
 

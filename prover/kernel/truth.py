@@ -89,8 +89,7 @@ class Context:
         self.key = (tuple(sorted(env.items())), frozenset(varying), relations, tuple(self.needs))
 
     def defined(self, dims: Mapping[str, int]) -> bool:
-        key = tuple(sorted(dims.items()))
-        if key not in self._defined:
+        if (key := tuple(sorted(dims.items()))) not in self._defined:
             self._defined[key] = all(_RELATIONS[op](_at(dims, a), _at(dims, b)) for a, op, b in self.relations
                                      ) and all(_rank(x, self.env, dims) >= _rank(x, self.env, dims, True)
                                                for x in self.needs)
@@ -171,7 +170,7 @@ def _slots(s: Shape) -> int:
     return sum(isinstance(f, str) for x in (s.rows, s.cols) for f in (x if isinstance(x, tuple) else (x,)))
 
 
-def _loops(e: Expr, env: Env) -> int:
+def _loops(e: Expr, env: Env, w: int = 1) -> int:
     """A bound on the degree in the sizes of e's coefficients over patterns of equal labels: one
     per I (or X^0), whose indices can be summed with no variable on them (tr(I) = n); a product
     adds, a sum takes its largest, a power multiplies; and an entrywise function's entries may
@@ -179,9 +178,9 @@ def _loops(e: Expr, env: Env) -> int:
     a quotient counts both parts (the step is that polynomial once denominators are cleared).
     -1 where the sizes enter other than as a polynomial: under an inverse or an entrywise
     function (nonzero literals are 1×1, and never form such an index)."""
-    kids = [_loops(k, env) for k in e.children()]
+    kids = [_loops(k, env, w) for k in e.children()]
     if isinstance(e, Ident) or isinstance(e, Pow) and e.k == 0:
-        return 1
+        return w
     if -1 in kids or kids and kids[-1] and (isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0
                                             or isinstance(e, Func) and e.name in ELEMENTWISE):
         return -1
@@ -241,7 +240,11 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         return ([{}], 1, "") if ctx.defined({}) else ([], 0, _NOWHERE)
     beyond = any(isinstance(x, (Had, Kron)) or isinstance(x, Func) and (x.name in ("vec", "diag", "sum") or x.name
                  in ELEMENTWISE and not shape_of(x.arg, ctx.env).scalar) for e in (lhs, rhs) for x in e.walk())
-    loops = max(_loops(lhs, ctx.env), _loops(rhs, ctx.env))  # -1: the sizes enter other than polynomially
+    # an I sized by a product of dimensions (of a ⊗ or vec) is that many loops; the two sides
+    # together: P = c/Q is P·Q = c once cleared. -1: the sizes enter other than polynomially
+    w = max([1] + [len(x) for e in (lhs, rhs) for n in e.walk() if isinstance(n, (Kron, Func))
+                   for x in (shape_of(n, ctx.env).rows, shape_of(n, ctx.env).cols) if isinstance(x, tuple)])
+    loops = -1 if -1 in (ll := _loops(lhs, ctx.env, w), lr := _loops(rhs, ctx.env, w)) else ll + lr
     need = max(need, _labels(lhs, ctx.env), _labels(rhs, ctx.env)) if beyond else need
     used = {x for n in symbols(lhs) | symbols(rhs) for x in (ctx.env[n].shape.rows, ctx.env[n].shape.cols)}
     if not beyond and extra == 0 or beyond and loops >= 0 and not (inverted or any(
@@ -388,9 +391,7 @@ def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
 def _differ(ev: Evaluator, lhs: Expr, rhs: Expr, values: dict[str, Matrix]) -> Witness | None:
     """Both sides at the evaluator's point, every entry compared: a Witness if they differ."""
     lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
-    if equal_values(lv, rv, ev.F):
-        return None
-    return Witness(dict(ev.dims), values, lv.c[0], rv.c[0], modulus=ev.F.p)
+    return None if equal_values(lv, rv, ev.F) else Witness(dict(ev.dims), values, lv.c[0], rv.c[0], modulus=ev.F.p)
 
 
 def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> Literal[True] | Witness | None:
