@@ -24,12 +24,28 @@ def unused(proof: ProofIn) -> list[str]:
     names = set(proof.variables)
     used: set[str] = {proof.claim.get("wrt", "")}
     texts = [v for k, v in proof.claim.items() if k in ("lhs", "rhs", "derivative", "hessian", "equals")]
+    frozen = frozenset(names)
     for text in texts + [st.text for st in proof.steps]:
-        try:
-            used |= {n.name for n in parse(text, names).walk() if isinstance(n, Sym)}
-        except ProveError:
-            continue
+        used |= _symbols(text, frozen)
     return [f"variable {n} is declared but never used" for n in sorted(names - used)]
+
+
+_SYMBOLS: dict[tuple, frozenset] = {}  # per process: a class repeats its lines
+
+
+def _symbols(text: str, names: frozenset) -> frozenset:
+    """The variables a line uses (none when it does not parse)."""
+    key = (text, names)
+    hit = _SYMBOLS.get(key)
+    if hit is None:
+        try:
+            hit = frozenset(n.name for n in parse(text, set(names)).walk() if isinstance(n, Sym))
+        except ProveError:
+            hit = frozenset()
+        if len(_SYMBOLS) > 20_000:
+            _SYMBOLS.clear()
+        _SYMBOLS[key] = hit
+    return hit
 
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")

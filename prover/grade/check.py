@@ -91,6 +91,24 @@ def _milestone(e, wrt: str) -> str:
 
 
 _RANK = {"": 0, "differential": 1, "trace_form": 2}
+_MILESTONES: dict[tuple, str] = {}  # per worker: a class repeats its lines
+
+
+def _milestone_of(text: str, names: frozenset, wrt: str) -> str:
+    """`_milestone` of a line as written ('' when it does not parse)."""
+    key = (text, names, wrt)
+    hit = _MILESTONES.get(key)
+    if hit is None:
+        try:
+            hit = _milestone(parse(text, set(names)), wrt)
+        except ProveError:
+            hit = ""
+        except RecursionError:
+            return ""  # not remembered: how deep Python may go depends on the caller
+        if len(_MILESTONES) > 20_000:
+            _MILESTONES.clear()
+        _MILESTONES[key] = hit
+    return hit
 
 
 def _unreadable(sin, names: set, env) -> bool:
@@ -211,10 +229,7 @@ def check_submission(payload: dict) -> CheckRecord:
         if s.status != "valid":
             continue
         if wrt and s.index > 0 and not sin.derivative:  # a milestone is reached by a step
-            try:
-                m = _milestone(parse(sin.text, names), wrt)
-            except (ProveError, RecursionError):
-                m = ""
+            m = _milestone_of(sin.text, frozenset(names), wrt)
             best = m if _RANK[m] > _RANK[best] else best
     if not unreadable:  # unchanged meaning: items before the first non-valid one
         prefix = next((i for i, s in enumerate(result.steps)
