@@ -79,8 +79,7 @@ class Facts:
         if e in self.assumed:
             return True
         if isinstance(e, Sym):
-            info = self.env.get(e.name)
-            return bool(info and info.invertible)
+            return bool((info := self.env.get(e.name)) and info.invertible)
         if isinstance(e, (T, Inv, Pow, Neg)):
             return self.invertible(e.arg)
         if isinstance(e, Mul):  # a product of invertible square factors

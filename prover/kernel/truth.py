@@ -177,12 +177,15 @@ def _loops(e: Expr, env: Env, w: int = 1) -> int:
     all be one value (exp(u - u) is all exp(0)), one more per symbolic dimension of its output;
     a quotient counts both parts (the step is that polynomial once denominators are cleared).
     -1 where the sizes enter other than as a polynomial: under an inverse or an entrywise
-    function (nonzero literals are 1×1, and never form such an index)."""
+    function, an argument whose value may depend on the sizes — a product, trace, sum or det over
+    something with loops (f(g(u)) is only as index-constant as g(u); f(sum(exp(u - u))) is f(n·c)).
+    Nonzero literals are 1×1, and never form such an index."""
     kids = [_loops(k, env, w) for k in e.children()]
     if isinstance(e, Ident) or isinstance(e, Pow) and e.k == 0:
         return w
-    if -1 in kids or kids and kids[-1] and (isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0
-                                            or isinstance(e, Func) and e.name in ELEMENTWISE):
+    if -1 in kids or kids and (isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0 or isinstance(e, Func) and e.name
+                               in ELEMENTWISE) and any((isinstance(x, Mul) or isinstance(x, Func) and x.name in (
+                                   "tr", "sum", "det")) and _loops(x, env, w) for x in e.children()[0].walk()):
         return -1
     return _slots(shape_of(e, env)) if isinstance(e, Func) and e.name in ELEMENTWISE else max(kids) if isinstance(
         e, Add) else abs(e.k) * kids[0] if isinstance(e, Pow) else sum(kids)
@@ -351,6 +354,7 @@ def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
                         "literals are too large for a random check to mean anything")
     fnodes = [n for e in (lhs, rhs) for n in e.walk() if isinstance(n, Func) and n.name in ELEMENTWISE]
     fns = sum(1 if shape_of(n.arg, ctx.env).scalar else biggest**2 for n in fnodes)  # f's arguments
+    argdeg = max([bounds(n.arg, biggest, order)[0] for n in fnodes] + [0])  # two of them meet: a root
     checked: list[dict[str, int]] = []
     for dims in sizes:
         if (agree := _agree(lhs, rhs, ctx, dims)) is None:
@@ -372,8 +376,8 @@ def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
                         "the claim needs it, state it under assume: (sizes or invertible)")
     # one random point per assignment: a false identity agrees at a random point with chance
     # below degree/p, and its residues vanish for at most bits/60 of the ~2^55 61-bit primes
-    # (and two arguments of f that differ meet at the point with chance below degree/p a pair)
-    bound = degree * (1 + fns**2) / 2**60 + (bits / 60 + 1) / 2**54
+    # (and two arguments of f that differ meet at the point with chance below argdeg/p a pair)
+    bound = (degree + fns**2 * argdeg) / 2**60 + (bits / 60 + 1) / 2**54
     # Z3 where its terms stay small: an entry of degree D at size s can have s^(D-1) monomials
     (a, b), (c, q) = _degree(lhs, ctx.env), _degree(rhs, ctx.env)
     small = max([v for r_c in ctx.sizes(sizes[0]).values() for v in r_c] + [1]) ** (
