@@ -88,3 +88,21 @@ def test_diag_inverse_loop_is_false_off_the_corner():
 def test_false_derivative_claim_through_diag_inverse():
     # ∂(a^T x)/∂x = (n - 3) a^T: the corner is n = 4 alone, where it is a^T
     assert _status(_derivative_proof("", "(sum(diag(a)^-1 a) - 3) a^T")) != "valid"
+
+
+_DIAG_INVERSE_PROOF = _derivative_proof("", "(sum(diag(a)^-1 a) - 3) a^T")
+
+
+def test_the_diag_inverse_claim_is_false_for_the_oracle():
+    # the independent oracle (benchmarks/oracle.py) finds the claim false at every n but 4
+    import sys
+    from pathlib import Path
+
+    import yaml
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import oracle
+
+    proof = yaml.safe_load(_DIAG_INVERSE_PROOF)
+    lhs, rhs, varying = oracle.claim_sides(proof)
+    got = {n: oracle.judge(lhs, rhs, proof["variables"], varying, sizes=[{"n": n}]).status for n in (2, 3, 4, 5)}
+    assert got == {2: "false", 3: "false", 4: "true", 5: "false"}
