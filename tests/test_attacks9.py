@@ -106,3 +106,81 @@ def test_the_diag_inverse_claim_is_false_for_the_oracle():
     lhs, rhs, varying = oracle.claim_sides(proof)
     got = {n: oracle.judge(lhs, rhs, proof["variables"], varying, sizes=[{"n": n}]).status for n in (2, 3, 4, 5)}
     assert got == {2: "false", 3: "false", 4: "true", 5: "false"}
+
+
+# -- the same defect through a Hessian claim (proofs/ml/hessian_quadratic.yaml, claim changed) -----
+_HESSIAN = open(__file__.rsplit("/tests/", 1)[0] + "/proofs/ml/hessian_quadratic.yaml").read()
+
+
+def _hessian_proof(equals: str, final: str = "A + A^T") -> str:
+    text = _HESSIAN.replace("  equals: A + A^T", f"  equals: {equals}").replace(
+        "  - hessian: A + A^T", f"  - hessian: {final}")
+    return text.replace("  x: {shape: [n, 1]}\n", "  x: {shape: [n, 1]}\n  a: {shape: [n, 1], constant: true}\n")
+
+
+def test_the_honest_hessian_proof_is_valid():
+    assert _status(_hessian_proof("A + A^T")) == "valid"
+
+
+@pytest.mark.xfail(strict=True, reason="truth._loops: diag(a)^-1 a sums to n with no loop counted")
+def test_false_hessian_claim_through_diag_inverse():
+    # the Hessian of x^T A x claimed to be (n - 3)(A + A^T): the corner is n = 4 alone
+    assert _status(_hessian_proof("(sum(diag(a)^-1 a) - 3) (A + A^T)")) != "valid"
+
+
+@pytest.mark.xfail(strict=True, reason="truth._loops: diag(a)^-1 a sums to n with no loop counted")
+def test_false_hessian_read_off_through_diag_inverse():
+    # the read-off line itself: H = (n - 5)(A + A^T) against dx^T (2 A) dx, corner n = 6 alone
+    h = "(sum(diag(a)^-1 a) - 5) (A + A^T)"
+    assert _status(_hessian_proof(h, h)) != "valid"
+
+
+# -- attacks the kernel held ---------------------------------------------------------------------
+@pytest.mark.parametrize("equals,final", [
+    ("2 A", "2 A"),  # a non-symmetric H: the read-off compares the symmetric part A + A^T
+    ("2 A^T", "A + A^T"), ("2 A", "A + A^T"), ("A + A^T + 0 A", "2 A^T"), ("A A^T", "A + A^T"),
+])
+def test_false_hessians_are_refused(equals, final):
+    assert _status(_hessian_proof(equals, final)) != "valid"
+
+
+def test_hessian_negated_form_and_transposed_claim():
+    assert _status(_hessian_proof("A^T + A")) == "valid"
+    negated = _HESSIAN.replace("dx^T (2 A) dx", "-dx^T (-2 A) dx")
+    assert _status(negated) == "valid"
+    assert _status(negated.replace("  - hessian: A + A^T", "  - hessian: -(A + A^T)")) != "valid"
+
+
+# the sizes are counted by every other construct: each false step lhs + (N - k) t, true at n = k only
+_COUNTERS = ["tr(I + A) - tr(A)", "sum(exp(u - u)) / exp(s - s)", "tr(A^0)", "sum(I .* exp(A - A)) / exp(s - s)",
+             "tr(I + kron(A, A)) - tr(kron(A, A)) - (tr(I + A) - tr(A))^2 + tr(A^0)",
+             "sum(exp(diag(u)) - diag(exp(u))) / exp(s - s) / (tr(A^0) - 1)"]
+
+
+@pytest.mark.parametrize("counter", _COUNTERS)
+def test_size_counters_are_counted(counter):
+    env = _env(u=("n", 1), A=("n", "n"), s="scalar")
+    for k in range(2, 8):
+        assert not _decide(env, f"sum(u) + ({counter} - {k}) s", "sum(u)").holds, k
+
+
+def test_sixth_e3_through_a_chain_of_exp_and_log_is_not_valid():
+    # d³ exp(Σ log u_i) = exp(·) · 6 e3(du/u): 0 while n <= 2 (exp(Σ log u) = u1 u2 has no third
+    # differential), not at n = 3. The kernel's label count of the chain is that of its argument
+    # (1), but a function of an entrywise function takes the windowed path, which reaches n = 3.
+    env = _env(u=("n", 1), s="scalar")
+    for rhs in ("0 s", "0"):
+        assert not _decide(env, "d(d(d(exp(sum(log(u))))))", rhs).holds
+
+
+@pytest.mark.parametrize("text,tree", [("2.*X", "2 .* X"), ("X.*2.5", "X .* 2.5"), ("1.5.*X", "1.5 .* X"),
+                                       ("kron(X, kron(X,X))", "kron(X, kron(X, X))")])
+def test_hadamard_next_to_numbers_parses_as_hadamard(text, tree):
+    from prover.kernel.printer import show
+    e = parse(text, {"X"})
+    assert show(e, {"X"}) == tree and parse(show(e, {"X"}), {"X"}) == e
+
+
+def test_unsized_identity_against_a_scalar_is_not_a_gradient():
+    # a claimed gradient `2 I` for a 1×n answer: I cannot be 1×n, never valid
+    assert _status(_derivative_proof("", "2 I")) != "valid"
