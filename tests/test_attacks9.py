@@ -78,6 +78,14 @@ def test_diag_inverse_trace_is_an_uncounted_loop():
     assert not _decide(env, "tr(diag(u)^-1 diag(u))", "(s + s) / s").holds
 
 
+@pytest.mark.xfail(strict=True, reason="truth._loops: diag(vec(X))^-1 vec(X) sums to n² with no loop counted")
+def test_diag_inverse_of_a_product_size_is_two_uncounted_loops():
+    # the fix must count the diagonal's size factors (here n·n), as for an entrywise function:
+    # sum(diag(vec(X))^-1 vec(X)) = n² is called 16 at the corner n = 4 alone
+    env = _env(X=("n", "n"))
+    assert not any(_decide(env, "sum(diag(vec(X))^-1 vec(X))", str(k)).holds for k in (4, 9, 16, 25))
+
+
 def test_diag_inverse_loop_is_false_off_the_corner():
     # the same step at n = 3 (a third size forced through a constant 3-vector) is false
     env = _env(u=(3, 1))
