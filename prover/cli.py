@@ -217,15 +217,16 @@ _LEADING_MINUS = ("An expression that starts with '-' is read as an expression, 
 
 
 def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | None,
-           output: str | None, show: bool, fmt: str) -> None:
+           output: str | None, show: bool, fmt: str, hessian: bool = False) -> None:
     """Derive ∂f/∂X with a proof that `prove check` accepts.
 
     TARGET is a proof file whose claim has `derivative` and `wrt` (and no `equals`), or an
     expression together with --wrt and --var. `prove derive EXPR ... -o - | prove check -`
-    derives and checks again."""
+    derives and checks again. With --hessian (or a file whose claim is `hessian:`), the Hessian
+    H: d(d(f)) brought to dx^T G dx (vec(dX)^T G vec(dX) for a matrix X), H = (G + G^T)/2."""
     from pathlib import Path
 
-    from .derive import DeriveError, check_derivation, derive as run_derive
+    from .derive import DeriveError, check_derivation, derive as run_derive, derive_hessian
     from .proofs import parse_proof
     from .source import SourceError, load_yaml, read_text
 
@@ -240,12 +241,17 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         except SourceError as exc:
             echo(f"{target}:{exc.line}:{exc.col}: error: {exc.message}", err=True)
             sys.exit(2)
-        from .proofs import DerivativeClaim
+        from .proofs import DerivativeClaim, claim_kind
 
-        if not isinstance(pf.claim, DerivativeClaim):
-            echo(f"{target}: error: the claim must have `derivative` and `wrt`", err=True)
+        if claim_kind(pf.claim) == "hessian":
+            hessian = True
+            f_text, wrt_name = pf.claim.hessian, pf.claim.wrt
+        elif not isinstance(pf.claim, DerivativeClaim):
+            echo(f"{target}: error: the claim must have `derivative` (or `hessian`) and `wrt`",
+                 err=True)
             sys.exit(2)
-        f_text, wrt_name = pf.claim.derivative, pf.claim.wrt
+        else:
+            f_text, wrt_name = pf.claim.derivative, pf.claim.wrt
         env = {n: v.info() for n, v in pf.variables.items()}
         layout = layout or pf.layout
         theorem = pf.theorem
@@ -253,9 +259,12 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         if not wrt:
             raise UsageError("with an expression, give --wrt (and --var for each variable)")
         f_text, wrt_name, env = target, wrt, _vars(var)
+    if hessian and layout == "denominator":
+        raise UsageError("a Hessian is the same in either layout: drop --layout")
     layout = layout or "numerator"
     try:
-        dv = run_derive(f_text, wrt_name, env, layout, theorem)
+        dv = (derive_hessian(f_text, wrt_name, env, theorem) if hessian
+              else run_derive(f_text, wrt_name, env, layout, theorem))
         result = check_derivation(dv)
     except DeriveError as exc:
         echo(f"cannot derive: {exc}", err=True)
@@ -273,12 +282,18 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
     if fmt == "json":
         import json
 
-        echo(json.dumps({"derivative": answer, "layout": layout, "wrt": wrt_name,
-                         "proof": text, "assume": {"invertible": dv.assume_invertible}},
-                        ensure_ascii=False, indent=2))
+        out = ({"hessian": answer, "wrt": wrt_name, "proof": text} if hessian else
+               {"derivative": answer, "layout": layout, "wrt": wrt_name,
+                "proof": text, "assume": {"invertible": dv.assume_invertible}})
+        echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
     if to_stdout:  # standard output is exactly the proof file; the answer goes to stderr
         echo(text, nl=not text.endswith("\n"))
+    if hessian:
+        echo(f"∇²({dv.steps[0][0][4:-2]}) in {wrt_name} = {answer}", err=to_stdout)
+        echo(f"(a proof of {len(dv.steps)} steps, checked"
+             + (f", written to {written})" if written else ")"), err=to_stdout)
+        return
     echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}", err=to_stdout)
     assuming = (", assuming " + " and ".join(f"{t} invertible" for t in dv.assume_invertible)
                 if dv.assume_invertible else "")
@@ -301,6 +316,8 @@ def _add_derive(commands) -> Parser:
                    help="Write the checked proof here (`-o -`: to standard output).")
     p.add_argument("--show", action="store_true", help="Print the checked proof (YAML) on "
                    "standard output; the one-line answer then goes to standard error.")
+    p.add_argument("--hessian", action="store_true", help="Derive the Hessian instead (a "
+                   "proof with a `hessian:` claim, H read off d(d(f)) = dx^T G dx).")
     p.add_argument("--format", dest="fmt", choices=["text", "json"], default="text")
     p.set_defaults(run=derive)
     return p

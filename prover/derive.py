@@ -66,20 +66,23 @@ class Derivation:
     combined: bool = True  # False once the kernel refused a grouped step and fine_steps are used
     assume_invertible: list[str] = field(default_factory=list)  # written as `assume:`
     work: int = 0  # operations the engine spent (monomials built, nodes written)
+    kind: str = "derivative"  # or "hessian": the claim is `hessian:`, the answer H
 
     def proof_yaml(self) -> str:
         """The proof as a proof file, written out by hand so that it reads like one."""
+        hess = self.kind == "hessian"
+        what = "Hessian" if hess else "Derivative"
         lines = [f"theorem: {_scalar(self.theorem)}",
-                 f"title: {_scalar('Derivative of ' + show(self.f, self.names) + ' with respect to ' + self.wrt)}",
+                 f"title: {_scalar(what + ' of ' + show(self.f, self.names) + ' with respect to ' + self.wrt)}",
                  "source: written by prove derive and checked by prove check"]
-        if self.layout != "numerator":
+        if self.layout != "numerator" and not hess:
             lines.append(f"layout: {self.layout}")
         lines.append("variables:")
         for name, decl in self.decls.items():
             shape = decl["shape"] if decl["shape"] == "scalar" else f"[{decl['shape'][0]}, {decl['shape'][1]}]"
             flags = "".join(f", {k}: true" for k in ("constant", "symmetric", "invertible") if decl.get(k))
             lines.append(f"  {name}: {{shape: {shape}{flags}}}")
-        lines += ["claim:", f"  derivative: {_scalar(show(self.f, self.names))}",
+        lines += ["claim:", f"  {self.kind}: {_scalar(show(self.f, self.names))}",
                   f"  wrt: {self.wrt}", f"  equals: {_scalar(show(self.derivative, self.names))}"]
         if self.assume_invertible:
             lines += ["assume:", "  invertible: [" + ", ".join(
@@ -88,8 +91,8 @@ class Derivation:
         for text, by in self.steps[1:-1]:
             lines.append(f"  - expr: {_scalar(text)}")
             lines.append("    by: " + (by[0] if len(by) == 1 else "[" + ", ".join(by) + "]"))
-        lines.append(f"  - derivative: {_scalar(self.steps[-1][0])}")
-        lines.append("    by: theorem-4")
+        lines.append(f"  - {self.kind}: {_scalar(self.steps[-1][0])}")
+        lines.append("    by: " + ("hessian-from-second-differential" if hess else "theorem-4"))
         return "\n".join(lines) + "\n"
 
     def _repr_markdown_(self) -> str:
@@ -914,8 +917,9 @@ def derive(f_text: str, wrt: str, variables: dict[str, VarInfo], layout: str = "
         raise DeriveError(f"past the engine's work limit: {exc}") from None
 
 
-def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: str,
-            theorem: str) -> Derivation:
+def _first(f: Expr, wrt: str, env: Env) -> tuple["Engine", Expr, Expr]:
+    """The first differential: from d(f) to tr(G dX). Returns the engine (its steps), the last
+    line and G (numerator layout)."""
     eng = Engine(env, wrt)
     start = d(f)
     eng.emit(start, [])
@@ -930,6 +934,12 @@ def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: 
     e = eng.open_new(e)
     e = eng.settle_traces(e)
     trace_form, g = eng.scalar_form(e) if eng.scalar_wrt() else eng.to_trace_form(e)
+    return eng, trace_form, g
+
+
+def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: str,
+            theorem: str) -> Derivation:
+    eng, trace_form, g = _first(f, wrt, env)
     if layout == "denominator":
         g = eng.nf.factor(eng.nf.transpose(eng.nf.poly(g)))
     names = set(env)
@@ -943,8 +953,296 @@ def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: 
                       work=eng.nf.work)
 
 
-def _mergeable(a: list[str], b: list[str]) -> bool:
+# -- Hessians: the second differential (issue 13) --------------------------------------------------
+class HessEngine(Engine):
+    """Pushes d through a line that already holds dx: d(dx) = 0 (diff-second-variable)."""
+
+    def _next_d(self, e: Expr):
+        for path, node in subterms(e):
+            if isinstance(node, Func) and node.name == "d":
+                if isinstance(node.arg, Sym) and node.arg.name == self.wrt:
+                    continue
+                return path, node
+        return None
+
+    def _d_rule(self, x: Expr) -> tuple[Expr, str]:
+        if isinstance(x, Func) and x.name == "d" and x.arg == Sym(self.wrt):
+            return Num(Fraction(0)), "diff-second-variable"
+        return super()._d_rule(x)
+
+
+def derive_hessian(f_text: str, wrt: str, variables: dict[str, VarInfo],
+                   theorem: str = "derived") -> Derivation:
+    """Derive the Hessian of f in wrt and a proof (second identification theorem): d(d(f)) is
+    brought to dx^T G dx (vec(dX)^T G vec(dX) for a matrix X) and H = (G + G^T)/2 read off.
+    Raises DeriveError with the reason when it cannot."""
+    env = dict(variables)
+    if wrt not in env:
+        raise DeriveError(f"{wrt} is not a declared variable")
+    if env[wrt].symmetric:
+        raise DeriveError(f"{wrt} is symmetric; the Hessian in a symmetric matrix has competing "
+                          "conventions, and prove does not pick one")
+    if env[wrt].constant:
+        raise DeriveError(f"{wrt} is declared constant")
+    env = {n: (VarInfo(v.shape, True, v.symmetric, v.invertible) if n != wrt else v)
+           for n, v in env.items()}
+    try:
+        f = parse(f_text, set(env))
+        s = shape_of(f, env)
+    except ProveError as exc:
+        raise DeriveError(exc.diag.message) from None
+    if not s.scalar:
+        raise DeriveError(f"{show(f, set(env))} is {s}; a Hessian needs a scalar function")
+    try:
+        return _hessian(f, wrt, env, variables, theorem)
+    except WorkLimit as exc:
+        raise DeriveError(f"past the engine's work limit: {exc}") from None
+
+
+def _hessian(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo],
+             theorem: str) -> Derivation:
+    first, trace_form, _ = _first(f, wrt, env)
+    if first.assume:
+        raise DeriveError("the first differential needs an `assume: invertible`, which a Hessian "
+                          "proof does not take")
+    eng = HessEngine(env, wrt)
+    eng.nf = first.nf  # the same normal form: sums and ∘ chains written the same way
+    eng.nf.budget, eng.assume = WORK_LIMIT + first.nf.work, []
+    # 1. the first differential, under d: each line of the derivative's proof, wrapped in d(·)
+    for e, by in first.steps:
+        eng.emit(d(e), by)
+    n_first = len(eng.steps)
+    matrix = not env[wrt].shape.cols == 1
+    e = d(trace_form)
+    if not matrix:  # tr(G dx) is 1×1: Theorem 1
+        e = eng.emit(d(trace_form.arg), "trace-scalar")
+    # 2. d of the first differential: d(dx) = 0
+    e = eng.push_d(e)
+    tidy = eng.nf.normal(e)
+    e = eng.emit(tidy, "algebra") if tidy != e else e
+    if matrix:
+        g, line = _vec_form(eng, e)
+    else:
+        e = _open_vector(eng, e)
+        g, line = _quadratic_form(eng, e)
+    # 3. H, the symmetric part of G
+    h = _symmetric_part(eng.nf, g, matrix)
+    names = set(env)
+    printed = lambda steps: [(line if e is _QUAD else show(e, names), by)  # noqa: E731
+                             for e, by in steps]
+    eng.steps.append((_QUAD, ["algebra"]))
+    last = [(show(h, names), ["hessian-from-second-differential"])]
+    decls = {n: _decl(v) for n, v in variables.items()}
+    # the first differential under d is pushed one rule a step: grouped, the kernel's search for
+    # the rules' order also pushes the outer d, and takes a minute to give up
+    under = merge_steps(eng.steps[:n_first], group_d=False)
+    grouped = under + merge_steps(eng.steps[n_first - 1:])[1:]
+    return Derivation(f, wrt, "numerator", h, printed(grouped) + last, env, names,
+                      decls, theorem, fine_source=lambda: printed(eng.steps) + last,
+                      work=eng.nf.work, kind="hessian")
+
+
+_QUAD = Sym("·the quadratic form·")  # stands for the line dx^T G dx, printed with G in parentheses
+
+
+def _open_vector(eng: HessEngine, e: Expr) -> Expr:
+    """Every differential out of sum(·) (sum-hadamard), 1×1 traces (trace-scalar) and ∘ (each
+    u ∘ V, V holding dx, becomes diag(u) V by diag-times), for a column-vector variable."""
+    nf = eng.nf
+    for _ in range(20):
+        if any(isinstance(x, Func) and x.name == "sum" and _has_d(x) for x in e.walk()):
+            e = eng._open_sums(e)
+        elif any(isinstance(x, Func) and x.name == "tr" and _has_d(x) for x in e.walk()):
+            for x in [x for x in e.walk() if isinstance(x, Func) and x.name == "tr" and _has_d(x)]:
+                if not nf.is_scalar(x.arg):
+                    raise DeriveError(f"cannot open {show(x, eng.names)}")
+                e = _replace(e, x, x.arg)
+            e = eng.emit(e, "trace-scalar")
+        elif any(isinstance(a, (Had, T)) and _has_d(a) and any(isinstance(y, Had) for y in a.walk())
+                 for m in nf.poly(e) for a in m.atoms):
+            e = _hadamards_to_diag(eng, e)
+        else:
+            return e
+        tidy = nf.normal(e)
+        e = eng.emit(tidy, "algebra") if tidy != e else e
+    raise DeriveError("the second differential did not come out of sum, tr and ∘")
+
+
+def _hadamards_to_diag(eng: HessEngine, e: Expr) -> Expr:
+    nf = eng.nf
+    keep: list[Expr] = []
+    groups: dict[tuple, list[Mono]] = {}
+    for m in nf.poly(e):
+        if any(isinstance(a, T) and isinstance(a.arg, Had) and _has_d(a) for a in m.atoms):
+            m = nf.transpose([m])[0]  # a 1×1 term is its own transpose
+        mats = list(nf._matrix_part(m))
+        k = next((j for j, a in enumerate(mats) if isinstance(a, Had) and _has_d(a)), None)
+        if k is None:
+            keep.append(nf.mono_expr(m))
+            continue
+        fs = had_factors(mats[k])
+        vs = [x for x in fs if _has_d(x)]
+        if len(vs) != 1 or any(_has_d(a) for a in nf._scalar_part(m)) or not eng._column(mats[k]):
+            raise DeriveError(f"cannot bring {show(nf.mono_expr(m), eng.names)} to dx^T G dx")
+        rest = [x for x in fs if x is not vs[0]]
+        key = (tuple(mats[:k]), vs[0], tuple(mats[k + 1:]))
+        groups.setdefault(key, []).append(Mono(m.coef, nf._scalar_part(m) + (make_had(rest),)))
+    from .normal import _gcd, _num
+
+    items = []
+    for (left, v, right), ms in groups.items():
+        ms = nf.merge(ms)
+        g = _gcd([m.coef for m in ms]) if ms else Fraction(1)
+        u = nf.factor([Mono(m.coef / g, m.atoms) for m in ms], matrix=True)
+        items.append((g, left, u, v, right))  # g u ∘ V: the number stays out of diag (2 diag(a))
+
+    def term(g: Fraction, body: Expr) -> Expr:
+        body = mul(_num(abs(g)), body) if abs(g) != 1 else body
+        return Neg(body) if g < 0 else body
+    had = add(*keep, *[term(g, mul(*left, Had(u, v), *right) if left or right else Had(u, v))
+                       for g, left, u, v, right in items])
+    eng.emit(had, "algebra")
+    out = add(*keep, *[term(g, mul(*left, Func("diag", u), v, *right))
+                       for g, left, u, v, right in items])
+    return eng.emit(out, "diag-times")
+
+
+def _quadratic_form(eng: HessEngine, e: Expr) -> tuple[Expr, str]:
+    """Each term c · S0 d1 S1 d2 S2 (d1, d2 each dx or dx^T) as dx^T G_i dx; G = Σ G_i."""
+    nf, wrt = eng.nf, eng.wrt
+    dx = d(Sym(wrt))
+    parts: list[Expr] = []
+    for m in nf.poly(e):
+        if eng.scalar_wrt():
+            ds = [a for a in m.atoms if a in (dx, T(dx))]
+            rest = list(m.atoms)
+            for a in ds:
+                rest.remove(a)
+            if len(ds) != 2 or any(_has_d(a) for a in rest):
+                raise DeriveError(f"a term is not quadratic in d{wrt}: "
+                                  f"{show(nf.mono_expr(m), eng.names)}")
+            parts.append(nf.mono_expr(Mono(m.coef, tuple(rest))))
+            continue
+        scal, mats = nf._scalar_part(m), list(nf._matrix_part(m))
+        idx = [j for j, a in enumerate(mats) if a in (dx, T(dx))]
+        if len(idx) != 2 or any(_has_d(a) for a in scal) or any(
+                _has_d(a) for j, a in enumerate(mats) if j not in idx):
+            raise DeriveError(f"cannot bring {show(nf.mono_expr(m), eng.names)} to "
+                              f"d{wrt}^T G d{wrt}")
+        i, j = idx
+        s0, s1, s2 = mats[:i], mats[i + 1:j], mats[j + 1:]
+        t1, t2 = isinstance(mats[i], T), isinstance(mats[j], T)
+        P = lambda fs: mul(*fs) if fs else None  # noqa: E731
+        tr = lambda fs: T(mul(*fs)) if fs else None  # noqa: E731
+        if t1 and not t2:  # dx^T S1 dx
+            fs = [P(s0), P(s1), P(s2)]
+        elif not t1 and t2:  # (S0 dx) S1 (dx^T S2) = dx^T S2 S1 S0 dx
+            fs = [P(s2), P(s1), P(s0)]
+        elif t1 and t2:  # S0 (dx^T S1) (dx^T S2) = dx^T S1 S0 S2^T dx
+            fs = [P(s1), P(s0), tr(s2)]
+        else:  # (S0 dx)(S1 dx) S2 = dx^T S0^T S1 S2 dx
+            fs = [tr(s0), P(s1), P(s2)]
+        coef = nf.mono_expr(Mono(m.coef, scal))
+        parts.append(mul(coef, *[x for x in fs if x is not None]))
+    if not parts:
+        raise DeriveError(f"the second differential is 0: f is linear in {wrt}")
+    g = nf.factor(nf.poly(add(*parts)), matrix=not eng.scalar_wrt())
+    body = show(g, eng.names)
+    if isinstance(g, (Add, Neg, Mul, Div)):
+        body = f"({body})"
+    dxs = show(dx, eng.names)
+    return g, f"{dxs}^T {body} {dxs}"
+
+
+def _vec_form(eng: HessEngine, e: Expr) -> tuple[Expr, str]:
+    """For a matrix X: each term c tr(dX^T B dX C) = c vec(dX)^T vec(B dX C) (vec-trace) =
+    c vec(dX)^T kron(C^T, B) vec(dX) (vec-product)."""
+    nf, wrt = eng.nf, eng.wrt
+    dx = d(Sym(wrt))
+    e = eng.split_traces(e)
+    rows: list[tuple[Mono, list[Expr], list[Expr]]] = []  # (coef·scalars, B, C)
+    for m in nf.poly(e):
+        trs = [a for a in m.atoms if isinstance(a, Func) and a.name == "tr" and _has_d(a)]
+        scal = [a for a in m.atoms if not (isinstance(a, Func) and a.name == "tr" and _has_d(a))]
+        if len(trs) != 1 or any(_has_d(a) for a in scal):
+            raise DeriveError(f"cannot bring {show(nf.mono_expr(m), eng.names)} to "
+                              f"vec(d{wrt})^T G vec(d{wrt}) (only terms tr(B dX^T C dX) are)")
+        q = nf.poly(trs[0].arg)
+        if len(q) != 1 or any(_has_d(a) for a in nf._scalar_part(q[0])):
+            raise DeriveError(f"cannot open {show(trs[0], eng.names)}")
+        atoms = list(nf._matrix_part(q[0]))
+        scal += list(nf._scalar_part(q[0]))
+        coef = m.coef * q[0].coef
+        idx = [j for j, a in enumerate(atoms) if a in (dx, T(dx))]
+        kinds = sorted(isinstance(atoms[j], T) for j in idx)
+        if len(idx) != 2 or kinds != [False, True]:
+            raise DeriveError(
+                f"cannot bring {show(trs[0], eng.names)} to vec(d{wrt})^T G vec(d{wrt}): "
+                f"a term tr(B d{wrt} C d{wrt}) needs the commutation matrix, which the notation "
+                "has no name for")
+        k = next(j for j in idx if isinstance(atoms[j], T))
+        rot = atoms[k:] + atoms[:k]  # dX^T B dX C
+        j = next(i for i, a in enumerate(rot) if a == dx)
+        b, c = rot[1:j], rot[j + 1:]
+        if not b or not c:
+            raise DeriveError(
+                f"{show(trs[0], eng.names)} gives kron(I, ·) or kron(·, I), and the notation "
+                "cannot fix the size of that I (no neighbour of it does)")
+        rows.append((Mono(coef, tuple(scal)), b, c))
+    if not rows:
+        raise DeriveError(f"the second differential is 0: f is linear in {wrt}")
+
+    def trace_line(stage: int) -> Expr:
+        out = []
+        for mono, b, c in rows:
+            if stage == 0:
+                body = Func("tr", mul(T(dx), *b, dx, *c))
+            elif stage == 1:
+                body = mul(T(Func("vec", dx)), Func("vec", mul(*b, dx, *c)))
+            else:
+                body = mul(T(Func("vec", dx)), Kron(nf.normal(T(mul(*c))), mul(*b)),
+                           Func("vec", dx))
+            out.append(body if mono.coef == 1 and not mono.atoms else
+                       mul(nf.mono_expr(mono), body))
+        return add(*out)
+    eng.emit(trace_line(0), ["trace-transpose", "trace-cyclic"])
+    eng.emit(trace_line(1), "vec-trace")
+    eng.emit(trace_line(2), "vec-product")
+    parts = [mul(nf.mono_expr(mono), Kron(nf.normal(T(mul(*c))), nf.normal(mul(*b))))
+             for mono, b, c in rows]
+    g = nf.factor(nf.poly(add(*parts)), matrix=True)
+    body = show(g, eng.names)
+    if isinstance(g, (Add, Neg, Mul, Div)):
+        body = f"({body})"
+    v = f"vec({show(dx, eng.names)})"
+    return g, f"{v}^T {body} {v}"
+
+
+def _symmetric_part(nf: Normalizer, g: Expr, matrix: bool) -> Expr:
+    """(G + G^T)/2, written as G when G is symmetric; ⊗ transposes factor by factor
+    (kron-transpose)."""
+    p = nf.poly(g)
+    t = nf.merge([Mono(m.coef, nf.order(tuple(_t_kron(nf, a) for a in reversed(m.atoms))))
+                  for m in p])
+    key = lambda q: sorted((nf.show(mul(*m.atoms)) if m.atoms else "", m.coef) for m in q)  # noqa: E731
+    if key(p) == key(t):
+        return g
+    half = Fraction(1, 2)
+    return nf.factor(nf.merge([Mono(m.coef * half, m.atoms) for m in p + t]), matrix=matrix)
+
+
+def _t_kron(nf: Normalizer, a: Expr) -> Expr:
+    if isinstance(a, Kron):
+        return Kron(nf.normal(T(a.left)), nf.normal(T(a.right)))
+    if isinstance(a, Func) and a.name == "diag":
+        return a
+    return nf.t_atom(a)
+
+
+def _mergeable(a: list[str], b: list[str], group_d: bool = True) -> bool:
     if a and b and all(r.startswith("diff-") for r in a + b):
+        if not group_d:
+            return False
         return True  # pushing d inwards: one step, as a person writes it
     if a and b and set(a + b) <= {"trace-transpose", "trace-cyclic"}:
         return True  # turning each term to end in dX: one step
@@ -952,13 +1250,14 @@ def _mergeable(a: list[str], b: list[str]) -> bool:
                                "trace-cyclic")
 
 
-def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+def merge_steps(steps: list[tuple[str, list[str]]], group_d: bool = True
+                ) -> list[tuple[str, list[str]]]:
     """Runs of steps a person would write as one: every differential rule in a row (d pushed
     all the way in), and the same trace rule applied term after term. The kernel justifies such
     a step by rewriting both ends until they meet (`match._join`)."""
     out = list(steps[:1])
     for text, by in steps[1:]:
-        if len(out) > 1 and _mergeable(out[-1][1], by):
+        if len(out) > 1 and _mergeable(out[-1][1], by, group_d):
             out[-1] = (text, out[-1][1] + [r for r in by if r not in out[-1][1]])
         else:
             out.append((text, list(by)))
@@ -970,7 +1269,7 @@ def merge_steps(steps: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]
     for i, (text, by) in enumerate(out[1:], 1):
         after = out[i + 1][1] if i + 1 < len(out) else []
         before = folded[-1][1]
-        foldable = all(r.startswith("diff-") for r in before) or before in (
+        foldable = group_d and all(r.startswith("diff-") for r in before) or before in (
             ["trace-scalar"], ["trace-scale"], ["trace-transpose"], ["trace-cyclic"], ["algebra"])
         if by == ["algebra"] and len(folded) > 1 and foldable \
                 and not (after and all(r.startswith("diff-") for r in after)):
