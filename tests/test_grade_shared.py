@@ -97,3 +97,37 @@ def test_runs_share_nothing(tmp_path):
     for a, want in ((loose, "valid"), (strict, "invalid"), (loose, "valid")):
         report = G.grade(root, a, jobs=2)
         assert {p.status for s in report.students for p in s.problems} == {want}
+
+
+def test_explanations_shared_between_workers_say_what_they_say_alone(tmp_path):
+    """A step that cites the wrong rule (unjustified: the explainer searches for the rules that
+    would justify it) and a false step, in several distinct proofs spread over two workers: the
+    feedback is the same as with one worker, and as with nothing shared."""
+    a = _assignment(tmp_path, PROBLEMS)
+    wrong_rule = VALID_Q1[:2] + [("d(tr(a a^T X))", "theorem-3")] + VALID_Q1[3:]
+    false_step = VALID_Q1[:5] + [("tr(0 X - a a^T dX)", "diff-constant")] + VALID_Q1[6:]
+    variants = [proof(wrong_rule), proof(wrong_rule, derivative=""),
+                proof(wrong_rule, derivative="a^T a"), proof(false_step),
+                proof(false_step, derivative=""), proof(false_step, derivative="a^T a")]
+    root = write_class(tmp_path / "class", {f"s{i:02d}": {"q1.yaml": variants[i % len(variants)]}
+                                            for i in range(18)})
+    one, two = G.grade(root, a, jobs=1), G.grade(root, a, jobs=2)
+    assert by_student(one) == by_student(two)
+    # in this process, nothing is shared: the same feedback
+    C.start_worker(a)
+    alone = {s.name: G.grade_submission(s, a) for s in G.discover(root)}
+    for s in G.discover(root):
+        res = alone[s.name]
+        oc = res.outcomes["q1"]
+        pg = G.score_problem(a.problems[0], oc, res.records[oc.key], res.facts.get("q1"))
+        assert by_student(one)[s.name]["q1"] == (pg.status, pg.score, pg.reason, pg.feedback)
+    shown = " ".join(v[3] for s in by_student(two).values() for v in s.values())
+    assert "would justify it" in shown and "counterexample" in shown
+
+
+def test_the_explainer_answers_only_what_it_was_asked(tmp_path):
+    store = Store(str(tmp_path))
+    store.put_answer("suggest", "key one", ["theorem-2"])
+    assert store.get_answer("suggest", "key one") == ["theorem-2"]
+    assert store.get_answer("suggest", "key two") is None
+    assert store.get_answer("false_hint", "key one") is None

@@ -201,8 +201,35 @@ def suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook, wide: bool = Fa
     if key not in memo:
         if len(memo) >= 1024:
             memo.clear()
-        memo[key] = _suggest(prev, cur, ctx, book, wide)
+        memo[key] = _shared("suggest", (prev, cur, _ctx_parts(ctx), wide, id(book) == _BOOK),
+                            lambda: _suggest(prev, cur, ctx, book, wide))
     return list(memo[key])
+
+
+# Answers another process of the same run has found (`prove grade` shares them between its
+# workers: grade/shared.py): None, or an object with `get(kind, text)` (a JSON value or None) and
+# `put(kind, text, value)`. Only explanations are shared — text a person reads, each already
+# replayed by the kernel where it was found — never a verdict. The key is the text of everything
+# the answer depends on; a process whose rule book is not the installed one shares nothing.
+SHARED = None
+_BOOK = None  # id() of the rule book answers may be shared for (set with SHARED)
+
+
+def _ctx_parts(ctx: Context) -> tuple:
+    env, varying, relations, needs = ctx.key
+    return (env, tuple(sorted(varying)), relations, needs, ctx.assumed)
+
+
+def _shared(kind: str, parts: tuple, compute):
+    if SHARED is None or not parts[-1]:
+        return compute()
+    text = repr(parts)
+    hit = SHARED.get(kind, text)
+    if hit is not None:
+        return hit
+    value = compute()
+    SHARED.put(kind, text, value)
+    return value
 
 
 def _suggest(prev: Expr, cur: Expr, ctx: Context, book: RuleBook, wide: bool) -> list[str]:
@@ -337,6 +364,12 @@ def _unfold_powers(e: Expr) -> Expr:
 
 def false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> str:
     """What the cited rules really give from the line before (each one replayed by the kernel)."""
+    return _shared("false_hint", (prev, cur, tuple((r.id, r.content()) for r in rules),
+                                  _ctx_parts(ctx), True),
+                   lambda: _false_hint(prev, cur, rules, ctx))
+
+
+def _false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> str:
     try:
         relaxed = justify(prev, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
     except _SEARCH_FAILS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,7 @@ from .assignment import Assignment
 from .gate import Outcome, _resolved, gate_student, proof_label
 from .read import LoadedFile, LoadedProof, read_submission
 from .records import Fault, FileError, ProofFacts, Status, TaskFailure
-from .shared import Store
+from .shared import Answers, Store
 from .submissions import Student, read_bytes
 
 
@@ -307,7 +308,13 @@ def start_worker(assignment: Assignment, shared: Optional[str] = None) -> None:
     global _ASSIGNMENT, _SHARED
     _ASSIGNMENT = assignment
     _SHARED = Store(shared)
-    load_rulebook()
+    _, book = load_rulebook()
+    if shared:  # the explainer's costliest answers are shared too (text, never a verdict)
+        from .. import explain
+
+        explain.SHARED, explain._BOOK = Answers(_SHARED), id(book)
+    elif "prover.explain" in sys.modules:
+        sys.modules["prover.explain"].SHARED = None
 
 
 def failure_of(exc: BaseException) -> TaskFailure:

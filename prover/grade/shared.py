@@ -20,11 +20,12 @@ Read next: `check.py`.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
     from .check import CheckRecord
@@ -43,6 +44,19 @@ def decode(raw: bytes) -> "CheckRecord":
     d = json.loads(raw)
     d["steps"] = [StepView(**s) for s in d["steps"]]
     return CheckRecord(**d)
+
+
+class Answers:
+    """The explainer's side of a `Store` (`explain.SHARED`)."""
+
+    def __init__(self, store: "Store"):
+        self.store = store
+
+    def get(self, kind: str, text: str) -> Any:
+        return self.store.get_answer(kind, text)
+
+    def put(self, kind: str, text: str, value: Any) -> None:
+        self.store.put_answer(kind, text, value)
 
 
 class Store:
@@ -72,14 +86,40 @@ class Store:
             return None  # not a record this run wrote: check the proof instead
 
     def put(self, key: str, rec: "CheckRecord") -> None:
-        path = self._path(key)
-        if path is None or self.written > MAX_STORE_BYTES:
-            return
         try:
             raw = encode(rec)
         except (TypeError, ValueError):
             return
-        if len(raw) > MAX_RECORD_BYTES:
+        self._write(self._path(key), raw)
+
+    # -- answers of the explainer (`explain.SHARED`): text a person reads, never a verdict --
+    def _answer_path(self, kind: str, text: str) -> Optional[str]:
+        digest = hashlib.sha256(f"{kind}\0{text}".encode()).hexdigest()
+        return self._path(digest)
+
+    def get_answer(self, kind: str, text: str) -> Any:
+        path = self._answer_path(kind, text)
+        if path is None:
+            return None
+        try:
+            with open(path, "rb") as fh:
+                d = json.loads(fh.read(MAX_RECORD_BYTES + 1))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(d, dict) or d.get("kind") != kind or d.get("text") != text:
+            return None
+        return d.get("value")
+
+    def put_answer(self, kind: str, text: str, value: Any) -> None:
+        try:
+            raw = json.dumps({"kind": kind, "text": text, "value": value},
+                             ensure_ascii=False).encode()
+        except (TypeError, ValueError):
+            return
+        self._write(self._answer_path(kind, text), raw)
+
+    def _write(self, path: Optional[str], raw: bytes) -> None:
+        if path is None or self.written > MAX_STORE_BYTES or len(raw) > MAX_RECORD_BYTES:
             return
         try:
             fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".part")
