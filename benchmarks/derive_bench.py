@@ -49,8 +49,8 @@ from derive_problems import (DIMS, PROBLEMS, TOL, fd_gradient, numerator_value, 
                              rel_error, sample_points, shape_of_var)
 from prover.derive import DeriveError, check_derivation, derive  # noqa: E402
 from prover.kernel import rules as kernel_rules  # noqa: E402
-from prover.kernel.expr import (Add, Div, Expr, Func, Ident, Inv, Mul, Neg, Num, Pow,  # noqa: E402
-                                Sym, T)
+from prover.kernel.expr import (Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg,  # noqa: E402
+                                Num, Pow, Sym, T)
 
 
 # -- Expr tree → SymPy --------------------------------------------------------------------------
@@ -142,8 +142,26 @@ def to_sympy(e: Expr, syms: dict):
             return sp.Trace(v) if _is_mat(v) else v
         if e.name == "det":
             return sp.Determinant(v) if _is_mat(v) else v
-        if e.name == "log":
-            return sp.log(_scalar(v))
+        funcs = {"exp": sp.exp, "log": sp.log, "tanh": sp.tanh, "sqrt": sp.sqrt,
+                 "sigmoid": lambda t: 1 / (1 + sp.exp(-t))}
+        if e.name in funcs:  # entrywise on a matrix (ElementwiseApplyFunction), plain on a 1×1
+            if _is_mat(v) and v.shape != (1, 1):
+                fn = funcs[e.name]
+                t = sp.Dummy("t")
+                return v.applyfunc(sp.Lambda(t, fn(t)))
+            return funcs[e.name](_scalar(v))
+        if e.name == "sum" and _is_mat(v):  # 1^T U 1
+            return sp.OneMatrix(1, v.shape[0]) * v * sp.OneMatrix(v.shape[1], 1)
+        if e.name == "diag" and _is_mat(v):
+            from sympy.matrices.expressions.diagonal import DiagMatrix
+            return DiagMatrix(v)
+    if isinstance(e, Had):
+        a, b = to_sympy(e.left, syms), to_sympy(e.right, syms)
+        if _is_mat(a) and _is_mat(b) and a.shape == b.shape:
+            return sp.hadamard_product(a, b)
+        return a * b
+    if isinstance(e, Kron):
+        return sp.kronecker_product(to_sympy(e.left, syms), to_sympy(e.right, syms))
     raise Untranslatable(f"no SymPy counterpart for {e}")
 
 
