@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from prover import api
-from prover.kernel import truth
 from prover.kernel.parser import parse
 from prover.kernel.shapes import SCALAR, Shape, VarInfo
 from prover.kernel.truth import Context, decide
@@ -66,19 +65,19 @@ def test_the_honest_derivative_proof_is_valid():
 # arbitrary function, though: u_i · (1/u_i) = 1, so diag(u)^-1 u is the all-ones vector and
 # sum(diag(u)^-1 u) = tr(diag(u)^-1 diag(u)) = n, a free summation no count sees. With loops = 0
 # the corner is the single size need (2 for the bare step), and n = 2 is called true.
-@pytest.mark.xfail(strict=True, reason="truth._loops: diag(u)^-1 counts no loop, yet u_i/u_i = 1 sums to n")
+# fixed in truth._loops (was a strict xfail)
 def test_diag_inverse_times_diag_is_an_uncounted_loop():
     env = _env(u=("n", 1), s="scalar")
     assert not _decide(env, "sum(diag(u)^-1 u)", "2").holds
 
 
-@pytest.mark.xfail(strict=True, reason="truth._loops: diag(u)^-1 counts no loop, yet u_i/u_i = 1 sums to n")
+# fixed in truth._loops (was a strict xfail)
 def test_diag_inverse_trace_is_an_uncounted_loop():
     env = _env(u=("n", 1), s="scalar")
     assert not _decide(env, "tr(diag(u)^-1 diag(u))", "(s + s) / s").holds
 
 
-@pytest.mark.xfail(strict=True, reason="truth._loops: diag(vec(X))^-1 vec(X) sums to n² with no loop counted")
+# fixed in truth._loops (was a strict xfail)
 def test_diag_inverse_of_a_product_size_is_two_uncounted_loops():
     # the fix must count the diagonal's size factors (here n·n), as for an entrywise function:
     # sum(diag(vec(X))^-1 vec(X)) = n² is called 16 at the corner n = 4 alone
@@ -92,7 +91,7 @@ def test_diag_inverse_loop_is_false_off_the_corner():
     assert _decide(env, "sum(diag(u)^-1 u)", "2").kind == "false"
 
 
-@pytest.mark.xfail(strict=True, reason="truth._loops: diag(a)^-1 a sums to n with no loop counted")
+# fixed in truth._loops (was a strict xfail)
 def test_false_derivative_claim_through_diag_inverse():
     # ∂(a^T x)/∂x = (n - 3) a^T: the corner is n = 4 alone, where it is a^T
     assert _status(_derivative_proof("", "(sum(diag(a)^-1 a) - 3) a^T")) != "valid"
@@ -130,13 +129,13 @@ def test_the_honest_hessian_proof_is_valid():
     assert _status(_hessian_proof("A + A^T")) == "valid"
 
 
-@pytest.mark.xfail(strict=True, reason="truth._loops: diag(a)^-1 a sums to n with no loop counted")
+# fixed in truth._loops (was a strict xfail)
 def test_false_hessian_claim_through_diag_inverse():
     # the Hessian of x^T A x claimed to be (n - 3)(A + A^T): the corner is n = 4 alone
     assert _status(_hessian_proof("(sum(diag(a)^-1 a) - 3) (A + A^T)")) != "valid"
 
 
-@pytest.mark.xfail(strict=True, reason="truth._loops: diag(a)^-1 a sums to n with no loop counted")
+# fixed in truth._loops (was a strict xfail)
 def test_false_hessian_read_off_through_diag_inverse():
     # the read-off line itself: H = (n - 5)(A + A^T) against dx^T (2 A) dx, corner n = 6 alone
     h = "(sum(diag(a)^-1 a) - 5) (A + A^T)"

@@ -303,8 +303,7 @@ def test_kernel_against_oracle_on_random_steps_beyond_the_trace():
     assert tally["steps"] >= 30 and tally["unsound"] == 0 and tally["false_but_oracle_true"] == 0, tally
 
 
-@pytest.mark.xfail(strict=True, reason="red-team round 9, defect 1: diag(u)^-1 u sums to n, and truth._loops counts "
-                   "no loop for it (tests/test_attacks9.py)")
+# fixed in truth._loops (was a strict xfail)
 def test_kernel_against_oracle_on_size_counting_steps():
     # false steps lhs + (N - k) t, N a scalar that counts the size n (fuzz._COUNTS): true at n = k only
     import fuzz

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from contextlib import suppress
 from itertools import islice, permutations, product
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -29,7 +30,7 @@ from .evaluate import _OS, Domain, Evaluator, Matrix, ModP, Singular, equal_valu
 from .expr import ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, d_depth, mul, symbols
 from .shapes import Dim, Env, Shape, dim_size, shape_of, split
 
-MAX_SIZE = 24  # the largest size the random points go to
+MAX_SIZE = 32  # the largest size the random points go to
 MAX_GRID = 16_384  # size assignments scanned for a size-dependent step (1,024 of them checked)
 MAX_DEGREE = 10**6  # past this degree, or bits in the literals, a stated bound is worthless
 Z3_MAX_SIZE = 5  # Z3 is asked only where every size is at most this (and no det or inverse)
@@ -160,9 +161,9 @@ def _size_degree(e: Expr) -> int:
     kids = [_size_degree(k) for k in e.children()]
     if _size_dependent(e):  # tr(I p(n)) = n p(n); det(s I) = s^n: past every bound
         return 1 + kids[0] * (MAX_SIZE if e.name == "det" else 1)
-    if isinstance(e, (Add, Mul, Div, Had, Kron)):  # sums too: Σ c_k k^n, m terms, m - 1 roots
-        return sum(kids)
-    return abs(e.k) * kids[0] if isinstance(e, Pow) else max(kids, default=0)
+    # sums too: Σ c_k k^n with m terms has m - 1 roots
+    return sum(kids) if isinstance(e, (Add, Mul, Div, Had, Kron)) else abs(e.k) * kids[0] if isinstance(
+        e, Pow) else max(kids, default=0)
 
 
 def _slots(s: Shape) -> int:
@@ -184,9 +185,11 @@ def _loops(e: Expr, env: Env, w: int = 1) -> int:
     if isinstance(e, Ident) or isinstance(e, Pow) and e.k == 0:
         return w
     if -1 in kids or kids and (isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0 or isinstance(e, Func) and e.name
-                               in ELEMENTWISE) and any((isinstance(x, Mul) or isinstance(x, Func) and x.name in (
+                               in ELEMENTWISE) and any((isinstance(x, (Mul, Pow)) or isinstance(x, Func) and x.name in (
                                    "tr", "sum", "det")) and _loops(x, env, w) for x in e.children()[0].walk()):
         return -1
+    if (isinstance(e, Inv) or isinstance(e, Pow) and e.k < 0) and isinstance(e.arg, Func) and e.arg.name == "diag":
+        return (abs(e.k) if isinstance(e, Pow) else 1) * kids[0] + _slots(shape_of(e.arg.arg, env))  # u ∘ 1/u: ones
     return _slots(shape_of(e, env)) if isinstance(e, Func) and e.name in ELEMENTWISE else max(kids) if isinstance(
         e, Add) else abs(e.k) * kids[0] if isinstance(e, Pow) else sum(kids)
 
@@ -198,6 +201,9 @@ def _labels(e: Expr, env: Env) -> int:
     if isinstance(e, (Sym, Num, Ident)):
         return _slots(env[e.name].shape) if isinstance(e, Sym) else 2
     kids = [_labels(k, env) for k in e.children()]
+    if isinstance(e, Func) and e.name == "d":  # d(f(a)) holds f'(a) ∘ da: a term can bring one a's labels again
+        return kids[0] + max([_labels(x.children()[0], env) for x in e.arg.walk() if isinstance(x, (Inv, Pow)) or isinstance(
+            x, Func) and x.name in ELEMENTWISE] + [0])
     return max(kids) if isinstance(e, Add) else max(abs(e.k), 1) * kids[0] if isinstance(e, Pow) else sum(kids) + 2 * (
         isinstance(e, Kron) and any(isinstance(x, (Num, Ident)) for x in e.walk()))
 
@@ -244,10 +250,11 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
     beyond = any(isinstance(x, (Had, Kron)) or isinstance(x, Func) and (x.name in ("vec", "diag", "sum") or x.name
                  in ELEMENTWISE and not shape_of(x.arg, ctx.env).scalar) for e in (lhs, rhs) for x in e.walk())
     # an I sized by a product of dimensions (of a ⊗ or vec) is that many loops; the two sides
-    # together: P = c/Q is P·Q = c once cleared. -1: the sizes enter other than polynomially
+    # together where one divides by loops (P = c/Q is P·Q = c once cleared). -1: not polynomial
     w = max([1] + [len(x) for e in (lhs, rhs) for n in e.walk() if isinstance(n, (Kron, Func))
                    for x in (shape_of(n, ctx.env).rows, shape_of(n, ctx.env).cols) if isinstance(x, tuple)])
-    loops = -1 if -1 in (ll := _loops(lhs, ctx.env, w), lr := _loops(rhs, ctx.env, w)) else ll + lr
+    div = any(isinstance(x, Div) and _loops(x.den, ctx.env, w) for e in (lhs, rhs) for x in e.walk())
+    loops = -1 if -1 in (ll := _loops(lhs, ctx.env, w), lr := _loops(rhs, ctx.env, w)) else ll + lr if div else max(ll, lr)
     need = max(need, _labels(lhs, ctx.env), _labels(rhs, ctx.env)) if beyond else need
     used = {x for n in symbols(lhs) | symbols(rhs) for x in (ctx.env[n].shape.rows, ctx.env[n].shape.cols)}
     if not beyond and extra == 0 or beyond and loops >= 0 and not (inverted or any(
@@ -306,8 +313,7 @@ def bounds(e: Expr, n: int, order: int = 0) -> tuple[int, float]:
     coefficients once denominators are cleared: a random point errs with chance degree / p,
     and residues mod a random prime lose nothing unless the prime divides a coefficient."""
     kids = [bounds(k, n, order) for k in e.children()]
-    deg, bits = [k[0] for k in kids], [k[1] for k in kids]
-    lg = math.log2(n + 1)
+    deg, bits, lg = [k[0] for k in kids], [k[1] for k in kids], math.log2(n + 1)
     if isinstance(e, (Sym, Num, Ident)):
         v = e.value if isinstance(e, Num) else Fraction(1)
         return int(isinstance(e, Sym)), v.numerator.bit_length() + v.denominator.bit_length()
@@ -401,12 +407,9 @@ def _differ(ev: Evaluator, lhs: Expr, rhs: Expr, values: dict[str, Matrix]) -> W
 def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> Literal[True] | Witness | None:
     """True if the sides agree at a random point of these sizes, a Witness if they differ, None
     if every point tried is undefined."""
-    for fresh in range(4):
-        ev = ctx.evaluator(dims, fresh)
-        try:
+    for ev in (ctx.evaluator(dims, fresh) for fresh in range(4)):
+        with suppress(Singular, Domain):  # undefined at this point: try another
             return _differ(ev, lhs, rhs, {**ev.point, **{"d" + k: v for k, v in ev.dpoint.items()}}) or True
-        except (Singular, Domain):
-            continue
     return None
 
 
@@ -434,9 +437,8 @@ def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     # the first assignment and the largest two: `algebra` only decides which rules a step
     # needs; its truth is decided at every size by `decide`
     for dims in sizes[:1] + sorted(sizes, key=lambda x: sum(x.values()))[-2:]:
-        ev = ctx.evaluator(dims, free=True)
         try:
-            if _differ(ev, a, b, {}):
+            if _differ(ctx.evaluator(dims, free=True), a, b, {}):
                 return False
         except (Singular, Domain):
             return False
