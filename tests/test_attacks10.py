@@ -1,0 +1,113 @@
+"""Tenth round: the size argument after the round-9 fixes (`truth.plan`: the corner
+{need + a : |a| <= loops}, `_loops`, `_labels`, the `div` test, the window, the error bound).
+
+Each defect is a strict xfail with a minimal reproduction (it turns green when the kernel is
+fixed); each attack the kernel held is an ordinary test asserting the verdict it must give
+(never `valid`).
+"""
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import yaml
+
+from prover import api
+from prover.kernel.parser import parse
+from prover.kernel.shapes import SCALAR, Shape, VarInfo
+from prover.kernel.truth import Context, decide
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import oracle  # noqa: E402
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _env(**shapes) -> dict[str, VarInfo]:
+    return {n: VarInfo(Shape(*s[:2]) if s != "scalar" else SCALAR) for n, s in shapes.items()}
+
+
+def _decide(env: dict[str, VarInfo], lhs: str, rhs: str, varying: set[str] | None = None):
+    ctx = Context(env, set(env) if varying is None else varying)
+    return decide(parse(lhs, set(env)), parse(rhs, set(env)), ctx)
+
+
+def _derivative_proof(variables: str, equals: str) -> str:
+    """A correct proof that ∂(a^T x)/∂x = a^T, claiming `equals` instead: only the final
+    comparison of the read-off a^T with the claimed answer (`decide`) can stop it."""
+    return f"""theorem: t
+variables:
+  x: {{shape: [n, 1]}}
+  a: {{shape: [n, 1], constant: true}}
+{variables}claim:
+  derivative: a^T x
+  wrt: x
+  equals: {equals}
+proof:
+  - expr: d(a^T x)
+  - expr: d(a^T) x + a^T dx
+    by: diff-product
+  - expr: 0 x + a^T dx
+    by: diff-constant
+  - expr: tr(a^T dx)
+    by: [algebra, theorem-1]
+  - derivative: a^T
+    by: theorem-4
+"""
+
+
+def _status(text: str) -> str:
+    r = api.check_text(text)
+    assert r.result is not None, r.message
+    return r.result.status
+
+
+def _oracle_sizes(text: str, sizes) -> dict[int, str]:
+    proof = yaml.safe_load(text)
+    lhs, rhs, varying = oracle.claim_sides(proof)
+    return {n: oracle.judge(lhs, rhs, proof["variables"], varying, sizes=[{"n": n}]).status for n in sizes}
+
+
+def test_the_honest_derivative_proof_is_valid():
+    assert _status(_derivative_proof("  A: {shape: [n, n], constant: true}\n", "a^T")) == "valid"
+
+
+N = "(tr(I + A) - tr(A))"  # the size n, one loop
+
+
+# -- defect 1: a sum of quotients by size-dependent scalars clears to a product ------------------
+# `_loops` takes a sum's largest term (right for polynomials) and a quotient's two parts added;
+# `plan` adds the two sides' counts where a Div's denominator has loops. But a sum of quotients
+# P1/Q1 + P2/Q2 clears to (P1 Q2 + P2 Q1)/(Q1 Q2): its denominators multiply, so k terms with
+# one loop each are a polynomial of degree k in n, counted as 1. With two terms:
+#   5/(5n - 34) + 5/(5n - 37) = 5/2   exactly at n = 7 and n = 8
+# (1/x + 1/y = 1/(x+1) + 1/(y+1) at x = 1/5, y = -2/5), and the corner is {7, 8} (need = 7).
+_TWO_QUOTIENTS = (f"(5/(5 {N} - 34) + 5/(5 {N} - 37)) sum(u)", "5/2 sum(u)")
+
+
+@pytest.mark.xfail(strict=True, reason="a sum of quotients by loops counts max, not the product of denominators")
+def test_sum_of_quotients_is_counted_once():
+    env = _env(u=("n", 1), A=("n", "n"))
+    assert not _decide(env, *_TWO_QUOTIENTS).holds
+
+
+def test_sum_of_quotients_is_false_off_the_corner():
+    # the same step at n = 9 (sizes fixed) is false, at n = 7 true: the kernel agrees
+    assert _decide(_env(u=(9, 1), A=(9, 9)), *_TWO_QUOTIENTS).kind == "false"
+    assert _decide(_env(u=(7, 1), A=(7, 7)), *_TWO_QUOTIENTS).holds
+
+
+_QUOTIENTS_PROOF = _derivative_proof("  A: {shape: [n, n], constant: true}\n",
+                                     f"(2/(5 {N} - 34) + 2/(5 {N} - 37)) vec(a)^T")
+
+
+@pytest.mark.xfail(strict=True, reason="a sum of quotients by loops counts max, not the product of denominators")
+def test_false_derivative_claim_through_sum_of_quotients():
+    # ∂(a^T x)/∂x claimed (2/(5n - 34) + 2/(5n - 37)) a^T: a^T at n = 7 and 8 only
+    assert _status(_QUOTIENTS_PROOF) != "valid"
+
+
+def test_the_sum_of_quotients_claim_is_false_for_the_oracle():
+    assert _oracle_sizes(_QUOTIENTS_PROOF, (2, 6, 7, 8, 9)) == {
+        2: "false", 6: "false", 7: "true", 8: "true", 9: "false"}
