@@ -22,8 +22,16 @@ gradients):
 - right = agrees with central finite differences (first or second) at two random points
   (relative error < 1e-5 for gradients, < 1e-4 for Hessians).
 
-tensorgrad (`pip install tensorgrad`, 0.3.0) installs and imports here, but its tensors have
-named edges, and no translation from the notation to it is written yet: it has no column.
+- tensorgrad (where it imports; benchmarks/tg_column.py, which alone imports torch): f translated
+  node by node to a tensor with named edges (a row edge and a column edge, each left out where
+  the size is 1, so 1×1 values are scalars); the gradient is `Derivative(f, X).simplify()`, the
+  Hessian the Derivative of that Derivative, simplified. Answered = no exception and no
+  unevaluated Derivative; kron, vec of a matrix and d(·) have no translation (not answered,
+  reason in --detail). The answer is evaluated by tensorgrad's compiler (its generated torch
+  code, float64) and judged as above, in X's shape (a Hessian over X's column-major entries).
+
+Only the engine's derivation is timed (prove: derive + kernel check; SymPy: `diff`; tensorgrad:
+Derivative + simplify), not the numeric check. Without tensorgrad the table has no such rows.
 """
 from __future__ import annotations
 
@@ -46,6 +54,12 @@ from derive_problems import (DIMS, Problem, evaluate, f_value, materialize,  # n
                              sample_points, shape_of_var)
 from prover.derive import DeriveError, check_derivation, derive_hessian  # noqa: E402
 from prover.kernel import rules as kernel_rules  # noqa: E402
+
+try:  # the tensorgrad column: optional (it needs torch)
+    import tg_column  # noqa: E402
+except ImportError as _exc:  # pragma: no cover - depends on the environment
+    tg_column = None
+    TG_MISSING = f"{type(_exc).__name__}: {_exc}"
 
 X_mn = "X: m x n constant"
 TANH = ["x: n x 1", "b: m x 1 constant", "c: m x 1 constant"]
@@ -139,6 +153,20 @@ def sympy_hessian(p: Problem):
     return True, ok, took, note, str(r)
 
 
+def tensorgrad_run(kind: str, p: Problem):
+    """tensorgrad on one problem: (answered, right, seconds, note, answer)."""
+    f, env, points = sample_points(p, seed=zlib.crc32(p.name.encode()))
+    if kind == "hessian":
+        def judge(got, v):
+            return _err(got, fd_hessian(f, p.wrt, v)) < 1e-4
+        return tg_column.run(p, f, env, points, p.wrt, 2, judge)
+
+    def judge(got, v):
+        want = db.fd_gradient(f, p.wrt, v)
+        return got.shape == want.shape and db.rel_error(got, want) < db.TOL
+    return tg_column.run(p, f, env, points, p.wrt, 1, judge)
+
+
 def problems():
     from test_sympy_cases import CASES
 
@@ -162,9 +190,11 @@ def main() -> None:
             pr, sy = prove_hessian(p), sympy_hessian(p)
         else:
             pr, sy = db.run_prove(p, 1), db.run_sympy(p, 1)
-        rows.append((kind, p, pr, sy))
+        tg = tensorgrad_run(kind, p) if tg_column else None
+        rows.append((kind, p, pr, sy, tg))
+        tgs = f"   tensorgrad {'ok' if tg[1] else '--'} {db.fmt_ms(tg[2]):>10s}" if tg else ""
         print(f"  {p.name:34s} prove {'ok' if pr[1] else '--'} {db.fmt_ms(pr[2]):>10s}   "
-              f"sympy {'ok' if sy[1] else '--'} {db.fmt_ms(sy[2]):>10s}", file=sys.stderr)
+              f"sympy {'ok' if sy[1] else '--'} {db.fmt_ms(sy[2]):>10s}{tgs}", file=sys.stderr)
 
     def line(label, k, sel, proofs):
         rs = [r for r in rows if sel(r)]
@@ -181,23 +211,31 @@ def main() -> None:
               ("SymPy's own cases", lambda r: r[0] == "sympy-case"),
               ("all", lambda r: True)]
     dims = ", ".join(f"{k}={v}" for k, v in DIMS.items())
+    tgv = (f"tensorgrad {tg_column.VERSION} (torch {tg_column.torch.__version__})" if tg_column
+           else f"tensorgrad not available ({TG_MISSING}): no tensorgrad rows")
     print(f"\n{len(rows)} problems, dimensions {dims}, one run each; Python "
-          f"{sys.version.split()[0]}, SymPy {sp.__version__}; tensorgrad 0.3.0 installed but "
-          "not translated to (no column).\n")
+          f"{sys.version.split()[0]}, SymPy {sp.__version__}, {tgv}.\n")
     print("| problems | engine | answered | right (finite differences) | with a checked proof | "
           "median time |")
     print("|---|---|---|---|---|---|")
     for label, sel in groups:
         print(line(f"{label} | prove derive", 2, sel, True))
         print(line(f"{label} | SymPy", 3, sel, False))
+        if tg_column:
+            print(line(f"{label} | tensorgrad", 4, sel, False))
     if args.detail:
-        print("\n| problem | prove | SymPy | prove's answer / reason |")
-        print("|---|---|---|---|")
-        for kind, p, pr, sy in rows:
-            pv = "right" if pr[1] else ("WRONG" if pr[0] else "no answer")
-            sv = "right" if sy[1] else ("WRONG" if sy[0] else "no answer")
+        verdict = lambda r: "right" if r[1] else ("WRONG" if r[0] else "no answer")  # noqa: E731
+        tgh = " tensorgrad |" if tg_column else ""
+        print(f"\n| problem | prove | SymPy |{tgh} prove's answer / reason |"
+              + (" tensorgrad: why not right |" if tg_column else ""))
+        print("|---|---|---|" + ("---|---|" if tg_column else "") + "---|")
+        for kind, p, pr, sy, tg in rows:
             why = (pr[4] or "") if pr[0] else pr[3]
-            print(f"| {p.name} | {pv} | {sv} | {why[:80].replace('|', '/')} |")
+            cells = [p.name, verdict(pr), verdict(sy)] + ([verdict(tg)] if tg else [])
+            cells.append(why[:80].replace("|", "/"))
+            if tg:
+                cells.append("" if tg[1] else (tg[3] or "")[:80].replace("|", "/"))
+            print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
