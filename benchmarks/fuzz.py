@@ -848,6 +848,38 @@ def counting_steps(rng: random.Random, count: int) -> list[tuple[str, str]]:
     return out
 
 
+# scalars that count a size through other constructs (red-team round 10): an I beside a vec or
+# a ⊗, a diagonal inverse inside a ⊗, a Hadamard product with an all-ones matrix
+_COUNTS_MORE = ["sum(vec(I + A - A) .* vec(exp(A - A))) / exp(s - s)",
+                "sum(kron(diag(u)^-1 u, diag(w)^-1 w)) / sum(diag(w)^-1 w)",
+                "tr(kron(I + A, B) - kron(A, B)) / tr(B)", "sum(exp(u - u) .* (diag(v)^-1 v)) / exp(s - s)",
+                "sum(vec(diag(u)^-1 diag(u)) .* vec(I + A - A))"]
+
+
+def quotient_steps(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    """Random false steps lhs = lhs + R(N) t where R(N) = 5/(5N - 5k + 1) + 5/(5N - 5k - 2) - 5/2
+    is a sum of two quotients by a size-counting scalar N (n): zero at n = k and n = k + 1 only
+    (1/x + 1/y = 1/(x+1) + 1/(y+1) at x = 1/5, y = -2/5). Cleared, R is of degree two in n, where a
+    count that takes a sum's largest term sees one loop: a corner of two sizes."""
+    out = []
+    for lhs, _ in beyond_steps(rng, count):
+        n, k = rng.choice(_COUNTS + _COUNTS_MORE), rng.randrange(2, 14)
+        t = rng.choice(["s", "sum(u)", "exp(s)", "sum(w)", "u^T v", "(s + s) / s"])
+        r = f"(5/(5 ({n}) - {5 * k - 1}) + 5/(5 ({n}) - {5 * k + 2}) - 5/2)"
+        out.append((lhs, f"{lhs} + {r} {t}" if rng.random() < 0.5 else f"{lhs} + {r} ({t})"))
+    return out
+
+
+def more_counting_steps(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    """`counting_steps` with the counters of `_COUNTS_MORE`: false at every size but one."""
+    out = []
+    for lhs, _ in beyond_steps(rng, count):
+        n, k = rng.choice(_COUNTS_MORE), rng.randrange(2, 14)
+        t = rng.choice(["s", "sum(u)", "exp(s)", "sum(w)", "u^T v", "(s + s) / s"])
+        out.append((lhs, f"{lhs} + ({n} - {k}) {t}"))
+    return out
+
+
 def beyond_steps(rng: random.Random, count: int) -> list[tuple[str, str]]:
     """Random scalar steps: a template filled twice, with the second filling often a small
     change of the first (swap two factors, transpose, a law of one function), so that true and
@@ -872,10 +904,11 @@ def beyond_steps(rng: random.Random, count: int) -> list[tuple[str, str]]:
     return out
 
 
-def beyond_crosscheck(count: int = 60, seed: int = 0, counting: bool = False) -> dict[str, int]:
+def beyond_crosscheck(count: int = 60, seed: int = 0, counting: bool | str = False) -> dict[str, int]:
     """Kernel verdicts (truth.decide) against the oracle's on `count` random steps: the number of
     steps the kernel holds that the oracle finds false (soundness failures, must be 0), and the
-    other tallies. `counting`: the steps of `counting_steps` (false at every size but one)."""
+    other tallies. `counting`: the steps of `counting_steps` (false at every size but one);
+    "quotients": `quotient_steps` (false at every size but two); "more": `more_counting_steps`."""
     from prover.kernel.parser import parse
     from prover.kernel.shapes import SCALAR, Shape, VarInfo
     from prover.kernel.truth import Context, decide
@@ -885,7 +918,9 @@ def beyond_crosscheck(count: int = 60, seed: int = 0, counting: bool = False) ->
     tally = {"steps": 0, "kernel_holds": 0, "kernel_false": 0, "kernel_unknown": 0, "oracle_true": 0,
              "oracle_false": 0, "oracle_undefined": 0, "unsound": 0, "false_but_oracle_true": 0}
     bad: list[tuple[str, str]] = []
-    for lhs, rhs in (counting_steps if counting else beyond_steps)(random.Random(seed), count):
+    gen = {"quotients": quotient_steps, "more": more_counting_steps}.get(counting) if isinstance(  # type: ignore[arg-type]
+        counting, str) else counting_steps if counting else beyond_steps
+    for lhs, rhs in gen(random.Random(seed), count):
         try:
             ev = decide(parse(lhs, set(env)), parse(rhs, set(env)), ctx)
         except Exception:  # noqa: BLE001  (a shape error: not a step)
