@@ -155,8 +155,7 @@ def _read_assumptions(proof: ProofIn, env: Env, names: set[str]
             raise ProveError("assume", f"assume: sizes: {a} {op} {b} is not a relation between "
                              "dimension symbols of the declarations, or a lower bound on one",
                              where=("assume", "sizes", k))
-    invertible = tuple(_parse_claim(proof, "", "assume: invertible", names, env, text,
-                                    ("assume", "invertible", k))
+    invertible = tuple(_parse_claim(proof, "", "assume: invertible", names, env, text, ("assume", "invertible", k))
                        for k, text in enumerate(proof.assume.get("invertible", [])))
     return relations, invertible
 
