@@ -180,3 +180,67 @@ def test_error_bound_counts_kronecker_arguments():
                   for s in (shape_of(x.arg, env) for x in fnodes))
     argdeg = max(truth.bounds(x.arg, n)[0] for x in fnodes)
     assert ev.bound >= entries ** 2 * argdeg / 2**60, (ev.bound, entries ** 2 * argdeg / 2**60)
+
+
+def test_sum_of_quotients_through_every_size_counter():
+    # the defect is in the count, not in one counter: each of these n's is fooled at one k
+    env = _env(u=("n", 1), w=("m", 1), A=("n", "n"), s="scalar")
+    for n in (N, "sum(diag(u)^-1 u)", "(sum(exp(u - u)) / exp(s - s))", "(sum(kron(diag(u)^-1 u, w)) / sum(w))"):
+        held = [k for k in range(2, 12) if _decide(env, f"(5/(5 {n} - {5 * k - 1}) + 5/(5 {n} - {5 * k + 2})) sum(u)",
+                                                   "5/2 sum(u)").holds]
+        assert len(held) == 1, (n, held)  # documents the defect above: one k, the corner's
+
+
+# -- attacks the kernel held ---------------------------------------------------------------------
+_COUNTERS = [N, "sum(diag(u)^-1 u)", "(sum(exp(u - u)) / exp(s - s))"]
+_HELD = {
+    # the quotients inside a function's argument: a function of a size-dependent value, windowed
+    "in exp": lambda n, k: (f"exp(5/(5 {n} - {5 * k - 1}) + 5/(5 {n} - {5 * k + 2})) sum(u)", "exp(5/2) sum(u)"),
+    # diagonal inverses of size-dependent scalars as the denominators: -1, windowed
+    "diag inverse": lambda n, k: (f"(5 diag(5 {n} - {5 * k - 1})^-1 + 5 diag(5 {n} - {5 * k + 2})^-1) sum(u)",
+                                  "5/2 sum(u)"),
+    # scalar powers -1: inverted, windowed (`_size_degree` adds a sum's terms)
+    "power -1": lambda n, k: (f"(5 (5 {n} - {5 * k - 1})^-1 + 5 (5 {n} - {5 * k + 2})^-1) sum(u)", "5/2 sum(u)"),
+    # one quotient on each side: the two sides' counts are added (P = c/Q is P·Q = c)
+    "both sides": lambda n, k: (f"5/(5 {n} - {5 * k - 1}) sum(u)", f"(5/2 - 5/(5 {n} - {5 * k + 2})) sum(u)"),
+    # a quotient per entry under ∘: the all-ones exp(v - v) adds its loop
+    "hadamard": lambda n, k: (f"sum(u .* (5/(5 {n} - {5 * k - 1}) exp(v - v) + 5/(5 {n} - {5 * k + 2}) exp(v - v)))",
+                              "5/2 sum(u .* exp(v - v))"),
+    # the same polynomial (n - k)(n - k - 1) as a product of two counters
+    "product": lambda n, k: (f"({n} - {k}) ({n} - {k + 1}) sum(u) + sum(u)", "sum(u)"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(_HELD))
+def test_size_polynomials_the_kernel_counts(form):
+    env = _env(u=("n", 1), v=("n", 1), A=("n", "n"), s="scalar")
+    for n in _COUNTERS:
+        for k in range(2, 12):
+            assert not _decide(env, *_HELD[form](n, k)).holds, (form, n, k)
+
+
+def _vanishing(sizes: list[int], n: str) -> str:
+    """Σ c_i / (n - a_i), zero at every size in `sizes` and nowhere else (partial fractions of
+    Π (n - j) / Π (n - a_i), the a_i past the sizes at half-integers)."""
+    a = [Fraction(max(sizes)) + i + Fraction(1, 2) for i in range(1, len(sizes) + 2)]
+    terms = []
+    for i, ai in enumerate(a):
+        c = Fraction(1)
+        for j in sizes:
+            c *= ai - j
+        for k, ak in enumerate(a):
+            if k != i:
+                c /= ai - ak
+        terms.append(f"({c.numerator}/{c.denominator})/({n} - {ai.numerator}/{ai.denominator})")
+    return "(" + " + ".join(terms) + ")"
+
+
+@pytest.mark.parametrize("top", [5, 9, 13])
+def test_window_holds_against_rational_size_functions(top):
+    # the windowed path (a function of sum(exp(u - u)), loops = -1) with a rational function of
+    # n = sum(exp(u - u)) / exp(s - s), zero at 2..top: `need` grows with the denominators
+    # (`_degree`), and the window always reaches past the roots
+    env = _env(u=("n", 1), s="scalar")
+    g = "exp(sum(exp(u - u)))"
+    r = _vanishing(list(range(2, top + 1)), "(sum(exp(u - u)) / exp(s - s))")
+    assert not _decide(env, f"{r} sum(u) + sum(u) + {g}", f"sum(u) + {g}").holds
