@@ -572,6 +572,8 @@ def test_a_poisoned_suggestion_changes_no_verdict():
         assert memo and "trace-cyclic" in first.suggestion
         for k in memo:
             memo[k] = ["transpose-product"]
+        from prover import explain  # it also remembers what it said of the step: forget that,
+        explain._EXPLAINED.clear()  # so that the poisoned suggestion is what it reads
         again = _last(text)
         assert again.status == "unjustified" and again.suggestion == ["transpose-product"]
         cited = _last(text.replace("by: transpose-transpose", "by: transpose-product"))
