@@ -314,7 +314,7 @@ def test_kernel_against_oracle_on_size_counting_steps():
 
 # red-team round 10: a sum of two quotients by a size-counting scalar, zero at two sizes only
 # (fuzz.quotient_steps); the kernel's corner counts a sum's largest term (tests/test_attacks10.py)
-@pytest.mark.xfail(strict=True, reason="truth._loops counts a sum of quotients by loops once (round 10)")
+# fixed in truth._loops (was a strict xfail)
 def test_kernel_against_oracle_on_sums_of_quotients():
     import fuzz
 

@@ -54,9 +54,7 @@ def _is_prime(n: int) -> bool:
 def random_prime(bits: int = 61) -> int:
     """A prime drawn from [2^(bits-1), 2^bits) with the operating system's randomness: no text
     can be written against a modulus it cannot know."""
-    while not _is_prime(n := _OS.randrange(1 << (bits - 1), 1 << bits) | 1):
-        pass
-    return n
+    return next(n for n in iter(lambda: _OS.randrange(1 << (bits - 1), 1 << bits) | 1, 0) if _is_prime(n))
 
 
 class ModP:

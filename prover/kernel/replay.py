@@ -138,8 +138,7 @@ def check_proof(proof: ProofIn, cite: Citer, justifier: Justifier | None = None)
         if truth is None or not truth.holds:
             message = (f"incomplete: the proof ends at {show(prev, names)}, not at the claim's right-hand "
                        f"side {show(end, names)}" + (f" ({truth.note or truth.kind})" if truth else ""))
-    status = "invalid" if bad or message else "valid"
-    return ProofResult(proof.theorem, "", status, results, message, context=ctx, assumptions=[
+    return ProofResult(proof.theorem, "", "invalid" if bad or message else "valid", results, message, context=ctx, assumptions=[
         " ".join(map(str, r)) for r in relations] + [f"{show(e, names)} invertible" for e in invertible])
 
 
