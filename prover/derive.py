@@ -29,7 +29,7 @@ import yaml
 
 from .checking import check_proof
 from .kernel.errors import Limits, ProveError
-from .kernel.expr import (ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num,
+from .kernel.expr import (Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num,
                           Pow, Sym, T, add, d, mul, replace_at, size, symbols)
 from .trees import subterms
 from .kernel.parser import parse
