@@ -11,7 +11,8 @@ Untrusted tooling around the kernel, as a pipeline whose stages are its modules:
 4. `gate` — in a worker: proofs matched to problems; a changed claim or declaration, or a
    citation the problem does not allow, is `rejected`; the rest becomes a normalised payload.
 5. `check` — in a worker: the kernel checks each payload; `grade_submission` is the whole of
-   stages 3–5 for one submission, inside one time budget, in a process of `pool`.
+   stages 3–5 for one submission, inside one time budget, in a process of `pool`. The workers
+   of a run share their records (`shared`), so each distinct proof is checked once.
 6. `score` — in the parent: statuses, points and partial credit (milestones).
 7. `formats` and `feedback` — text, CSV, JSON, Gradescope, PrairieLearn and Markdown pages;
    one feedback model, one renderer per spelling; `safe` makes student text harmless.

@@ -7,7 +7,10 @@ report need (the report is built from the grades: `report.py` never reads a subm
 parent scores it at once (`score.score_problem`) and keeps the grades, so that it holds nothing
 proportional to the class beyond them (file hashes and proof digests for the statistics). A
 submission whose work does not finish — over the time limit, its worker dead — is `error` on
-every problem, with the reason; no other student is affected. Read next: `formats.py`.
+every problem, with the reason; no other student is affected. The workers share the records of
+the proofs they check through a private folder the run makes and removes (`shared.py`): each
+distinct proof of the class is checked once; the parent never reads it. Read next:
+`formats.py`.
 """
 from __future__ import annotations
 
