@@ -101,8 +101,8 @@ def small_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 60,
     # the smallest sizes first, where the claim is asserted: a witness is checked exactly, so it
     # may come from any size, and a 2×2 one is easier to read than one at the sizes truth needed
     syms = ctx.dim_syms
-    small = [d for d in ({x: 2 + i for i, x in enumerate(syms)}, {x: 2 for x in syms})
-             if ctx.defined(d) and d not in sizes]
+    cands = [{x: 2 + i for i, x in enumerate(syms)}, {x: 2 for x in syms}]
+    small = [d for k, d in enumerate(cands) if ctx.defined(d) and d not in sizes and d not in cands[:k]]
     for dims in small + sorted(sizes, key=lambda d: (max(d.values(), default=0), list(d.values()))):
         for attempt in range(tries):
             span = 2 if attempt < tries // 2 else 5
