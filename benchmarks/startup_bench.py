@@ -38,11 +38,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def prove_cmd(tree: str | None = None) -> list[str]:
     """The `prove` console script of this interpreter's environment (not Perl's), else
-    `python -m prover`; with `tree`, that source tree's `prover.cli:main` (as the script runs
-    it)."""
+    `python -m prover`; with `tree`, that source tree's console entry point (`prover.cli:entry`,
+    or `main` in trees from before it), as the script runs it."""
     if tree:
         return [sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv.pop(1)); "
-                "sys.argv[0] = 'prove'; from prover.cli import main; sys.exit(main())",
+                "sys.argv[0] = 'prove'; from prover import cli; sys.exit((getattr(cli, 'entry', None) or cli.main)())",
                 str(Path(tree).resolve())]
     here = Path(sys.executable).parent / ("prove.exe" if os.name == "nt" else "prove")
     return [str(here)] if here.exists() else [sys.executable, "-m", "prover"]
@@ -139,7 +139,8 @@ def _imports(cmd: list[str], module: str, env: dict[str, str]) -> bool:
         full = [sys.executable, "-X", "importtime", *cmd[1:]]  # -c CODE [TREE] ARGS
     else:
         full = [sys.executable, "-X", "importtime", "-c",
-                "import sys; from prover.cli import main; sys.argv[0] = 'prove'; main()", *cmd[1:]]
+                "import sys; from prover import cli; sys.argv[0] = 'prove'; (getattr(cli, 'entry', None) or cli.main)()",
+                *cmd[1:]]
     out = subprocess.run(full, cwd=ROOT, env=env, capture_output=True, text=True)
     return any(line.rstrip().endswith("| " + module) or line.rstrip().endswith(" " + module)
                for line in out.stderr.splitlines())

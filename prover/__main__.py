@@ -1,5 +1,5 @@
 """`python -m prover`: the `prove` command, for when another `prove` (Perl's) is first on the PATH."""
-from .cli import main
+from .cli import entry
 
 if __name__ == "__main__":
-    main()
+    entry()

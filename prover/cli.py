@@ -438,6 +438,29 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(0)
 
 
+def entry() -> None:
+    """The `prove` console script and `python -m prover`: `main`, then the exit code handed to the
+    operating system as soon as the output is flushed. Tearing the interpreter down afterwards —
+    Z3's context, every module's objects — takes about 70 ms, a fifth of a `prove check`, and
+    nothing a finished command needs happens there: each command closes its files and worker
+    pools itself. `prove grade` keeps the ordinary exit (its forkserver is shut down at exit)."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    if next((w for w in sys.argv[1:] if not w.startswith("-")), "") == "grade":
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        code = code or 1
+    os._exit(code)
+
+
 def _silence_stdout() -> None:
     """After a broken pipe, send what is still buffered nowhere, so the exit prints no error."""
     try:
@@ -448,4 +471,4 @@ def _silence_stdout() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    entry()

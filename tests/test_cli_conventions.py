@@ -240,7 +240,7 @@ def test_sympy_is_not_a_runtime_dependency():
     assert not any(d.lower().startswith("sympy") for d in meta["dependencies"])
     assert any(d.lower().startswith("sympy") for d in meta["optional-dependencies"]["test"])
     assert meta["name"] != "prove"  # PyPI's `prove` is another project
-    assert meta["scripts"]["prove"] == "prover.cli:main"
+    assert meta["scripts"]["prove"] == "prover.cli:entry"
 
 
 def test_nothing_under_prover_imports_sympy():
