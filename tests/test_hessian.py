@@ -428,8 +428,6 @@ def test_a_hessian_problem_the_grader_cannot_use_is_refused(tmp_path, claim, ext
     assert says in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="prover/grade/read.py reads a hessian: step as expr: "
-                   "(`key = ... else 'expr'`); it needs the step's own key")
 def test_a_hessian_submission_is_graded(tmp_path):
     hw = assignment(tmp_path, "{hessian: x^T A x, wrt: x, equals: A + A^T}")
     for who, answer in (("alice", "A + A^T"), ("bob", "2 A")):

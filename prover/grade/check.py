@@ -29,7 +29,7 @@ from ..kernel.errors import ProveError
 from ..kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
 from ..kernel.parser import parse
 from ..kernel.shapes import shape_of
-from ..proofs import Library, ProofFile, lemma_rule, to_kernel
+from ..proofs import Library, ProofFile, lemma_or_reason, to_kernel
 from ..render import counterexample_line
 from ..rulebase import load_rulebook
 from ..source import Located
@@ -269,7 +269,7 @@ def _resolver(payload: dict, book, active: list[str]):
                         i = min(over)
                         done[key] = (None, f"lemma {name!r} step {i} {over[i]}")
                     else:
-                        done[key] = (lemma_rule(lpf), "")
+                        done[key] = lemma_or_reason(lpf, name)
                 finally:
                     active.pop()
             return done[key]
@@ -430,7 +430,8 @@ def _step_text(lp: LoadedProof, index: Optional[int]) -> str:
     wrt = (lp.dump.get("claim") or {}).get("wrt") or "X"
 
     def expr(s: dict) -> str:
-        return s.get("expr") or (f"∂f/∂{wrt} = {s['derivative']}" if s.get("derivative") else "")
+        return s.get("expr") or (f"∂f/∂{wrt} = {s['derivative']}" if s.get("derivative") else
+                                 f"the Hessian in {wrt} = {s['hessian']}" if s.get("hessian") else "")
 
     this = expr(steps[index])
     by = ", ".join(steps[index].get("by") or [])

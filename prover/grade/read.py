@@ -17,7 +17,7 @@ import yaml as _yaml
 
 from ..checking import claim_text
 from ..kernel.errors import Limits
-from ..proofs import DerivativeStep, parse_proof, to_kernel
+from ..proofs import DerivativeStep, HessianStep, parse_proof, to_kernel
 from ..source import Located, SourceError, fast_load, load_yaml
 from .assignment import assume_key, canonical_claim, claim_names, normal_text, var_key
 from .limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_PROOFS_PER_FILE, \
@@ -261,7 +261,7 @@ def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
     kind, canon = canonical_claim(pf.claim, set(names))
     steps, lines, cites = [], [], []
     for i, item in enumerate(pf.proof):
-        key = "derivative" if isinstance(item, DerivativeStep) else "expr"
+        key = "derivative" if isinstance(item, DerivativeStep) else "hessian" if isinstance(item, HessianStep) else "expr"
         by = item.by if isinstance(item.by, list) else ([item.by] if item.by else [])
         if len(by) > MAX_CITATIONS_PER_STEP:
             line, col = src.pos(("proof", i, "by"))
