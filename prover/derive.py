@@ -259,7 +259,11 @@ class Engine:
                 return Func(x.name, d(x.arg)), "diff-" + x.name
         if isinstance(x, Had):
             return add(Had(d(x.left), x.right), Had(x.left, d(x.right))), "diff-hadamard"
-        if isinstance(x, Kron):
+        if isinstance(x, Kron):  # a constant factor keeps no d( ) (a kron(0, X) has no size)
+            if self.wrt not in symbols(x.left):
+                return Kron(x.left, d(x.right)), "diff-kron-constant-left"
+            if self.wrt not in symbols(x.right):
+                return Kron(d(x.left), x.right), "diff-kron-constant-right"
             return add(Kron(d(x.left), x.right), Kron(x.left, d(x.right))), "diff-kron"
         raise DeriveError(f"no differential rule for {show(x, self.names)}")
 
@@ -380,7 +384,7 @@ class Engine:
             e = self.emit(tidy, "algebra") if tidy != e else e
             e = self.settle_traces(e)
             for step in (self._diag_cancel, self._open_sums, self._open_vecs,
-                         self._open_hadamards):
+                         self._open_hadamards, self._open_kron_traces):
                 new = step(e)
                 if new is not None:
                     e = new
@@ -395,6 +399,16 @@ class Engine:
                                               "it out")
                 return e
         raise DeriveError("the differentials did not come out of ∘, ⊗, vec and sum")
+
+    def _open_kron_traces(self, e: Expr) -> Expr | None:
+        """tr(A ⊗ B) = tr(A) tr(B) (trace-kron) where the differential is under the ⊗."""
+        sites = [x for x in e.walk() if isinstance(x, Func) and x.name == "tr"
+                 and isinstance(x.arg, Kron) and _has_d(x.arg)]
+        if not sites:
+            return None
+        for old in dict.fromkeys(sites):
+            e = _replace(e, old, mul(Func("tr", old.arg.left), Func("tr", old.arg.right)))
+        return self.emit(e, "trace-kron")
 
     def _diag_cancel(self, e: Expr) -> Expr | None:
         """diag(u)^-1 (W ∘ V) where u is a factor of every term of W: the terms are written out
