@@ -218,7 +218,7 @@ UNSUPPORTED: list[tuple[str, str, tuple[str, ...], str]] = [
     ("tr(X)", "Y", ("X: n x n",), "wrt not declared"),
     ("tr(A X)", "A", ("A: n x n constant", "X: n x n"), "wrt declared constant"),
     ("sum(X)", "X", ("X: n x n",), "the all-ones matrix"),
-    ("tr(kron(A, X))", "X", ("A: n x n constant", "X: n x n"), "no rule for tr of a Kronecker"),
+    ("sum(kron(A, X))", "X", ("A: n x n constant", "X: n x n"), "the sum of a Kronecker product needs all-ones"),
     ("tr(a^T X)", "X", ("a: n x 1 constant", "X: n x n"), "shape error: trace of a row"),
     ("log(det(X))", "X", ("X: n x m",), "shape error: det of a non-square matrix"),
     ("tr(d(X))", "X", ("X: n x n",), "a differential inside f"),
