@@ -365,8 +365,18 @@ def _add_schema(commands) -> Parser:
     return p
 
 
-from .cli_grade import add_grade  # noqa: E402
-from .cli_render import add_render  # noqa: E402
+def add_grade(commands) -> Parser:
+    """`prove grade`'s options, from `cli_grade` (imported only when grade's parser is built)."""
+    from .cli_grade import add_grade as add
+
+    return add(commands)
+
+
+def add_render(commands) -> Parser:
+    """`prove render`'s options, from `cli_render` (imported only when its parser is built)."""
+    from .cli_render import add_render as add
+
+    return add(commands)
 
 
 _COMMANDS = {"check": _add_check, "derive": _add_derive, "equiv": _add_equiv, "grade": add_grade,
