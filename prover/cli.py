@@ -445,6 +445,13 @@ def main(argv: list[str] | None = None) -> None:
         echo(err=True)
         echo("Aborted!", err=True)
         sys.exit(1)
+    except Exception as exc:  # a rule whose statement does not parse, found when first used
+        from .source import SourceError
+
+        if not isinstance(exc, SourceError):
+            raise
+        echo(f"prove {words[at]}: error: {exc.message}", err=True)
+        sys.exit(2)
     sys.exit(0)
 
 
