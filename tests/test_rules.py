@@ -96,3 +96,22 @@ def test_rule_reference_is_in_sync():
     entries, _ = load_rulebook()
     assert (ROOT / "docs" / "rules.md").read_text() == rule_reference(entries), \
         "regenerate with: prove rules --format markdown > docs/rules.md"
+
+
+def test_a_rule_whose_statement_does_not_parse_is_reported_with_its_place(tmp_path):
+    """Rules are built from their statements on first use (start-up): a statement that does not
+    parse is still reported, with file, line and column — as `false` by `prove rules --verify`,
+    and as an error (exit 2) by a command that uses it — never a traceback."""
+
+    from tests.helpers import run_cli
+
+    folder = tmp_path / "rules"
+    shutil.copytree(ROOT / "rules", folder)
+    diff = folder / "differential.yaml"
+    diff.write_text(diff.read_text().replace("statement: d(tr(X)) = tr(d(X))", "statement: d(tr(X)) = tr(d(X)"))
+    env = {"PROVE_RULES": str(folder)}
+    r = run_cli(["rules", "--verify"], env=env)
+    assert r.exit_code == 1 and "verified: false — differential.yaml:6:16: diff-trace: expected ')'" in r.output
+    r = run_cli(["derive", "tr(X)", "--wrt", "X", "--var", "X: n x n"], env=env)
+    assert r.exit_code == 2 and "differential.yaml:6:16: diff-trace" in r.output
+    assert "Traceback" not in r.output
