@@ -15,8 +15,11 @@ import pytest
 import yaml
 
 from prover import api
+from tests.attack_helpers import decide_text as _decide
+from tests.attack_helpers import derivative_proof as _derivative_proof
+from tests.attack_helpers import env_of as _env
+from tests.attack_helpers import status as _status
 from prover.kernel.parser import parse
-from prover.kernel.shapes import SCALAR, Shape, VarInfo
 from prover.kernel.truth import Context, decide
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -24,43 +27,6 @@ import oracle  # noqa: E402
 
 
 # -- helpers -------------------------------------------------------------------------------------
-def _env(**shapes) -> dict[str, VarInfo]:
-    return {n: VarInfo(Shape(*s[:2]) if s != "scalar" else SCALAR) for n, s in shapes.items()}
-
-
-def _decide(env: dict[str, VarInfo], lhs: str, rhs: str, varying: set[str] | None = None):
-    ctx = Context(env, set(env) if varying is None else varying)
-    return decide(parse(lhs, set(env)), parse(rhs, set(env)), ctx)
-
-
-def _derivative_proof(variables: str, equals: str) -> str:
-    """A correct proof that ∂(a^T x)/∂x = a^T, claiming `equals` instead: only the final
-    comparison of the read-off a^T with the claimed answer (`decide`) can stop it."""
-    return f"""theorem: t
-variables:
-  x: {{shape: [n, 1]}}
-  a: {{shape: [n, 1], constant: true}}
-{variables}claim:
-  derivative: a^T x
-  wrt: x
-  equals: {equals}
-proof:
-  - expr: d(a^T x)
-  - expr: d(a^T) x + a^T dx
-    by: diff-product
-  - expr: 0 x + a^T dx
-    by: diff-constant
-  - expr: tr(a^T dx)
-    by: [algebra, theorem-1]
-  - derivative: a^T
-    by: theorem-4
-"""
-
-
-def _status(text: str) -> str:
-    r = api.check_text(text)
-    assert r.result is not None, r.message
-    return r.result.status
 
 
 def _oracle_sizes(text: str, sizes) -> dict[int, str]:
