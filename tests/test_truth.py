@@ -129,3 +129,13 @@ def test_z3_script_answers(lhs, rhs, want):
     names = set(env)
     verdict, _ = z3_decide(parse(lhs, names), parse(rhs, names), ctx, {"n": 2}, 1, 3_000_000)
     assert verdict == want
+
+
+def test_a_symbol_the_step_does_not_use_cannot_hide_a_false_step():
+    """The windowed check gives a symbol the step does not use one size (the least where the
+    claim is defined, here m >= n): a step true at that size alone is still refused, since every
+    size of the symbols it does use is checked."""
+    ctx = Context(ENV, {"X"}, relations=(("m", ">=", "n"),))
+    for k in (2, 3, 4):
+        t = decide(parse(f"(tr(A^0) - {k}) A", set(ENV)), parse("0", set(ENV)), ctx)
+        assert t.kind == "false", (k, t)
