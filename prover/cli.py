@@ -226,7 +226,7 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
     H: d(d(f)) brought to dx^T G dx (vec(dX)^T G vec(dX) for a matrix X), H = (G + G^T)/2."""
     from pathlib import Path
 
-    from .derive import DeriveError, check_derivation, derive as run_derive, derive_hessian
+    from .derive import DeriveError, derive_checked
     from .proofs import parse_proof
     from .source import SourceError, load_yaml, read_text
 
@@ -263,19 +263,11 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         raise UsageError("a Hessian is the same in either layout: drop --layout")
     layout = layout or "numerator"
     try:
-        dv = (derive_hessian(f_text, wrt_name, env, theorem) if hessian
-              else run_derive(f_text, wrt_name, env, layout, theorem))
-        result = check_derivation(dv)
+        dv, answer = derive_checked(f_text, wrt_name, env, layout, theorem, hessian)
     except DeriveError as exc:
         echo(f"cannot derive: {exc}", err=True)
         sys.exit(1)
-    if result.status != "valid":
-        bad = next((s for s in result.steps if s.status != "valid"), None)
-        why = f"step {bad.index} ({bad.expr}): {bad.message}" if bad else result.message
-        echo(f"cannot derive: the engine's proof was not accepted by the checker: {why}", err=True)
-        sys.exit(1)
     text = dv.proof_yaml()
-    answer = str(dv.steps[-1][0])
     written = output if output and output != STDIN else None
     if written:
         Path(written).write_text(text, encoding="utf-8")
@@ -379,8 +371,15 @@ def add_render(commands) -> Parser:
     return add(commands)
 
 
+def add_serve(commands) -> Parser:
+    """`prove serve`'s options, from `cli_serve` (imported only when its parser is built)."""
+    from .cli_serve import add_serve as add
+
+    return add(commands)
+
+
 _COMMANDS = {"check": _add_check, "derive": _add_derive, "equiv": _add_equiv, "grade": add_grade,
-             "render": add_render, "rules": _add_rules, "schema": _add_schema}
+             "render": add_render, "rules": _add_rules, "schema": _add_schema, "serve": add_serve}
 
 
 def parsers(prog: str = "prove", only: str | None = None) -> tuple[Parser, dict[str, Parser]]:
@@ -460,7 +459,8 @@ def entry() -> None:
     operating system as soon as the output is flushed. Tearing the interpreter down afterwards —
     Z3's context, every module's objects — takes about 70 ms, a fifth of a `prove check`, and
     nothing a finished command needs happens there: each command closes its files and worker
-    pools itself. `prove grade` keeps the ordinary exit (its forkserver is shut down at exit)."""
+    pools itself. `prove grade` and `prove serve` keep the ordinary exit (their forkservers are
+    shut down at exit)."""
     try:
         main()
         code = 0
@@ -468,7 +468,7 @@ def entry() -> None:
         code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
         if not isinstance(exc.code, (int, type(None))):
             print(exc.code, file=sys.stderr)
-    if next((w for w in sys.argv[1:] if not w.startswith("-")), "") == "grade":
+    if next((w for w in sys.argv[1:] if not w.startswith("-")), "") in ("grade", "serve"):
         sys.exit(code)
     try:
         sys.stdout.flush()

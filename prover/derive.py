@@ -1322,6 +1322,22 @@ def check_derivation(dv: Derivation):
     return result
 
 
+def derive_checked(f_text: str, wrt: str, variables: dict[str, VarInfo],
+                   layout: str = "numerator", theorem: str = "derived",
+                   hessian: bool = False) -> tuple[Derivation, str]:
+    """Derive (the Hessian with `hessian`) and have the kernel check the proof, as `prove
+    derive` does before printing anything: (the derivation, its answer as text). Raises
+    DeriveError when the engine cannot derive or the kernel refuses its proof."""
+    dv = (derive_hessian(f_text, wrt, variables, theorem) if hessian
+          else derive(f_text, wrt, variables, layout, theorem))
+    result = check_derivation(dv)
+    if result.status != "valid":
+        bad = next((s for s in result.steps if s.status != "valid"), None)
+        why = f"step {bad.index} ({bad.expr}): {bad.message}" if bad else result.message
+        raise DeriveError(f"the engine's proof was not accepted by the checker: {why}")
+    return dv, str(dv.steps[-1][0])
+
+
 def _groups(steps: list[tuple[str, list[str]]], fine: list[tuple[str, list[str]]]
             ) -> list[list[tuple[str, list[str]]]] | None:
     """The single moves each grouped step stands for: a grouped line is the last line of

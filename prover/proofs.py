@@ -369,10 +369,11 @@ def load_proof_text(text: str) -> ProofIn:
 # -- lemmas -------------------------------------------------------------------------------------
 class Library:
     """Finds lemma files by theorem name (same folder first, then --lib paths), checks each once,
-    and refuses cycles."""
+    and refuses cycles. With `near=False` the proof's own folder is not searched: only `lib`
+    (`prove serve`, whose texts name no folder)."""
 
-    def __init__(self, book: RuleBook, lib: list[Path] | None = None):
-        self.book, self.lib = book, lib or []
+    def __init__(self, book: RuleBook, lib: list[Path] | None = None, near: bool = True):
+        self.book, self.lib, self.near = book, lib or [], near
         self.index: dict[str, Path] | None = None
         self.done: dict[str, tuple[Rule | None, str]] = {}
         self.active: list[str] = []
@@ -406,7 +407,7 @@ class Library:
     def resolver(self, here: Path):
         def resolve(name: str) -> tuple[Rule | None, str]:
             key = normalize(name)
-            path = self._scan(here.parent).get(key)
+            path = self._scan(here.parent).get(key) if self.near else None
             if path is None:
                 for lib in self.lib:
                     path = self._scan(lib).get(key)

@@ -38,7 +38,7 @@ from .gate import Outcome, _resolved, gate_student, proof_label
 from .read import LoadedFile, LoadedProof, read_submission
 from .records import Fault, FileError, ProofFacts, Status, TaskFailure
 from .shared import Answers, Store
-from .submissions import Student, read_bytes
+from .submissions import Student, read_bytes, within_limit
 
 
 @dataclass
@@ -336,7 +336,7 @@ def grade_submission(st: Student, assignment: Optional[Assignment] = None) -> Su
     loads: list[LoadedFile] = []
     digests: list[str] = []
     for f in st.files:
-        raw, err = read_bytes(Path(f.path))
+        raw, err = read_bytes(Path(f.path)) if f.data is None else within_limit(f.data)
         digest = "" if err else hashlib.sha256(raw).hexdigest()
         if err:
             lf = LoadedFile(err)

@@ -23,6 +23,7 @@ class SubmittedFile:
     rel: str  # shown to people: student/q1.yaml
     stem: str  # the file name without its suffix, for matching a problem
     path: str  # where a worker reads it
+    data: bytes | None = None  # the file's bytes, when they come with it (`prove serve`)
 
 
 @dataclass
@@ -59,6 +60,14 @@ def read_bytes(path: Path) -> tuple[bytes, FileError | None]:
     if len(raw) > MAX_FILE_BYTES:  # it grew after lstat
         return b"", FileError(f"the file is over the limit for a submitted file "
                               f"({MAX_FILE_BYTES:,} bytes)", Fault.FILE)
+    return raw, None
+
+
+def within_limit(raw: bytes) -> tuple[bytes, FileError | None]:
+    """A file's bytes that came with the request (`prove serve`), within the same limit."""
+    if len(raw) > MAX_FILE_BYTES:
+        return b"", FileError(f"the file is {len(raw):,} bytes; the limit for a submitted file "
+                              f"is {MAX_FILE_BYTES:,}", Fault.FILE)
     return raw, None
 
 

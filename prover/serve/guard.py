@@ -1,0 +1,96 @@
+"""What keeps one client of `prove serve` from crowding out the others: a token bucket per client
+address (`RateLimit`), a cap on each client's requests in progress, and an answer cache that
+stays bounded (`AnswerCache`). All of it is the parent's, in memory, per replica: nothing a
+client depends on, and nothing shared between replicas (docs/serve.md).
+
+The cache holds whole answers the kernel gave, keyed by a SHA-256 digest of the kind of request
+and every byte of its body (`work.digest`): an answer is only ever served again for the very same
+bytes, and checking is deterministic (SPEC §5: no wall-clock dependence), so it skips no check
+that the same request would not have made the same way.
+"""
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+
+@dataclass
+class Bucket:
+    tokens: float
+    stamp: float
+    busy: int = 0  # requests of this client in progress
+
+
+@dataclass
+class RateLimit:
+    """`rate` requests a second per client on average, in bursts of at most `burst`, and at
+    most `in_flight` in progress at once. `rate <= 0` turns the limit off (a benchmark's own
+    server, or a replica behind a proxy that limits)."""
+
+    rate: float = 10.0
+    burst: int = 40
+    in_flight: int = 4
+    clients_kept: int = 10_000  # buckets remembered (least recently seen dropped first)
+    clock: Callable[[], float] = time.monotonic
+    _buckets: "OrderedDict[str, Bucket]" = field(default_factory=OrderedDict)
+
+    def admit(self, client: str) -> Optional[float]:
+        """None if `client` may go ahead (it then holds one of its in-flight places until
+        `release`), else the seconds to wait before asking again."""
+        if self.rate <= 0:
+            return None
+        now = self.clock()
+        b = self._buckets.get(client)
+        if b is None:
+            b = self._buckets[client] = Bucket(float(self.burst), now)
+            if len(self._buckets) > self.clients_kept:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(client)
+            b.tokens = min(float(self.burst), b.tokens + (now - b.stamp) * self.rate)
+            b.stamp = now
+        if b.busy >= self.in_flight:
+            return 1.0
+        if b.tokens < 1.0:
+            return (1.0 - b.tokens) / self.rate
+        b.tokens -= 1.0
+        b.busy += 1
+        return None
+
+    def release(self, client: str) -> None:
+        b = self._buckets.get(client)
+        if b is not None and b.busy > 0:
+            b.busy -= 1
+
+
+class AnswerCache:
+    """The last `size` answers by digest (least recently used dropped first)."""
+
+    def __init__(self, size: int = 4096, max_bytes: int = 256 * 1024 * 1024):
+        self.size, self.max_bytes = size, max_bytes
+        self._items: "OrderedDict[str, tuple[int, bytes]]" = OrderedDict()
+        self._bytes = 0
+        self.hits = self.misses = 0
+
+    def get(self, key: str) -> Optional[tuple[int, bytes]]:
+        hit = self._items.get(key)
+        if hit is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return hit
+
+    def put(self, key: str, status: int, body: bytes) -> None:
+        if self.size <= 0 or len(body) > self.max_bytes // 16:
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old[1])
+        self._items[key] = (status, body)
+        self._bytes += len(body)
+        while len(self._items) > self.size or self._bytes > self.max_bytes:
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._bytes -= len(dropped)
