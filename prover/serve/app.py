@@ -55,6 +55,7 @@ class Settings:
     assignment: Optional[str] = None  # an assignment file: assignment mode
     workers: int = 0  # worker processes; 0: one per core
     timeout: float = 10.0  # seconds a request's work may run
+    wait: float = 20.0  # seconds a request may wait for a worker before the server says busy
     max_bytes: int = work.MAX_BYTES  # the largest request body
     queue: int = 64  # requests waiting for a worker, beyond which the server says it is busy
     rate: float = 10.0  # requests a second per client (0: no limit)
@@ -133,8 +134,11 @@ class Server:
             try:
                 # the run has its own limit (pebble's, from its start); this one also bounds
                 # the wait for a worker
-                return await asyncio.wait_for(asyncio.wrap_future(fut), self.s.timeout * 3)
-            except asyncio.TimeoutError:
+                return await asyncio.wait_for(asyncio.wrap_future(fut), self.s.wait + self.s.timeout)
+            except asyncio.TimeoutError:  # the same class as pebble's TimeoutError from 3.11
+                if fut.done() and not fut.cancelled() and isinstance(fut.exception(),
+                                                                      TimeoutError):
+                    raise  # the work's own limit: below
                 fut.cancel()
                 raise Refused(503, "the server is too busy to answer in time; try again "
                               "shortly", {"Retry-After": "2"}) from None
