@@ -76,13 +76,14 @@ function describeError(exc) {
 
 // -- the editor's annotations -------------------------------------------------------------------
 class VerdictMarker extends GutterMarker {
-  constructor(status, title) {
+  constructor(status, title, line = 0) {
     super();
     this.status = status;
     this.title = title;
+    this.line = line;
   }
   eq(other) {
-    return other.status === this.status && other.title === this.title;
+    return other.status === this.status && other.title === this.title && other.line === this.line;
   }
   toDOM() {
     const known = Object.prototype.hasOwnProperty.call(MARKS, this.status);
@@ -90,6 +91,7 @@ class VerdictMarker extends GutterMarker {
     return el("span", {
       class: "verdict-mark " + (known ? this.status : "other"),
       title: this.title, "aria-label": this.title, "data-status": this.status,
+      "data-line": this.line || null,
     }, known ? MARKS[this.status] : "•");
   }
 }
@@ -114,7 +116,7 @@ function matrixNode(m) {
     tbody.append(tr);
   }
   table.append(tbody);
-  return table;
+  return el("span", { class: "matrix-wrap" }, table);
 }
 
 function counterexampleNode(cex) {
@@ -160,7 +162,9 @@ class NoteWidget extends WidgetType {
         n.suggestion.join(", ")));
     }
     for (const w of n.warnings || []) box.append(el("p", { class: "warning-line" }, "⚠ " + w));
-    return box;
+    // the wrapper's padding, not the box's margin, spaces it: CodeMirror measures a block
+    // widget's border box, and a margin would put the gutter out of line with the text
+    return el("div", { class: "step-note-wrap" }, box);
   }
   get estimatedHeight() {
     return this.note.counterexample ? 120 : 40;
@@ -288,16 +292,18 @@ function buildAnnotations(doc, report) {
     for (const step of file.steps || []) {
       if (!lineOk(step.line)) continue;
       const line = doc.line(step.line);
-      marks.push(new VerdictMarker(step.status, stepTitle(step)).range(line.from));
+      marks.push(new VerdictMarker(step.status, stepTitle(step), step.line).range(line.from));
       const failing = step.status !== "valid"; // every verdict but valid fails the proof
       const warned = step.warnings && step.warnings.length;
-      if (!failing && !warned) continue;
-      const cls = failing ? "cm-step-" + (FAILING.has(step.status) ? step.status : "other")
-        : "cm-step-warning";
       const endNo = itemEnd(doc, step.line);
+      const cls = !failing ? (warned ? "cm-step-warning" : "cm-step-valid")
+        : "cm-step-" + (FAILING.has(step.status) ? step.status : "other");
       for (let n = step.line; n <= endNo; n++) {
-        decos.push(Decoration.line({ class: cls }).range(doc.line(n).from));
+        decos.push(Decoration.line({
+          class: cls, attributes: { "data-verdict": step.status, "data-step": String(step.index) },
+        }).range(doc.line(n).from));
       }
+      if (!failing && !warned) continue;
       if (failing && Number.isInteger(step.column) && step.column >= 1) {
         const from = Math.min(line.from + step.column - 1, line.to);
         if (from < line.to) decos.push(Decoration.mark({ class: "cm-failing-expr" }).range(from, line.to));
@@ -329,8 +335,10 @@ function buildAnnotations(doc, report) {
       const line = doc.line(lineNo);
       const kind = file.status === "error" ? "error" : "incomplete";
       if (atLine) {
-        marks.push(new VerdictMarker("error", "file error: " + file.message).range(line.from));
-        decos.push(Decoration.line({ class: "cm-step-error" }).range(line.from));
+        marks.push(new VerdictMarker("error", "file error: " + file.message, lineNo).range(line.from));
+        decos.push(Decoration.line({
+          class: "cm-step-error", attributes: { "data-verdict": "error", "data-step": "file" },
+        }).range(line.from));
         const col = Number.isInteger(file.column) && file.column >= 1 ? file.column : 1;
         const from = Math.min(line.from + col - 1, line.to);
         if (from < line.to) decos.push(Decoration.mark({ class: "cm-failing-expr" }).range(from, line.to));
@@ -367,6 +375,7 @@ const state = {
   problem: null, // the chosen problem of the assignment, or null (free practice)
   derived: null,
   seq: 0,
+  applied: 0,
   controller: null,
   timer: null,
   retryTimer: null,
@@ -416,6 +425,8 @@ function fileVerdict(report) {
 }
 
 function applyReport(report) {
+  state.applied += 1; // how many answers the page has shown (the browser tests wait on it)
+  $("status").dataset.checks = String(state.applied);
   view.dispatch({ effects: setAnnotations.of(buildAnnotations(view.state.doc, report)) });
   const v = fileVerdict(report);
   const claims = (report.files || []).map((f) => f.claim).filter(Boolean);
@@ -789,6 +800,13 @@ async function start() {
   $("rules-button").addEventListener("click", openRules);
   $("rules-close").addEventListener("click", () => $("rules-dialog").close());
   $("rules-filter").addEventListener("input", renderRules);
+  $("rules-filter").addEventListener("keydown", (e) => {
+    if (e.key === "Escape") { // closes the dialog at once (a search box would first clear itself)
+      e.preventDefault();
+      $("rules-dialog").close();
+    }
+  });
+  $("rules-dialog").addEventListener("close", () => $("rules-button").focus());
   $("rules-dialog").addEventListener("click", (e) => {
     if (e.target === $("rules-dialog")) $("rules-dialog").close(); // a click on the backdrop
   });
