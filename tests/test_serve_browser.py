@@ -353,7 +353,7 @@ def test_markup_in_a_proof_stays_text(browser, server):
     assert f"unknown rule '{xss}'" in note.inner_text()  # quoted back: shown literally
     assert line(page, f'title: "{xss}"').inner_text() == f'title: "{xss}"'
     # a file-level error names a key that is markup: shown at its line, as text
-    bad = f'"<b onmouseover=alert(2)>k</b>": 1'
+    bad = '"<b onmouseover=alert(2)>k</b>": 1'
     n = replace_all(page, THEOREM5.replace("proof:\n", bad + "\nproof:\n"))
     wait_status(page, "error", n)
     assert page.locator(".verdict-mark[data-status=error]").count() == 1
