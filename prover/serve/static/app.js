@@ -98,7 +98,8 @@ class VerdictMarker extends GutterMarker {
 
 class LockMarker extends GutterMarker {
   toDOM() {
-    return el("span", { class: "lock-mark", title: "locked: the assignment's claim" }, "🔒");
+    return el("span", { class: "lock-mark", title: "locked: the assignment's claim",
+      "aria-label": "locked" });
   }
 }
 const lockMarker = new LockMarker();
@@ -468,20 +469,28 @@ async function runCheck() {
   const seq = ++state.seq;
   const text = view.state.doc.toString();
   const problem = state.problem;
+  const body = problem ? JSON.stringify({ problem: problem.id, text }) : text;
+  const limit = state.info && state.info.limits && state.info.limits.max_bytes;
+  const size = new TextEncoder().encode(body).length;
+  if (limit && size > limit) { // the server would refuse it (413): not sent
+    state.controller = null;
+    setStatus("failed", "not checked", `too large: the proof is ${size.toLocaleString("en")} bytes; ` +
+      `the server checks up to ${limit.toLocaleString("en")}`);
+    return;
+  }
   setStatus("checking", "checking…", "");
   try {
     let report;
     if (problem) {
       const answer = await api("/api/grade", {
-        method: "POST", type: "application/json", signal: controller.signal,
-        body: JSON.stringify({ problem: problem.id, text }),
+        method: "POST", type: "application/json", signal: controller.signal, body,
       });
       if (seq !== state.seq || controller.signal.aborted) return;
       showGrade(answer);
       report = answer.check;
     } else {
       report = await api("/api/check", {
-        method: "POST", type: "text/plain;charset=utf-8", body: text, signal: controller.signal,
+        method: "POST", type: "text/plain;charset=utf-8", body, signal: controller.signal,
       });
     }
     // an answer to anything but the latest request, or for another text, is dropped
