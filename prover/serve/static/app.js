@@ -193,7 +193,8 @@ const lock = StateField.define({
   update(value, tr) {
     for (const e of tr.effects) if (e.is(setLock)) return e.value;
     if (value && tr.docChanged) {
-      return { from: tr.changes.mapPos(value.from, -1), to: tr.changes.mapPos(value.to, 1) };
+      // text inserted just after the locked lines stays outside them (editable)
+      return { from: tr.changes.mapPos(value.from, 1), to: tr.changes.mapPos(value.to, -1) };
     }
     return value;
   },
@@ -417,6 +418,7 @@ function fileVerdict(report) {
     if (failing.length) text += " (" + failing.join(", ") + ")";
     if (f.assumptions && f.assumptions.length) text += ", assuming " + f.assumptions.join(", ");
     if (f.message) text += " — " + f.message;
+    for (const w of Array.isArray(f.warnings) ? f.warnings : []) text += " ⚠ " + w;
     if (files.length > 1) text = (f.claim || f.path) + ": " + text;
     parts.push(text);
     if (f.status === "error") kind = "error";
