@@ -325,6 +325,22 @@ def test_the_share_link_round_trips_and_stays_in_the_fragment(browser, server):
     other.context.close()
 
 
+def test_an_unjustified_step_says_which_rule_would_justify_it(browser, server):
+    page, watch = open_page(browser, server)
+    wait_status(page, "valid")
+    n = replace_all(page, THEOREM5.replace("    by: diff-constant", "    by: algebra"))
+    wait_status(page, "invalid", n)
+    step = line(page, "expr: tr(0 X + a a^T dX)")
+    assert step.get_attribute("data-verdict") == "unjustified"
+    assert page.locator(".verdict-mark[data-status=unjustified]").inner_text() == "?"
+    note = page.locator(".step-note.unjustified")
+    assert "step 5 unjustified" in note.inner_text()
+    assert "Would justify it: diff-constant" in note.inner_text()
+    assert "1 unjustified" in page.inner_text("#status-verdict")
+    watch.assert_clean()
+    page.context.close()
+
+
 def test_rules_reference_is_one_click_away_and_filters(browser, server):
     page, watch = open_page(browser, server)
     page.click("#rules-button")
@@ -392,6 +408,15 @@ def test_assignment_mode_locks_the_claim_and_scores_a_correct_proof(browser, hw_
     page.keyboard.press("Control+a")
     page.keyboard.press("Delete")
     assert editor_text(page) == before
+
+    # a line typed just below the locked lines is the student's, and stays editable
+    line(page, "proof:").click()
+    page.keyboard.press("Home")
+    page.keyboard.insert_text("# my steps\n")  # (Enter would indent the next line)
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("End")
+    page.keyboard.type(":")
+    assert editor_text(page) == before.replace("\nproof:", "\n# my steps:\nproof:")
 
     # a correct proof below it gets full marks
     rest = THEOREM5.split("  - expr: d(a^T X a)\n", 1)[1]
