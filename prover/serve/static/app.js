@@ -643,15 +643,26 @@ async function openRules() {
   const dialog = $("rules-dialog");
   if (!dialog.open) dialog.showModal();
   $("rules-filter").focus();
-  if (state.rules) return;
-  $("rules-count").textContent = "loading the rules…";
+  if (!state.rules) $("rules-count").textContent = "loading the rules…";
   try {
-    state.rules = (await api("/api/rules")).rules || [];
+    await loadRules();
   } catch (exc) {
     $("rules-count").textContent = "the rules could not be loaded: " + describeError(exc);
     return;
   }
   renderRules();
+}
+
+let rulesLoading = null;
+function loadRules() {
+  if (state.rules) return Promise.resolve(state.rules);
+  if (!rulesLoading) {
+    rulesLoading = api("/api/rules").then((d) => {
+      state.rules = d.rules || [];
+      return state.rules;
+    }).finally(() => { rulesLoading = null; });
+  }
+  return rulesLoading;
 }
 
 function renderRules() {
@@ -770,6 +781,24 @@ function chooseProblem(id, text = null) {
   view.focus();
 }
 
+// -- completing rule names after by: ------------------------------------------------------------
+function completeRules(context) {
+  const line = context.state.doc.lineAt(context.pos);
+  const before = line.text.slice(0, context.pos - line.from);
+  if (!/^\s*(-\s+)?by:\s*(\[[^\]]*)?[\w-]*$/.test(before)) return null;
+  const word = context.matchBefore(/[\w-]*/);
+  if (!word || (word.from === word.to && !context.explicit)) return null;
+  if (!state.rules) return loadRules().then(() => completeRules(context), () => null);
+  const options = [];
+  for (const r of state.rules) {
+    options.push({ label: r.id, type: "keyword", detail: r.statement || "", info: r.summary || "" });
+    for (const a of r.aliases || []) {
+      options.push({ label: a, type: "variable", detail: "= " + r.id, info: r.summary || "" });
+    }
+  }
+  return { from: word.from, options, validFor: /^[\w-]*$/ };
+}
+
 // -- start ---------------------------------------------------------------------------------------
 function makeEditor() {
   const checkNow = () => {
@@ -792,6 +821,7 @@ function makeEditor() {
         keymap.of([{ key: "Mod-Enter", run: checkNow }]),
         basicSetup,
         yaml(),
+        EditorState.languageData.of(() => [{ autocomplete: completeRules }]),
         annotations,
         lock,
         lockFilter,
