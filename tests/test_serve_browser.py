@@ -353,6 +353,14 @@ def test_rules_reference_is_one_click_away_and_filters(browser, server):
     page.keyboard.press("Escape")
     assert not page.locator("#rules-dialog").is_visible()
     assert page.locator("#assignment-panel").is_hidden()  # not in assignment mode
+    # and in the editor, rule names complete after by:
+    line(page, "by: algebra").click()
+    page.keyboard.press("End")
+    for _ in range(len("algebra")):
+        page.keyboard.press("Backspace")
+    page.keyboard.type("trace-cy")
+    page.wait_for_selector(".cm-tooltip-autocomplete")
+    assert "trace-cyclic" in page.inner_text(".cm-tooltip-autocomplete")
     watch.assert_clean()
     page.context.close()
 
@@ -430,6 +438,16 @@ def test_assignment_mode_locks_the_claim_and_scores_a_correct_proof(browser, hw_
         "q1: ")
     wait_status(page, "valid", n)
     assert page.locator(".verdict-mark[data-status=valid]").count() == 8
+    done = editor_text(page)
+
+    # the draft survives a reload; "Start over" goes back to the starter
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+    page.select_option("#problem-select", "q1")
+    wait_until(page, "() => document.getElementById('grade-score').textContent === '10 / 10'")
+    assert editor_text(page) == done
+    page.click("#start-over")
+    assert editor_text(page) == before
     watch.assert_clean()
     page.context.close()
 

@@ -754,6 +754,39 @@ async function setUpAssignment() {
   }
 }
 
+// A problem's draft is kept in this browser (localStorage) so that a reload loses nothing.
+function draftKey(p) {
+  return `prove.draft.${state.assignment.assignment || state.assignment.title}.${p.id}`;
+}
+
+function saveDraft() {
+  const p = state.problem;
+  if (!p) return;
+  try {
+    localStorage.setItem(draftKey(p), view.state.doc.toString());
+  } catch (exc) { /* storage full or off: nothing kept */ }
+}
+
+function readDraft(p) {
+  try {
+    const text = localStorage.getItem(draftKey(p));
+    const head = p.starter.split("\n").slice(0, p.locked_lines[1]).join("\n") + "\n";
+    return text && text.startsWith(head) && text !== p.starter ? text : null;
+  } catch (exc) {
+    return null;
+  }
+}
+
+function startOver() {
+  const p = state.problem;
+  if (!p) return;
+  try {
+    localStorage.removeItem(draftKey(p));
+  } catch (exc) { /* nothing kept */ }
+  loadText(p.starter, { lockLines: p.locked_lines });
+  view.focus();
+}
+
 function chooseProblem(id, text = null) {
   const p = state.assignment && state.assignment.problems.find((q) => q.id === id);
   if (!p) {
@@ -770,7 +803,7 @@ function chooseProblem(id, text = null) {
   $("problem-rules").textContent = p.allowed_rules ? p.allowed_rules.join(", ") : "";
   $("grade-result").hidden = true;
   $("example-select").value = "";
-  let body = p.starter;
+  let body = readDraft(p) || p.starter;
   if (text !== null) {
     // a shared link's text: keep the starter's locked header, take the rest from the link
     const lines = text.split("\n");
@@ -829,7 +862,10 @@ function makeEditor() {
         EditorView.lineWrapping,
         EditorView.contentAttributes.of({ "aria-label": "Proof file (YAML)" }),
         EditorView.updateListener.of((u) => {
-          if (u.docChanged && !u.transactions.some((t) => t.isUserEvent("load"))) scheduleCheck();
+          if (u.docChanged && !u.transactions.some((t) => t.isUserEvent("load"))) {
+            scheduleCheck();
+            saveDraft();
+          }
         }),
       ],
     }),
@@ -859,6 +895,7 @@ async function start() {
     if (e.target.value) loadExample(e.target.value);
   });
   $("problem-select").addEventListener("change", (e) => chooseProblem(e.target.value));
+  $("start-over").addEventListener("click", startOver);
   window.addEventListener("hashchange", () => { loadFromFragment(); });
 
   try {
@@ -871,8 +908,16 @@ async function start() {
     state.examples = d.examples || [];
     const select = $("example-select");
     select.replaceChildren(el("option", { value: "" }, "— choose an example —"));
+    const groups = new Map(); // by folder: the course's proofs first, then ml/ …
     for (const ex of state.examples) {
-      select.append(el("option", { value: ex.name }, ex.title ? `${ex.name}: ${ex.title}` : ex.name));
+      const dir = String(ex.path || "").includes("/") ? ex.path.split("/")[0] : "";
+      if (!groups.has(dir)) groups.set(dir, []);
+      groups.get(dir).push(el("option", { value: ex.name },
+        ex.title ? `${ex.name}: ${ex.title}` : ex.name));
+    }
+    for (const [dir, options] of groups) {
+      if (groups.size === 1) select.append(...options);
+      else select.append(el("optgroup", { label: dir || "proofs" }, ...options));
     }
   }).catch((exc) => {
     $("example-select").replaceChildren(el("option", { value: "" }, "(examples unavailable)"));
