@@ -446,7 +446,8 @@ function showGrade(answer) {
   const reason = $("grade-reason");
   reason.hidden = !answer.reason;
   reason.textContent = answer.reason || "";
-  $("grade-feedback").textContent = answer.feedback || "";
+  const notes = Array.isArray(answer.notes) ? answer.notes : [];
+  $("grade-feedback").textContent = [answer.feedback || "", ...notes].filter(Boolean).join("\n");
 }
 
 function fmtNum(x) {
@@ -714,6 +715,11 @@ async function derive(event) {
       el("span", { class: "label" }, `∂(${body.function})/∂${answer.wrt} =`), " ",
       el("code", { id: "derive-derivative" }, answer.derivative),
       el("span", { class: "note" }, ` (${answer.layout} layout)`));
+    const inv = answer.assume && Array.isArray(answer.assume.invertible) ? answer.assume.invertible : [];
+    if (inv.length) {
+      $("derive-answer").append(el("span", { class: "note assume" },
+        " assuming " + inv.join(", ") + " invertible"));
+    }
     result.hidden = false;
   } catch (exc) {
     if (!(exc instanceof ApiError)) throw exc;
