@@ -153,12 +153,24 @@ def hessian_words(result: ProofResult, wrt: str) -> None:
         r.message = reword(r.message)
 
 
-def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
+def _refused_declarations(proof: ProofIn) -> ProofResult | None:
     try:
         declarations(proof)
     except ProveError as exc:
         return ProofResult(proof.theorem, claim_text(proof.claim), "error", [], exc.diag.message,
                            where=exc.diag.data.get("where", ()), help=exc.diag.help)
+    return None
+
+
+def verdicts(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
+    """The kernel's verdicts alone, with the checker's justifier: no explanations, warnings or
+    help (for a caller that reads only statuses, such as the grader's layout-slip check)."""
+    return _refused_declarations(proof) or kernel_check(proof, citer(book, lemmas), justifier=certificate)
+
+
+def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
+    if (refused := _refused_declarations(proof)) is not None:
+        return refused
     result = kernel_check(proof, citer(book, lemmas), justifier=certificate)
     result.claim = claim_text(proof.claim)
     if "hessian" in proof.claim:

@@ -357,7 +357,7 @@ def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
     assume = {"sizes": [relation(t) for t in pf.assume.sizes],
               "invertible": pf.assume.invertible} if pf.assume else {}
     return ProofIn(pf.theorem, {n: v.info() for n, v in pf.variables.items()}, claim, steps,
-                   claim_loc=src.pos(base + ("claim",)), assume=assume)
+                   assume=assume)
 
 
 def load_proof_text(text: str) -> ProofIn:

@@ -84,9 +84,11 @@ def test_the_kernel_reads_no_clock_for_a_decision():
 
 def test_the_kernel_keeps_no_cache_but_rule_confirmations():
     """A module-level dict or set that starts empty is a cache that outlives one check; only
-    two are allowed: rule confirmations keyed by a rule's whole content, and `decide`'s answers
-    keyed by the step and everything `decide` reads of its context (the next test keeps that
-    key complete; tests/test_attacks6.py attacks it). Tables of constants are fine."""
+    three are allowed: rule confirmations keyed by a rule's whole content, the answers of
+    `decide` and `algebra_equal` keyed by the step and everything they read of its context (the
+    next test keeps that key complete; tests/test_attacks6.py and test_attacks11.py attack it),
+    and parsed trees keyed by the text, the declared names and the parser's limits (all a parse
+    reads; test_attacks11.py). Tables of constants are fine."""
     found = []
     for path in KERNEL.glob("*.py"):
         for node in ast.parse(path.read_text()).body:
@@ -97,13 +99,13 @@ def test_the_kernel_keeps_no_cache_but_rule_confirmations():
                         and getattr(value.func, "id", "") in ("dict", "set")):
                     target = node.targets[0] if isinstance(node, ast.Assign) else node.target
                     found.append(f"{path.name}:{getattr(target, 'id', '?')}")
-    assert sorted(found) == ["rules.py:_CONFIRMED", "truth.py:_DECIDED"], found
+    assert sorted(found) == ["parser.py:_PARSED", "rules.py:_CONFIRMED", "truth.py:_DECIDED"], found
 
 
 def test_decide_reads_nothing_of_a_context_outside_its_key():
-    """Every attribute of a Context that `decide` reads is in `Context.key` or made from what is
-    (or is the random draw, which a remembered answer may share). A new attribute that decide
-    reads fails here until it joins the key."""
+    """Every attribute of a Context that `decide` (or `algebra_equal`, remembered the same way)
+    reads is in `Context.key` or made from what is (or is the random draw, which a remembered
+    answer may share). A new attribute that either reads fails here until it joins the key."""
     from prover.kernel.parser import parse
     from prover.kernel.shapes import Shape, VarInfo
     from prover.kernel import truth
@@ -125,6 +127,8 @@ def test_decide_reads_nothing_of_a_context_outside_its_key():
         e, e2 = parse(lhs, names), parse(rhs, names)
         truth._DECIDED.clear()
         truth.decide(e, e2, Watched(env, {"X", "A"}, (e, e2), (("m", ">=", "n"),), (parse("A", names),)))
+        truth._DECIDED.clear()
+        truth.algebra_equal(e, e2, Watched(env, {"X", "A"}, (e, e2), (("m", ">=", "n"),), (parse("A", names),)))
     methods = {n for n in read if callable(getattr(truth.Context, n, None))}
     # key: env, varying, relations, needs; made from them: dim_syms (env), _defined (relations,
     # needs, env); the random draw: field, points

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional, Union
 
-from ..checking import check_proof
+from ..checking import check_proof, verdicts
 from ..citations import normalize
 from ..kernel.errors import ProveError
 from ..kernel.expr import Func, Ident, Mul, Neg, Sym, d, mul
@@ -198,7 +198,7 @@ def check_submission(payload: dict) -> CheckRecord:
         try:
             tdump = _transposed(dump, bool(payload.get("own_equals")))
             tpin = to_kernel(ProofFile.model_validate(tdump), Located(None))
-            tres = check_proof(tpin, book, _resolver(payload, book, [normalize(pf.theorem)]))
+            tres = verdicts(tpin, book, _resolver(payload, book, [normalize(pf.theorem)]))
             if tres.steps and len(tres.steps) == len(result.steps) \
                     and tres.steps[-1].status == "valid":
                 slip = "layout"

@@ -18,7 +18,6 @@ class Diagnostic:
     message: str
     span: Span = NOSPAN  # offsets within `source`
     help: str = ""
-    source: str = ""  # the text the span points into (one expression), if any
     data: dict[str, Any] = field(default_factory=dict)
 
 

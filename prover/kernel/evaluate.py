@@ -26,7 +26,7 @@ from random import SystemRandom
 from typing import Any, Callable, Iterable, Mapping, cast
 
 from .errors import ProveError
-from .expr import Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, mul
+from .expr import Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, mul, remembered
 from .shapes import Env, dim_size, shape_of, split
 
 _OS = SystemRandom()
@@ -230,9 +230,7 @@ class Evaluator:
 
     # the evaluator ---------------------------------------------------------------------------
     def value(self, e: Expr) -> Value:
-        if (v := self.memo.get(e)) is None:
-            v = self.memo[e] = self._eval(e)
-        return v
+        return remembered(self.memo, e, lambda: self._eval(e))
 
     def _eval(self, e: Expr) -> Value:
         F, K = self.F, self.K

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from fractions import Fraction
 from functools import wraps
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, TypeVar
 
 if TYPE_CHECKING:  # tells a type checker what `Expr.__init_subclass__` does: frozen dataclasses
     from typing_extensions import dataclass_transform  # (no import at run time)
@@ -38,6 +38,14 @@ def _cached(fn: Callable[[Expr], R]) -> Callable[[Expr], R]:
     """Cache a function of a node on the node itself, under "_" + its name: trees are immutable."""
     key = "_" + fn.__name__  # set in the node's __dict__ directly: frozen nodes allow that
     return wraps(fn)(lambda e: e.__dict__[key] if key in e.__dict__ else e.__dict__.setdefault(key, fn(e)))
+
+
+def remembered(memo: dict[Any, Any], key: Any, answer: Callable[[], R], bound: int = 1 << 62) -> R:
+    """memo[key], computed by `answer` the first time (an answer is never None); a memo past
+    `bound` entries starts afresh. Callers key it by everything the answer reads."""
+    if len(memo) > bound:
+        memo.clear()
+    return v if (v := memo.get(key)) is not None else memo.setdefault(key, answer())  # type: ignore[no-any-return]
 
 
 @_cached

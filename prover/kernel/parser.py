@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import Limits, ProveError
-from .expr import FUNCS, RESERVED, Div, Expr, Func, Had, Ident, Inv, Kron, Neg, Num, Pow, Span, Sym, T, add, mul, size
+from .expr import FUNCS, RESERVED, Div, Expr, Func, Had, Ident, Inv, Kron, Neg, Num, Pow, Span, Sym, T, add, mul, remembered, size
 
 _SPACE = re.compile(r"\s*")
 _TOKEN = re.compile(
@@ -103,6 +103,9 @@ class Parser:
         if self.tok.kind != "end":
             raise _error(f"unexpected {self.tok.text!r}", self.tok.span,
                          "an operator may be missing before it")
+        if (n := size(e)) > Limits.max_nodes:  # (the end token's span ends where the text does)
+            raise ProveError("limit", f"expression has {n} nodes; the limit is {Limits.max_nodes}",
+                             Span(0, self.tok.span.end))
         return e
 
     def expr(self) -> Expr:
@@ -196,8 +199,10 @@ def parse(src: str, names: frozenset[str] | set[str] = frozenset()) -> Expr:
     >>> str(parse("tr(X⁻¹ dX)", {"X"}))
     'tr(X^-1 dX)'
     """
-    e = Parser(src, names).parse()
-    if (n := size(e)) > Limits.max_nodes:
-        raise ProveError("limit", f"expression has {n} nodes; the limit is {Limits.max_nodes}",
-                         Span(0, len(src)))
-    return e
+    return remembered(_PARSED, (src, frozenset(names), Limits.max_expr_chars, Limits.max_nodes, Limits.max_depth,
+                                Limits.max_exponent), lambda: Parser(src, names).parse(), 2048)
+
+
+# trees by their text, the names and the limits (all a parse reads): a class repeats its lines,
+# and a tree is immutable (its shape is remembered on it with the declarations it was typed in)
+_PARSED: dict[tuple[Any, ...], Expr] = {}

@@ -40,7 +40,6 @@ class ProofIn:
     variables: dict[str, VarInfo]
     claim: dict[str, str]  # {"lhs","rhs"}, {"derivative","wrt","equals"[, "layout"]} or {"hessian","wrt","equals"}
     steps: list[StepIn]
-    claim_loc: Any = None
     assume: dict[str, list[Any]] = field(default_factory=dict)  # "sizes": (m, ">=", n); "invertible"
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Mapping, Union
 
 from .errors import ProveError
-from .expr import ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Span, Sym, T, mul
+from .expr import ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Span, Sym, T, mul, symbols
 from .printer import show
 
 Dim = Union[int, str, tuple[Union[int, str], ...]]  # a size, a dimension symbol, or a product of them (`dim_times`)
@@ -92,6 +92,13 @@ def shape_of(e: Expr, env: Env) -> Shape:
     Traceback (most recent call last):
     prover.kernel.errors.ProveError: tr(a^T X): a^T X is 1×n, trace needs a square matrix
     """
+    key = tuple(zip(names := symbols(e), map(env.get, names)))  # all of env that e's shape reads
+    if (memo := e.__dict__.get("_shape")) is None or memo[0] != key:  # remembered on the node itself
+        e.__dict__["_shape"] = memo = (key, _bracket(e.args, env, {}, e) if isinstance(e, Mul) else (_infer(e, env), 0))
+    return memo[1][0]  # type: ignore[index]  # with `whole`, _bracket never gives None
+
+
+def _infer(e: Expr, env: Env) -> Shape:
     if isinstance(e, Num):
         return Shape(None, None) if e.value == 0 else SCALAR
     if isinstance(e, Ident):
@@ -108,8 +115,6 @@ def shape_of(e: Expr, env: Env) -> Shape:
         for t in e.args[1:]:
             acc = _sum(acc, shape_of(t, env), t, e)
         return acc
-    if isinstance(e, Mul):
-        return _bracket(e.args, env, {}, e)[0]  # type: ignore[index]  # with `whole`, never None
     if isinstance(e, (Had, Kron)):
         a, b = shape_of(e.left, env), shape_of(e.right, env)
         if isinstance(e, Had):
@@ -197,7 +202,8 @@ def _bracket(fs: tuple[Expr, ...], env: Env, memo: dict[tuple[int, int], tuple[S
 
 def split(e: Mul, env: Env) -> int:
     """Where the product e is read as (factors before) times (factors from) this index."""
-    return _bracket(e.args, env, {}, e)[1]  # type: ignore[index]  # with `whole`, never None
+    shape_of(e, env)
+    return e.__dict__["_shape"][1][1]  # type: ignore[no-any-return]
 
 
 def same_shape(a: Shape, b: Shape) -> bool:

@@ -22,12 +22,13 @@ import copy
 import math
 from contextlib import suppress
 from itertools import islice, permutations, product
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Callable, Literal, Mapping, TypeGuard
 
 from .evaluate import _OS, Domain, Evaluator, Matrix, ModP, Singular, equal_values
-from .expr import ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, d_depth, mul, symbols
+from .expr import (ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, d_depth, mul,
+                   remembered, symbols)
 from .shapes import Dim, Env, Shape, dim_size, shape_of, split
 
 MAX_SIZE = 32  # the largest size the random points go to
@@ -90,11 +91,9 @@ class Context:
         self.key = (tuple(sorted(env.items())), frozenset(varying), relations, tuple(self.needs))
 
     def defined(self, dims: Mapping[str, int]) -> bool:
-        if (key := tuple(sorted(dims.items()))) not in self._defined:
-            self._defined[key] = all(_RELATIONS[op](_at(dims, a), _at(dims, b)) for a, op, b in self.relations
-                                     ) and all(_rank(x, self.env, dims) >= _rank(x, self.env, dims, True)
-                                               for x in self.needs)
-        return self._defined[key]
+        return remembered(self._defined, tuple(sorted(dims.items())), lambda: all(_RELATIONS[op](_at(
+            dims, a), _at(dims, b)) for a, op, b in self.relations) and all(_rank(x, self.env, dims) >= _rank(
+                x, self.env, dims, True) for x in self.needs))
 
     def sizes(self, dims: Mapping[str, int]) -> dict[str, tuple[int, int]]:
         return {n: (_at(dims, v.shape.rows), _at(dims, v.shape.cols)) for n, v in self.env.items()}
@@ -111,10 +110,8 @@ class Context:
         return point, dpoint
 
     def evaluator(self, dims: Mapping[str, int], fresh: int = 0, free: bool = False) -> Evaluator:
-        if (key := (tuple(sorted(dims.items())), fresh, free)) not in self.points:
-            point, dpoint = self.draw(dims, lambda: _OS.randrange(self.field.p))
-            self.points[key] = Evaluator(self.field, 0, point, dpoint, self.env, dims, free)
-        return self.points[key]
+        return remembered(self.points, (tuple(sorted(dims.items())), fresh, free), lambda: Evaluator(
+            self.field, 0, *self.draw(dims, lambda: _OS.randrange(self.field.p)), self.env, dims, free))
 
 
 def _at(dims: Mapping[str, int], x: Dim | None) -> int:
@@ -331,18 +328,16 @@ def bounds(e: Expr, n: int, order: int = 0) -> tuple[int, float]:
 
 
 # -- deciding -----------------------------------------------------------------------------------
-_DECIDED: dict[tuple[Any, ...], Evidence] = {}  # answers by (the step, the context's key)
+_DECIDED: dict[tuple[Any, ...], Any] = {}  # answers by (the question, the step, the context's key)
 
 
 def decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool = True) -> Evidence:
     """Is lhs = rhs for every value of the variables? `exact`: also ask Z3 where it can. An
     answer is remembered under everything it depends on (a class repeats its steps), and each
-    caller gets a copy of it."""
-    if len(_DECIDED) > 4096:
-        _DECIDED.clear()
-    if (key := (lhs, rhs, exact, ctx.key)) not in _DECIDED:
-        _DECIDED[key] = _decide(lhs, rhs, ctx, exact)
-    return copy.deepcopy(_DECIDED[key])
+    caller gets its own copy of it."""
+    ev = remembered(_DECIDED, ("truth", lhs, rhs, exact, ctx.key), lambda: _decide(lhs, rhs, ctx, exact), 4096)
+    return copy.deepcopy(ev) if ev.witness else replace(  # a witness is copied all through
+        ev, sizes=[dict(x) for x in ev.sizes], checked_by=list(ev.checked_by))
 
 
 def _decide(lhs: Expr, rhs: Expr, ctx: Context, exact: bool) -> Evidence:
@@ -432,9 +427,11 @@ def _exact(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int], order: int)
 def algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     """Equal up to `algebra` (SPEC §5): equal values when tr, d, det and log are arbitrary
     functions of their argument's size and value, at random points of the decisive size
-    assignment and the largest ones the size argument picks."""
-    if a == b:
-        return True
+    assignment and the largest ones the size argument picks. Remembered like `decide`'s answers."""
+    return a == b or bool(remembered(_DECIDED, ("algebra", a, b, ctx.key), lambda: _algebra_equal(a, b, ctx), 4096))
+
+
+def _algebra_equal(a: Expr, b: Expr, ctx: Context) -> bool:
     sizes, decisive, over = plan(a, b, ctx)
     if over:
         return False
