@@ -156,12 +156,16 @@ def _rewriting(book: RuleBook) -> list[Rule]:
 
 
 def _minimal(prev: Expr, cur: Expr, ids: list[str], ctx: Context, book: RuleBook) -> list[str]:
-    """Drop rules from a working list while the kernel still accepts it."""
+    """Drop rules from a working list while the kernel still accepts it. A rule is tried out
+    only when the list without it passes a cheap probe first (the search without its deep
+    stage): a failed full search costs far more than a found one, and most of the rules of a
+    list found with the fewest rules are needed."""
     ids = list(ids)
     for rid in list(ids):
         if len(ids) > 1:
             fewer = [x for x in ids if x != rid]
-            if _works(prev, cur, [book.rules[x] for x in fewer], ctx):
+            if _joint(prev, cur, [book.rules[x] for x in fewer], ctx, deep_work=0) is not None \
+                    and _works(prev, cur, [book.rules[x] for x in fewer], ctx):
                 ids = fewer
     return ids
 

@@ -73,7 +73,7 @@ class Expr:
         cls._kids = tuple(f for f in cls._fields if f in ("arg", "args", "num", "den", "left", "right"))
 
     def children(self) -> tuple["Expr", ...]:
-        return self.args if isinstance(self, (Add, Mul)) else tuple(getattr(self, f) for f in self._kids)
+        return self.args if isinstance(self, (Add, Mul)) else tuple(map(self.__dict__.__getitem__, self._kids))
 
     def with_children(self, kids: tuple["Expr", ...]) -> "Expr":
         if isinstance(self, (Add, Mul, Div, Had, Kron)):  # rebuilt without the span; flat sums/products
