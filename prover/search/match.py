@@ -132,6 +132,19 @@ def match(pat: Expr, subj: Expr, rule: Rule, facts: Facts, b: Binding, dims: dic
     yield from _match_seq(pat.children(), subj.children(), rule, facts, b, dims)
 
 
+def _could_match(pat: Expr, subj: Expr, rule: Rule) -> bool:
+    """A cheap necessary condition for `match(pat, subj, …)` to give anything: the tests it makes
+    first on the two heads (the search asks it of every rule at every node)."""
+    if isinstance(pat, Sym) and pat.name in rule.vars:
+        return True
+    if isinstance(pat, Mul):
+        return isinstance(subj, (Mul, Neg))
+    if isinstance(pat, Add):
+        return isinstance(subj, Add) and len(subj.args) >= len(pat.args)
+    return type(pat) is type(subj) and not (isinstance(pat, Func) and pat.name != subj.name  # type: ignore[attr-defined]
+                                            or isinstance(pat, Pow) and pat.k != subj.k)  # type: ignore[attr-defined]
+
+
 def _match_seq(pats, subjs, rule, facts, b, dims):
     if len(pats) != len(subjs):
         return
@@ -221,6 +234,8 @@ def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tu
     count = 0
     for direction, lhs, rhs in _directions(rule):
         for path, sub in subterms(e):
+            if not _could_match(lhs, sub, rule):
+                continue
             for target, site, rebuild in _sites(sub, lhs):
                 seen: set[Expr] = set()
                 for b, _ in match(lhs, target, rule, facts, {}, {}):
@@ -246,7 +261,7 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
         found: list[tuple[Path, Binding]] = []
 
         def scan(x: Expr, path: tuple, lhs=lhs, found=found) -> None:
-            for b, _ in match(lhs, x, rule, facts, {}, {}):
+            for b, _ in (match(lhs, x, rule, facts, {}, {}) if _could_match(lhs, x, rule) else ()):
                 found.append((path, b))
                 return
             for i, k in enumerate(x.children()):
