@@ -198,14 +198,27 @@ def _match_partition(pats, terms, rule, facts, b, dims):
 
 # -- rewriting ----------------------------------------------------------------------------------
 def _directions(rule: Rule) -> list[tuple[str, Expr, Expr]]:
-    """The directions a rule can be applied in without inventing a subterm."""
-    out = []
-    lv, rv = symbols(rule.lhs) & set(rule.vars), symbols(rule.rhs) & set(rule.vars)
-    if rv <= lv:
-        out.append(("->", rule.lhs, rule.rhs))
-    if lv <= rv and rule.lhs != rule.rhs:
-        out.append(("<-", rule.rhs, rule.lhs))
+    """The directions a rule can be applied in without inventing a subterm (kept on the rule,
+    which is immutable: the search asks for them at every line)."""
+    out = rule.__dict__.get("_search_directions")
+    if out is None:
+        out = []
+        lv, rv = symbols(rule.lhs) & set(rule.vars), symbols(rule.rhs) & set(rule.vars)
+        if rv <= lv:
+            out.append(("->", rule.lhs, rule.rhs))
+        if lv <= rv and rule.lhs != rule.rhs:
+            out.append(("<-", rule.rhs, rule.lhs))
+        rule.__dict__["_search_directions"] = out
     return out
+
+
+def _subterms(e: Expr) -> list[tuple[tuple, Expr]]:
+    """`subterms(e)` as a list kept on the tree (immutable): the search walks a line once for
+    every rule and direction."""
+    found = e.__dict__.get("_search_subterms")
+    if found is None:
+        found = e.__dict__["_search_subterms"] = list(subterms(e))
+    return found
 
 
 def _sites(sub: Expr, lhs: Expr):
@@ -233,7 +246,7 @@ def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tu
     """Every single application of rule to e: each position, direction and substitution."""
     count = 0
     for direction, lhs, rhs in _directions(rule):
-        for path, sub in subterms(e):
+        for path, sub in _subterms(e):
             if not _could_match(lhs, sub, rule):
                 continue
             for target, site, rebuild in _sites(sub, lhs):
