@@ -96,7 +96,8 @@ def test_with_respect_to_a_scalar(f, vars, answer):
     ("det(X)", [X], "det(X) X^-1", ["X"]),
     ("det(X^T X)", ["X: n x m"], "2 det(X^T X) (X^T X)^-1 X^T", ["X^T X"]),
     ("det(A X B)", [A, X, B], None, ["A X B"]),
-    ("det(A X B)", ["A: p x n constant", "X: n x m", "B: m x p constant"],
+    # A X B is m×m, the smallest of the test sizes (m=2, n=3, p=4), so it can have full rank
+    ("det(A X B)", ["A: m x n constant", "X: n x p", "B: p x m constant"],
      "det(A X B) B (A X B)^-1 A", ["A X B"]),
     ("det(I + X)", [X], "det(I + X) (I + X)^-1", ["I + X"]),
     ("det(X) tr(X)", [X], None, ["X"]),

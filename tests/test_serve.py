@@ -169,6 +169,16 @@ def test_every_answer_carries_the_security_headers(client):
     assert "'unsafe-inline'" not in CSP.split("script-src")[1].split(";")[0]
 
 
+def test_the_page_and_its_scripts_are_revalidated_after_an_upgrade(client):
+    """A browser keeps the page's files but asks again before using them, so a new version of
+    the package is never run with an old app.js."""
+    for path in ("/", "/static/app.js"):
+        r = client.get(path)
+        assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    etag = client.get("/static/app.js").headers["etag"]
+    assert client.get("/static/app.js", headers={"if-none-match": etag}).status_code == 304
+
+
 def test_unknown_places_and_methods_are_json_errors(client):
     r = client.get("/nowhere")
     assert r.status_code == 404 and "nothing at /nowhere" in r.json()["error"]

@@ -374,6 +374,10 @@ class _Headers:
                 have = {k.lower() for k, _ in message.get("headers", [])}
                 extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()
                          if k.lower().encode() not in have]
+                if b"cache-control" not in have:
+                    # the page and its scripts change with the installed version: a browser
+                    # may keep them, but asks (ETag / Last-Modified) before using them again
+                    extra.append((b"cache-control", b"no-cache"))
                 message["headers"] = list(message.get("headers", [])) + extra
             await send(message)
 
