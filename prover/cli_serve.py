@@ -11,11 +11,12 @@ from .cli_parser import Parser, float_range, int_range, path
 
 def serve(host: str, port: int, assignment: str | None, lib: tuple[str, ...], workers: int,
           timeout: float, rate: float, max_bytes: int, forwarded_allow_ips: str | None,
-          log_level: str) -> None:
+          log_level: str, trust_key: bool = False) -> None:
     """Serve the playground: a page where a proof is checked line by line as it is typed, with
     a derive box, the rule reference and example proofs, and the JSON API behind it
     (docs/serve.md). With --assignment, the page shows the assignment's problems with their
-    claims locked, and the score `prove grade` would give."""
+    claims locked, and the score `prove grade` would give; its answer keys are checked first,
+    as by `prove grade`."""
     try:
         import uvicorn
 
@@ -28,6 +29,17 @@ def serve(host: str, port: int, assignment: str | None, lib: tuple[str, ...], wo
     from .grade.assignment import AssignmentError
     from .source import SourceError
 
+    if assignment:
+        # the keys first, as `prove grade` does: a page must not score students against a wrong
+        # answer (exit 2 with the right one, unless --trust-key)
+        from .cli_grade import _check_keys
+        from .grade.assignment import load_assignment
+
+        try:
+            _check_keys(load_assignment(assignment, list(lib)), assignment, trust_key)
+        except (AssignmentError, SourceError) as exc:
+            echo(f"prove serve: error: {getattr(exc, 'message', exc)}", err=True)
+            sys.exit(2)
     settings = Settings(assignment=assignment, lib=lib, workers=workers, timeout=timeout,
                         rate=rate, max_bytes=max_bytes)
     try:
@@ -61,6 +73,9 @@ def add_serve(commands) -> Parser:
     p.add_argument("--lib", action="append", default=[], type=path(), metavar="PATH",
                    help="More lemma folders for the assignment, as for `prove grade` "
                    "(repeatable).")
+    p.add_argument("--trust-key", action="store_true",
+                   help="Serve the assignment even if the kernel refutes one of its answer keys "
+                   "(as for `prove grade`).")
     p.add_argument("--workers", type=int_range(0, 256), default=0,
                    help="Worker processes that check. [default: 0, one per core]")
     p.add_argument("--timeout", type=float_range(0.1, 600), default=10.0,

@@ -324,6 +324,34 @@ def test_serve_refuses_an_unusable_assignment(tmp_path):
     assert "needs claim" in out.stderr and "Traceback" not in out.stderr
 
 
+def test_serve_checks_the_answer_key_before_serving(tmp_path):
+    """A page that scores against a wrong key misleads a whole class: as `prove grade`, the
+    server refuses it with the right answer, and serves it only with --trust-key."""
+    wrong = tmp_path / "hw.yaml"
+    text = Path(HW).read_text()
+    assert "equals: a a^T}" in text
+    wrong.write_text(text.replace("equals: a a^T}", "equals: 2 a a^T}").replace(
+        "from: problems/", f"from: {ROOT / 'examples' / 'problems'}/"))
+    out = subprocess.run([sys.executable, "-m", "prover", "serve", "--assignment", str(wrong),
+                          "--port", "0"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert "answer key is wrong" in out.stderr and "q1" in out.stderr
+    assert "a a^T" in out.stderr and "Traceback" not in out.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "prover", "serve", "--assignment", str(wrong),
+                             "--trust-key", "--port", "0"], stderr=subprocess.PIPE, text=True)
+    try:
+        said = []
+        for line in proc.stderr:
+            said.append(line)
+            if "the playground is at" in line or len(said) > 50:
+                break
+        assert any("--trust-key" in x and "q1" in x for x in said), said
+        assert any("the playground is at" in x for x in said), said
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path):
     blocker = tmp_path / "uvicorn.py"
     blocker.write_text("raise ImportError('blocked for this test', name='uvicorn')\n")
