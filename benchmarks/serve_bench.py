@@ -6,8 +6,9 @@ It starts `prove serve` as a user would (default settings: one worker per core, 
 on) on a free port of 127.0.0.1, waits for /healthz, and measures three things:
 
 1. **one student typing** — a single client checks Theorem 5 again and again, each text new
-   (a counter in a comment, so the server's answer cache never answers): the latency of a
-   typical proof's verdicts. Target: under 200 ms.
+   (a counter in a comment, so the server's answer cache never answers), and every other one
+   with a new slip in its last line (refuted with a counterexample): the latency of a typical
+   proof's verdicts. Target: p95 under 200 ms.
 2. **a class, fresh texts** — `--clients` clients at once send `--requests` checks in all of the
    proofs in `proofs/` (round robin, each client from its own offset), every text made new the
    same way: nothing is answered from the cache, every request is checked by the kernel.
@@ -76,15 +77,22 @@ def show(name: str, q: dict[str, float], failed: int, seconds: float, target: fl
 
 
 async def one_student(base: str, n: int) -> tuple[list[float], int]:
+    """Theorem 5 as a student edits it: every other text has a new slip in its last line (a
+    coefficient never seen before, so that step is refuted afresh with its counterexample)."""
     text = (ROOT / "proofs" / "theorem5.yaml").read_text()
+    assert "  - derivative: a a^T\n" in text
     times: list[float] = []
     failed = 0
     async with httpx.AsyncClient(base_url=base, timeout=30) as c:
         for i in range(n):
+            slip = i % 2 == 1
+            body = (text.replace("  - derivative: a a^T\n", f"  - derivative: {i + 2} a a^T\n")
+                    if slip else f"# typing {i}\n{text}")
             t0 = time.perf_counter()
-            r = await c.post("/api/check", content=f"# typing {i}\n{text}")
+            r = await c.post("/api/check", content=body)
             times.append(time.perf_counter() - t0)
-            failed += r.status_code != 200 or r.json()["files"][0]["status"] != "valid"
+            want = "invalid" if slip else "valid"
+            failed += r.status_code != 200 or r.json()["files"][0]["status"] != want
             await asyncio.sleep(0.05)
     return times, failed
 

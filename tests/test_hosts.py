@@ -169,8 +169,8 @@ def test_prairielearn_question_files_fit_the_host():
     assert os.access(HOSTS / "prairielearn" / "entrypoint.py", os.X_OK)
 
 
-def test_the_prairielearn_image_copies_what_the_wheel_is_built_from():
-    """The image installs from the folders it copies; the wheel force-includes `rules/` and
+def test_the_images_copy_what_the_wheel_is_built_from():
+    """An image installs from the folders it copies; the wheel force-includes `rules/` and
     `proofs/`, so a folder left out of the image's COPY lines breaks its build."""
     tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
@@ -178,10 +178,11 @@ def test_the_prairielearn_image_copies_what_the_wheel_is_built_from():
     wheel = conf["tool"]["hatch"]["build"]["targets"]["wheel"]
     needed = set(wheel["packages"]) | set(wheel.get("force-include", {})) | {"pyproject.toml",
                                                                               conf["project"]["readme"]}
-    docker = (HOSTS / "prairielearn" / "Dockerfile").read_text()
-    copied = {src for line in docker.splitlines() if line.startswith("COPY ")
-              for src in line.split()[1:-1]}
-    assert needed <= copied, f"the image does not copy {sorted(needed - copied)}"
+    for image in ("prairielearn", "serve"):
+        docker = (HOSTS / image / "Dockerfile").read_text()
+        copied = {src for line in docker.splitlines() if line.startswith("COPY ")
+                  for src in line.split()[1:-1]}
+        assert needed <= copied, f"the {image} image does not copy {sorted(needed - copied)}"
 
 
 def test_the_gradescope_visibility_key_is_validated(tmp_path):
