@@ -49,15 +49,29 @@ def serve(host: str, port: int, assignment: str | None, lib: tuple[str, ...], wo
         sys.exit(2)
     echo(f"prove serve: the playground is at http://{host}:{port}/"
          + (f" (assignment {assignment})" if assignment else ""), err=True)
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                            proxy_headers=forwarded_allow_ips is not None,
-                            forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1",
-                            server_header=False, timeout_keep_alive=5,
-                            limit_concurrency=512, h11_max_incomplete_event_size=64 * 1024)
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, host, port, log_level, forwarded_allow_ips))
     server.run()
     if not server.started:  # the address could not be bound (uvicorn has said why)
         sys.exit(2)
+
+
+def uvicorn_config(app, host: str, port: int, log_level: str = "info",
+                   forwarded_allow_ips: str | None = None, **guards):
+    """uvicorn's settings for `prove serve`: its HTTP/1.1 protocol with the connection guards
+    (`serve/conn.py`: a deadline for each request's head, connections per client and in all,
+    JSON refusals; `guards` overrides their defaults), X-Forwarded-For believed only from
+    `forwarded_allow_ips`, no server header."""
+    import uvicorn
+
+    from .serve.conn import protocol
+
+    trusted = tuple(x.strip() for x in (forwarded_allow_ips or "").split(",") if x.strip())
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                          http=protocol(trusted=trusted, **guards),
+                          proxy_headers=forwarded_allow_ips is not None,
+                          forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1",
+                          server_header=False, timeout_keep_alive=5,
+                          h11_max_incomplete_event_size=64 * 1024)
 
 
 def add_serve(commands) -> Parser:

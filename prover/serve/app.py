@@ -56,6 +56,7 @@ class Settings:
     workers: int = 0  # worker processes; 0: one per core
     timeout: float = 10.0  # seconds a request's work may run
     wait: float = 20.0  # seconds a request may wait for a worker before the server says busy
+    read_timeout: float = 10.0  # seconds a request's body may take to arrive (a slow sender: 408)
     max_bytes: int = work.MAX_BYTES  # the largest request body
     queue: int = 64  # requests waiting for a worker, beyond which the server says it is busy
     rate: float = 10.0  # requests a second per client (0: no limit)
@@ -77,6 +78,17 @@ def error(status: int, message: str, headers: Optional[dict[str, str]] = None) -
 
 def json_bytes(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+def cut(text: str, limit: int = 60) -> str:
+    """A client's string as an error message names it: cut to `limit` characters (a message
+    never echoes a request back at its full size)."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A client's value quoted (`repr`) in an error message, cut to `limit` characters."""
+    return cut(repr(value), limit)
 
 
 class Server:
@@ -164,12 +176,23 @@ class Server:
 
     # -- requests ------------------------------------------------------------------------------
     async def body(self, request: Request) -> bytes:
-        """The request's body, refused past the size limit before it is all read."""
+        """The request's body, refused past the size limit before it is all read, and refused
+        (408) when it does not arrive within `read_timeout` seconds: a client that sends a byte
+        now and then holds no connection for long."""
+        try:
+            return await asyncio.wait_for(self._read(request), self.s.read_timeout)
+        except asyncio.TimeoutError:
+            raise Refused(408, f"the request's body did not arrive within "
+                          f"{self.s.read_timeout:g} s", {"Connection": "close"}) from None
+
+    async def _read(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
         limit = self.s.max_bytes
         if declared is not None:
-            if not declared.isdigit():
+            if not (declared.isascii() and declared.isdigit()):
                 raise Refused(400, "Content-Length is not a number")
+            if len(declared) > 18:  # (int() of thousands of digits is refused, or slow)
+                raise Refused(413, f"the request is over the limit of {limit:,} bytes")
             if int(declared) > limit:
                 raise Refused(413, f"the request is {int(declared):,} bytes; the limit is "
                               f"{limit:,}")
@@ -246,11 +269,15 @@ def _json_object(body: bytes, fields: dict[str, type], optional: dict[str, type]
         data = json.loads(_text(body))
     except ValueError as exc:
         raise Refused(400, f"the body is not JSON: {exc}") from None
+    except RecursionError:  # [[[[…: refused here, in the server's own process, cheaply
+        raise Refused(400, "the body is not JSON this server reads: it nests too deeply") from None
     if not isinstance(data, dict):
         raise Refused(400, "the body must be a JSON object")
     extra = sorted(set(data) - set(fields) - set(optional))
     if extra:
-        raise Refused(400, "unknown field" + "s" * (len(extra) > 1) + ": " + ", ".join(extra)
+        named = ", ".join(cut(x, 40) for x in extra[:5])
+        raise Refused(400, "unknown field" + "s" * (len(extra) > 1) + ": " + named
+                      + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
                       + "; the fields are " + ", ".join([*fields, *optional]))
     for name, kind in {**fields, **optional}.items():
         if name not in data:
@@ -270,6 +297,14 @@ def create_app(settings: Optional[Settings] = None) -> Starlette:
     """The application; its workers start with the app (its lifespan) and stop with it."""
     server = Server(settings or Settings())
     __version__ = version()
+    # the answers that never change, serialised once: a GET costs the server no work
+    examples_json = json_bytes({"examples": server.examples})
+    rules_json = json_bytes({"rules": server.rules})
+    assignment_json = (json_bytes(server.assignment_view)
+                       if server.assignment_view is not None else None)
+
+    def answer_bytes(data: bytes) -> Response:
+        return Response(data, 200, media_type="application/json", headers=SECURITY_HEADERS)
 
     async def index(request: Request) -> Response:
         return FileResponse(STATIC / "index.html", headers={**SECURITY_HEADERS,
@@ -285,16 +320,16 @@ def create_app(settings: Optional[Settings] = None) -> Starlette:
                             headers=SECURITY_HEADERS)
 
     async def examples(request: Request) -> Response:
-        return JSONResponse({"examples": server.examples}, headers=SECURITY_HEADERS)
+        return answer_bytes(examples_json)
 
     async def rules(request: Request) -> Response:
-        return JSONResponse({"rules": server.rules}, headers=SECURITY_HEADERS)
+        return answer_bytes(rules_json)
 
     async def assignment(request: Request) -> Response:
-        if server.assignment_view is None:
+        if assignment_json is None:
             return error(404, "the server is not in assignment mode (start it with "
                          "--assignment FILE)")
-        return JSONResponse(server.assignment_view, headers=SECURITY_HEADERS)
+        return answer_bytes(assignment_json)
 
     async def check(request: Request) -> Response:
         async def answer() -> Response:
@@ -309,7 +344,8 @@ def create_app(settings: Optional[Settings] = None) -> Starlette:
                                 {"variables": list, "layout": str})
             layout = data.get("layout", "numerator")
             if layout not in ("numerator", "denominator"):
-                raise Refused(400, f"layout must be 'numerator' or 'denominator', not {layout!r}")
+                raise Refused(400, "layout must be 'numerator' or 'denominator', not "
+                              + shown(layout))
             return await server.cached("derive", body, work.derive, data["function"],
                                        data["wrt"], data.get("variables", []), layout)
         return await server.guarded(request, answer)
@@ -322,16 +358,17 @@ def create_app(settings: Optional[Settings] = None) -> Starlette:
             body = await server.body(request)
             data = _json_object(body, {"problem": str, "text": str}, {})
             if not any(p.id == data["problem"] for p in server.assignment.problems):
-                raise Refused(404, f"no problem {data['problem']!r}; the problems are "
+                raise Refused(404, f"no problem {shown(data['problem'])}; the problems are "
                               + ", ".join(p.id for p in server.assignment.problems))
             return await server.cached("grade", body, work.grade, data["problem"], data["text"])
         return await server.guarded(request, answer)
 
     async def not_found(request: Request, exc: Exception) -> Response:
-        return error(404, f"nothing at {request.url.path}")
+        return error(404, f"nothing at {cut(request.url.path, 200)}")
 
     async def not_allowed(request: Request, exc: Exception) -> Response:
-        return error(405, f"{request.method} is not allowed at {request.url.path}")
+        return error(405, f"{cut(request.method, 20)} is not allowed at "
+                     f"{cut(request.url.path, 200)}")
 
     async def failed(request: Request, exc: Exception) -> Response:
         return error(500, "internal error: the server could not answer this request")

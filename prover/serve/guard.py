@@ -10,10 +10,26 @@ that the same request would not have made the same way.
 """
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Optional
+
+
+def client_key(host: str) -> str:
+    """The address a limit counts a client by: an IPv4 address as it is, an IPv6 address by its
+    /64 prefix (one network holds a whole /64, so counting each of its addresses alone would let
+    one client take a new bucket for every request)."""
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 @dataclass
@@ -41,6 +57,7 @@ class RateLimit:
         `release`), else the seconds to wait before asking again."""
         if self.rate <= 0:
             return None
+        client = client_key(client)
         now = self.clock()
         b = self._buckets.get(client)
         if b is None:
@@ -60,7 +77,7 @@ class RateLimit:
         return None
 
     def release(self, client: str) -> None:
-        b = self._buckets.get(client)
+        b = self._buckets.get(client_key(client))
         if b is not None and b.busy > 0:
             b.busy -= 1
 

@@ -515,7 +515,7 @@ async function runCheck() {
 }
 
 // -- loading files into the editor -------------------------------------------------------------
-function loadText(text, { lockLines = null } = {}) {
+function loadText(text, { lockLines = null, check = true } = {}) {
   const doc = EditorState.create({ doc: text }).doc;
   let range = null;
   if (lockLines && lockLines.length === 2) {
@@ -530,12 +530,13 @@ function loadText(text, { lockLines = null } = {}) {
     selection: { anchor: range ? Math.min(doc.length, range.to) : 0 },
     scrollIntoView: true,
   });
-  scheduleCheck(0);
+  if (check) scheduleCheck(0);
 }
 
 function loadExample(name) {
   const ex = state.examples.find((e) => e.name === name);
   if (!ex) return false;
+  forgetFragment();
   leaveProblem();
   loadText(ex.text);
   $("example-select").value = name;
@@ -572,6 +573,47 @@ async function pipe(bytes, stream) {
   return new Uint8Array(await new Response(blob.stream().pipeThrough(stream)).arrayBuffer());
 }
 
+// The most a link's proof may hold: what the server checks (a text over it cannot be checked).
+// A few kilobytes of deflate can stand for gigabytes: the text is inflated up to this and no
+// further, so a hostile link cannot make the page hang or run out of memory.
+function fragmentLimit() {
+  const limit = state.info && state.info.limits && Number(state.info.limits.max_bytes);
+  return limit > 0 ? limit : 262144;
+}
+
+class TooLarge extends Error {}
+
+async function inflateCapped(bytes, limit) {
+  const reader = new Blob([bytes]).stream()
+    .pipeThrough(new DecompressionStream("deflate-raw")).getReader();
+  const parts = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      reader.cancel().catch(() => {});
+      throw new TooLarge(`over ${limit.toLocaleString("en")} bytes`);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+// Once the page holds a text other than the link's (an edit, another problem or example), the
+// address no longer names what is shown: the fragment is dropped, so that a reload brings back
+// the latest draft rather than the old link's text over it.
+function forgetFragment() {
+  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
+}
+
 async function encodeProof(text) {
   const raw = new TextEncoder().encode(text);
   if (typeof CompressionStream === "function") {
@@ -585,12 +627,15 @@ async function encodeProof(text) {
 async function decodeFragment(hash) {
   const params = new URLSearchParams(hash.replace(/^#/, ""));
   const problem = params.get("problem");
+  const limit = fragmentLimit();
   if (params.has("z")) {
-    const bytes = await pipe(unb64url(params.get("z")), new DecompressionStream("deflate-raw"));
+    const bytes = await inflateCapped(unb64url(params.get("z")), limit);
     return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), problem };
   }
   if (params.has("proof")) {
-    return { text: new TextDecoder("utf-8", { fatal: true }).decode(unb64url(params.get("proof"))), problem };
+    const bytes = unb64url(params.get("proof"));
+    if (bytes.length > limit) throw new TooLarge(`over ${limit.toLocaleString("en")} bytes`);
+    return { text: new TextDecoder("utf-8", { fatal: true }).decode(bytes), problem };
   }
   return null;
 }
@@ -623,8 +668,16 @@ async function loadFromFragment() {
   try {
     got = await decodeFragment(location.hash);
   } catch (exc) {
-    setStatus("failed", "the link's proof cannot be read", "the text after # is damaged");
-    return false;
+    // the message stays (nothing else is loaded over it)
+    leaveProblem();
+    loadText("", { check: false });
+    if (exc instanceof TooLarge) {
+      setStatus("failed", "the link's proof is too large", exc.message + ": the server checks up to " +
+        fragmentLimit().toLocaleString("en") + " bytes");
+    } else {
+      setStatus("failed", "the link's proof cannot be read", "the text after # is damaged");
+    }
+    return true;
   }
   if (!got) return false;
   const p = got.problem && state.assignment
@@ -735,6 +788,7 @@ async function derive(event) {
 
 function loadDerived() {
   if (!state.derived) return;
+  forgetFragment();
   leaveProblem();
   loadText(state.derived.proof);
   $("example-select").value = "";
@@ -796,6 +850,7 @@ function startOver() {
 function chooseProblem(id, text = null) {
   const p = state.assignment && state.assignment.problems.find((q) => q.id === id);
   if (!p) {
+    forgetFragment();
     leaveProblem();
     scheduleCheck(0);
     return;
@@ -810,6 +865,7 @@ function chooseProblem(id, text = null) {
   $("grade-result").hidden = true;
   $("example-select").value = "";
   let body = readDraft(p) || p.starter;
+  if (text === null) forgetFragment(); // chosen by hand, not by a link
   if (text !== null) {
     // a shared link's text: keep the starter's locked header, take the rest from the link
     const lines = text.split("\n");
@@ -869,6 +925,7 @@ function makeEditor() {
         EditorView.contentAttributes.of({ "aria-label": "Proof file (YAML)" }),
         EditorView.updateListener.of((u) => {
           if (u.docChanged && !u.transactions.some((t) => t.isUserEvent("load"))) {
+            forgetFragment();
             scheduleCheck();
             saveDraft();
           }
