@@ -433,6 +433,19 @@ def test_grading_gives_the_score_prove_grade_gives(client, tmp_path):
     assert scored == {"alice", "non-constant"}  # (the gate checks with the assigned flags)
 
 
+def test_the_line_marks_of_a_grade_use_the_grades_lemmas(client):
+    """`prove grade` does not take the proofs shipped with the package as lemmas, so the line
+    marks next to a grade must not either: a step citing `theorem5` is ✓ on the open playground
+    but not in assignment mode, where the grade refuses it."""
+    text = CITING.replace("LEMMA", "theorem5")
+    free = client.post("/api/check", content=text).json()["files"][0]
+    assert free["steps"][1]["status"] == "valid"
+    g = client.post("/api/grade", json={"problem": "q1", "text": text}).json()
+    assert g["score"] == 0
+    marked = g["check"]["files"][0]
+    assert marked["steps"][1]["status"] != "valid" and marked["status"] != "valid"
+
+
 def test_a_lemma_named_by_a_path_reads_no_file(client):
     """A citation is a theorem's name among the shipped proofs, never a path: nothing outside
     the package is opened, whatever the citation says."""

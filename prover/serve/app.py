@@ -103,7 +103,7 @@ class Server:
             self.assignment = load_assignment(settings.assignment, list(settings.lib))
         self.limit = RateLimit(settings.rate, settings.burst, settings.in_flight)
         self.cache = AnswerCache(settings.cache)
-        self.pool = None
+        self.pool: Any = None  # pebble.ProcessPool once started
         self.waiting = 0  # requests scheduled and not finished
         self.examples = work.examples()
         self.rules = _rules()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from ..kernel.errors import Limits
 
@@ -50,25 +50,27 @@ def start_worker(assignment=None) -> None:
         check((shipped / "theorem5.yaml").read_text(encoding="utf-8"))
 
 
-def _library(extra: list[str] = ()):
+def _library(extra: Sequence[str] = (), with_shipped: bool = True):
     from ..proofs import Library
     from ..rulebase import load_rulebook
 
     _, book = load_rulebook()
-    shipped = proofs_dir()
+    shipped = proofs_dir() if with_shipped else None
     libs = ([shipped] if shipped else []) + [Path(p) for p in extra]
     return book, Library(book, libs, near=False)
 
 
-def check(text: str) -> dict[str, Any]:
-    """`prove check --format json` of one proof text (several entries for a list of proofs)."""
+def check(text: str, with_shipped: bool = True) -> dict[str, Any]:
+    """`prove check --format json` of one proof text (several entries for a list of proofs).
+    Lemmas come from the shipped proofs and the assignment's `lib:` folders; without
+    `with_shipped`, from the assignment's folders only, as `prove grade` looks them up."""
     from ..proofs import FileResult, check_path
     from ..render import json_report
 
     if "\0" in text:
         results = [FileResult(NAME, "error", message="this is binary, not YAML text")]
     else:
-        book, library = _library(_ASSIGNMENT.lib if _ASSIGNMENT else [])
+        book, library = _library(_ASSIGNMENT.lib if _ASSIGNMENT else [], with_shipped)
         results = check_path(Path(NAME), book, library, text=text)
     return json.loads(json_report(results))
 
@@ -111,7 +113,7 @@ def grade(problem: str, text: str) -> dict[str, Any]:
     pg = score_problem(p, oc, result.records.get(oc.key), result.facts.get(p.id))
     return {"problem": p.id, "status": str(pg.status), "score": pg.score, "points": p.points,
             "reason": pg.reason, "feedback": pg.feedback, "notes": list(result.notes),
-            "check": check(text)}
+            "check": check(text, with_shipped=False)}  # the lemmas the grade can use
 
 
 def starter(p) -> tuple[str, list[int]]:
