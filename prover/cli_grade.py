@@ -215,6 +215,9 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
                                  "-o is a folder: one <student>/results.json each)")
         else:
             _check_file_output(output, "-o")
+    from .grade import pool
+
+    pool.prestart()  # the workers' server imports the checker while the keys are checked
     try:
         a = load_assignment(assignment, lib)
     except AssignmentError as exc:

@@ -35,6 +35,20 @@ def context():
     return mp.get_context("spawn")
 
 
+def prestart() -> None:
+    """Start the forkserver now, if there is one: it imports the checker in its own process
+    while the parent goes on (reading the assignment, checking its keys, listing the class),
+    instead of after. The pool started later forks its workers from this same server."""
+    if context().get_start_method() != "forkserver":
+        return
+    try:
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+    except (OSError, ValueError):
+        pass  # the pool starts it when it needs it (and reports what is wrong then)
+
+
 def address_space() -> Optional[int]:
     """This process's virtual memory size in bytes (Linux), or None where it cannot be read."""
     try:

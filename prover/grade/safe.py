@@ -52,6 +52,8 @@ def visible(text: str) -> str:
     """One line of printable text: invalid UTF-8 replaced, control characters escaped."""
     if not text:
         return text
+    if text.isascii() and text.isprintable():
+        return text  # U+0020–U+007E only: nothing to replace or escape (the common case)
     return _UNSAFE.sub(_escape, decoded(text))
 
 

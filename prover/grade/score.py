@@ -153,10 +153,18 @@ def _neutralise(pg: ProblemGrade) -> None:
     pg.reason, pg.file, pg.claim, pg.partial = (visible(t) for t in
                                                 (pg.reason, pg.file, pg.claim, pg.partial))
     pg.warnings = [visible(w) for w in pg.warnings]
-    pg.steps = [dataclasses.replace(
-        s, expr=visible(s.expr), by=[visible(b) for b in s.by] if s.by else s.by,
-        message=visible(s.message), counterexample=visible(s.counterexample),
-        help=visible(s.help),
-        suggestion=[visible(x) for x in s.suggestion] if s.suggestion else s.suggestion)
-        for s in pg.steps]
+    pg.steps = [_visible_step(s) for s in pg.steps]
+
+
+def _visible_step(s):
+    """A step view with its texts made visible: a copy when one of them changes, else the view
+    itself (nothing changes a step view after scoring, so sharing an unchanged one is safe)."""
+    texts = (s.expr, s.message, s.counterexample, s.help)
+    shown = tuple(visible(t) for t in texts)
+    by = [visible(b) for b in s.by] if s.by else s.by
+    suggestion = [visible(x) for x in s.suggestion] if s.suggestion else s.suggestion
+    if shown == texts and by == s.by and suggestion == s.suggestion:
+        return s
+    return dataclasses.replace(s, expr=shown[0], by=by, message=shown[1],
+                               counterexample=shown[2], help=shown[3], suggestion=suggestion)
 

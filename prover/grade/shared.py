@@ -24,7 +24,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import asdict
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, Optional
 
 if TYPE_CHECKING:
@@ -34,8 +34,16 @@ MAX_RECORD_BYTES = 256 * 1024  # a record larger than this is not shared (a 500-
 MAX_STORE_BYTES = 64 * 1024 * 1024  # written by one worker over its life
 
 
+def _plain(obj: Any) -> dict:
+    """A record or step view as the dict `dataclasses.asdict` gives (fields in order), without
+    its deep copy: the JSON written is the same."""
+    return {f.name: getattr(obj, f.name) for f in fields(obj)}
+
+
 def encode(rec: "CheckRecord") -> bytes:
-    return json.dumps(asdict(rec), ensure_ascii=False, separators=(",", ":")).encode()
+    d = _plain(rec)
+    d["steps"] = [_plain(s) for s in rec.steps]
+    return json.dumps(d, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def decode(raw: bytes) -> "CheckRecord":

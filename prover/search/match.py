@@ -221,6 +221,52 @@ def _subterms(e: Expr) -> list[tuple[tuple, Expr]]:
     return found
 
 
+def _head(x: Expr):
+    """What `_could_match` reads of a subject node: its kind, a sum's length, a function's name,
+    a power's exponent."""
+    if isinstance(x, Mul):
+        return Mul
+    if isinstance(x, Neg):
+        return Neg
+    if isinstance(x, Add):
+        return (Add, len(x.args))
+    if isinstance(x, Func):
+        return (Func, x.name)
+    if isinstance(x, Pow):
+        return (Pow, x.k)
+    return type(x)
+
+
+def _heads(e: Expr) -> dict:
+    """How many subterms of `e` have each head (kept on the tree, which is immutable)."""
+    found = e.__dict__.get("_search_heads")
+    if found is None:
+        found = {}
+        for _, sub in _subterms(e):
+            h = _head(sub)
+            found[h] = found.get(h, 0) + 1
+        e.__dict__["_search_heads"] = found
+    return found
+
+
+def _candidates(pat: Expr, rule: Rule, e: Expr) -> int:
+    """At least the number of subterms of `e` where `_could_match(pat, ·, rule)` holds (so a
+    rule is skipped only where it cannot apply anywhere): counted from the heads of `e`."""
+    heads = _heads(e)
+    if isinstance(pat, Sym) and pat.name in rule.vars:
+        return len(_subterms(e))
+    if isinstance(pat, Mul):
+        return heads.get(Mul, 0) + heads.get(Neg, 0)
+    if isinstance(pat, Add):
+        k = len(pat.args)
+        return sum(c for h, c in heads.items() if type(h) is tuple and h[0] is Add and h[1] >= k)
+    if isinstance(pat, Func):
+        return heads.get((Func, pat.name), 0)
+    if isinstance(pat, Pow):
+        return heads.get((Pow, pat.k), 0)
+    return heads.get(type(pat), 0)
+
+
 def _sites(sub: Expr, lhs: Expr):
     """The parts of a node a pattern may cover: the node, a contiguous block of a product's
     factors, a group of a sum's terms."""
@@ -246,6 +292,8 @@ def rewrites(e: Expr, rule: Rule, facts: Facts, limit: int = 400) -> Iterator[tu
     """Every single application of rule to e: each position, direction and substitution."""
     count = 0
     for direction, lhs, rhs in _directions(rule):
+        if not _candidates(lhs, rule, e):
+            continue  # no node of e has a head the pattern can match
         for path, sub in _subterms(e):
             if not _could_match(lhs, sub, rule):
                 continue
@@ -271,6 +319,8 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
     for direction, lhs, rhs in _directions(rule):
         if only is not None and (direction != only or isinstance(lhs, Sym)):
             continue  # and never a direction that rewrites anything (`f → tr(f)`)
+        if _candidates(lhs, rule, e) < (1 if only is not None else 2):
+            continue  # fewer nodes where it could match than a move needs: nothing to scan
         found: list[tuple[Path, Binding]] = []
 
         def scan(x: Expr, path: tuple, lhs=lhs, found=found) -> None:
