@@ -31,7 +31,7 @@ with warnings.catch_warnings():
 import uvicorn  # noqa: E402
 
 from prover.serve.app import CSP, Settings, create_app  # noqa: E402
-from prover.serve.guard import RateLimit  # noqa: E402
+from prover.serve.guard import FairShare, RateLimit  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 THEOREM5 = (ROOT / "proofs" / "theorem5.yaml").read_text()
@@ -334,6 +334,68 @@ def test_a_worker_stopped_at_its_deadline_harms_no_other_request(live):
     assert out["heavy"][0] == 422 and "work limit" in json.loads(out["heavy"][2])["error"]
     for status, _, body in victims:
         assert status == 200 and json.loads(body)["files"][0]["status"] == "invalid"
+
+
+def test_a_freed_worker_goes_to_the_client_with_the_fewest_running():
+    """FairShare: a client holding both places and waiting for more does not get the next free
+    place while another client waits with none; a wait given up keeps no place."""
+    async def scenario():
+        share = FairShare(2)
+        await share.acquire("10.0.0.1")
+        await share.acquire("10.0.0.1")  # A holds both
+        order = []
+
+        async def wait(client, tag):
+            await share.acquire(client)
+            order.append(tag)
+
+        a3 = asyncio.ensure_future(wait("10.0.0.1", "A3"))
+        await asyncio.sleep(0)
+        b1 = asyncio.ensure_future(wait("10.0.0.2", "B1"))
+        c1 = asyncio.ensure_future(wait("10.0.0.3", "C1"))
+        await asyncio.sleep(0)
+        c1.cancel()  # C gives up
+        await asyncio.sleep(0)
+        share.release("10.0.0.1")  # A: 1 running, B: 0 — B first, although A asked first
+        await asyncio.sleep(0)
+        assert order == ["B1"]
+        share.release("10.0.0.1")
+        await asyncio.sleep(0)
+        assert order == ["B1", "A3"] and share.free == 0
+        share.release("10.0.0.1")
+        share.release("10.0.0.2")
+        assert share.free == 2 and share.running == {} and not share._waiting
+        await asyncio.gather(a3, b1)
+
+    asyncio.run(scenario())
+
+
+def test_one_client_with_slow_requests_cannot_hold_every_worker(live):
+    """A client with four requests that each run to the deadline used to hold both workers for
+    two deadlines in a row, so another student's check waited behind all four. Now a freed
+    worker goes to the client with none running: the other student's answer comes before the
+    slow client's third and fourth."""
+    heavy = "\n".join("- " + p.read_text().replace("\n", "\n  ").rstrip()
+                      for p in sorted((ROOT / "proofs" / "ml").glob("*.yaml"))).encode()
+    done: dict = {}
+
+    def slow(i):
+        live.request("POST", "/api/check", heavy + f"\n# {i}".encode(), source="127.0.0.7")
+        done[f"A{i}"] = time.monotonic()
+
+    threads = [threading.Thread(target=slow, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    text = SLIP.replace("title:", "# fair share\ntitle:").encode()
+    status, _, body = live.request("POST", "/api/check", text, source="127.0.0.8")
+    done["B"] = time.monotonic()
+    for t in threads:
+        t.join(30)
+    assert status == 200 and json.loads(body)["files"][0]["status"] == "invalid"
+    assert len(done) == 5
+    last_two = sorted(done[f"A{i}"] for i in range(4))[2:]
+    assert done["B"] < min(last_two), done
 
 
 def test_x_forwarded_for_is_believed_only_from_the_named_proxies():

@@ -17,6 +17,7 @@ import json
 import os
 from concurrent.futures import BrokenExecutor
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -28,9 +29,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from . import work
-from .guard import AnswerCache, RateLimit
+from .guard import AnswerCache, FairShare, RateLimit
 
 STATIC = Path(__file__).resolve().parent / "static"
+_CLIENT: ContextVar[str] = ContextVar("client", default="?")  # the request's client address
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
        "img-src 'self' data:; font-src 'self'; base-uri 'none'; form-action 'none'; "
        "frame-ancestors 'none'")
@@ -104,6 +106,8 @@ class Server:
         self.limit = RateLimit(settings.rate, settings.burst, settings.in_flight)
         self.cache = AnswerCache(settings.cache)
         self.pool: Any = None  # pebble.ProcessPool once started
+        self.workers = settings.workers or max(1, os.cpu_count() or 1)
+        self.share = FairShare(self.workers)  # kept across a restart of the pool
         self.waiting = 0  # requests scheduled and not finished
         self.examples = work.examples()
         self.rules = _rules()
@@ -119,8 +123,7 @@ class Server:
         ctx = context()
         if hasattr(ctx, "set_forkserver_preload"):
             ctx.set_forkserver_preload(PRELOAD)
-        n = self.s.workers or max(1, os.cpu_count() or 1)
-        self.pool = ProcessPool(max_workers=n, max_tasks=WORKER_MAX_TASKS,
+        self.pool = ProcessPool(max_workers=self.workers, max_tasks=WORKER_MAX_TASKS,
                                 initializer=_start_worker,
                                 initargs=(WORKER_MEMORY, work.start_worker, (self.assignment,)),
                                 context=ctx)
@@ -141,19 +144,29 @@ class Server:
             raise Refused(503, f"the server is busy ({self.waiting} requests waiting); "
                           "try again shortly", {"Retry-After": "1"})
         self.waiting += 1
+        client = _CLIENT.get()
         try:
-            fut = self.pool.schedule(fn, args=args, timeout=self.s.timeout)
-            try:
-                # the run has its own limit (pebble's, from its start); this one also bounds
-                # the wait for a worker
-                return await asyncio.wait_for(asyncio.wrap_future(fut), self.s.wait + self.s.timeout)
-            except asyncio.TimeoutError:  # the same class as pebble's TimeoutError from 3.11
-                if fut.done() and not fut.cancelled() and isinstance(fut.exception(),
-                                                                      TimeoutError):
-                    raise  # the work's own limit: below
-                fut.cancel()
+            try:  # a worker's place, shared fairly between the clients waiting (guard.FairShare)
+                await asyncio.wait_for(self.share.acquire(client), self.s.wait)
+            except asyncio.TimeoutError:
                 raise Refused(503, "the server is too busy to answer in time; try again "
                               "shortly", {"Retry-After": "2"}) from None
+            try:
+                fut = self.pool.schedule(fn, args=args, timeout=self.s.timeout)
+                try:
+                    # the run has its own limit (pebble's, from its start); this one also
+                    # bounds a wait for a worker being replaced
+                    return await asyncio.wait_for(asyncio.wrap_future(fut),
+                                                  self.s.wait + self.s.timeout)
+                except asyncio.TimeoutError:  # the same class as pebble's from 3.11
+                    if fut.done() and not fut.cancelled() and isinstance(fut.exception(),
+                                                                          TimeoutError):
+                        raise  # the work's own limit: below
+                    fut.cancel()
+                    raise Refused(503, "the server is too busy to answer in time; try again "
+                                  "shortly", {"Retry-After": "2"}) from None
+            finally:
+                self.share.release(client)
         except TimeoutError:
             raise Refused(422, f"over the work limit: this took longer than the server "
                           f"allows ({self.s.timeout:g} s)") from None
@@ -211,6 +224,7 @@ class Server:
     async def guarded(self, request: Request, answer: Callable[[], Any]) -> Response:
         """Rate limit, then `answer()`; any `Refused` becomes its JSON error."""
         client = request.client.host if request.client else "?"
+        _CLIENT.set(client)
         wait = self.limit.admit(client)
         if wait is not None:
             secs = max(1, int(wait + 0.999))

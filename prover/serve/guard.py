@@ -1,7 +1,8 @@
 """What keeps one client of `prove serve` from crowding out the others: a token bucket per client
-address (`RateLimit`), a cap on each client's requests in progress, and an answer cache that
-stays bounded (`AnswerCache`). All of it is the parent's, in memory, per replica: nothing a
-client depends on, and nothing shared between replicas (docs/serve.md).
+address (`RateLimit`), a cap on each client's requests in progress, a fair share of the workers
+(`FairShare`), and an answer cache that stays bounded (`AnswerCache`). All of it is the
+parent's, in memory, per replica: nothing a client depends on, and nothing shared between
+replicas (docs/serve.md).
 
 The cache holds whole answers the kernel gave, keyed by a SHA-256 digest of the kind of request
 and every byte of its body (`work.digest`): an answer is only ever served again for the very same
@@ -10,6 +11,7 @@ that the same request would not have made the same way.
 """
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections import OrderedDict
@@ -111,3 +113,60 @@ class AnswerCache:
         while len(self._items) > self.size or self._bytes > self.max_bytes:
             _, (_, dropped) = self._items.popitem(last=False)
             self._bytes -= len(dropped)
+
+
+class FairShare:
+    """The workers' places, handed out fairly between clients: a request takes a free place at
+    once when nobody is waiting; otherwise it waits, and each place that frees goes to the
+    waiting client with the fewest requests running (the one waiting longest among them). So one
+    client with many slow requests holds at most its share while others wait, and a client alone
+    (a class behind one address, say) still gets every place."""
+
+    def __init__(self, places: int):
+        self.free = places
+        self.running: dict[str, int] = {}
+        self._waiting: list[tuple[int, str, "asyncio.Future[None]"]] = []
+        self._seq = 0
+
+    async def acquire(self, client: str) -> None:
+        """Wait for a place (cancel the wait to give up: no place is kept)."""
+        client = client_key(client)
+        if self.free > 0 and not self._waiting:
+            self._take(client)
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._seq += 1
+        entry = (self._seq, client, fut)
+        self._waiting.append(entry)
+        try:
+            await fut
+        except BaseException:
+            if entry in self._waiting:
+                self._waiting.remove(entry)
+            elif fut.done() and not fut.cancelled():  # granted as the wait was given up
+                self.release(client)
+            raise
+
+    def release(self, client: str) -> None:
+        client = client_key(client)
+        n = self.running.get(client, 0) - 1
+        if n > 0:
+            self.running[client] = n
+        else:
+            self.running.pop(client, None)
+        self.free += 1
+        self._grant()
+
+    def _take(self, client: str) -> None:
+        self.free -= 1
+        self.running[client] = self.running.get(client, 0) + 1
+
+    def _grant(self) -> None:
+        while self.free > 0 and self._waiting:
+            entry = min(self._waiting, key=lambda e: (self.running.get(e[1], 0), e[0]))
+            self._waiting.remove(entry)
+            _, client, fut = entry
+            if fut.done():  # given up already
+                continue
+            self._take(client)
+            fut.set_result(None)
