@@ -50,8 +50,12 @@ def serve(host: str, port: int, assignment: str | None, lib: tuple[str, ...], wo
     echo(f"prove serve: the playground is at http://{host}:{port}/"
          + (f" (assignment {assignment})" if assignment else ""), err=True)
     server = uvicorn.Server(uvicorn_config(app, host, port, log_level, forwarded_allow_ips))
-    server.run()
-    if not server.started:  # the address could not be bound (uvicorn has said why)
+    try:
+        server.run()
+    except SystemExit:  # uvicorn's own exit when it cannot start (it has said why)
+        if server.started:
+            raise
+    if not server.started:  # e.g. the address could not be bound
         sys.exit(2)
 
 

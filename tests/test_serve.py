@@ -352,6 +352,19 @@ def test_serve_checks_the_answer_key_before_serving(tmp_path):
         proc.wait(30)
 
 
+def test_serve_on_a_port_in_use_is_exit_2():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run([sys.executable, "-m", "prover", "serve", "--port", str(port),
+                              "--workers", "1"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert "address already in use" in out.stderr and "Traceback" not in out.stderr
+
+
 def test_serve_without_the_extra_says_how_to_install_it(tmp_path):
     blocker = tmp_path / "uvicorn.py"
     blocker.write_text("raise ImportError('blocked for this test', name='uvicorn')\n")
