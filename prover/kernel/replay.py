@@ -218,8 +218,7 @@ def _parse_claim(proof: ProofIn, key: str, what: str, names: set[str], env: Env,
                          exc.diag.help, where=where or ("claim", key), source=text) from None
 
 
-def _check_start(step: StepIn, start: Expr, env: Env, ctx: Context, names: set[str]
-                 ) -> tuple[StepResult, Expr]:
+def _check_start(step: StepIn, start: Expr, env: Env, ctx: Context, names: set[str]) -> tuple[StepResult, Expr]:
     if step.derivative or step.by:
         raise ProveError("step", "the first item gives the starting expression (expr:) and cites no rule")
     shape_of(e := parse(step.text, names), env)

@@ -83,8 +83,7 @@ class Facts:
         if isinstance(e, (T, Inv, Pow, Neg)):
             return self.invertible(e.arg)
         if isinstance(e, Mul):  # a product of invertible square factors
-            return all(self.invertible(f) and (s := self.shape(f)) is not None and s.rows == s.cols
-                       for f in e.args)
+            return all(self.invertible(f) and (s := self.shape(f)) is not None and s.rows == s.cols for f in e.args)
         return isinstance(e, Ident) or isinstance(e, Num) and e.value != 0
 
     def symmetric(self, e: Expr) -> bool:

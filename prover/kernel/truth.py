@@ -18,18 +18,17 @@ Read next: `rules.py`.
 """
 from __future__ import annotations
 
-import copy
-import math
+import copy, math
 from contextlib import suppress
 from itertools import islice, permutations, product
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Any, Callable, Literal, Mapping, TypeGuard
+from typing import Any, Callable, Literal, Mapping, NoReturn, TypeGuard
 
 from .evaluate import _OS, Domain, Evaluator, Matrix, ModP, Singular, equal_values
 from .expr import (ELEMENTWISE, Add, Div, Expr, Func, Had, Ident, Inv, Kron, Mul, Neg, Num, Pow, Sym, T, d_depth, mul,
                    remembered, symbols)
-from .shapes import Dim, Env, Shape, dim_size, shape_of, split
+from .shapes import Dim, Env, Shape, VarInfo, dim_size, shape_of, split
 
 MAX_SIZE = 32  # the largest size the random points go to
 MAX_GRID = 16_384  # size assignments scanned for a size-dependent step (1,024 of them checked)
@@ -68,27 +67,38 @@ class Evidence:
         return self.kind in ("exact", "probabilistic")
 
 
+class Frozen(dict[str, VarInfo]):
+    """A context's declarations, which no one can change: its key is made from them (pickled,
+    as `prove check --jobs` sends results back, it is made again from a copy)."""
+
+    def __reduce__(self) -> Any: return Frozen, (dict(self),)
+    def _refuse(self, *args: Any, **kw: Any) -> NoReturn: raise TypeError("a context's declarations are read-only")
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse
+
+
 class Context:
     """Declarations, which variables vary, and the random points of one check (shared by its
     steps: the points are drawn after the proof is read, from the OS's randomness)."""
 
     def __init__(self, env: Env, varying: set[str], claim: tuple[Expr, ...] = (),
                  relations: tuple[tuple[str, str, Dim], ...] = (), invertible: tuple[Expr, ...] = ()):
-        self.env, self.varying = env, set(varying)
-        self.dim_syms = sorted({x for v in env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)})
+        # its own read-only copies: what `key` says is what decide reads, whoever changes the
+        # caller's declarations (or tries the context's) afterwards
+        self.env, self.varying = Frozen(env), frozenset(varying)
+        self.dim_syms = sorted({x for v in self.env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)})
         self.field = ModP()
         self.points: dict[tuple[Any, ...], Evaluator] = {}
         # the sizes the claim is asserted at: where the stated relations hold (("m", ">=",
         # "n"), ("n", ">", 2)) and every matrix the claim inverts (or takes log det of), and
         # every one it assumes invertible, can be by its rank: X^T X needs m >= n
         self.relations, self.assumed = relations, tuple(invertible)
-        self.needs = list(invertible) + [(x.arg if isinstance(x, Func) else x).children()[0]
+        self.needs = tuple(invertible) + tuple((x.arg if isinstance(x, Func) else x).children()[0]
                                          for e in claim for x in e.walk() if isinstance(x, Inv) or
                                          isinstance(x, Pow) and x.k < 0 or isinstance(x, Func) and
-                                         x.name == "log" and isinstance(x.arg, Func) and x.arg.name == "det"]
+                                         x.name == "log" and isinstance(x.arg, Func) and x.arg.name == "det")
         self._defined: dict[tuple[tuple[str, int], ...], bool] = {}
         # everything `decide` reads of a context: its answers are remembered under this key
-        self.key = (tuple(sorted(env.items())), frozenset(varying), relations, tuple(self.needs))
+        self.key = (tuple(sorted(self.env.items())), self.varying, relations, self.needs)
 
     def defined(self, dims: Mapping[str, int]) -> bool:
         return remembered(self._defined, tuple(sorted(dims.items())), lambda: all(_RELATIONS[op](_at(
@@ -98,8 +108,7 @@ class Context:
     def sizes(self, dims: Mapping[str, int]) -> dict[str, tuple[int, int]]:
         return {n: (_at(dims, v.shape.rows), _at(dims, v.shape.cols)) for n, v in self.env.items()}
 
-    def draw(self, dims: Mapping[str, int], draw: Callable[[], Any]
-             ) -> tuple[dict[str, Matrix], dict[str, Matrix]]:
+    def draw(self, dims: Mapping[str, int], draw: Callable[[], Any]) -> tuple[dict[str, Matrix], dict[str, Matrix]]:
         point, dpoint = dict[str, Matrix](), dict[str, Matrix]()
         for name, (r, c) in sorted(self.sizes(dims).items()):
             for target in (point, dpoint) if name in self.varying else (point,):
