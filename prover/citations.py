@@ -18,8 +18,19 @@ def normalize(name: str) -> str:
     >>> normalize("Theorem 2") == normalize("thm-2") == normalize("theorem2")
     True
     """
+    known = type(name) is str  # (anything else fails below, as it always did)
+    if known and (hit := _NORMAL.get(name)) is not None:
+        return hit
     n = re.sub(r"[\s\-_]+", "", name.strip().lower())
-    return re.sub(r"^thm(?=\d)", "theorem", n)
+    n = re.sub(r"^thm(?=\d)", "theorem", n)
+    if known:
+        if len(_NORMAL) >= 4096:
+            _NORMAL.clear()
+        _NORMAL[name] = n
+    return n
+
+
+_NORMAL: dict[str, str] = {}  # a name as written -> normalize(name): a class repeats its names
 
 
 class RuleBook:

@@ -334,7 +334,8 @@ def check_kinds(pf: Any, data: Any, src: Located) -> None:
                           "is claim: {hessian: f, wrt: x, equals: H}")
 
 
-def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
+def kernel_claim(pf: ProofFile) -> dict[str, str]:
+    """The claim as the kernel's `ProofIn` holds it (`to_kernel`)."""
     claim: dict[str, str]
     kind = claim_kind(pf.claim)
     if kind == "hessian":  # the kernel's Hessian claim has no layout (replay.ProofIn)
@@ -345,6 +346,11 @@ def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
         claim = {"lhs": pf.claim.lhs, "rhs": pf.claim.rhs}
     if kind != "identity" and pf.claim.equals is not None:
         claim["equals"] = pf.claim.equals
+    return claim
+
+
+def to_kernel(pf: ProofFile, src: Located, base: tuple = ()) -> ProofIn:
+    claim = kernel_claim(pf)
     steps = []
     for i, item in enumerate(pf.proof):
         key = step_kind(item)  # the final step (derivative: or hessian:) is the kernel's read-off

@@ -131,8 +131,11 @@ def fast_load(text: str, watch: Optional[Callable[[Any], None]] = None) -> Optio
     root: list = []
     docs = depth = 0
     failed: Optional[SourceError] = None  # raised once the whole text has been read
+    loader = None
     try:
-        for ev in yaml.parse(text, Loader=_FAST):
+        loader = _FAST(text)  # its events one by one, as `yaml.parse` gives them (faster)
+        get_event = loader.get_event
+        while (ev := get_event()) is not None:
             if watch is not None:
                 watch(ev)
             cls = type(ev)
@@ -196,6 +199,9 @@ def fast_load(text: str, watch: Optional[Callable[[Any], None]] = None) -> Optio
                     return None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
         return None
+    finally:
+        if loader is not None:
+            loader.dispose()
     if failed is not None:
         raise failed
     if len(root) != 1:

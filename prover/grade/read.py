@@ -17,7 +17,7 @@ import yaml as _yaml
 
 from ..checking import claim_text
 from ..kernel.errors import Limits
-from ..proofs import DerivativeStep, HessianStep, parse_proof, to_kernel
+from ..proofs import DerivativeStep, HessianStep, kernel_claim, parse_proof, relation
 from ..source import Located, SourceError, fast_load, load_yaml
 from .assignment import assume_key, canonical_claim, claim_names, normal_text, var_key
 from .limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_PROOFS_PER_FILE, \
@@ -54,6 +54,8 @@ class LoadedFile:
 
 def _sub(src: Located, base: tuple, data: Any) -> Located:
     """The part of a file at `base` (a proof in a list) as a file of its own."""
+    if not base:  # the whole file: its positions as they are (nothing changes them)
+        return Located(data, src.positions, src.key_positions, src.text)
     n = len(base)
     return Located(data, {k[n:]: v for k, v in src.positions.items() if k[:n] == base},
                    {k[n:]: v for k, v in src.key_positions.items() if k[:n] == base}, src.text)
@@ -273,8 +275,11 @@ def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
     dump = {"theorem": pf.theorem, "layout": pf.layout,
             "variables": {n: v.model_dump() for n, v in pf.variables.items()},
             "claim": pf.claim.model_dump(exclude_none=True), "proof": steps}
-    try:
-        claim_shown = claim_text(to_kernel(pf, Located(None)).claim)
+    try:  # what `to_kernel` reads that can fail, then its claim (without building the steps)
+        if pf.assume:
+            [relation(t) for t in pf.assume.sizes]
+        [v.info() for v in pf.variables.values()]
+        claim_shown = claim_text(kernel_claim(pf))
     except Exception:  # noqa: BLE001 - display only
         claim_shown = ""
     return LoadedProof(pf.theorem, index, None, kind, canon, claim_shown, pf.layout,

@@ -221,50 +221,53 @@ def _subterms(e: Expr) -> list[tuple[tuple, Expr]]:
     return found
 
 
-def _head(x: Expr):
-    """What `_could_match` reads of a subject node: its kind, a sum's length, a function's name,
-    a power's exponent."""
-    if isinstance(x, Mul):
-        return Mul
-    if isinstance(x, Neg):
-        return Neg
-    if isinstance(x, Add):
-        return (Add, len(x.args))
-    if isinstance(x, Func):
-        return (Func, x.name)
-    if isinstance(x, Pow):
-        return (Pow, x.k)
-    return type(x)
+_ANY, _MUL_OR_NEG = "any node", "a product or a negation"  # two counts of `_heads`
 
 
 def _heads(e: Expr) -> dict:
-    """How many subterms of `e` have each head (kept on the tree, which is immutable)."""
+    """How many subterms of `e` `_could_match` lets each kind of pattern head try (kept on the
+    tree, which is immutable): every node; products and negations (a product pattern also
+    matches under a sign); each node type; sums by every length up to theirs (a pattern of k
+    terms matches a sum of at least k); functions by name; powers by exponent."""
     found = e.__dict__.get("_search_heads")
     if found is None:
         found = {}
-        for _, sub in _subterms(e):
-            h = _head(sub)
-            found[h] = found.get(h, 0) + 1
+        for _, x in _subterms(e):
+            if isinstance(x, Add):
+                keys: tuple = tuple((Add, j) for j in range(1, len(x.args) + 1))
+            elif isinstance(x, Func):
+                keys = ((Func, x.name),)
+            elif isinstance(x, Pow):
+                keys = ((Pow, x.k),)
+            else:
+                keys = (type(x),)
+            if isinstance(x, (Mul, Neg)):
+                keys += (_MUL_OR_NEG,)
+            for h in keys + (_ANY,):
+                found[h] = found.get(h, 0) + 1
         e.__dict__["_search_heads"] = found
     return found
 
 
+def _pattern_head(pat: Expr, rule: Rule):
+    """The count of `_heads` that bounds the nodes `_could_match(pat, ·, rule)` accepts."""
+    if isinstance(pat, Sym) and pat.name in rule.vars:
+        return _ANY
+    if isinstance(pat, Mul):
+        return _MUL_OR_NEG
+    if isinstance(pat, Add):
+        return (Add, len(pat.args))
+    if isinstance(pat, Func):
+        return (Func, pat.name)
+    if isinstance(pat, Pow):
+        return (Pow, pat.k)
+    return type(pat)
+
+
 def _candidates(pat: Expr, rule: Rule, e: Expr) -> int:
     """At least the number of subterms of `e` where `_could_match(pat, ·, rule)` holds (so a
-    rule is skipped only where it cannot apply anywhere): counted from the heads of `e`."""
-    heads = _heads(e)
-    if isinstance(pat, Sym) and pat.name in rule.vars:
-        return len(_subterms(e))
-    if isinstance(pat, Mul):
-        return heads.get(Mul, 0) + heads.get(Neg, 0)
-    if isinstance(pat, Add):
-        k = len(pat.args)
-        return sum(c for h, c in heads.items() if type(h) is tuple and h[0] is Add and h[1] >= k)
-    if isinstance(pat, Func):
-        return heads.get((Func, pat.name), 0)
-    if isinstance(pat, Pow):
-        return heads.get((Pow, pat.k), 0)
-    return heads.get(type(pat), 0)
+    rule is skipped only where it cannot apply anywhere)."""
+    return _heads(e).get(_pattern_head(pat, rule), 0)
 
 
 def _sites(sub: Expr, lhs: Expr):
