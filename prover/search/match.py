@@ -325,15 +325,17 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
         if _candidates(lhs, rule, e) < (1 if only is not None else 2):
             continue  # fewer nodes where it could match than a move needs: nothing to scan
         found: list[tuple[Path, Binding]] = []
-
-        def scan(x: Expr, path: tuple, lhs=lhs, found=found) -> None:
-            for b, _ in (match(lhs, x, rule, facts, {}, {}) if _could_match(lhs, x, rule) else ()):
-                found.append((path, b))
-                return
-            for i, k in enumerate(x.children()):
-                scan(k, path + (i,), lhs, found)
-
-        scan(e, ())
+        # the outermost matches, root first: the subterms in preorder (a node, then each child's
+        # subtree in turn), skipping the subtree of a node that matched (it comes right after it)
+        inside: tuple | None = None
+        for path, x in _subterms(e):
+            if inside is not None and path[:len(inside)] == inside:
+                continue
+            if _could_match(lhs, x, rule):
+                for b, _ in match(lhs, x, rule, facts, {}, {}):
+                    found.append((path, b))
+                    inside = path
+                    break
         if not (len(found) > 1 or (only is not None and found)):
             continue
         moves, tree = [], e
