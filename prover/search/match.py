@@ -232,7 +232,7 @@ def _heads(e: Expr) -> dict:
     found = e.__dict__.get("_search_heads")
     if found is None:
         found = {}
-        for _, x in _subterms(e):
+        for _, x in _kept_or_walked(e):
             if isinstance(x, Add):
                 keys: tuple = tuple((Add, j) for j in range(1, len(x.args) + 1))
             elif isinstance(x, Func):
@@ -268,6 +268,12 @@ def _candidates(pat: Expr, rule: Rule, e: Expr) -> int:
     """At least the number of subterms of `e` where `_could_match(pat, ·, rule)` holds (so a
     rule is skipped only where it cannot apply anywhere)."""
     return _heads(e).get(_pattern_head(pat, rule), 0)
+
+
+def _kept_or_walked(e: Expr):
+    """`e`'s subterms: the list kept on it if `rewrites` made one, else a walk (a tree that is
+    only rewritten everywhere does not keep a list)."""
+    return e.__dict__.get("_search_subterms") or subterms(e)
 
 
 def _sites(sub: Expr, lhs: Expr):
@@ -328,7 +334,7 @@ def rewrite_everywhere(e: Expr, rule: Rule, facts: Facts,
         # the outermost matches, root first: the subterms in preorder (a node, then each child's
         # subtree in turn), skipping the subtree of a node that matched (it comes right after it)
         inside: tuple | None = None
-        for path, x in _subterms(e):
+        for path, x in _kept_or_walked(e):
             if inside is not None and path[:len(inside)] == inside:
                 continue
             if _could_match(lhs, x, rule):
