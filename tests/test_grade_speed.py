@@ -11,8 +11,8 @@ change a single verdict, explanation or grade. Each is attacked here the way it 
   walking the tree again: the same moves as the walk, on the same corpus;
 - `safe.visible` returns ASCII printable text as it is: the same as escaping it, character by
   character;
-- a grade's step views are copied only when making them visible changes them: the same texts as
-  copying every view, and the record's own views are never changed;
+- a grade's step views are made visible as copies (never the record's own views), with the
+  texts escaping every character would give;
 - a record is encoded for the workers' store without `dataclasses.asdict`: the same bytes.
 """
 from __future__ import annotations
@@ -216,7 +216,7 @@ def _record() -> CheckRecord:
     return CheckRecord("invalid", "m", steps, "trace_form", 1, [], "", "")
 
 
-def test_grade_step_views_are_copied_only_where_they_change():
+def test_grade_step_views_are_visible_copies():
     from prover.grade.score import ProblemGrade
 
     rec = _record()
@@ -230,7 +230,8 @@ def test_grade_step_views_are_copied_only_where_they_change():
         help=safe.visible(s.help), suggestion=[safe.visible(x) for x in s.suggestion])
         for s in copy_views]
     assert pg.steps == want
-    assert pg.steps[1] is not rec.steps[1] and "\x1b" not in pg.steps[1].expr
+    assert all(a is not b for a, b in zip(pg.steps, rec.steps))
+    assert "\x1b" not in pg.steps[1].expr
     assert pg.steps[1].by == ["theorem-1\\n"] and pg.steps[1].suggestion == ["trace-cyclic\\t"]
 
 

@@ -157,14 +157,12 @@ def _neutralise(pg: ProblemGrade) -> None:
 
 
 def _visible_step(s):
-    """A step view with its texts made visible: a copy when one of them changes, else the view
-    itself (nothing changes a step view after scoring, so sharing an unchanged one is safe)."""
-    texts = (s.expr, s.message, s.counterexample, s.help)
-    shown = tuple(visible(t) for t in texts)
-    by = [visible(b) for b in s.by] if s.by else s.by
-    suggestion = [visible(x) for x in s.suggestion] if s.suggestion else s.suggestion
-    if shown == texts and by == s.by and suggestion == s.suggestion:
-        return s
-    return dataclasses.replace(s, expr=shown[0], by=by, message=shown[1],
-                               counterexample=shown[2], help=shown[3], suggestion=suggestion)
+    """A step view with its texts made visible, as a copy: made by the dataclass's own
+    constructor, it is also smaller than the view as it came from the worker (an unpickled
+    object's attribute dict is not shared with the others of its class)."""
+    return dataclasses.replace(
+        s, expr=visible(s.expr), by=[visible(b) for b in s.by] if s.by else s.by,
+        message=visible(s.message), counterexample=visible(s.counterexample),
+        help=visible(s.help),
+        suggestion=[visible(x) for x in s.suggestion] if s.suggestion else s.suggestion)
 
