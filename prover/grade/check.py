@@ -64,15 +64,20 @@ class CheckRecord:
     unreadable: list = field(default_factory=list)  # steps that do not parse or shape-check
     slip: str = ""  # "layout": the answer is the transpose of the right one (nothing else wrong)
     claim_note: str = ""  # the student's own `equals:` could not be used (see check_submission)
+    bridged: list = field(default_factory=list)  # unjustified steps after unreadable lines that
+    # the rules of those lines and their own produce (`_bridged`): not held against the proof
 
 
 def first_wrong(rec: CheckRecord) -> Optional[StepView]:
     """The step a proof that is not valid is faulted for (its reason names it): the first that
     is not valid, other than a line that cannot be read and an `unjustified` step right after
-    one (checked from the last good line, its rule cannot produce it)."""
+    one (checked from the last good line, its rule cannot produce it) that the rules of the
+    unreadable line and its own produce together (`CheckRecord.bridged`)."""
     bad = getattr(rec, "unreadable", None) or []
+    bridged = getattr(rec, "bridged", None) or []
     return next((s for s in rec.steps if s.status != "valid" and s.index not in bad
-                 and not (s.index - 1 in bad and s.status == "unjustified")), None)
+                 and not (s.index - 1 in bad and s.status == "unjustified"
+                          and s.index in bridged)), None)
 
 
 def _milestone(e, wrt: str) -> str:
@@ -213,7 +218,11 @@ def check_submission(payload: dict) -> CheckRecord:
             slip = ""
     # the checked part: from the start up to the first step that is wrong. An unreadable line is
     # skipped (an error of that line only), and so is the step right after it when it is merely
-    # unjustified (checked from the last good line, its rule cannot produce it).
+    # unjustified (checked from the last good line, its rule cannot produce it) -- provided the
+    # rules of the unreadable line(s) and its own, together, do produce it from the last good
+    # line (`_bridged`): else a line of garbage would excuse any unjustified jump after it.
+    bridged = _bridged(dump, unreadable, payload, book, [normalize(pf.theorem)]) \
+        if unreadable else set()
     best, prefix = "", 0
     wrt = pin.claim.get("wrt")
     after_bad = False
@@ -223,7 +232,8 @@ def check_submission(payload: dict) -> CheckRecord:
             prefix += 1
             continue
         if s.index in over or (s.status != "valid"
-                               and not (after_bad and s.status == "unjustified")):
+                               and not (after_bad and s.status == "unjustified"
+                                        and s.index in bridged)):
             break
         after_bad = False
         prefix += 1
@@ -239,7 +249,41 @@ def check_submission(payload: dict) -> CheckRecord:
     if over and status == "valid":
         status = "invalid"
     return CheckRecord(status, result.message, steps, best, prefix, unreadable, slip,
-                       claim_note)
+                       claim_note, sorted(bridged))
+
+
+def _bridged(dump: dict, unreadable: list, payload: dict, book, active: list[str]) -> set:
+    """The steps right after unreadable lines that the kernel accepts when checked from the last
+    good line (the claim's start, for a bad first line) citing the rules of the unreadable
+    line(s) and their own together, within `max_rules_per_step`."""
+    steps, bad = dump["proof"], set(unreadable)
+    claim = dump["claim"]
+    start = claim["lhs"] if "lhs" in claim else f"d(d({claim['hessian']}))" if "hessian" in claim \
+        else f"d({claim['derivative']})"
+    new: list[dict] = []
+    where: dict[int, int] = {}  # index in the repaired proof -> index in the proof
+    carry: list = []
+    for i, s in enumerate(steps):
+        if i in bad:
+            if i == 0:
+                new.append({"expr": start, "by": []})
+            carry += list(s.get("by") or [])
+            continue
+        if carry:
+            s = {**s, "by": list(dict.fromkeys(carry + list(s.get("by") or [])))}
+            where[len(new)] = i
+        carry = []
+        new.append(s)
+    if not where:
+        return set()
+    try:
+        pin = to_kernel(ProofFile.model_validate({**dump, "proof": new}), Located(None))
+        res = verdicts(pin, book, _resolver(payload, book, active))
+    except Exception:  # noqa: BLE001 - nothing is excused that the kernel did not accept
+        return set()
+    over = _too_many_rules(new, payload.get("max_rules_per_step"))
+    return {where[s.index] for s in res.steps
+            if s.index in where and s.status == "valid" and s.index not in over}
 
 
 def _resolver(payload: dict, book, active: list[str]):
