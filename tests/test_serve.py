@@ -24,10 +24,7 @@ with warnings.catch_warnings():
 from prover.serve.app import CSP, Refused, Server, Settings, create_app  # noqa: E402
 from prover.serve.guard import AnswerCache, RateLimit  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-THEOREM5 = (ROOT / "proofs" / "theorem5.yaml").read_text()
-SLIP = (ROOT / "examples" / "theorem5-slip.yaml").read_text()
-HW = str(ROOT / "examples" / "hw.yaml")
+from serve_fixtures import HW, ROOT, SLIP, THEOREM5  # noqa: E402
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 

@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 import warnings
 import zlib
-from pathlib import Path
 
 import pytest
 
@@ -33,11 +32,9 @@ import uvicorn  # noqa: E402
 from prover.serve.app import CSP, Settings, create_app  # noqa: E402
 from prover.serve.guard import FairShare, RateLimit  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-THEOREM5 = (ROOT / "proofs" / "theorem5.yaml").read_text()
-SLIP = (ROOT / "examples" / "theorem5-slip.yaml").read_text()
+from serve_fixtures import HW, ROOT, SLIP, THEOREM5, chromium  # noqa: E402
+
 ALICE = (ROOT / "examples" / "class" / "alice" / "q1.yaml").read_text()
-HW = str(ROOT / "examples" / "hw.yaml")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -522,22 +519,12 @@ def test_a_lemma_named_by_a_path_reads_no_file(client):
 
 
 # -- the page under hostile links (headless Chromium, as in test_serve_browser.py) -------------
-def _chromium() -> str | None:
-    import os
-    import shutil
-
-    for cand in (os.environ.get("PROVE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
 @pytest.fixture(scope="module")
 def page_server():
     """`prove serve --assignment examples/hw.yaml` in a subprocess, and Chromium."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright for Python")
-    chromium = _chromium()
-    if chromium is None:
+    binary = chromium()
+    if binary is None:
         pytest.skip("needs Chromium at /usr/bin/chromium (or PROVE_CHROMIUM)")
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -557,7 +544,7 @@ def page_server():
                 assert proc.poll() is None and time.monotonic() < end, "prove serve did not start"
                 time.sleep(0.1)
         with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, args=[
+            browser = p.chromium.launch(executable_path=binary, args=[
                 "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update"])
             yield browser, url

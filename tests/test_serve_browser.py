@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -42,15 +41,9 @@ sync_api = pytest.importorskip(
     "download is not used)")
 
 
-def _chromium() -> str | None:
-    for cand in (os.environ.get("PROVE_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
-        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    return None
+from serve_fixtures import chromium  # noqa: E402
 
-
-CHROMIUM = _chromium()
+CHROMIUM = chromium()
 if CHROMIUM is None:
     pytest.skip("the browser tests need Chromium at /usr/bin/chromium (apt-get install -y "
                 "chromium), or its path in PROVE_CHROMIUM", allow_module_level=True)
