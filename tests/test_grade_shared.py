@@ -2,6 +2,7 @@
 (`prover/grade/shared.py`), so that a proof written the same way by many students is checked by
 the kernel once for the class. A record is reused only under the digest of everything its verdict
 depends on: two submissions that differ in anything the verdict reads get different records."""
+import os
 import textwrap
 from pathlib import Path
 
@@ -131,3 +132,54 @@ def test_the_explainer_answers_only_what_it_was_asked(tmp_path):
     assert store.get_answer("suggest", "key one") == ["theorem-2"]
     assert store.get_answer("suggest", "key two") is None
     assert store.get_answer("false_hint", "key one") is None
+
+
+def test_the_store_folder_is_private_and_removed(tmp_path, monkeypatch):
+    """The run's folder of records is made private (0700) — in memory where /dev/shm can be
+    written to — and is gone once the run ends."""
+    from prover.grade import run as R
+    from prover.grade.shared import make_folder
+
+    made: list[str] = []
+
+    def spy() -> str:
+        made.append(make_folder())
+        return made[-1]
+
+    folder = make_folder()
+    try:
+        assert os.stat(folder).st_mode & 0o777 == 0o700
+        if os.access("/dev/shm", os.W_OK | os.X_OK):
+            assert folder.startswith("/dev/shm/")
+    finally:
+        os.rmdir(folder)
+    monkeypatch.setattr(R, "make_folder", spy)
+    a = _assignment(tmp_path, PROBLEMS)
+    report = G.grade(write_class(tmp_path / "class", {"s": {"q1.yaml": proof(GROUPED)}}), a)
+    assert report.students[0].problems[0].status.value == "valid"
+    assert made and not os.path.exists(made[0])
+
+
+def test_a_killed_runs_folder_is_swept_and_nothing_else(tmp_path):
+    """A run killed before it could clean up leaves its folder; the next run removes it — only
+    a private folder of ours named for a process that no longer exists."""
+    import subprocess
+    import sys
+
+    from prover.grade.shared import PREFIX, sweep
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    dead = tmp_path / f"{PREFIX}{gone}-abc"
+    alive = tmp_path / f"{PREFIX}{os.getpid()}-abc"
+    public = tmp_path / f"{PREFIX}{gone}-pub"
+    other = tmp_path / "prove-gradeX-1-abc"
+    for d in (dead, alive, public, other):
+        d.mkdir()
+        (d / "r.json").write_text("{}")
+    for d in (dead, alive, other):
+        d.chmod(0o700)
+    public.chmod(0o755)
+    sweep(str(tmp_path))
+    assert not dead.exists()
+    assert alive.exists() and public.exists() and other.exists()

@@ -106,7 +106,16 @@ def test_a_law_of_log_is_unknown_not_false():
 
 
 def test_each_check_draws_its_own_prime():
-    assert Context(ENV, set()).field.p != Context(ENV, set()).field.p
+    """A context draws its prime when it first evaluates (a remembered answer needs none), and
+    every point of that context is taken in that one field."""
+    a, b = Context(ENV, set()), Context(ENV, set())
+    assert a.field is None and b.field is None
+    dims = {"n": 3, "m": 2}
+    first = a.evaluator(dims)
+    assert a.field is not None and first.F is a.field
+    assert a.evaluator(dims, fresh=1).F is a.field  # the same prime for its other points
+    assert b.evaluator(dims).F.p != a.field.p
+    assert all(0 <= x < a.field.p for row in first.point["X"] for x in row)
 
 
 # -- Z3 reads the step as an SMT-LIB script: its answers, not only its "unsat" ---------------

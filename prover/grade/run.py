@@ -15,7 +15,6 @@ distinct proof of the class is checked once; the parent never reads it. Read nex
 from __future__ import annotations
 
 import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -28,6 +27,7 @@ from .limits import DEFAULT_TIMEOUT
 from .records import Fault, FileError, Status, TaskFailure
 from .safe import visible
 from .score import ProblemGrade, Report, StudentGrade, score_problem
+from .shared import make_folder
 from .submissions import Student, discover
 
 # The task run for each submission, looked up when a run starts (a test may put a wrapper here).
@@ -65,7 +65,7 @@ def grade(submissions: Path | str, assignment: Assignment, jobs: int = 1,
         if st.error:
             grades[i] = _all_error(st, assignment, st.error, Fault.DUPLICATE)
     tick = progress("grading", len(todo)) if progress and todo else None
-    shared = tempfile.mkdtemp(prefix="prove-grade-")  # the workers' shared records (shared.py)
+    shared = make_folder()  # the workers' shared records (shared.py)
     try:
         for j, result in pool.run(SUBMISSION_TASK, [students[i] for i in todo], jobs=jobs,
                                   timeout=timeout, initializer=start_worker,

@@ -101,8 +101,7 @@ class Parser:
     def parse(self) -> Expr:
         e = self.expr()
         if self.tok.kind != "end":
-            raise _error(f"unexpected {self.tok.text!r}", self.tok.span,
-                         "an operator may be missing before it")
+            raise _error(f"unexpected {self.tok.text!r}", self.tok.span, "an operator may be missing before it")
         if (n := size(e)) > Limits.max_nodes:  # (the end token's span ends where the text does)
             raise ProveError("limit", f"expression has {n} nodes; the limit is {Limits.max_nodes}",
                              Span(0, self.tok.span.end))

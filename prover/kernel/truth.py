@@ -86,8 +86,8 @@ class Context:
         # caller's declarations (or tries the context's) afterwards
         self.env, self.varying = Frozen(env), frozenset(varying)
         self.dim_syms = sorted({x for v in self.env.values() for x in (v.shape.rows, v.shape.cols) if isinstance(x, str)})
-        self.field = ModP()
         self.points: dict[tuple[Any, ...], Evaluator] = {}
+        self.field: ModP | None = None  # its random prime, drawn when first needed (a remembered answer needs none)
         # the sizes the claim is asserted at: where the stated relations hold (("m", ">=",
         # "n"), ("n", ">", 2)) and every matrix the claim inverts (or takes log det of), and
         # every one it assumes invertible, can be by its rank: X^T X needs m >= n
@@ -119,8 +119,9 @@ class Context:
         return point, dpoint
 
     def evaluator(self, dims: Mapping[str, int], fresh: int = 0, free: bool = False) -> Evaluator:
+        field = self.field = self.field or ModP()
         return remembered(self.points, (tuple(sorted(dims.items())), fresh, free), lambda: Evaluator(
-            self.field, 0, *self.draw(dims, lambda: _OS.randrange(self.field.p)), self.env, dims, free))
+            field, 0, *self.draw(dims, lambda: _OS.randrange(field.p)), self.env, dims, free))
 
 
 def _at(dims: Mapping[str, int], x: Dim | None) -> int:
