@@ -278,7 +278,7 @@ def _check_rewrite(i: int, step: StepIn, prev: Expr, env: Env, ctx: Context, fac
                           f"before it is {pshape}: a step cannot change the shape"), None
     truth = decide(prev, cur, ctx)
     ev = _evidence(truth)
-    refuted = _refuted(base, truth, f"this step is false: {show(prev, names)} ≠ {base['expr']}")
+    refuted = None if truth.holds else _refuted(base, truth, f"this step is false: {show(prev, names)} ≠ {base['expr']}")
     if refuted or index:
         exact = index and truth.kind == "exact"
         return refuted or StepResult(**base, **{**ev, "checked_by": ["index"] + truth.checked_by},
