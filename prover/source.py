@@ -95,24 +95,39 @@ def decode_text(raw: bytes, binary: str, not_utf8: str) -> str:
 
 
 _FAST = getattr(yaml, "CSafeLoader", None)
+# libyaml's parser alone (CSafeLoader's events without its constructor and resolver mixins,
+# which the event loop does not use)
+_PARSER = getattr(getattr(yaml, "cyaml", None), "CParser", None) if _FAST is not None else None
 
+
+MAX_DEPTH = 40  # the deepest nesting of collections that `fast_load` reads
 
 _RESOLVER = yaml.resolver.Resolver()
-_TAGS: dict[tuple, str] = {}  # plain scalars repeat across files: their resolved tags
+_PLAIN: dict[str, Any] = {}  # plain scalars repeat across files: their values, when short
+_MISS = object()
+_QUOTED = frozenset(("'", '"'))
+_BLOCK = frozenset(("|", ">"))
 
 
 def _scalar(ev) -> Any:
     """A scalar event's value, converted as `_convert` converts a scalar node."""
     tag = ev.tag
-    if tag is None or tag == "!":
-        key = (ev.value, ev.implicit)
-        tag = _TAGS.get(key)
-        if tag is None:
-            tag = _RESOLVER.resolve(yaml.ScalarNode, ev.value, ev.implicit)
-            if len(_TAGS) > 20_000:
-                _TAGS.clear()
-            _TAGS[key] = tag
-    return _value(tag, ev.value)
+    if tag is not None and tag != "!":
+        return _value(tag, ev.value)
+    if not ev.implicit[0]:  # quoted or a block: the resolver gives every such scalar str
+        return ev.value
+    hit = _PLAIN.get(ev.value, _MISS)
+    return _plain(ev.value) if hit is _MISS else hit
+
+
+def _plain(value: str) -> Any:
+    """A plain scalar's value (no tag), remembered when the text is short."""
+    hit = _value(_RESOLVER.resolve(yaml.ScalarNode, value, (True, False)), value)
+    if len(value) <= 200:  # (a bounded memo: at most 20,000 short texts)
+        if len(_PLAIN) >= 20_000:
+            _PLAIN.clear()
+        _PLAIN[value] = hit
+    return hit
 
 
 def fast_load(text: str, watch: Optional[Callable[[Any], None]] = None) -> Optional[Located]:
@@ -121,93 +136,127 @@ def fast_load(text: str, watch: Optional[Callable[[Any], None]] = None) -> Optio
     on every event first (it may raise to stop the read). Returns None at the first doubt —
     an alias or an anchor, nesting deeper than 40, a YAML error, more than one document, no
     libyaml — and the caller then reads the text the slow way."""
-    if _FAST is None:
+    got = fast_load_sized(text, watch)
+    return None if got is None else got[0]
+
+
+def fast_load_sized(text: str, watch: Optional[Callable[[Any], None]] = None
+                    ) -> Optional[tuple[Located, int]]:
+    """`fast_load`, and also the most children (items of a list, keys of a mapping) that any
+    one collection of the text has, so that a caller can tell from the data alone that no
+    limit on a list's length was crossed."""
+    if _PARSER is None:
         return None
+    ScalarEvent, MappingStartEvent = yaml.ScalarEvent, yaml.MappingStartEvent
+    SequenceStartEvent, DocumentStartEvent = yaml.SequenceStartEvent, yaml.DocumentStartEvent
+    MappingEndEvent, SequenceEndEvent = yaml.MappingEndEvent, yaml.SequenceEndEvent
+    quoted, block, scalar, plain, miss = _QUOTED, _BLOCK, _scalar, _PLAIN, _MISS
     out = Located(None, text=text)
     positions, key_positions = out.positions, out.key_positions
-    # open collections: [the collection, its path, the pending key (a mapping) or None, its
-    # key's mark], and the root when it is done
-    stack: list[list] = []
+    # the open collection (`into`: None before the root), its path, whether it is a mapping,
+    # and its pending key (a mapping's key read, its value not yet); `stack` holds the
+    # enclosing ones' four, and `root` the root once it is read
+    into: Any = None
+    base: tuple = ()
+    is_map = False
+    pending: Optional[str] = None
+    stack: list[tuple] = []
     root: list = []
-    docs = depth = 0
+    docs = depth = longest = 0
     failed: Optional[SourceError] = None  # raised once the whole text has been read
-    loader = None
+    parser = None
     try:
-        loader = _FAST(text)  # its events one by one, as `yaml.parse` gives them (faster)
-        get_event = loader.get_event
+        parser = _PARSER(text)  # its events one by one, as `yaml.parse` gives them
+        get_event = parser.get_event
         while (ev := get_event()) is not None:
             if watch is not None:
                 watch(ev)
             cls = type(ev)
-            if cls is yaml.AliasEvent or getattr(ev, "anchor", None):
-                return None
-            if cls is yaml.ScalarEvent or cls is yaml.MappingStartEvent \
-                    or cls is yaml.SequenceStartEvent:
-                if cls is not yaml.ScalarEvent:
-                    depth += 1
-                    if depth > 40:
-                        return None
+            if cls is ScalarEvent:
+                if ev.anchor:
+                    return None
                 if failed is not None:
                     continue
                 mark = ev.start_mark
-                if cls is yaml.ScalarEvent:
-                    style = ev.style
-                    where = (mark.line + 2, 1) if style in ("|", ">") else \
-                        (mark.line + 1, mark.column + (2 if style in ("'", '"') else 1))
+                style = ev.style
+                if style in quoted:
+                    where = (mark.line + 1, mark.column + 2)  # the text, not the quote
+                elif style in block:
+                    where = (mark.line + 2, 1)
                 else:
                     where = (mark.line + 1, mark.column + 1)
-                if stack:
-                    top = stack[-1]
-                    into = top[0]
-                    if type(into) is dict:
-                        if top[2] is None:  # a key
-                            if cls is not yaml.ScalarEvent:
-                                failed = SourceError("a mapping key must be plain text", *where)
-                                continue
-                            key = ev.value
-                            if key in into:
-                                failed = SourceError(f"the key {key!r} appears twice", *where)
-                                continue
-                            top[2] = key
-                            key_positions[top[1] + (key,)] = where
+                if is_map:
+                    if pending is None:  # a key
+                        key = ev.value
+                        if key in into:
+                            failed = SourceError(f"the key {key!r} appears twice", *where)
                             continue
-                        path = top[1] + (top[2],)
-                        key, top[2] = top[2], None
+                        pending = key
+                        key_positions[base + (key,)] = where
+                        continue
+                    positions[base + (pending,)] = where
+                    # (`_scalar`, its commonest case inline: a plain scalar without a tag)
+                    if ev.tag is None and ev.implicit[0]:
+                        got = plain.get(ev.value, miss)
+                        into[pending] = _plain(ev.value) if got is miss else got
                     else:
-                        path = top[1] + (len(into),)
+                        into[pending] = scalar(ev)
+                    pending = None
+                elif into is not None:
+                    positions[base + (len(into),)] = where
+                    into.append(scalar(ev))
+                else:
+                    positions[()] = where
+                    root.append(scalar(ev))
+            elif cls is MappingStartEvent or cls is SequenceStartEvent:
+                if ev.anchor:
+                    return None
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return None
+                if failed is not None:
+                    continue
+                mark = ev.start_mark
+                where = (mark.line + 1, mark.column + 1)
+                value: Any = {} if cls is MappingStartEvent else []
+                if is_map:
+                    if pending is None:
+                        failed = SourceError("a mapping key must be plain text", *where)
+                        continue
+                    path = base + (pending,)
+                    into[pending] = value
+                elif into is not None:
+                    path = base + (len(into),)
+                    into.append(value)
                 else:
                     path = ()
-                positions[path] = where
-                value = _scalar(ev) if cls is yaml.ScalarEvent else \
-                    {} if cls is yaml.MappingStartEvent else []
-                if stack:
-                    if type(into) is dict:
-                        into[key] = value
-                    else:
-                        into.append(value)
-                else:
                     root.append(value)
-                if cls is not yaml.ScalarEvent:
-                    stack.append([value, path, None])
-            elif cls is yaml.MappingEndEvent or cls is yaml.SequenceEndEvent:
+                positions[path] = where
+                stack.append((into, base, is_map, None))
+                into, base, is_map, pending = value, path, cls is MappingStartEvent, None
+            elif cls is MappingEndEvent or cls is SequenceEndEvent:
                 depth -= 1
                 if failed is None:
-                    stack.pop()
-            elif cls is yaml.DocumentStartEvent:
+                    if len(into) > longest:
+                        longest = len(into)
+                    into, base, is_map, pending = stack.pop()
+            elif cls is DocumentStartEvent:
                 docs += 1
                 if docs > 1:
                     return None
+            elif cls is yaml.AliasEvent:
+                return None
     except (yaml.YAMLError, RecursionError, ValueError, TypeError):
         return None
     finally:
-        if loader is not None:
-            loader.dispose()
+        if parser is not None:
+            parser.dispose()
     if failed is not None:
         raise failed
     if len(root) != 1:
         return None
     out.data = root[0]
-    return out
+    return out, longest
 
 
 def load_yaml(text: str) -> Located:

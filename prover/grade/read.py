@@ -18,8 +18,8 @@ import yaml as _yaml
 from ..checking import claim_text
 from ..kernel.errors import Limits
 from ..proofs import DerivativeStep, HessianStep, kernel_claim, parse_proof, relation
-from ..source import Located, SourceError, fast_load, load_yaml
-from .assignment import assume_key, canonical_claim, claim_names, normal_text, var_key
+from ..source import MAX_DEPTH, Located, SourceError, fast_load, fast_load_sized, load_yaml
+from .assignment import DEEP, assume_key, canonical_claim, claim_names, normal_text, var_key
 from .limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_PROOFS_PER_FILE, \
     MAX_YAML_DEPTH
 from .records import Fault, FileError
@@ -198,6 +198,35 @@ def prescan(text: str) -> Optional[FileError]:
     return None
 
 
+# A text this short is read without `_Scan` (it costs a call on every event) when what it holds
+# shows that `_Scan` would have let every event pass; reading all of it costs little memory.
+UNWATCHED_CHARS = 64 * 1024
+
+
+def _unwatched(text: str) -> Optional[Located]:
+    """What `fast_load(text, _Scan())` gives, read without the watcher, when the data shows
+    that the watcher would not have refused the file; else None (and the caller reads it
+    watched). `fast_load` itself gives up (None) at an alias, an anchor or nesting deeper than
+    `MAX_YAML_DEPTH`, where `_Scan` refuses, and what remains can be told from the data: a
+    list longer than a step's citations (the longest a proof may be is longer still) is looked
+    at by the watched pass, and so is a file of more values and keys than the citations a file
+    may make (each citation is one of them). A file the loader refuses (a key twice, a key
+    that is not text) is read watched too, since a limit may come before that error."""
+    if len(text) > UNWATCHED_CHARS or MAX_DEPTH > MAX_YAML_DEPTH:
+        return None
+    try:
+        got = fast_load_sized(text)
+    except SourceError:
+        return None
+    if got is None:
+        return None
+    src, longest = got
+    if longest > min(MAX_CITATIONS_PER_STEP, Limits.max_steps) \
+            or len(src.positions) + len(src.key_positions) > MAX_CITATIONS_PER_FILE:
+        return None
+    return src
+
+
 def read_path(path: str) -> tuple[LoadedFile, bytes]:
     """Read (within the limits) and parse one submitted file; also returns its bytes (for the
     hash that shows how many files of a class are distinct)."""
@@ -214,8 +243,10 @@ def read_submission(raw: bytes) -> LoadedFile:
     except UnicodeDecodeError as exc:
         return LoadedFile(FileError(f"the file is not UTF-8 text (byte {exc.start})", Fault.TEXT))
     try:
-        # one pass: libyaml's events checked against the limits (`_Scan`) as they are read
-        src = fast_load(text, _Scan()) if text.strip() else None
+        src = _unwatched(text) if text.strip() else None
+        if src is None and text.strip():
+            # one pass: libyaml's events checked against the limits (`_Scan`) as they are read
+            src = fast_load(text, _Scan())
         if src is None:  # that pass could not be used: check the limits, then read slowly
             refused = prescan(text)
             if refused:
@@ -260,21 +291,68 @@ def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
             exc.message, Fault.SYNTAX, line=exc.line or 0, column=(exc.col or 1) if exc.line
             else 0, context=where))
     names = frozenset(pf.variables)
-    kind, canon = canonical_claim(pf.claim, set(names))
     steps, lines, cites = [], [], []
+    positions = src.positions
     for i, item in enumerate(pf.proof):
         key = "derivative" if isinstance(item, DerivativeStep) else "hessian" if isinstance(item, HessianStep) else "expr"
-        by = item.by if isinstance(item.by, list) else ([item.by] if item.by else [])
+        by = item.by
+        by = by if isinstance(by, list) else ([by] if by else [])
         if len(by) > MAX_CITATIONS_PER_STEP:
             line, col = src.pos(("proof", i, "by"))
             return LoadedProof(theorem, index, error=FileError(
                 TOO_MANY_PER_STEP, Fault.LIMIT, line=line, column=col, context=where))
         steps.append({key: normal_text(getattr(item, key), names), "by": list(by)})
-        lines.append(src.pos(("proof", i))[0])
-        cites.extend((i, b) for b in by)
-    dump = {"theorem": pf.theorem, "layout": pf.layout,
-            "variables": {n: v.model_dump() for n, v in pf.variables.items()},
-            "claim": pf.claim.model_dump(exclude_none=True), "proof": steps}
+        at = positions.get(("proof", i))
+        lines.append((at or src.pos(("proof", i)))[0])
+        for b in by:
+            cites.append((i, b))
+    kind, canon, claim_shown, variables, claim, keys, assumed, used = _head(pf, names)
+    dump = {"theorem": pf.theorem, "layout": pf.layout, "variables": variables, "claim": claim,
+            "proof": steps}
+    return LoadedProof(pf.theorem, index, None, kind, canon, claim_shown, pf.layout, keys, dump,
+                       lines, cites, assumed, used)
+
+
+def _fields(model: Any) -> tuple:
+    """A model's fields as a key (each value with its type: 1 and True are not the same)."""
+    return tuple((k, type(v), tuple((type(x), x) for x in v) if isinstance(v, (tuple, list))
+                  else v) for k, v in vars(model).items())
+
+
+# per process: what a proof's variables, claim, assumptions and layout give (a pure function of
+# them; a class declares its variables and claims alike), at most `_HEADS_MAX` of them
+_HEADS: dict[tuple, tuple] = {}
+_HEADS_MAX = 2_000
+
+
+def _limits() -> tuple:
+    """The bounds that reading an expression obeys (a test may change them)."""
+    return (Limits.max_expr_chars, Limits.max_nodes, Limits.max_depth, Limits.max_exponent,
+            Limits.max_dimension)
+
+
+def _head(pf: Any, names: frozenset) -> tuple:
+    """What a proof's variables, claim, assumptions and layout give `LoadedProof` (fresh copies
+    of what `_read_head` gives, remembered by the models' fields)."""
+    key = (_limits(), pf.layout, type(pf.claim), _fields(pf.claim),
+           None if pf.assume is None else (type(pf.assume), _fields(pf.assume)),
+           tuple((n, type(v), _fields(v)) for n, v in pf.variables.items()))
+    hit = _HEADS.get(key)
+    if hit is None:
+        hit = _read_head(pf, names)
+        if DEEP not in hit[1].values():  # (how deep Python may go depends on the caller)
+            if len(_HEADS) >= _HEADS_MAX:
+                _HEADS.clear()
+            _HEADS[key] = hit
+    kind, canon, claim_shown, variables, claim, keys, assumed, used = hit
+    return (kind, dict(canon), claim_shown, {n: dict(v) for n, v in variables.items()},
+            dict(claim), dict(keys), assumed, list(used))
+
+
+def _read_head(pf: Any, names: frozenset) -> tuple:
+    kind, canon = canonical_claim(pf.claim, set(names))
+    variables = {n: v.model_dump() for n, v in pf.variables.items()}
+    claim = pf.claim.model_dump(exclude_none=True)
     try:  # what `to_kernel` reads that can fail, then its claim (without building the steps)
         if pf.assume:
             [relation(t) for t in pf.assume.sizes]
@@ -282,7 +360,6 @@ def _read_proof(data: Any, src: Located, index: Optional[int]) -> LoadedProof:
         claim_shown = claim_text(kernel_claim(pf))
     except Exception:  # noqa: BLE001 - display only
         claim_shown = ""
-    return LoadedProof(pf.theorem, index, None, kind, canon, claim_shown, pf.layout,
-                       {n: var_key(v) for n, v in pf.variables.items()}, dump, lines, cites,
-                       assume_key(pf.assume, set(names)),
-                       sorted(claim_names(pf.claim, set(names), pf.assume)))
+    return (kind, canon, claim_shown, variables, claim,
+            {n: var_key(v) for n, v in pf.variables.items()}, assume_key(pf.assume, set(names)),
+            sorted(claim_names(pf.claim, set(names), pf.assume)))
