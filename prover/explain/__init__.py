@@ -373,12 +373,42 @@ def false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> str:
                    lambda: _false_hint(prev, cur, rules, ctx))
 
 
-def _false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> str:
+def _unmet(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> list[str]:
+    """The side conditions the proof does not give that the cited rules would need for this
+    step: a search that grants every side condition (`relaxed`), then what its moves relied on.
+    Cited rules with no side condition at all need none (`_conditionless`): no search."""
+    if _conditionless(rules, ctx):
+        return []
     try:
         relaxed = justify(prev, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
     except _SEARCH_FAILS:
         relaxed = None
-    unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
+    return unmet_conditions(relaxed, rules, ctx) if relaxed else []
+
+
+_CONDITIONS = ("a scalar", "constant", "invertible", "symmetric")
+
+
+def _conditionless(rules: list[Rule], ctx: Context, kinds: tuple[str, ...] = _CONDITIONS) -> bool:
+    """Is every text `unmet_conditions` can give for these rules, whatever moves a relaxed search
+    finds, free of the side conditions `kinds`? Its texts are those of `kernel.rules.unmet`
+    that contain "needs": "<rule> needs <subterm> to be <kind>" for a pattern variable with
+    that condition (a scalar, constant, invertible, symmetric: none of `kinds` when this holds),
+    and a shape text, which spells "needs" only where a name it is printed from does (a rule
+    id, a pattern variable or symbol of a rule, a declared variable or size symbol: all in the
+    text searched here; then no such text is kept at all)."""
+    for r in rules:
+        has = {"a scalar": bool(r.scalar),
+               "constant": bool(r.constant) or any(v.constant for v in r.vars.values()),
+               "invertible": bool(r.invertible) or any(v.invertible for v in r.vars.values()),
+               "symmetric": any(v.symmetric for v in r.vars.values())}
+        if any(has[k] for k in kinds):
+            return False
+    return "needs" not in repr((ctx.key, ctx.assumed, [(r.id, r.content()) for r in rules]))
+
+
+def _false_hint(prev: Expr, cur: Expr, rules: list[Rule], ctx: Context) -> str:
+    unmet = _unmet(prev, cur, rules, ctx)
     if unmet:
         return "the cited rule gives this line only where its side condition holds: " + "; ".join(unmet)
     names = set(ctx.env)
@@ -543,11 +573,10 @@ def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, bo
     accepts is named. A side condition is blamed only when no rule list does it."""
     rules = _cited_rules(r, book, lemmas)
     hint = suggest(before, cur, ctx, book)
-    try:
-        relaxed = justify(before, cur, rules, ctx, max_apps=3, budget=1500, relaxed=True)
-    except _SEARCH_FAILS:
-        relaxed = None
-    unmet = unmet_conditions(relaxed, rules, ctx) if relaxed else []
+    # with a rule list to name, what the relaxed search finds is read only for an invertibility
+    # to `assume:`, which rules with no such condition cannot want (`_conditionless`)
+    unmet = _unmet(before, cur, rules, ctx) if not hint or not _conditionless(
+        rules, ctx, ("invertible",)) else []
     wanted = [m.group(1) for u in unmet if (m := re.search(r"needs (.+) to be invertible$", u))]
     if unmet and len(wanted) == len(unmet):  # what an `assume:` can state
         r.help = (f"{'; '.join(unmet)}: if the claim presumes it, state it in the file: "
