@@ -22,7 +22,6 @@ from typing import Any, Callable, Optional
 from . import pool
 from .assignment import Assignment
 from .check import SubmissionResult, grade_submission, start_worker
-from .feedback import feedback_of, render_text
 from .limits import DEFAULT_TIMEOUT
 from .records import Fault, FileError, Status, TaskFailure
 from .safe import visible
@@ -40,7 +39,7 @@ def _all_error(st: Student, a: Assignment, reason: str, kind: Fault) -> list[Pro
     for p in a.problems:
         pg = ProblemGrade(p.id, 0.0, p.points, Status.ERROR, visible(reason),
                           claim=p.claim_shown, error=FileError(reason, kind, st.entry))
-        pg.feedback = render_text(feedback_of(pg, p))
+        pg.problem = p
         out.append(pg)
     return out
 

@@ -33,10 +33,20 @@ class ProblemGrade:
     steps: list = field(default_factory=list)  # StepView
     lines: list = field(default_factory=list)
     partial: str = ""  # how partial credit was reached
-    feedback: str = ""
     warnings: list = field(default_factory=list)  # change no score (e.g. an unused variable)
     error: Optional[FileError] = None  # behind an `error` status: the error with its place
     facts: ProofFacts = ProofFacts()  # for the class report only (no other output prints them)
+    problem: Optional[Problem] = field(default=None, repr=False, compare=False)
+    _feedback: Optional[str] = field(default=None, repr=False, compare=False)
+
+    @property
+    def feedback(self) -> str:
+        """The feedback text for the student (`feedback.render_text`), written when an output
+        first asks for it (the text report and CSV never do): a grade is not changed once
+        scored, so it reads the same whenever it is written."""
+        if self._feedback is None:
+            self._feedback = render_text(feedback_of(self, self.problem)) if self.problem else ""
+        return self._feedback
 
 
 @dataclass
@@ -141,7 +151,7 @@ def score_problem(p: Problem, oc: Outcome, rec: Union[CheckRecord, TaskFailure, 
 
 def _with_feedback(pg: ProblemGrade, p: Problem) -> ProblemGrade:
     _neutralise(pg)
-    pg.feedback = render_text(feedback_of(pg, p))
+    pg.problem = p  # its feedback is written from it when an output asks (`feedback`)
     return pg
 
 
