@@ -359,13 +359,31 @@ def _pss(pids: list[int]) -> int:
     return pss
 
 
+def _store(pid: int) -> int:
+    """Bytes in the run's folder of shared records (grade/shared.py: under /dev/shm where there
+    is one, so in memory but in no process's RSS): counted beside the processes' memory."""
+    total = 0
+    for place in ("/dev/shm", tempfile.gettempdir()):
+        try:
+            folders = [f for f in os.listdir(place) if f.startswith(f"prove-grade-{pid}-")]
+        except OSError:
+            continue
+        for f in folders:
+            try:
+                with os.scandir(os.path.join(place, f)) as it:
+                    total += sum(e.stat(follow_symlinks=False).st_size for e in it)
+            except OSError:
+                pass
+    return total
+
+
 FAST, SLOW = 0.05, 0.5  # seconds between RSS (and CPU) samples, and between PSS samples
 
 
 def run(folder: Path, jobs: int, out: Path) -> dict:
     cmd = [sys.executable, "-c", "from prover.cli import main; main()", "grade", str(folder),
            "--assignment", str(HW), "--jobs", str(jobs), "--format", "text", "-o", str(out)]
-    peak = {"rss": 0, "pss": 0, "monitor": 0.0}
+    peak = {"rss": 0, "pss": 0, "monitor": 0.0, "store": 0}
     cpu: dict[int, float] = {}  # CPU seconds of every process of the tree, as last seen
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -385,6 +403,7 @@ def run(folder: Path, jobs: int, out: Path) -> dict:
             if time.perf_counter() - last_pss >= SLOW:
                 last_pss = time.perf_counter()
                 peak["pss"] = max(peak["pss"], _pss(pids))
+                peak["store"] = max(peak["store"], _store(proc.pid))
             peak["monitor"] = time.thread_time()
             time.sleep(FAST)
 
@@ -399,7 +418,7 @@ def run(folder: Path, jobs: int, out: Path) -> dict:
     child = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {"wall": wall, "rss": peak["rss"] / 1024, "pss": peak["pss"] / 1024,
             "largest": child.ru_maxrss / 1024, "cpu": sum(cpu.values()),
-            "monitor": peak["monitor"]}
+            "monitor": peak["monitor"], "store": peak["store"] / 2**20}
 
 
 def main() -> None:
@@ -444,7 +463,8 @@ def main() -> None:
               f"({r['wall'] / args.students * 1000:.1f} ms each)")
         print(f"peak memory of the process tree: {r['rss']:.0f} MB RSS summed over processes "
               f"(sampled every {FAST * 1000:.0f} ms), {r['pss']:.0f} MB PSS (every {SLOW:.1f} s); "
-              f"largest single process {r['largest']:.0f} MB")
+              f"largest single process {r['largest']:.0f} MB; the shared records "
+              f"{r['store']:.1f} MB at most")
         print(f"CPU time of the process tree: {r['cpu']:.1f} s (sampled from /proc; the "
               f"monitor itself used {r['monitor']:.2f} s)")
         print("problem statuses: " + ", ".join(f"{k} {v}" for k, v in statuses.most_common()))
