@@ -268,9 +268,6 @@ def _clear_memos():
     ASG._CANONICAL.clear()
 
 
-@pytest.mark.xfail(strict=True, reason="read._head remembers claim_names computed where Python's "
-                   "stack ran out (claim_names itself refuses to remember such an answer); "
-                   "only canonical's DEEP is checked before caching")
 def test_head_memo_does_not_keep_an_answer_cut_short_by_the_stack():
     """A file first read deep in the stack (the parse of its `assume: invertible` runs out of
     stack, the claim's does not) and then read normally gives what a fresh read gives."""
@@ -373,9 +370,6 @@ def _dead_pid() -> str:
                           capture_output=True, text=True, check=True).stdout.strip()
 
 
-@pytest.mark.xfail(strict=True, reason="sweep removes any private folder of ours whose name "
-                   "starts prove-grade-<digits>, whatever it holds: not only run folders made by "
-                   "make_folder (prefix + pid + '-' + mkdtemp's 8 random characters)")
 def test_sweep_leaves_a_folder_it_did_not_make(tmp_path):
     """An instructor's own private folder that happens to start with the prefix (say
     `prove-grade-2025-fall`, kept in the temporary folder) is not a run's folder of records."""
@@ -498,7 +492,7 @@ def test_a_killed_runs_folder_is_swept_by_the_next_run():
     try:
         folder = child.stdout.readline().strip()
         assert os.path.isdir(folder)
-        Path(folder, "r.json").write_text("{}")
+        Path(folder, "0" * 64 + ".json").write_text("{}")  # a record, named as a run names one
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -580,3 +574,33 @@ def test_honest_grades_do_not_depend_on_hostile_classmates(tmp_path):
 
     assert grades(mixed, honest) == grades(alone, honest)
     assert all(p.status is not None for s in mixed.students for p in s.problems)
+
+
+def test_normal_text_does_not_remember_text_kept_because_the_stack_ran_out():
+    """normal_text keeps a text as written when parsing it runs out of stack, but does not
+    remember that: read again with room to spare, the text is normalised."""
+    from prover.grade import assignment as A
+
+    text = "(" * 55 + "B" + ")" * 55 + "  +  A"
+    names = frozenset({"A", "B"})
+    A._NORMAL.clear()
+    limit = sys.getrecursionlimit()
+
+    def deep(n: int) -> str:
+        return deep(n - 1) if n else A.normal_text(text, names)
+
+    try:
+        sys.setrecursionlimit(400)
+        seen = A.deep_seen()
+        cut = None
+        for depth in range(340, 0, -10):
+            try:
+                cut = deep(depth)
+            except RecursionError:
+                continue
+            if A.deep_seen() > seen:
+                break
+    finally:
+        sys.setrecursionlimit(limit)
+    assert A.deep_seen() > seen and cut == text  # the stack ran out inside normal_text
+    assert A.normal_text(text, names) == "B + A"

@@ -170,16 +170,20 @@ def test_a_killed_runs_folder_is_swept_and_nothing_else(tmp_path):
 
     gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True).stdout.strip()
-    dead = tmp_path / f"{PREFIX}{gone}-abc"
-    alive = tmp_path / f"{PREFIX}{os.getpid()}-abc"
-    public = tmp_path / f"{PREFIX}{gone}-pub"
-    other = tmp_path / "prove-gradeX-1-abc"
-    for d in (dead, alive, public, other):
+    record = "0" * 64 + ".json"
+    dead = tmp_path / f"{PREFIX}{gone}-abcd_123"
+    alive = tmp_path / f"{PREFIX}{os.getpid()}-abcd_123"
+    public = tmp_path / f"{PREFIX}{gone}-pub_1234"
+    other = tmp_path / "prove-gradeX-1-abcd_123"
+    named = tmp_path / f"{PREFIX}{gone}-fall"  # not a name make_folder gives
+    holds = tmp_path / f"{PREFIX}{gone}-zzzz_999"  # holds a file a run never writes
+    for d in (dead, alive, public, other, named, holds):
         d.mkdir()
-        (d / "r.json").write_text("{}")
-    for d in (dead, alive, other):
+        (d / record).write_text("{}")
         d.chmod(0o700)
+    (dead / "tmpabcd1234.part").write_text("{")
+    (holds / "grades.csv").write_text("alice,10\n")
     public.chmod(0o755)
     sweep(str(tmp_path))
     assert not dead.exists()
-    assert alive.exists() and public.exists() and other.exists()
+    assert all(d.exists() for d in (alive, public, other, named, holds))

@@ -213,6 +213,18 @@ def canonical_claim(claim: Union[DerivativeClaim, HessianClaim, IdentityClaim], 
 _CANONICAL: dict[tuple, dict] = {}
 _CLAIM_NAMES: dict[tuple, frozenset] = {}
 DEEP = "!the expression nests too deeply"
+# How many times reading an expression here ran out of Python's stack. How deep Python may go
+# depends on the caller, so an answer reached that way is never remembered, here or by a memo
+# built on these functions (`read._head` compares the count before and after).
+_DEEP_SEEN = [0]
+
+
+def deep_seen() -> int:
+    return _DEEP_SEEN[0]
+
+
+def note_deep() -> None:
+    _DEEP_SEEN[0] += 1
 
 
 def _canonical(claim: Union[DerivativeClaim, IdentityClaim], fields: dict[str, Optional[str]],
@@ -227,6 +239,7 @@ def _canonical(claim: Union[DerivativeClaim, IdentityClaim], fields: dict[str, O
         except ProveError as exc:
             out[key] = "!" + exc.diag.message
         except RecursionError:
+            note_deep()
             out[key] = DEEP
     if isinstance(claim, (DerivativeClaim, HessianClaim)):
         out["wrt"] = claim.wrt
@@ -263,6 +276,7 @@ def _claim_names(texts: list, names: set[str]) -> tuple[frozenset, bool]:
         except ProveError:
             continue
         except RecursionError:
+            note_deep()
             deep = True
     return frozenset(used & set(names)), deep
 
@@ -440,8 +454,11 @@ def normal_text(text: str, names: frozenset[str] | set[str]) -> str:
         e = parse(text, names)
         out = show(e, names)
         out = out if parse(out, names) == e else text
-    except (ProveError, RecursionError):
+    except ProveError:
         out = text
+    except RecursionError:  # kept as written, and not remembered (`_DEEP_SEEN`)
+        note_deep()
+        return text
     if len(_NORMAL) > 50_000:
         _NORMAL.clear()
     _NORMAL[key] = out

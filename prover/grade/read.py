@@ -19,7 +19,8 @@ from ..checking import claim_text
 from ..kernel.errors import Limits
 from ..proofs import DerivativeStep, HessianStep, kernel_claim, parse_proof, relation
 from ..source import MAX_DEPTH, Located, SourceError, fast_load, fast_load_sized, load_yaml
-from .assignment import DEEP, assume_key, canonical_claim, claim_names, normal_text, var_key
+from .assignment import assume_key, canonical_claim, claim_names, deep_seen, normal_text, note_deep, \
+    var_key
 from .limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_PROOFS_PER_FILE, \
     MAX_YAML_DEPTH
 from .records import Fault, FileError
@@ -339,8 +340,9 @@ def _head(pf: Any, names: frozenset) -> tuple:
            tuple((n, type(v), _fields(v)) for n, v in pf.variables.items()))
     hit = _HEADS.get(key)
     if hit is None:
+        seen = deep_seen()
         hit = _read_head(pf, names)
-        if DEEP not in hit[1].values():  # (how deep Python may go depends on the caller)
+        if deep_seen() == seen:  # nothing ran out of stack (how deep Python may go depends on the caller)
             if len(_HEADS) >= _HEADS_MAX:
                 _HEADS.clear()
             _HEADS[key] = hit
@@ -358,7 +360,9 @@ def _read_head(pf: Any, names: frozenset) -> tuple:
             [relation(t) for t in pf.assume.sizes]
         [v.info() for v in pf.variables.values()]
         claim_shown = claim_text(kernel_claim(pf))
-    except Exception:  # noqa: BLE001 - display only
+    except Exception as exc:  # noqa: BLE001 - display only
+        if isinstance(exc, RecursionError):
+            note_deep()
         claim_shown = ""
     return (kind, canon, claim_shown, variables, claim,
             {n: var_key(v) for n, v in pf.variables.items()}, assume_key(pf.assume, set(names)),

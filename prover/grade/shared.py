@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -55,27 +56,41 @@ def make_folder() -> str:
     raise OSError("no folder could be made for the run's shared records")
 
 
+_RUN_FOLDER = re.compile(r"prove-grade-([0-9]{1,10})-[a-z0-9_]{8}")  # mkdtemp's 8 characters
+_RUN_FILE = re.compile(r"[0-9a-f]{64}\.json|tmp[a-z0-9_]{8}\.part")  # records and half-written ones
+
+
 def sweep(place: str) -> None:
-    """Remove the folders of runs that were killed before they could remove their own: ours
-    (same owner, private), named for a process that no longer exists."""
+    """Remove the folders of runs that were killed before they could remove their own: a folder
+    is removed only if it is ours (same owner, private), named as `make_folder` names one, for a
+    process that no longer exists, and holds nothing but files named as records are."""
     try:
         names = [n for n in os.listdir(place) if n.startswith(PREFIX)]
     except OSError:
         return
     for name in names:
-        pid = name[len(PREFIX):].split("-", 1)[0]
+        m = _RUN_FOLDER.fullmatch(name)
+        if m is None:
+            continue
         path = os.path.join(place, name)
         try:
             st = os.lstat(path)
-            if not pid.isdigit() or not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() \
-                    or st.st_mode & 0o077:
+            if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
                 continue
-            os.kill(int(pid), 0)
+            os.kill(int(m.group(1)), 0)
             continue  # that run is still going
         except ProcessLookupError:
-            shutil.rmtree(path, ignore_errors=True)
+            pass
         except (OSError, ValueError, OverflowError):
             continue
+        try:
+            with os.scandir(path) as it:
+                if not all(_RUN_FILE.fullmatch(e.name) and e.is_file(follow_symlinks=False)
+                           for e in it):
+                    continue  # not a run's records: left alone
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _plain(obj: Any) -> dict:
