@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -31,8 +30,7 @@ from prover import grade as G
 from prover.grade import assignment as ASG
 from prover.grade import read as R
 from prover.grade import shared as S
-from prover.grade.limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_YAML_DEPTH
-from prover.kernel.errors import Limits
+from prover.grade.limits import MAX_CITATIONS_PER_STEP
 
 ROOT = Path(__file__).resolve().parent.parent
 
