@@ -4,7 +4,9 @@ options, shows progress on a terminal, and writes the outputs. Exit 0 when the r
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING, Optional
 
@@ -174,6 +176,26 @@ def _check_keys(a, assignment: str, trust_key: bool) -> None:
     sys.exit(2)
 
 
+@contextlib.contextmanager
+def _terminated_cleanly():
+    """SIGTERM (a CI job's time limit, `kill`) while the class is graded ends the run as Ctrl-C
+    does: the workers are stopped and the run's folder of shared records (in memory, under
+    /dev/shm) is removed before the process exits with 143, writing no output."""
+    def stop(signum, frame):
+        echo("prove grade: terminated (SIGTERM): no output was written", err=True)
+        raise SystemExit(128 + signum)
+
+    try:
+        before = signal.signal(signal.SIGTERM, stop)
+    except (ValueError, OSError):  # not the main thread: leave signals as they are
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, output: Optional[str],
           feedback_dir: Optional[str], report_dir: Optional[str], jobs: int, timeout: float,
           single: bool, lib: tuple[str, ...], gradescope_mode: bool, autograder_root: Optional[str],
@@ -226,8 +248,9 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
     _check_keys(a, assignment, trust_key)
     if progress is None:
         progress = sys.stderr.isatty()
-    report = run_grade(Path(submissions), a, jobs=jobs, timeout=timeout, single=single,
-                       progress=_progress(progress))
+    with _terminated_cleanly():
+        report = run_grade(Path(submissions), a, jobs=jobs, timeout=timeout, single=single,
+                           progress=_progress(progress))
     # Every output is attempted even when one fails; a failure is named on stderr, exit 2.
     failed = False
 

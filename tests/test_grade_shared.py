@@ -3,6 +3,7 @@
 the kernel once for the class. A record is reused only under the digest of everything its verdict
 depends on: two submissions that differ in anything the verdict reads get different records."""
 import os
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -187,3 +188,35 @@ def test_a_killed_runs_folder_is_swept_and_nothing_else(tmp_path):
     sweep(str(tmp_path))
     assert not dead.exists()
     assert all(d.exists() for d in (alive, public, other, named, holds))
+
+
+def test_sigterm_stops_the_run_and_removes_its_records(tmp_path):
+    """A run ended by SIGTERM (a CI job's time limit) stops its workers, removes its folder of
+    shared records and exits 143 without writing any output."""
+    import glob
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    a = tmp_path / "hw.yaml"
+    a.write_text("assignment: hw\nproblems:\n" + textwrap.indent(PROBLEMS, "  "))
+    root = write_class(tmp_path / "class", {f"s{i:03d}": {"q1.yaml": proof(GROUPED)}
+                                            for i in range(400)})
+    out = tmp_path / "grades.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "prover", "grade", str(root), "--assignment",
+                             str(a), "--format", "csv", "-o", str(out), "--jobs", "1"],
+                            stderr=subprocess.PIPE, text=True)
+    pattern = f"/dev/shm/prove-grade-{proc.pid}-*" if os.access("/dev/shm", os.W_OK) else \
+        os.path.join(tempfile.gettempdir(), f"prove-grade-{proc.pid}-*")
+    deadline = time.monotonic() + 60
+    while not glob.glob(pattern) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    folders = glob.glob(pattern)
+    assert folders, "the run never made its folder"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "terminated (SIGTERM)" in err and "Traceback" not in err
+    assert not any(os.path.exists(f) for f in folders)
+    assert not out.exists()
