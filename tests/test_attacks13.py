@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from grading_fixtures import PROBLEMS, Q3_VALID, proof, write_class
+from test_explain_speed import _explained  # every text explain gives, memos emptied
 
 from prover import grade as G
 from prover.grade import assignment as ASG
@@ -502,27 +503,6 @@ def test_a_killed_runs_folder_is_swept_by_the_next_run():
 
 
 # -- 5. the explainer's skipped relaxed search ------------------------------------------------
-
-def _explained(text: str, monkeypatch, conditionless=None) -> list:
-    import prover.explain as E
-    from prover.checking import verdicts
-    from prover.proofs import load_proof_text
-    from prover.rulebase import load_rulebook
-
-    _, book = load_rulebook()
-    monkeypatch.setattr(E, "SHARED", None)
-    E._EXPLAINED.clear()
-    book.__dict__.pop("_suggested", None)
-    with monkeypatch.context() as m:
-        if conditionless is not None:
-            m.setattr(E, "_conditionless", conditionless)
-        pf = load_proof_text(text)
-        result = E.explain(pf, verdicts(pf, book), book)
-    E._EXPLAINED.clear()
-    book.__dict__.pop("_suggested", None)
-    return [result.message] + [(r.status, r.message, r.help, list(r.suggestion))
-                               for r in result.steps]
-
 
 EVARS = ("variables: {s: {shape: scalar}, c: {shape: scalar, constant: true}, "
          "X: {shape: [n, n]}, Y: {shape: [n, n]}, A: {shape: [n, n], constant: true}, "
