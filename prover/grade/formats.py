@@ -24,7 +24,6 @@ def csv_report(r: Report) -> str:
             reason = p.reason + (f" ({p.partial})" if p.partial else "")
             w.writerow([csv_cell(c) for c in (s.student, p.id, num(p.score), num(p.max_score),
                                               p.status, reason)])
-        w.writerow([csv_cell(s.student), "total", num(s.score), num(s.max_score), "", ""])
     return buf.getvalue()
 
 
