@@ -3,14 +3,17 @@ verdict "equal" comes from the kernel's semantic check, the normal form only spe
 explains it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, replace
+from fractions import Fraction
 
 from .kernel.errors import ProveError
-from .kernel.expr import T
+from .kernel.evaluate import Domain, Evaluator, Singular
+from .kernel.expr import Func, T, symbols
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, same_shape, shape_of
-from .explain import small_counterexample
+from .explain import QQ, NeedsReals, small_counterexample
 from .kernel.truth import Context, Witness, decide
 from .normal import Normalizer
 
@@ -55,10 +58,13 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
     if same_shape(sa, sb):
         t = decide(a, b, ctx)
         if t.holds:
+            if not t.checked_by:  # one expression once read (`X^-T` and `(X^-1)^T`)
+                return Equivalence("equal", "equal (the same expression once read; evidence: "
+                                   "exact)", checked_by=("parse",))
             same_nf = show(nf.normal(a)) == show(nf.normal(b))
             how = "the same normal form" if same_nf else "equal as functions"
-            return Equivalence("equal", f"equal ({how}; checked by {', '.join(t.checked_by)})",
-                               checked_by=tuple(t.checked_by))
+            return Equivalence("equal", f"equal ({how}; evidence: {t.kind}, checked by "
+                               f"{', '.join(t.checked_by)})", checked_by=tuple(t.checked_by))
         diff = t.witness
         if diff is not None and diff.modulus:
             diff = small_counterexample(a, b, ctx) or diff
@@ -70,7 +76,46 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
         t2 = decide(a, T(b), ctx)
         if t2.holds:
             return Equivalence("transposed", "equal up to transpose (layout): the first is the "
-                               "transpose of the second", diff, tuple(t2.checked_by))
+                               "transpose of the second",
+                               _labelled(diff if same_shape(sa, sb) else _shape_witness(a, b, ctx)),
+                               tuple(t2.checked_by))
     if not same_shape(sa, sb):
-        return Equivalence("different", f"different shapes: {sa} and {sb}")
-    return Equivalence("different", f"not equal: {show(a, names)} ≠ {show(b, names)}", diff)
+        return Equivalence("different", f"not equal: different shapes, {sa} and {sb}",
+                           _labelled(_shape_witness(a, b, ctx)))
+    return Equivalence("different", f"not equal: {show(a, names)} ≠ {show(b, names)}",
+                       _labelled(diff))
+
+
+def _labelled(w: Witness | None) -> Witness | None:
+    return None if w is None else replace(w, labels=("the first", "the second"))
+
+
+def _shape_witness(a, b, ctx: Context) -> Witness | None:
+    """Two expressions whose shapes differ, evaluated at sizes where the shapes differ (distinct
+    sizes 2, 3, … for distinct dimension symbols) and small integer entries: a counterexample
+    whose two values are not even the same size."""
+    rng = random.Random(0)
+    syms = ctx.dim_syms
+    for dims in ({x: 2 + i for i, x in enumerate(syms)}, {x: 3 + i for i, x in enumerate(syms)}):
+        if not ctx.defined(dims):
+            continue
+        for _ in range(20):
+            point, dpoint = ctx.draw(dims, lambda: Fraction(rng.randint(-2, 2)))
+            ev = Evaluator(QQ, 0, point, dpoint, ctx.env, dims)
+            try:
+                lv, rv = ev.full(ev.value(a), a, a), ev.full(ev.value(b), b, b)
+            except (Singular, Domain, NeedsReals, ZeroDivisionError, KeyError, IndexError):
+                continue
+            left, right = lv.c[0], rv.c[0]
+            if len(left) == len(right) and len(left[0]) == len(right[0]):
+                break  # the same size here: try other sizes
+            used = symbols(a) | symbols(b)
+            values = {k: v for k, v in point.items() if k in used}
+            values.update({"d" + k: v for k, v in dpoint.items() if "d" + k in _d_names(a, b)})
+            return Witness(dict(dims), values, left, right)
+    return None
+
+
+def _d_names(a, b) -> set[str]:
+    return {"d" + x for e in (a, b) for n in e.walk() if isinstance(n, Func) and n.name == "d"
+            for x in symbols(n.arg)}

@@ -296,7 +296,7 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         free = [x for x in syms if x in used]
         complete: Callable[[dict[str, int]], dict[str, int] | None] = lambda g: next((  # noqa: E731
             c for v in range(lo, MAX_SIZE + 1) if ctx.defined(c := {**g, **{x: v for x in syms if x not in g}})), None)
-        for last in range(lo + hi - 2, MAX_SIZE + 1):
+        for last in range(max([lo] + [x for x in used if isinstance(x, int)]) + hi - 2, MAX_SIZE + 1):  # past literal sizes
             grid = product(range(lo, last + 1), repeat=len(free))
             out = [c for c in (complete(dict(zip(free, t))) for t in islice(grid, MAX_GRID + 1)) if c]
             if (last - lo + 1) ** len(free) > MAX_GRID or len(out) > MAX_GRID // 16 or len(out) >= math.comb(

@@ -1,0 +1,100 @@
+"""Attacks of the 2026-12-02 round: a `det` of a matrix whose size is a literal but whose rank a
+size symbol limits (U: 8×n, V: n×8: det(U V) is 0 for n < 8 and not for n ≥ 8), which the truth
+check's window of sizes (2..4) never reached; and `prove equiv`'s answers (SPEC §6: equal with its
+evidence, not equal always with a counterexample, cannot decide with the reason).
+
+The oracle for the det case is sympy, evaluating at n = 8 with random integers: it shares no code
+with the kernel."""
+from __future__ import annotations
+
+import random
+
+import pytest
+import sympy
+
+from prover import api
+from prover.equiv import equivalent
+from tests.attack_helpers import decide_text, env_of
+
+FALSE_DERIVATIVE = """theorem: det-literal-gap
+variables:
+  U: {shape: [8, n], constant: true}
+  V: {shape: [n, 8], constant: true}
+  X: {shape: [n, n]}
+claim:
+  derivative: det(U V) tr(X)
+  wrt: X
+  equals: 0
+proof:
+  - expr: d(det(U V) tr(X))
+  - expr: d(det(U V)) tr(X) + det(U V) d(tr(X))
+    by: diff-product
+  - expr: 0 tr(X) + det(U V) d(tr(X))
+    by: diff-constant
+  - expr: det(U V) tr(dX)
+    by: [diff-trace, algebra]
+  - expr: tr(det(U V) dX)
+    by: trace-scale
+  - derivative: 0
+    by: theorem-4
+"""
+
+
+def _oracle_det_uv(k: int, n: int, seed: int = 1) -> int:
+    rng = random.Random(seed)
+    u = sympy.Matrix(k, n, lambda i, j: rng.randint(-3, 3))
+    v = sympy.Matrix(n, k, lambda i, j: rng.randint(-3, 3))
+    return int((u * v).det())
+
+
+def test_the_oracle_sees_the_gap():
+    assert all(_oracle_det_uv(8, n) == 0 for n in range(2, 8))
+    assert any(_oracle_det_uv(8, 8, seed) != 0 for seed in range(5))
+
+
+@pytest.mark.parametrize("k", [5, 8])
+def test_det_of_a_literal_size_product_is_not_zero(k):
+    env = env_of(U=(k, "n"), V=("n", k))
+    ev = decide_text(env, "det(U V)", "0")
+    assert ev.kind == "false" and not ev.holds
+    assert ev.witness is not None and ev.witness.dims["n"] >= k
+
+
+def test_a_false_derivative_read_off_through_the_gap_is_invalid():
+    r = api.check_text(FALSE_DERIVATIVE)
+    assert r.result is not None and r.result.status == "invalid"
+    last = r.result.steps[-1]
+    assert last.status == "invalid" and last.evidence == "false" and last.sizes[0]["n"] >= 8
+
+
+def test_equiv_refutes_the_gap_with_a_counterexample():
+    r = equivalent("det(U V)", "0", env_of(U=(8, "n"), V=("n", 8)))
+    assert r.status == "different" and r.counterexample is not None
+    assert r.counterexample.dims["n"] >= 8
+
+
+def test_the_true_det_identity_beside_it_still_holds():
+    env = env_of(U=(3, "n"), V=("n", 3), W=(3, 3))
+    assert decide_text(env, "det(W U V)", "det(W) det(U V)").holds
+
+
+# -- prove equiv's three answers ----------------------------------------------------------------
+
+def test_equal_when_both_read_the_same_names_its_evidence():
+    r = equivalent("X^-T", "(X^-1)^T", env_of(X=("n", "n")))
+    assert r.status == "equal" and "evidence: exact" in r.message and r.checked_by
+    assert "checked by )" not in r.message
+
+
+def test_different_shapes_come_with_a_counterexample_of_different_sizes():
+    r = equivalent("A", "B", env_of(A=("n", "m"), B=("m", "n")))
+    assert r.status == "different" and r.counterexample is not None
+    w = r.counterexample
+    assert (len(w.lhs), len(w.lhs[0])) != (len(w.rhs), len(w.rhs[0]))
+    assert w.dims["n"] != w.dims["m"] and set(w.values) == {"A", "B"}
+
+
+def test_a_transposed_answer_of_another_shape_has_a_counterexample():
+    r = equivalent("d(X)", "d(X^T)", env_of(X=("n", "m")))
+    assert r.status == "transposed" and r.counterexample is not None
+    assert "dX" in r.counterexample.values
