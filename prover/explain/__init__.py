@@ -566,6 +566,11 @@ def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev)
                   f"d{proof.claim['wrt']}^T G d{proof.claim['wrt']} it is (G + G^T)/2")
     if r.status == "unjustified" and r.index > 0 and r.by and "derivative-from-differential" not in r.by:
         _unjustified(r, before, cur, ctx, names, book, lemmas)
+    elif r.status == "unjustified" and r.index == 0:  # a true start that is not d(f) (or lhs)
+        hint = suggest(before, cur, ctx, book)
+        if hint and hint != ["algebra"]:  # the start cites nothing: the help says where it goes
+            r.help = (f"start with `- expr: {show(before, names)}`, then this line as a step "
+                      f"`by: {_listing(hint)}`")
 
 
 def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, book, lemmas) -> None:

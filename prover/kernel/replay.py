@@ -225,10 +225,10 @@ def _check_start(step: StepIn, start: Expr, env: Env, ctx: Context, names: set[s
     base: dict[str, Any] = dict(index=0, expr=show(e, names), by=[], loc=step.loc, source_text=step.text,
                                 span=Span(0, len(step.text)), expr_tree=e, before_tree=start)
     want = f"the proof must start from {show(start, names)}"
-    if not algebra_equal(e, start, ctx):
-        return StepResult(**base, status="invalid", message=want), e
-    truth = decide(start, e, ctx)
-    return _refuted(base, truth, f"{want}; this start is not equal to it") or StepResult(
+    if (truth := decide(start, e, ctx)).holds and not algebra_equal(e, start, ctx):  # true: rules lead there
+        return StepResult(**base, status="unjustified", message=f"{want}: this line equals it, but not by "
+                          "algebra alone; start from it and cite the rules that lead here", **_evidence(truth)), e
+    return _refuted(base, truth, f"{want}; this start is not equal to it", ("required start", "this line")) or StepResult(
         **base, status="valid", **_evidence(truth)), e
 
 
