@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 
 from .cli_common import STDIN, STDIN_NAME, YAML_SUFFIXES, UsageError, echo, read_stdin, use_color
@@ -208,8 +209,35 @@ def _vars(specs: tuple[str, ...]):
             name, info = parse_var(spec)
         except DeriveError as exc:
             raise UsageError(str(exc)) from None
+        if name in env:
+            raise UsageError(f"--var {spec!r}: {name} is declared twice")
         env[name] = info
     return env
+
+
+def _read_expr(command: str, which: str, text: str, env) -> None:
+    """An expression given on the command line, read and shape-checked before the command runs:
+    one that cannot be read is a usage error (exit 2) that shows the text with a caret under the
+    offending part, as errors in files do."""
+    from .kernel.errors import ProveError
+    from .kernel.parser import parse
+    from .kernel.shapes import shape_of
+
+    try:
+        shape_of(parse(text, set(env)), env)
+    except ProveError as exc:
+        span = exc.diag.span
+        start = span.start if span is not None else 0
+        end = max(span.end if span is not None else 0, start + 1)
+        at = f" (column {start + 1})" if span is not None and span.end else ""
+        echo(f"prove {command}: error: cannot read the {which}{at}: {exc.diag.message}", err=True)
+        echo(f"  | {text}", err=True)
+        echo(f"  | {' ' * start}{'^' * max(1, min(end, len(text) + 1) - start)}", err=True)
+        if exc.diag.help:
+            help_text = re.sub(r"declare it under `variables:`, e\.g\. (\w+): \{shape: \[(\w+), (\w+)\]\}",
+                               r"declare it: --var '\1: \2 x \3'", exc.diag.help)
+            echo(f"  = help: {help_text}", err=True)
+        sys.exit(2)
 
 
 _LEADING_MINUS = ("An expression that starts with '-' is read as an expression, not an option; "
@@ -256,9 +284,13 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         layout = layout or pf.layout
         theorem = pf.theorem
     else:
+        if Path(target).suffix in YAML_SUFFIXES:  # a file name, not an expression
+            echo(f"prove derive: error: {target}: no such file", err=True)
+            sys.exit(2)
         if not wrt:
             raise UsageError("with an expression, give --wrt (and --var for each variable)")
         f_text, wrt_name, env = target, wrt, _vars(var)
+        _read_expr("derive", "expression", f_text, env)
     if hessian and layout == "denominator":
         raise UsageError("a Hessian is the same in either layout: drop --layout")
     layout = layout or "numerator"
@@ -321,7 +353,10 @@ def equiv(first: str, second: str, var: tuple[str, ...]) -> None:
     from .equiv import equivalent
     from .render import counterexample_line
 
-    r = equivalent(first, second, _vars(var))
+    env = _vars(var)
+    _read_expr("equiv", "first expression", first, env)
+    _read_expr("equiv", "second expression", second, env)
+    r = equivalent(first, second, env)
     if r.status == "error":  # a typo is not an answer: exit 2, like any unreadable input
         echo(f"prove equiv: error: {r.message}", err=True)
         sys.exit(2)

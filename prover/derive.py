@@ -1372,5 +1372,18 @@ def parse_var(spec: str) -> tuple[str, VarInfo]:
         shape = Shape(*(int(x) if x.isdigit() else x for x in (dims[0], dims[2])))
     else:
         raise DeriveError(f"--var {spec!r}: the shape should read like 'n x 1' or 'scalar'")
-    return name.strip(), VarInfo(shape, "constant" in flags, "symmetric" in flags,
-                                 "invertible" in flags)
+    from .checking import NAME
+    from .kernel.errors import Limits
+    from .kernel.expr import RESERVED
+
+    name = name.strip()
+    if not NAME.match(name) or name in RESERVED:
+        raise DeriveError(f"--var {spec!r}: {name!r} cannot be a variable name"
+                          + (" (it is reserved)" if name in RESERVED else ""))
+    for dim in (shape.rows, shape.cols):
+        if isinstance(dim, int) and not 1 <= dim <= Limits.max_dimension:
+            raise DeriveError(f"--var {spec!r}: the dimension {dim} is outside "
+                              f"1..{Limits.max_dimension}")
+        if isinstance(dim, str) and (not NAME.match(dim) or dim in RESERVED):
+            raise DeriveError(f"--var {spec!r}: {dim!r} is not a dimension symbol")
+    return name, VarInfo(shape, "constant" in flags, "symmetric" in flags, "invertible" in flags)

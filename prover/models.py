@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictInt, Tag, field_validator
 
 from .kernel.errors import Limits
 from .kernel.shapes import VarInfo
 from .proofs import _kind, _text, decl_info, relation
 
-Dim = Union[int, str]
+Dim = Union[StrictInt, str]  # a YAML `true` is not the size 1
 
 
 # -- proof files (prover/proofs.py reads them) -----------------------------------------------------

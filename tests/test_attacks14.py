@@ -98,3 +98,52 @@ def test_a_transposed_answer_of_another_shape_has_a_counterexample():
     r = equivalent("d(X)", "d(X^T)", env_of(X=("n", "m")))
     assert r.status == "transposed" and r.counterexample is not None
     assert "dX" in r.counterexample.values
+
+
+# -- the command line: --var like a declaration in a file, expressions read with a caret --------
+
+def _prove(*args: str) -> tuple[int, str, str]:
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "prover", *args], capture_output=True, text=True,
+                       timeout=120)
+    return r.returncode, r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("decl, says", [
+    ("I: n x n", "'I' cannot be a variable name (it is reserved)"),
+    ("tr: n x n", "'tr' cannot be a variable name (it is reserved)"),
+    ("x: 0 x 1", "the dimension 0 is outside 1..8"),
+    ("x: n x 9", "the dimension 9 is outside 1..8"),
+    ("x: 1n x 1", "'1n' is not a dimension symbol"),
+])
+def test_a_var_that_a_file_could_not_declare_is_a_usage_error(decl, says):
+    code, out, err = _prove("equiv", "x", "x", "--var", "x: n x 1", "--var", decl)
+    assert code == 2 and out == "" and says in err
+
+
+def test_a_var_declared_twice_is_a_usage_error():
+    code, out, err = _prove("equiv", "x", "x", "--var", "x: n x 1", "--var", "x: n x n")
+    assert code == 2 and "x is declared twice" in err
+
+
+def test_derive_reads_its_expression_with_a_caret():
+    code, out, err = _prove("derive", "tr(X", "--wrt", "X", "--var", "X: n x n")
+    assert code == 2 and out == ""
+    assert err.splitlines()[1:3] == ["  | tr(X", "  |     ^"]
+    code, _, err = _prove("derive", "tr(Y)", "--wrt", "X", "--var", "X: n x n")
+    assert code == 2 and "  |    ^" in err and "--var 'Y: n x n'" in err
+
+
+def test_derive_of_a_missing_file_says_so():
+    code, _, err = _prove("derive", "no-such-proof.yaml")
+    assert code == 2 and "no-such-proof.yaml: no such file" in err
+
+
+def test_a_yaml_true_is_not_a_size(tmp_path):
+    f = tmp_path / "bool.yaml"
+    f.write_text("theorem: t\nvariables:\n  x: {shape: [n, true]}\nclaim: {lhs: x, rhs: x}\n"
+                 "proof:\n  - expr: x\n")
+    code, out, _ = _prove("check", str(f))
+    assert code == 2 and f"{f}:3:18: error" in out
