@@ -162,6 +162,12 @@ def _refused_declarations(proof: ProofIn) -> ProofResult | None:
     return None
 
 
+def cited_ids(names: list[str], book: RuleBook) -> list[str]:
+    """The ids a step's citations resolve to (a name that is not a rule's stays as written: a
+    lemma's theorem name, or a rule that does not exist), for a step the kernel could not read."""
+    return [book.resolve(n) or ("index" if n.strip().lower() == "index" else n) for n in names]
+
+
 def verdicts(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
     """The kernel's verdicts alone, with the checker's justifier: no explanations, warnings or
     help (for a caller that reads only statuses, such as the grader's layout-slip check)."""
@@ -184,6 +190,8 @@ def check_proof(proof: ProofIn, book: RuleBook, lemmas=None) -> ProofResult:
     for r in result.steps:
         if r.status == "error":
             r.help = did_you_mean(r.message, names) or r.help
+        if r.status == "error" and not r.by and r.index < len(proof.steps) and proof.steps[r.index].by:
+            r.by = cited_ids(proof.steps[r.index].by, book)  # SPEC §6: `by` is always the rules cited
         if r.status == "error" and r.message.startswith("unknown rule") and not r.help:
             name = r.message.split("'", 2)[1] if "'" in r.message else ""
             near = book.closest(name)

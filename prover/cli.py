@@ -86,28 +86,29 @@ def check(paths: tuple[str, ...], fmt: str, strict: bool, lib: tuple[str, ...], 
           color: str) -> None:
     """Check proof files, or every *.yaml and *.yml under the folders given; `-` reads one proof
     from standard input (named <stdin> in messages)."""
-    from .proofs import collect
+    from .proofs import FileResult, collect
     from .render import summary
 
-    results: list = []
-    files: list = []
-    if STDIN in paths:
-        results.extend(_check_stdin(list(lib)))
-    rest = [p for p in paths if p != STDIN]
-    if rest:
-        files, missing = collect(rest)
-        results.extend(missing)
-        if not files and not missing and STDIN not in paths:
-            echo("error: no proof files (*.yaml, *.yml) under " + ", ".join(paths), err=True)
-            sys.exit(2)
-    work = [(str(f), list(lib)) for f in files]
+    items: list = []  # in the order given: a result already known, or a file to check
+    for p in dict.fromkeys(paths):
+        if p == STDIN:
+            items.extend(_check_stdin(list(lib)))
+            continue
+        files, missing = collect([p])
+        items.extend(missing)
+        items.extend(str(f) for f in files)
+    if not items:  # folders with nothing in them: an error in every format (exit 2)
+        items = [FileResult(p, "error", message="no proof files (*.yaml, *.yml) under it")
+                 for p in dict.fromkeys(paths)]
+    work = [(x, list(lib)) for x in items if isinstance(x, str)]
     if jobs > 1 and len(work) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            results.extend(pool.map(_check_one, work))
+            done = iter(list(pool.map(_check_one, work)))
     else:
-        results.extend(_check_one(w) for w in work)
+        done = iter([_check_one(w) for w in work])
+    results = [next(done) if isinstance(x, str) else x for x in items]
     if fmt == "json":
         from .render import json_report
 
@@ -297,6 +298,11 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
     try:
         dv, answer = derive_checked(f_text, wrt_name, env, layout, theorem, hessian)
     except DeriveError as exc:
+        if fmt == "json":  # standard output is still one object a script can read
+            import json
+
+            echo(json.dumps({"derivative": None, "wrt": wrt_name, "error": f"cannot derive: {exc}"},
+                            ensure_ascii=False, indent=2))
         echo(f"cannot derive: {exc}", err=True)
         sys.exit(1)
     text = dv.proof_yaml()

@@ -8,6 +8,7 @@ with the kernel."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 import sympy
@@ -147,3 +148,42 @@ def test_a_yaml_true_is_not_a_size(tmp_path):
                  "proof:\n  - expr: x\n")
     code, out, _ = _prove("check", str(f))
     assert code == 2 and f"{f}:3:18: error" in out
+
+
+# -- prove check: results in the order given; JSON is one object whatever happens --------------
+
+def test_results_come_in_the_order_the_paths_were_given(tmp_path):
+    import json
+
+    root = Path(__file__).resolve().parent.parent
+    code, out, _ = _prove("check", str(root / "proofs" / "theorem5.yaml"),
+                          str(tmp_path / "missing.yaml"), str(root / "proofs" / "theorem1.yaml"),
+                          "--format", "json")
+    paths = [f["path"] for f in json.loads(out)["files"]]
+    assert code == 2 and [Path(p).name for p in paths] == ["theorem5.yaml", "missing.yaml",
+                                                            "theorem1.yaml"]
+
+
+def test_an_empty_folder_is_still_one_json_object(tmp_path):
+    import json
+
+    code, out, _ = _prove("check", str(tmp_path), "--format", "json")
+    data = json.loads(out)
+    assert code == 2 and data["summary"]["error"] == 1
+    assert "no proof files" in data["files"][0]["message"]
+
+
+def test_derive_that_cannot_derive_still_prints_one_json_object():
+    import json
+
+    code, out, _ = _prove("derive", "exp(X)", "--wrt", "X", "--var", "X: n x n", "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["derivative"] is None and "needs a scalar function" in data["error"]
+
+
+def test_a_step_that_cannot_be_read_still_lists_its_rules():
+    text = FALSE_DERIVATIVE.replace("  - expr: 0 tr(X) + det(U V) d(tr(X))\n    by: diff-constant",
+                                    "  - expr: 0 tr(X) + det(U V) d(tr(X)\n    by: Theorem 3")
+    r = api.check_text(text)
+    step = r.result.steps[2]
+    assert step.status == "error" and step.by == ["diff-trace"]
