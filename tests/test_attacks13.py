@@ -225,7 +225,9 @@ def test_reading_is_what_it_was_before_the_shortcut(tmp_path):
     old = _old_tree(tmp_path)
     if old is None:
         pytest.skip("git history not available")
-    files = _variants()
+    # a size written `true` or `1.0` was read as 1 then; it is refused now (a YAML boolean or
+    # float is not a size: tests/test_attacks14.py), a change of meaning, not of the shortcut
+    files = [f for f in _variants() if b"[true, 1]" not in f and b"[1.0, 1]" not in f]
     (tmp_path / "in.json").write_text(json.dumps([base64.b64encode(f).decode() for f in files]))
     (tmp_path / "h.py").write_text(HARNESS)
     results = {}

@@ -66,6 +66,7 @@ class CheckRecord:
     claim_note: str = ""  # the student's own `equals:` could not be used (see check_submission)
     bridged: list = field(default_factory=list)  # unjustified steps after unreadable lines that
     # the rules of those lines and their own produce (`_bridged`): not held against the proof
+    over_limit: int = -1  # the first step whose line is over a limit (status "error"), or -1
 
 
 def first_wrong(rec: CheckRecord) -> Optional[StepView]:
@@ -126,6 +127,18 @@ def _unreadable(sin, names: set, env) -> bool:
         return exc.diag.code in ("parse-error", "shape-error", "undeclared")
     except RecursionError:
         return False
+    return False
+
+
+def _over_limit(sin, names: set, env) -> bool:
+    """Whether a step's line is over one of the kernel's limits on its own (too long, nested
+    too deeply, too many nodes, an exponent too large): SPEC §7 grades that `error`."""
+    try:
+        shape_of(parse(sin.text, names), env)
+    except ProveError as exc:
+        return exc.diag.code == "limit"
+    except RecursionError:
+        return True
     return False
 
 
@@ -248,6 +261,11 @@ def check_submission(payload: dict) -> CheckRecord:
     status = result.status if not claim_note or result.status == "error" else "invalid"
     if over and status == "valid":
         status = "invalid"
+    limited = [s for s, sin in zip(result.steps, pin.steps)
+               if s.status == "error" and _over_limit(sin, names, env)]
+    if limited:  # SPEC §7: over a limit is `error` (no credit), whatever else the proof does
+        return CheckRecord("error", limited[0].message, steps, "", 0, unreadable, "", claim_note, [],
+                           limited[0].index)
     return CheckRecord(status, result.message, steps, best, prefix, unreadable, slip,
                        claim_note, sorted(bridged))
 

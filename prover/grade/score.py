@@ -102,6 +102,9 @@ def score_problem(p: Problem, oc: Outcome, rec: Union[CheckRecord, TaskFailure, 
         return _with_feedback(pg, p)
     if rec.status == "error":
         pg.status, pg.reason = Status.ERROR, rec.message or "the proof cannot be checked"
+        if getattr(rec, "over_limit", -1) >= 0:
+            i = rec.over_limit
+            pg.reason = f"step {i}{_step_line(pg, i)} is over a limit: {rec.message}"
         return _with_feedback(pg, p)
     bad = first_wrong(rec)
     if unreadable:
