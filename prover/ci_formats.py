@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cli_common import one_line
 from .kernel.replay import StepResult
 from .proofs import FileResult
 from .render import (counterexample_line, file_status, file_warnings, step_diagnostic,
@@ -221,7 +222,9 @@ def github_report(results: list[FileResult], strict: bool = False,
                 shown += 1
             else:
                 first = p.message.split("\n", 1)[0]
-                left.append(f"{fr.path}:{p.line}:{p.col}: {p.title}: {first}")
+                where = one_line(fr.path)
+                where = "./" + where if where.startswith("::") else where  # not a command
+                left.append(f"{where}:{p.line}:{p.col}: {p.title}: {one_line(first)}")
     if left:
         out.append(f"::notice title={gh_property('prove: more problems')}::"
                    + gh_data(f"{len(left)} more problem{'s' * (len(left) != 1)} not annotated: "
@@ -231,7 +234,7 @@ def github_report(results: list[FileResult], strict: bool = False,
     for fr in results:
         n = len(fr.steps)
         tail = f": {fr.message}" if fr.status == "error" else f" ({n} step{'s' * (n != 1)})"
-        out.append(f"{file_status(fr, strict):<8} {fr.path}{tail}")
+        out.append(f"{file_status(fr, strict):<8} {one_line(fr.path)}{one_line(tail)}")
     counts = summary(results, strict)
     out.append(f"{counts['files']} file{'s' * (counts['files'] != 1)}: {counts['valid']} valid, "
                f"{counts['invalid']} invalid, {counts['error']} error")

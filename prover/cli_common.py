@@ -16,6 +16,9 @@ COLORS = ("auto", "always", "never")
 _FG = {"black": 30, "red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36,
        "white": 37}
 _ANSI = re.compile(r"\033\[[;?0-9]*[a-zA-Z]")  # what is stripped from output that is not coloured
+# what is escaped in every output (a file name or a title may hold anything): control characters
+# but tab and newline, and ESC too except where it starts a colour (SGR) sequence of ours
+_CONTROL = re.compile("\x1b(?!\\[[0-9;]*m)|[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f-\x9f]")
 
 
 class UsageError(Exception):
@@ -52,12 +55,25 @@ def echo(message: str = "", nl: bool = True, err: bool = False, color: bool | No
     text = message + "\n" if nl else message
     if text and (color is False or (color is None and not _isatty(stream))):
         text = _ANSI.sub("", text)
+    if text and _CONTROL.search(text, 1 if text[0] == "\r" else 0):  # a leading \r: a progress bar
+        text = text[:1] + _CONTROL.sub(_escaped, text[1:]) if text[0] == "\r" else _CONTROL.sub(_escaped, text)
     try:
         stream.write(text)
     except UnicodeEncodeError:  # a stream that is not UTF-8 (LC_ALL=C): write UTF-8 bytes
         stream.flush()
         stream.buffer.write(text.encode("utf-8", "replace"))
     stream.flush()
+
+
+def _escaped(m: re.Match) -> str:
+    c = m.group()
+    return "\\r" if c == "\r" else f"\\u{ord(c):04x}"  # also a valid escape inside a JSON string
+
+
+def one_line(path: str) -> str:
+    """A path (or a title) as part of one line of a report: a newline in a name cannot start a line
+    of its own (a forged report line, or a GitHub workflow command)."""
+    return path.replace("\r", "\\r").replace("\n", "\\n") if ("\n" in path or "\r" in path) else path
 
 
 def _isatty(stream) -> bool:

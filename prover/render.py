@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cli_common import one_line
 from .cli_common import style as colored
 from .kernel.replay import StepResult
 from .proofs import FileResult
@@ -55,9 +56,9 @@ def step_location(fr: FileResult, s: StepResult) -> tuple[int, int, int]:
 def step_diagnostic(fr: FileResult, s: StepResult) -> list[str]:
     line, col, width = step_location(fr, s)
     if s.status == "valid":  # shown only for --strict: its warnings are the point
-        head = f"{fr.path}:{line}:{col}: warning: step {s.index}: {'; '.join(s.warnings)}"
+        head = f"{one_line(fr.path)}:{line}:{col}: warning: step {s.index}: {'; '.join(s.warnings)}"
         return [head] + excerpt(fr.lines, line, col, width)
-    head = f"{fr.path}:{line}:{col}: {s.status}: step {s.index}: {s.message}"
+    head = f"{one_line(fr.path)}:{line}:{col}: {s.status}: step {s.index}: {s.message}"
     out = [head] + excerpt(fr.lines, line, col, width)
     cex = s.counterexample
     if cex is not None:
@@ -84,13 +85,13 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
     style = colored if color else (lambda t, c: t)  # noqa: E731
     for fr in results:
         if fr.status == "error":
-            out.append(f"{fr.path}:{fr.line}:{fr.col}: " + style("error", "red") + f": {fr.message}")
+            out.append(f"{one_line(fr.path)}:{fr.line}:{fr.col}: " + style("error", "red") + f": {fr.message}")
             out.extend(excerpt(fr.lines, fr.line, fr.col, fr.width))
             if fr.help:
                 out.append(f"  = help: {fr.help}")
             out.append("")
             continue
-        out.append(f"{fr.path}: {fr.claim}" + (f"  ({fr.title})" if fr.title else ""))
+        out.append(f"{one_line(fr.path)}: {one_line(fr.claim)}" + (f"  ({one_line(fr.title)})" if fr.title else ""))
         assumed = assumptions(fr)
         if assumed:
             out.append(f"  assuming {assumed}")
@@ -113,10 +114,10 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
             out.append("")
             out.extend(p)
         if fr.message:
-            out.append(f"{fr.path}: {fr.message}")
+            out.append(f"{one_line(fr.path)}: {fr.message}")
         if strict:
             for w in file_warnings(fr):
-                out.append(f"{fr.path}: warning: {w}")
+                out.append(f"{one_line(fr.path)}: warning: {w}")
         n = len(fr.steps)
         verdict = file_status(fr, strict)
         out.append(style(f"{verdict}", COLOR.get(verdict, "red")) + f": {n} step{'s' * (n != 1)}"

@@ -187,3 +187,32 @@ def test_a_step_that_cannot_be_read_still_lists_its_rules():
     r = api.check_text(text)
     step = r.result.steps[2]
     assert step.status == "error" and step.by == ["diff-trace"]
+
+
+# -- what a file's name or title can do to a terminal or a CI log -------------------------------
+
+def test_a_newline_in_a_file_name_cannot_start_a_workflow_command(tmp_path):
+    (tmp_path / "e\n::warning file=x.yaml,line=1::INJ.yaml").write_text("")
+    for fmt in ("github", "text"):
+        _, out, _ = _prove("check", str(tmp_path), "--format", fmt)
+        assert not any(line.startswith("::warning") for line in out.splitlines()), out
+        assert "e\\n::warning" in out
+
+
+def test_a_title_cannot_send_terminal_control_sequences(tmp_path):
+    f = tmp_path / "t.yaml"
+    f.write_text('theorem: t\ntitle: "\\e]8;;http://evil.example\\aCLICK\\e]8;;\\a \\e]0;WT\\a\\x9b2J"\n'
+                 "variables:\n  x: {shape: [n, 1]}\nclaim: {lhs: x, rhs: x}\nproof:\n  - expr: x\n")
+    for color in ("never", "always"):
+        code, out, _ = _prove("check", str(f), "--color", color)
+        assert code == 0 and "\x07" not in out and "\x1b]" not in out and "\x9b" not in out
+        assert "\\u001b]8;;http://evil.example\\u0007CLICK" in out
+
+
+def test_escaped_output_is_still_json():
+    import json
+
+    from prover.cli_common import _CONTROL, _escaped
+
+    text = json.dumps({"title": "a\x85b\x7fc\x1bd"}, ensure_ascii=False)
+    assert json.loads(_CONTROL.sub(_escaped, text)) == {"title": "a\x85b\x7fc\x1bd"}
