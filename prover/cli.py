@@ -324,7 +324,9 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         echo(f"(a proof of {len(dv.steps)} steps, checked"
              + (f", written to {written})" if written else ")"), err=to_stdout)
         return
-    echo(f"∂({dv.steps[0][0][2:-1]})/∂{wrt_name} = {answer}", err=to_stdout)
+    from .kernel.printer import show
+
+    echo(f"∂({show(dv.f, set(env))})/∂{wrt_name} = {answer}", err=to_stdout)
     assuming = (", assuming " + " and ".join(f"{t} invertible" for t in dv.assume_invertible)
                 if dv.assume_invertible else "")
     echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked{assuming}"
@@ -459,7 +461,14 @@ def main(argv: list[str] | None = None) -> None:
             top.print_help(sys.stderr)
             sys.exit(2)
         if at:
-            top.parse_args(words[:at])
+            try:
+                top.parse_args(words[:at])
+            except BrokenPipeError:  # `prove --version | head -c0`
+                _silence_stdout()
+                sys.exit(1)
+            except OSError as exc:  # `prove --version > /dev/full`
+                echo(f"prove: error: {exc.strerror or exc}", err=True)
+                sys.exit(2)
         if at == len(words):
             top.error("give a command: " + ", ".join(_COMMANDS))
         if words[at] not in _COMMANDS:
@@ -481,10 +490,10 @@ def main(argv: list[str] | None = None) -> None:
         name = f": {exc.filename}" if getattr(exc, "filename", None) else ""
         echo(f"prove {words[at]}: error: {exc.strerror or exc}{name}", err=True)
         sys.exit(2)
-    except (KeyboardInterrupt, EOFError):
-        echo(err=True)
+    except (KeyboardInterrupt, EOFError) as exc:  # 130 for Ctrl-C (128 + SIGINT), as shells do:
+        echo(err=True)                              # not 1, which says a proof does not check
         echo("Aborted!", err=True)
-        sys.exit(1)
+        sys.exit(130 if isinstance(exc, KeyboardInterrupt) else 1)
     except Exception as exc:  # a rule whose statement does not parse, found when first used
         from .source import SourceError
 

@@ -954,8 +954,8 @@ def _first(f: Expr, wrt: str, env: Env) -> tuple["Engine", Expr, Expr]:
 def _derive(f: Expr, wrt: str, env: Env, variables: dict[str, VarInfo], layout: str,
             theorem: str) -> Derivation:
     eng, trace_form, g = _first(f, wrt, env)
-    if layout == "denominator":
-        g = eng.nf.factor(eng.nf.transpose(eng.nf.poly(g)))
+    if layout == "denominator":  # a matrix, also where its only factor is an I (∂tr(X)/∂X = I)
+        g = eng.nf.factor(eng.nf.transpose(eng.nf.poly(g)), matrix=not eng.scalar_wrt() or None)
     names = set(env)
     printed = lambda steps: [(show(e, names), by) for e, by in steps]  # noqa: E731
     last = [(show(g, names), ["theorem-4"])]

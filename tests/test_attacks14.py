@@ -216,3 +216,33 @@ def test_escaped_output_is_still_json():
 
     text = json.dumps({"title": "a\x85b\x7fc\x1bd"}, ensure_ascii=False)
     assert json.loads(_CONTROL.sub(_escaped, text)) == {"title": "a\x85b\x7fc\x1bd"}
+
+
+# -- derive: the denominator layout where G is a multiple of I; a bare variable's name ---------
+
+@pytest.mark.parametrize("f, answer", [("tr(X)", "I"), ("2 tr(X)", "2 I"),
+                                       ("tr(X) + tr(A X)", "I + A^T")])
+def test_denominator_layout_keeps_an_identity_a_matrix(f, answer):
+    code, out, err = _prove("derive", f, "--wrt", "X", "--var", "X: n x n",
+                            "--var", "A: n x n constant", "--layout", "denominator")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"∂({f})/∂X = {answer}"
+
+
+def test_the_function_is_named_when_it_is_the_variable_itself():
+    code, out, _ = _prove("derive", "x", "--wrt", "x", "--var", "x: scalar")
+    assert code == 0 and out.splitlines()[0] == "∂(x)/∂x = 1"
+
+
+def test_ctrl_c_is_not_exit_1():
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "prover", "check", "-"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(2.0)  # reading standard input, which never ends
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and b"Aborted!" in err
