@@ -384,8 +384,15 @@ class Library:
         self.done: dict[str, tuple[Rule | None, str]] = {}
         self.active: list[str] = []
         self.shown: dict[str, str] = {}  # normalised name -> as written
+        self.scanned: dict[Path, dict[str, Path]] = {}  # each folder read once (a file citing
+        # 500 unknown names would otherwise read the whole folder 500 times)
 
     def _scan(self, folder: Path) -> dict[str, Path]:
+        if folder not in self.scanned:
+            self.scanned[folder] = self._read_folder(folder)
+        return self.scanned[folder]
+
+    def _read_folder(self, folder: Path) -> dict[str, Path]:
         out: dict[str, Path] = {}
         files = [folder] if folder.is_file() else sorted(
             f for f in folder.rglob("*.y*ml") if f.suffix in (".yaml", ".yml"))

@@ -246,3 +246,19 @@ def test_ctrl_c_is_not_exit_1():
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and b"Aborted!" in err
+
+
+def test_a_folder_is_read_once_for_lemmas_however_many_names_are_unknown(tmp_path, monkeypatch):
+    from prover import proofs
+
+    steps = "".join(f"  - expr: x\n    by: no-such-lemma-{i}\n" for i in range(40))
+    f = tmp_path / "many.yaml"
+    f.write_text("theorem: t\nvariables:\n  x: {shape: [n, 1]}\nclaim: {lhs: x, rhs: x}\n"
+                 f"proof:\n  - expr: x\n{steps}")
+    reads = []
+    real = proofs.Library._read_folder
+    monkeypatch.setattr(proofs.Library, "_read_folder",
+                        lambda self, folder: reads.append(folder) or real(self, folder))
+    fr = proofs.check_file(f)
+    assert fr.status != "valid" and all(s.status == "error" for s in fr.steps[1:])
+    assert "unknown rule" in fr.steps[1].message and len(reads) == 1
