@@ -52,6 +52,9 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
             at = f" (column {exc.diag.span.start + 1})" if exc.diag.span.end else ""
             return Equivalence("error", f"cannot read the {which} expression{at}: {exc.diag.message}")
     (a, sa), (b, sb) = read
+    if None in (sa.rows, sa.cols) and None in (sb.rows, sb.cols):  # SPEC §2: `I` alone is an error
+        return Equivalence("error", "the size of I (or 0) is fixed by neither expression: give "
+                           "one side a declared variable, e.g. `I` against `X^0`")
     # compared wherever both sides are defined (X^T X invertible needs m >= n)
     ctx = Context(env, {n for n, v in env.items() if not v.constant}, (a, b))
     nf = Normalizer(env)

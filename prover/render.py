@@ -95,13 +95,14 @@ def text_report(results: list[FileResult], strict: bool = False, color: bool = F
         assumed = assumptions(fr)
         if assumed:
             out.append(f"  assuming {assumed}")
-        width = max((len(s.expr) for s in fr.steps), default=10)
+        exprs = {s.index: one_line(s.expr.strip()) for s in fr.steps}  # a `|` block ends in \n
+        width = max((len(x) for x in exprs.values()), default=10)
         width = min(width, 48)
         bywidth = min(max((len(", ".join(s.by)) for s in fr.steps), default=5), 44)
         problems: list[list[str]] = []
         for s in fr.steps:
             by = ", ".join(s.by) if s.by else ("start" if s.index == 0 else "")
-            expr = s.expr if len(s.expr) <= width else s.expr[: width - 1] + "…"
+            expr = exprs[s.index] if len(exprs[s.index]) <= width else exprs[s.index][: width - 1] + "…"
             checked = f"  [{', '.join(s.checked_by)}]" if s.checked_by else ""
             checked += "  probabilistic" if s.evidence == "probabilistic" and s.status == "valid" else ""
             mark = style(f"{MARK[s.status]} {s.status}", COLOR[s.status])
@@ -157,7 +158,8 @@ def counterexample_line(cex) -> str:
     dims = ", ".join(f"{k} = {v}" for k, v in cex.dims.items()) or "these sizes"
     vals = ", ".join(f"{k} = {_matrix(m)}" for k, m in j["values"].items())
     left, right = cex.labels
-    return f"counterexample at {dims}: {vals}; {left} = {_matrix(j['lhs'])}, {right} = {_matrix(j['rhs'])}"
+    return (f"counterexample at {dims}: " if cex.dims else "counterexample: ") + (
+        f"{vals}; " if vals else "") + f"{left} = {_matrix(j['lhs'])}, {right} = {_matrix(j['rhs'])}"
 
 
 def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:

@@ -182,7 +182,7 @@ def fast_load_sized(text: str, watch: Optional[Callable[[Any], None]] = None
                 if style in quoted:
                     where = (mark.line + 1, mark.column + 2)  # the text, not the quote
                 elif style in block:
-                    where = (mark.line + 2, 1)
+                    where = block_start(text, mark.line)
                 else:
                     where = (mark.line + 1, mark.column + 1)
                 if is_map:
@@ -308,8 +308,21 @@ def _mark(node) -> Pos:
     if isinstance(node, yaml.ScalarNode) and node.style in ("'", '"'):
         col += 1  # point at the text, not the quote
     elif isinstance(node, yaml.ScalarNode) and node.style in ("|", ">"):
-        line, col = line + 1, 1
+        buffer = getattr(node.start_mark, "buffer", None)
+        line, col = block_start(buffer, line - 1) if isinstance(buffer, str) else (line + 1, 1)
     return line, col
+
+
+def block_start(text: str, line0: int) -> Pos:
+    """Where a block scalar's text (`expr: |` and the lines under it) begins: the line after the
+    indicator's (0-based `line0`), at its indentation, so a caret lands under the text."""
+    start = -1
+    for _ in range(line0 + 1):  # the start of line line0 + 1
+        start = text.find("\n", start + 1)
+        if start < 0:
+            return line0 + 2, 1
+    body = text[start + 1:text.find("\n", start + 1) if text.find("\n", start + 1) >= 0 else len(text)]
+    return line0 + 2, len(body) - len(body.lstrip(" ")) + 1
 
 
 def _convert(node, path: tuple, out: Located, loader, depth: int) -> Any:

@@ -262,3 +262,20 @@ def test_a_folder_is_read_once_for_lemmas_however_many_names_are_unknown(tmp_pat
     fr = proofs.check_file(f)
     assert fr.status != "valid" and all(s.status == "error" for s in fr.steps[1:])
     assert "unknown rule" in fr.steps[1].message and len(reads) == 1
+
+
+def test_a_block_scalar_error_points_at_its_text():
+    from prover.source import _slow_load, load_yaml
+
+    text = "a:\n  b: |\n    x y\n  c: >\n      z\n"
+    for loaded in (load_yaml(text), _slow_load(text)):
+        assert loaded.positions[("a", "b")] == (3, 5) and loaded.positions[("a", "c")] == (5, 7)
+
+
+def test_equiv_of_two_sizeless_sides_is_an_error_and_a_sizeless_witness_reads_well():
+    assert equivalent("I", "0", {}).status == "error"
+    r = equivalent("I", "2", {})
+    assert r.status == "different"
+    from prover.render import counterexample_line
+
+    assert counterexample_line(r.counterexample) == "counterexample: the first = 1, the second = 2"
