@@ -279,3 +279,14 @@ def test_equiv_of_two_sizeless_sides_is_an_error_and_a_sizeless_witness_reads_we
     from prover.render import counterexample_line
 
     assert counterexample_line(r.counterexample) == "counterexample: the first = 1, the second = 2"
+
+
+def test_the_playground_refuses_a_field_twice_and_a_number_too_long_to_read():
+    from prover.serve.app import Refused, _json_object
+
+    for body, says in ((b'{"text": "a", "text": "b"}', "appears twice"),
+                       (b'{"text": ' + b"9" * 5000 + b"}", "a number too long to read")):
+        with pytest.raises(Refused) as got:
+            _json_object(body, {"text": str}, {})
+        assert got.value.status == 400 and says in got.value.message
+        assert "sys.set_int_max_str_digits" not in got.value.message

@@ -279,9 +279,21 @@ def _text(body: bytes) -> str:
 def _json_object(body: bytes, fields: dict[str, type], optional: dict[str, type]
                  ) -> dict[str, Any]:
     """A JSON object with exactly these fields (and maybe the optional ones), of these types."""
+    def one_key_once(pairs: list) -> dict:  # {"text": a, "text": b} is refused, not read as b
+        out: dict = {}
+        for k, v in pairs:
+            if k in out:
+                raise Refused(400, f"the field {cut(k, 40)!r} appears twice")
+            out[k] = v
+        return out
+
     try:
-        data = json.loads(_text(body))
+        data = json.loads(_text(body), object_pairs_hook=one_key_once)
+    except Refused:
+        raise
     except ValueError as exc:
+        if "int_max_str_digits" in str(exc) or "digits" in str(exc):
+            raise Refused(400, "the body holds a number too long to read") from None
         raise Refused(400, f"the body is not JSON: {exc}") from None
     except RecursionError:  # [[[[…: refused here, in the server's own process, cheaply
         raise Refused(400, "the body is not JSON this server reads: it nests too deeply") from None
