@@ -324,9 +324,9 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         echo(f"(a proof of {len(dv.steps)} steps, checked"
              + (f", written to {written})" if written else ")"), err=to_stdout)
         return
-    from .kernel.printer import show
+    from .kernel.printer import show as show_expr
 
-    echo(f"∂({show(dv.f, set(env))})/∂{wrt_name} = {answer}", err=to_stdout)
+    echo(f"∂({show_expr(dv.f, set(env))})/∂{wrt_name} = {answer}", err=to_stdout)
     assuming = (", assuming " + " and ".join(f"{t} invertible" for t in dv.assume_invertible)
                 if dv.assume_invertible else "")
     echo(f"({layout} layout; a proof of {len(dv.steps)} steps, checked{assuming}"

@@ -13,7 +13,7 @@ from .kernel.expr import Func, T, symbols
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, same_shape, shape_of
-from .explain import QQ, NeedsReals, small_counterexample
+from .explain import QQ, NeedsReals, approx_counterexample, small_counterexample
 from .kernel.truth import Context, Witness, decide
 from .normal import Normalizer
 
@@ -71,6 +71,12 @@ def equivalent(a_text: str, b_text: str, env: Env) -> Equivalence:
         diff = t.witness
         if diff is not None and diff.modulus:
             diff = small_counterexample(a, b, ctx) or diff
+        if t.kind == "unknown" and "may be any function" in t.note:  # exp, tanh, …: by value
+            w = approx_counterexample(a, b, ctx)
+            if w is not None:
+                return Equivalence("different", f"not equal: {show(a, names)} ≠ {show(b, names)} "
+                                   "(the counterexample's values are computed to 60 digits, not "
+                                   "exactly)", _labelled(w))
         if t.kind == "unknown":
             return Equivalence("undecided", f"cannot decide: {t.note}")
     else:

@@ -290,3 +290,41 @@ def test_the_playground_refuses_a_field_twice_and_a_number_too_long_to_read():
             _json_object(body, {"text": str}, {})
         assert got.value.status == 400 and says in got.value.message
         assert "sys.set_int_max_str_digits" not in got.value.message
+
+
+# -- steps with exp, log, sqrt, sigmoid, tanh: refuted by value where the kernel cannot ---------
+
+TANH_T = """theorem: t
+variables:
+  X: {shape: [n, n]}
+claim: {lhs: tanh(X), rhs: tanh(X)^T}
+proof:
+  - expr: tanh(X)
+  - expr: tanh(X)^T
+    by: algebra
+"""
+
+
+def test_a_false_step_through_tanh_has_a_counterexample_checked_by_math():
+    import math
+
+    r = api.check_text(TANH_T)
+    step = r.result.steps[1]
+    assert step.status == "invalid" and step.evidence == "unknown"  # the kernel's, unchanged
+    w = step.counterexample
+    assert w is not None and "computed to 60 digits" in step.message
+    x = [[float(v) for v in row] for row in w.values["X"]]
+    n = len(x)
+    left = [[math.tanh(x[i][j]) for j in range(n)] for i in range(n)]
+    right = [[math.tanh(x[j][i]) for j in range(n)] for i in range(n)]
+    assert left != right
+    shown = [[float(str(v).lstrip("≈")) for v in row] for row in w.lhs]
+    assert all(abs(a - b) < 1e-5 for ra, rb in zip(shown, left) for a, b in zip(ra, rb))
+
+
+def test_equiv_refutes_by_value_and_leaves_a_true_law_undecided():
+    env = env_of(X=("n", "n"), x=("n", 1))
+    r = equivalent("tanh(X)", "tanh(X)^T", env)
+    assert r.status == "different" and r.counterexample is not None
+    assert equivalent("exp(log(x))", "x", env).status == "undecided"
+    assert equivalent("sigmoid(x) + sigmoid(-x)", "exp(x - x)", env).status == "undecided"

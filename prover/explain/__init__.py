@@ -19,6 +19,7 @@ the search's `split` when it has one (`_search_split`), else from one rule move.
 from __future__ import annotations
 
 import copy
+import decimal
 import re
 
 import random
@@ -91,6 +92,111 @@ def exact_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict, point: dict, d
     values = {k: v for k, v in point.items() if k in used}
     values.update({"d" + k: v for k, v in dpoint.items() if k in differentiated})
     return Witness(dict(dims), values, lv.c[0], rv.c[0])
+
+
+class Approx:
+    """A real number computed to 60 significant digits (exp, log, sqrt, sigmoid and tanh are
+    not rational): shown rounded, with ≈."""
+
+    __slots__ = ("v",)
+
+    def __init__(self, v: decimal.Decimal):
+        self.v = v
+
+    def __str__(self) -> str:
+        return f"≈{float(self.v):.6g}"
+
+
+class RR:  # the evaluator's field interface (as QQ), on 60-digit decimals
+    """Reals to 60 significant digits: only to show a counterexample the kernel could not give
+    exactly (its evidence stays `unknown`); a difference counts only far above the rounding."""
+
+    name = "real"
+    zero, one = decimal.Decimal(0), decimal.Decimal(1)
+    C = decimal.Context(prec=60, Emax=10_000, Emin=-10_000)
+
+    @staticmethod
+    def const(q):
+        q = Fraction(q)
+        return RR.C.divide(decimal.Decimal(q.numerator), decimal.Decimal(q.denominator))
+
+    add = staticmethod(lambda a, b: RR.C.add(a, b))
+    sub = staticmethod(lambda a, b: RR.C.subtract(a, b))
+    mul = staticmethod(lambda a, b: RR.C.multiply(a, b))
+    neg = staticmethod(lambda a: RR.C.minus(a))
+
+    @staticmethod
+    def dot(xs, ys):
+        total = decimal.Decimal(0)
+        for x, y in zip(xs, ys):
+            total = RR.C.add(total, RR.C.multiply(x, y))
+        return total
+
+    @staticmethod
+    def recip(a):
+        if RR.is_zero(a):
+            raise Singular("division by (nearly) zero")
+        return RR.C.divide(1, a)
+
+    @staticmethod
+    def is_zero(a) -> bool:
+        return abs(a) < decimal.Decimal("1e-40")
+
+    @staticmethod
+    def fn(name, a):
+        C = RR.C
+        if name in ("log", "sqrt") and a <= 0:
+            raise Domain(f"{name} of a non-positive number")
+        if abs(a) > 1000:
+            raise Domain(f"{name} of a number too large to show")
+        if name == "exp":
+            return C.exp(a)
+        if name == "log":
+            return C.ln(a)
+        if name == "sqrt":
+            return C.sqrt(a)
+        if name == "sigmoid":
+            return C.divide(1, C.add(1, C.exp(C.minus(a))))
+        e2 = C.exp(C.multiply(2, a))  # tanh
+        return C.divide(C.subtract(e2, 1), C.add(e2, 1))
+
+
+def approx_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 40,
+                          seed: int = 0) -> Witness | None:
+    """Small integer matrices where the two sides differ, evaluated to 60 digits: for a step
+    with exp, log, sqrt, sigmoid or tanh, which the kernel treats as any function with the same
+    derivative law and so cannot refute exactly. A difference counts only above 10^-30 of the
+    values' size (the rounding is near 10^-55)."""
+    rng = random.Random(seed)
+    sizes, _, _ = plan(lhs, rhs, ctx)
+    syms = ctx.dim_syms
+    small = [d for d in ({x: 2 + i for i, x in enumerate(syms)}, {x: 2 for x in syms})
+             if ctx.defined(d)]
+    for dims in small + sizes[:4]:
+        for attempt in range(tries):
+            span = 2 if attempt < tries // 2 else 4
+            point, dpoint = ctx.draw(dims, lambda s=span: Fraction(rng.randint(-s, s)))
+            real = {k: [[RR.const(x) for x in row] for row in v] for k, v in point.items()}
+            dreal = {k: [[RR.const(x) for x in row] for row in v] for k, v in dpoint.items()}
+            ev = Evaluator(RR, 0, real, dreal, ctx.env, dims)
+            try:
+                lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
+            except (Singular, Domain, ZeroDivisionError, KeyError, IndexError, ArithmeticError):
+                continue
+            if (lv.rows, lv.cols) != (rv.rows, rv.cols):
+                continue
+            scale = max([abs(x) for m in (lv.c[0], rv.c[0]) for row in m for x in row] + [RR.one])
+            if not any(abs(x - y) > scale * decimal.Decimal("1e-30")
+                       for ra, rb in zip(lv.c[0], rv.c[0]) for x, y in zip(ra, rb)):
+                continue
+            used = symbols(lhs) | symbols(rhs)
+            differentiated = set().union(*[symbols(n.arg) for e in (lhs, rhs) for n in e.walk()
+                                           if isinstance(n, Func) and n.name == "d"])
+            values = {k: v for k, v in point.items() if k in used}
+            values.update({"d" + k: v for k, v in dpoint.items() if k in differentiated})
+            shown = lambda m: [[Approx(x) for x in row] for row in m]  # noqa: E731
+            return Witness(dict(dims), values, shown(lv.c[0]), shown(rv.c[0]))
+    return None
 
 
 def small_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 60,
@@ -549,6 +655,9 @@ def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev)
         return
     if before is None or cur is None:
         return
+    if r.status == "invalid" and r.counterexample is None and r.evidence == "unknown" \
+            and "may be any function" in r.message:
+        _numeric_refutation(r, before, cur, ctx, names)
     if r.counterexample is not None and r.counterexample.labels == ("this line", "the claim"):
         _readable(r, cur, parse(proof.claim["equals"], names), ctx)
     else:
@@ -571,6 +680,24 @@ def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev)
         if hint and hint != ["algebra"]:  # the start cites nothing: the help says where it goes
             r.help = (f"start with `- expr: {show(before, names)}`, then this line as a step "
                       f"`by: {_listing(hint)}`")
+
+
+def _numeric_refutation(r: StepResult, before: Expr, cur: Expr, ctx: Context, names) -> None:
+    """A step the kernel could not refute exactly because of exp, log, sqrt, sigmoid or tanh:
+    the counterexample its values to 60 digits give, if they differ. The verdict and the
+    evidence (`unknown`) stay the kernel's; the message says how the point was found."""
+    try:
+        w = approx_counterexample(before, cur, ctx)
+    except (RecursionError, ArithmeticError, ValueError, KeyError, IndexError, ProveError):
+        return
+    if w is None:
+        return
+    fs = sorted({n.name for e in (before, cur) for n in e.walk()
+                 if isinstance(n, Func) and n.name in ("exp", "log", "sqrt", "sigmoid", "tanh")})
+    r.counterexample = w
+    r.message = (f"this step is false: {show(before, names)} ≠ {show(cur, names)} (the "
+                 f"counterexample's values are computed to 60 digits, not exactly: {' and '.join(fs)} "
+                 "has no rational value; the exact check leaves it undecided)")
 
 
 def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, book, lemmas) -> None:
