@@ -328,3 +328,21 @@ def test_equiv_refutes_by_value_and_leaves_a_true_law_undecided():
     assert r.status == "different" and r.counterexample is not None
     assert equivalent("exp(log(x))", "x", env).status == "undecided"
     assert equivalent("sigmoid(x) + sigmoid(-x)", "exp(x - x)", env).status == "undecided"
+
+
+@pytest.mark.parametrize("added, why", [("log(-1)", "log of a non-positive number"),
+                                        ("sqrt(-1)", "sqrt of a non-positive number")])
+def test_a_line_defined_nowhere_says_so(added, why):
+    text = f"""theorem: t
+variables:
+  a: {{shape: [n, 1], constant: true}}
+  X: {{shape: [n, n]}}
+claim: {{derivative: a^T X a, wrt: X, equals: a a^T}}
+proof:
+  - expr: d(a^T X a)
+  - expr: d(a^T X a) + {added}
+    by: algebra
+"""
+    step = api.check_text(text).result.steps[1]
+    assert step.status == "invalid" and "not defined at any point tried" in step.message
+    assert why in step.message

@@ -691,6 +691,10 @@ def _numeric_refutation(r: StepResult, before: Expr, cur: Expr, ctx: Context, na
     except (RecursionError, ArithmeticError, ValueError, KeyError, IndexError, ProveError):
         return
     if w is None:
+        undefined = _undefined_everywhere(cur, ctx)
+        if undefined:
+            r.message = (f"this line is not defined at any point tried ({undefined}): a step must "
+                         "stay where the claim is defined")
         return
     fs = sorted({n.name for e in (before, cur) for n in e.walk()
                  if isinstance(n, Func) and n.name in ("exp", "log", "sqrt", "sigmoid", "tanh")})
@@ -698,6 +702,28 @@ def _numeric_refutation(r: StepResult, before: Expr, cur: Expr, ctx: Context, na
     r.message = (f"this step is false: {show(before, names)} ≠ {show(cur, names)} (the "
                  f"counterexample's values are computed to 60 digits, not exactly: {' and '.join(fs)} "
                  "has no rational value; the exact check leaves it undecided)")
+
+
+def _undefined_everywhere(e: Expr, ctx: Context, tries: int = 30) -> str:
+    """Why `e` has no value at any of a few small points (a log or sqrt of a negative number),
+    or "" when it has one somewhere."""
+    rng, why = random.Random(1), ""
+    syms = ctx.dim_syms
+    dims = {x: 2 + i for i, x in enumerate(syms)}
+    for k in range(tries):  # half the points with positive entries only (where a log is)
+        low = -3 if k % 2 else 1
+        point, dpoint = ctx.draw(dims, lambda: Fraction(rng.randint(low, 3)))
+        real = {k: [[RR.const(x) for x in row] for row in v] for k, v in point.items()}
+        dreal = {k: [[RR.const(x) for x in row] for row in v] for k, v in dpoint.items()}
+        try:
+            ev = Evaluator(RR, 0, real, dreal, ctx.env, dims)
+            ev.full(ev.value(e), e, e)
+            return ""
+        except Domain as exc:
+            why = str(exc)
+        except (Singular, ArithmeticError, KeyError, IndexError, ValueError):
+            return ""
+    return why
 
 
 def _unjustified(r: StepResult, before: Expr, cur: Expr, ctx: Context, names, book, lemmas) -> None:
