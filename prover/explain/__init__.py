@@ -673,7 +673,8 @@ def _explain_step(r: StepResult, proof, ctx: Context, names, book, lemmas, prev)
             and decide(cur, T(cur), ctx).kind == "false":
         r.help = (f"a Hessian is symmetric, and {show(cur, names)} is not: from a line "
                   f"d{proof.claim['wrt']}^T G d{proof.claim['wrt']} it is (G + G^T)/2")
-    if r.status == "unjustified" and r.index > 0 and r.by and "derivative-from-differential" not in r.by:
+    if r.status == "unjustified" and r.index > 0 and r.by and "derivative-from-differential" not in r.by \
+            and not (derivative and r.suggestion):  # a read-off citing another rule: named already
         _unjustified(r, before, cur, ctx, names, book, lemmas)
     elif r.status == "unjustified" and r.index == 0:  # a true start that is not d(f) (or lhs)
         hint = suggest(before, cur, ctx, book)
