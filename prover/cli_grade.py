@@ -244,6 +244,8 @@ def grade(submissions: Optional[str], assignment: Optional[str], fmt: str, outpu
         a = load_assignment(assignment, lib)
     except AssignmentError as exc:
         echo(f"error: the assignment cannot be used: {exc.message}", err=True)
+        if exc.excerpt:
+            echo(exc.excerpt, err=True)
         sys.exit(2)
     _check_keys(a, assignment, trust_key)
     if progress is None:

@@ -346,3 +346,15 @@ proof:
     step = api.check_text(text).result.steps[1]
     assert step.status == "invalid" and "not defined at any point tried" in step.message
     assert why in step.message
+
+
+def test_a_misspelt_assignment_key_is_named_with_a_caret(tmp_path):
+    hw = tmp_path / "hw.yaml"
+    hw.write_text("assignment: hw\nproblems:\n  - id: q1\n    pionts: 10\n"
+                  "    claim: {derivative: a^T X a, wrt: X, equals: a a^T}\n"
+                  "    variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}\n")
+    (tmp_path / "class" / "amy").mkdir(parents=True)
+    code, out, err = _prove("grade", str(tmp_path / "class"), "--assignment", str(hw))
+    assert code == 2 and out == ""
+    assert f"{hw}:4:5: unknown key 'pionts' (did you mean 'points'?)" in err
+    assert "4 |     pionts: 10" in err and "  |     ^^^^^^" in err

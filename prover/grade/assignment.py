@@ -9,6 +9,8 @@ Read next: `submissions.py`.
 """
 from __future__ import annotations
 
+import difflib
+
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -33,9 +35,21 @@ from ..source import Located, SourceError, load_yaml, read_text
 class AssignmentError(Exception):
     """The assignment file cannot be used: the run stops before grading anyone (exit 2)."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, excerpt: str = ""):
         super().__init__(message)
         self.message = message
+        self.excerpt = excerpt  # the offending line with a caret under the place, when known
+
+
+def _caret(text: str, line: int, col: int) -> str:
+    """The assignment's line `line` with a caret under column `col` (both from 1)."""
+    lines = text.splitlines()
+    if not 0 < line <= len(lines):
+        return ""
+    src = lines[line - 1]
+    width = max(1, len(src[col - 1:].split(":", 1)[0].split(",", 1)[0].rstrip()) if col <= len(src) else 1)
+    pad = len(str(line))
+    return f"{' ' * pad} |\n{line} | {src}\n{' ' * pad} | {' ' * (col - 1)}{'^' * width}"
 
 
 class PartialCredit(BaseModel):
@@ -303,13 +317,21 @@ def load_assignment(path: Path | str, lib: tuple[str, ...] | list[str] = ()) -> 
     try:
         model = AssignmentModel.model_validate(src.data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()  # a misspelt key first: it explains the field it leaves missing
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x[:1].isupper()))
         key = ".".join(str(x) for x in loc) or "the file"
         if err["type"] == "extra_forbidden":
             line, col = src.key_pos(loc)
-            raise AssignmentError(f"{path}:{line}:{col}: unknown key {loc[-1]!r}") from None
-        raise AssignmentError(f"{path}:{_where(src, loc)}: {key}: {err['msg']}") from None
+            missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing"
+                       and tuple(e["loc"][:-1]) == tuple(err["loc"][:-1])]
+            near = difflib.get_close_matches(str(loc[-1]), missing, 1, 0.6)
+            raise AssignmentError(f"{path}:{line}:{col}: unknown key {loc[-1]!r}" + (
+                f" (did you mean {near[0]!r}?)" if near else ""),
+                _caret(src.text or "", line, col)) from None
+        line, col = src.pos(loc)
+        raise AssignmentError(f"{path}:{line}:{col}: {key}: {err['msg']}",
+                              _caret(src.text or "", line, col)) from None
 
     problems: list[Problem] = []
     seen: dict[str, str] = {}
