@@ -139,7 +139,7 @@ def _add_check(commands) -> Parser:
     p.add_argument("--strict", action="store_true", help="Warnings fail too: a step that "
                    "changes nothing, a variable declared but never used, a deprecated rule name, "
                    "a rule cited where algebra alone suffices.")
-    p.add_argument("--lib", action="append", default=[], metavar="PATH", type=path(),
+    p.add_argument("--lib", action="append", default=[], metavar="PATH", type=path(exists=True),
                    help="Where to look for lemma files besides each proof's own folder "
                    "(repeatable).")
     p.add_argument("-j", "--jobs", default=1, type=int_range(1, 64), metavar="N",

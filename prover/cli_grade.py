@@ -344,7 +344,7 @@ def add_grade(commands) -> Parser:
                    f"(1 to 3600). [default: {DEFAULT_TIMEOUT:g}]")
     p.add_argument("--single", action="store_true", help="SUBMISSIONS is one student's "
                    "submission (a folder of proof files or one file), not a folder of students.")
-    p.add_argument("--lib", action="append", default=[], type=path(), metavar="DIR",
+    p.add_argument("--lib", action="append", default=[], type=path(exists=True), metavar="DIR",
                    help="A folder of instructor lemma files (for problems with allow_lemmas: "
                    "true; repeatable).")
     p.add_argument("--gradescope", dest="gradescope_mode", action="store_true", help="Run as a "

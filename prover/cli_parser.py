@@ -113,12 +113,20 @@ def float_range(low: float, high: float):
     return _in_range(float, "a number", low, high)
 
 
-def path(file_okay: bool = True, dir_okay: bool = True, allow_dash: bool = False):
-    """A path; it need not exist, but when it does it must be of the kind the option wants."""
+def path(file_okay: bool = True, dir_okay: bool = True, allow_dash: bool = False,
+         exists: bool = False):
+    """A path; it need not exist (unless `exists`: a folder of lemmas, say), but when it does it
+    must be of the kind the option wants."""
 
     def convert(text: str) -> str:
         if allow_dash and text == STDIN:
             return text
+        if exists and not text:
+            raise argparse.ArgumentTypeError("an empty path names nothing")
+        if exists and not os.path.exists(text):
+            raise argparse.ArgumentTypeError(f"{text!r}: no such file or folder")
+        if exists and os.path.exists(text) and not (os.path.isdir(text) or os.path.isfile(text)):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a file or a folder")
         if not dir_okay and os.path.isdir(text):
             raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
         if not file_okay and os.path.exists(text) and not os.path.isdir(text):

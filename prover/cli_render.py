@@ -68,7 +68,7 @@ def add_render(commands) -> Parser:
                    help="LaTeX (theorem + align*) or Markdown with $…$ math. [default: latex]")
     p.add_argument("--standalone", action="store_true", help="LaTeX only: a complete document "
                    "(article, amsmath, amsthm) instead of a fragment to \\input.")
-    p.add_argument("--lib", action="append", default=[], type=path(), metavar="PATH",
+    p.add_argument("--lib", action="append", default=[], type=path(exists=True), metavar="PATH",
                    help="Where to look for lemma files besides the proof's own folder "
                    "(repeatable).")
     p.add_argument("-o", "--output", type=path(dir_okay=False), metavar="FILE",

@@ -358,3 +358,12 @@ def test_a_misspelt_assignment_key_is_named_with_a_caret(tmp_path):
     assert code == 2 and out == ""
     assert f"{hw}:4:5: unknown key 'pionts' (did you mean 'points'?)" in err
     assert "4 |     pionts: 10" in err and "  |     ^^^^^^" in err
+
+
+@pytest.mark.parametrize("lib, says", [("/nonexistent-lemmas", "no such file or folder"),
+                                       ("/dev/null", "is not a file or a folder"),
+                                       ("", "an empty path names nothing")])
+def test_a_lib_that_is_not_there_is_a_usage_error(lib, says):
+    root = Path(__file__).resolve().parent.parent
+    code, out, err = _prove("check", str(root / "proofs" / "theorem5.yaml"), "--lib", lib)
+    assert code == 2 and out == "" and says in err
