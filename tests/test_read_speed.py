@@ -22,7 +22,7 @@ from prover import source
 from prover.grade import read as R
 from prover.grade.limits import MAX_CITATIONS_PER_FILE, MAX_CITATIONS_PER_STEP, MAX_YAML_DEPTH
 from prover.kernel.errors import Limits
-from prover.source import Located, SourceError, _value, fast_load, fast_load_sized
+from prover.source import Located, SourceError, _value, block_start, fast_load, fast_load_sized
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = sorted((ROOT / "examples").rglob("*.yaml")) + sorted((ROOT / "proofs").rglob("*.yaml"))
@@ -370,7 +370,9 @@ def _reference_fast_load(text: str, watch: Optional[Callable[[Any], None]] = Non
                 mark = ev.start_mark
                 if cls is yaml.ScalarEvent:
                     style = ev.style
-                    where = (mark.line + 2, 1) if style in ("|", ">") else \
+                    # a block scalar's text starts under its indicator, at its indentation
+                    # (source.block_start; the loop this replaced said column 1)
+                    where = block_start(text, mark.line) if style in ("|", ">") else \
                         (mark.line + 1, mark.column + (2 if style in ("'", '"') else 1))
                 else:
                     where = (mark.line + 1, mark.column + 1)
