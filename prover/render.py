@@ -163,9 +163,8 @@ def counterexample_line(cex) -> str:
 
 
 def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
-    line, col, _ = step_location(fr, s)
-    if s.loc:
-        line = s.loc[0]  # SPEC §6: `line` is the item's line
+    at, col, _ = step_location(fr, s)
+    line = s.loc[0] if s.loc else at  # SPEC §6: `line` is the item's line
     message = s.message
     if s.counterexample is not None:
         message += "; " + counterexample_line(s.counterexample)
@@ -177,6 +176,8 @@ def step_json(fr: FileResult, s: StepResult) -> dict[str, Any]:
         if s.evidence == "probabilistic":
             out["error_bound"] = s.bound
     out["column"] = col
+    if at != line:  # the place is on another line of the item (a citation under `by:`)
+        out["error_line"] = at
     if s.counterexample is not None:
         out["counterexample"] = witness_json(s.counterexample)
     if s.suggestion:

@@ -367,3 +367,16 @@ def test_a_lib_that_is_not_there_is_a_usage_error(lib, says):
     root = Path(__file__).resolve().parent.parent
     code, out, err = _prove("check", str(root / "proofs" / "theorem5.yaml"), "--lib", lib)
     assert code == 2 and out == "" and says in err
+
+
+def test_a_citation_error_gives_its_own_line_beside_the_item_line(tmp_path):
+    import json
+
+    f = tmp_path / "cite.yaml"
+    f.write_text("theorem: t\nvariables:\n  A: {shape: [n, n]}\n  B: {shape: [n, n]}\n"
+                 "claim: {lhs: tr(A B), rhs: tr(B A)}\nproof:\n  - expr: tr(A B)\n"
+                 "  - expr: tr(B A)\n    by: no-such-rule\n")
+    _, out, _ = _prove("check", str(f), "--format", "json")
+    step = json.loads(out)["files"][0]["steps"][1]
+    assert step["line"] == 8 and step["error_line"] == 9 and step["column"] == 9
+    assert step["by"] == ["no-such-rule"]
