@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 from .limits import WORKER_MAX_TASKS, WORKER_MEMORY_BUDGET
 from .records import Fault, TaskFailure
 
-PRELOAD = ["prover.grade.check"]  # what the forkserver imports once, for every worker
+PRELOAD = ["prover.grade.forkserved"]  # what the forkserver imports once: the checker (forkserved.py)
 GC_THRESHOLDS = (2000, 20, 100)  # a worker's garbage collector (Python's default: 700, 10, 10)
 IN_FLIGHT_PER_WORKER = 4  # tasks handed to the pool ahead of the results, per worker
 
