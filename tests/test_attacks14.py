@@ -380,3 +380,43 @@ def test_a_citation_error_gives_its_own_line_beside_the_item_line(tmp_path):
     step = json.loads(out)["files"][0]["steps"][1]
     assert step["line"] == 8 and step["error_line"] == 9 and step["column"] == 9
     assert step["by"] == ["no-such-rule"]
+
+
+# -- red-team round 13: how the size window is chosen ------------------------------------------
+
+def test_a_negative_base_needs_both_parities():
+    """(det(-I) + 1)(n - 2)(n - 4)(n - 6) is ((-1)^n + 1)(n - 2)(n - 4)(n - 6): zero at n = 2..7,
+    96 at n = 8 (sympy agrees), and a window of 2..7 called it 0."""
+    n = sympy.Symbol("n")
+    value = lambda k: (((-1) ** k + 1) * (n - 2) * (n - 4) * (n - 6)).subs(n, k)  # noqa: E731
+    assert [value(k) for k in range(2, 8)] == [0] * 6 and value(8) == 96
+    r = equivalent("(det(-X^0) + 1) (tr(X^0) - 2) (tr(X^0) - 4) (tr(X^0) - 6)", "0",
+                   env_of(X=("n", "n")))
+    assert r.status == "different" and r.counterexample.dims["n"] >= 8
+
+
+def test_a_kronecker_product_multiplies_literal_sizes():
+    """Three ⊗ terms of 3×n by 3×1 make a 9×n matrix: det of it times an n×9 one is 0 below
+    n = 9 (sympy agrees at n = 8 and not at n = 9)."""
+    rng = random.Random(3)
+
+    def oracle(k: int) -> int:
+        m = lambda r, c: sympy.Matrix(r, c, lambda i, j: rng.randint(-2, 2))  # noqa: E731
+        left = sum((sympy.kronecker_product(m(3, k), m(3, 1)) for _ in range(3)), sympy.zeros(9, k))
+        right = sum((sympy.kronecker_product(m(k, 3), m(1, 3)) for _ in range(3)), sympy.zeros(k, 9))
+        return int((left * right).det())
+
+    assert oracle(8) == 0 and any(oracle(9) != 0 for _ in range(3))
+    env = env_of(**{f"U{i}": (3, "n") for i in (1, 2, 3)}, **{f"W{i}": (3, 1) for i in (1, 2, 3)},
+                 **{f"V{i}": ("n", 3) for i in (1, 2, 3)}, **{f"Z{i}": (1, 3) for i in (1, 2, 3)})
+    r = equivalent("det((kron(U1, W1) + kron(U2, W2) + kron(U3, W3)) "
+                   "(kron(V1, Z1) + kron(V2, Z2) + kron(V3, Z3)))", "0", env)
+    assert r.status == "different" and r.counterexample.dims["n"] >= 9
+
+
+def test_the_fixed_windows_still_confirm_true_size_dependent_steps():
+    env = env_of(X=("n", "n"), U=(8, "n"), V=("n", 8), A=("m", "n"))
+    for lhs, rhs in (("det(-X^0) det(-X^0)", "1"), ("det(2 X)", "det(2 X^0) det(X)"),
+                     ("tr(X X^-1)", "tr(X^0)"), ("det(U V)^2", "det(U V) det(V^T U^T)")):
+        ev = decide_text(env, lhs, rhs)
+        assert ev.holds, (lhs, rhs, ev.note)

@@ -140,10 +140,9 @@ def _rank(e: Expr, env: Env, dims: Mapping[str, int], full: bool = False) -> int
     if isinstance(e, Mul):  # as the product is read: a 1×1 part scales the other
         parts = (mul(*e.args[:split(e, env)]), mul(*e.args[split(e, env):]))
         return min([side] + [_rank(f, env, dims) for f in parts if not shape_of(f, env).scalar])
-    if isinstance(e, Add):
-        return min(side, sum(_rank(t, env, dims) for t in e.args))
-    if isinstance(e, (T, Neg, Div)) or isinstance(e, Pow) and e.k > 0:
-        return min(side, _rank(e.num if isinstance(e, Div) else e.arg, env, dims))
+    if isinstance(e, (Add, T, Neg, Div)) or isinstance(e, Pow) and e.k > 0:  # a sum: its terms' ranks together
+        return min(side, sum(_rank(t, env, dims) for t in e.args) if isinstance(e, Add) else _rank(
+            e.num if isinstance(e, Div) else e.arg, env, dims))
     return side
 
 
@@ -220,8 +219,7 @@ def _degree(e: Expr, env: Env) -> tuple[int, int]:
     """(numerator, denominator) degree in matrix-valued variables: a bound on the degree of the
     trace polynomial identity the step becomes once denominators are cleared."""
     if isinstance(e, Sym):
-        info = env.get(e.name)
-        return (0, 0) if info is None or info.shape.rows == info.shape.cols == 1 else (1, 0)
+        return (0, 0) if (i := env.get(e.name)) is None or i.shape.rows == i.shape.cols == 1 else (1, 0)
     if isinstance(e, Func) and e.name in ("det", *ELEMENTWISE):  # atoms; their arguments: `plan`
         return int(e.name != "det"), 0
     parts = [_degree(k, env) for k in e.children()]
@@ -230,9 +228,8 @@ def _degree(e: Expr, env: Env) -> tuple[int, int]:
         return max(n + den - q for n, q in parts), den
     if isinstance(e, (Mul, Had, Kron)):
         return sum(n for n, _ in parts), den
-    if isinstance(e, Div):
-        (a, b), (c, q) = parts
-        return a + q, b + c
+    if isinstance(e, Div):  # (a / b) / (c / q) = a q / (b c)
+        return parts[0][0] + parts[1][1], parts[0][1] + parts[1][0]
     if isinstance(e, (Pow, Inv)):  # an inverse counts as the matrix it inverts
         n, q = parts[0] if not isinstance(e, Pow) or e.k else (0, 0)
         return (abs(e.k) * n, abs(e.k) * q) if isinstance(e, Pow) else (n, q)
@@ -291,20 +288,26 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         # never a sample: a det or an inverse can be an indicator of ranks that is nonzero on
         # one thin line of sizes only (n1 = … = n5 = a - 1), which no sample is sure to meet.
         hi = max(need, 3) + extra + (abs(loops) + 1 if beyond else 0)
-        lo = last = max([2] + [b + (op == ">") for _, op, b in ctx.relations if isinstance(b, int)])
-        # symbols the step does not use take the least size where the claim is defined
-        free = [x for x in syms if x in used]
-        complete: Callable[[dict[str, int]], dict[str, int] | None] = lambda g: next((  # noqa: E731
-            c for v in range(lo, MAX_SIZE + 1) if ctx.defined(c := {**g, **{x: v for x in syms if x not in g}})), None)
-        for last in range(max([lo] + [x for x in used if isinstance(x, int)]) + hi - 2, MAX_SIZE + 1):  # past literal sizes
-            grid = product(range(lo, last + 1), repeat=len(free))
-            out = [c for c in (complete(dict(zip(free, t))) for t in islice(grid, MAX_GRID + 1)) if c]
-            if (last - lo + 1) ** len(free) > MAX_GRID or len(out) > MAX_GRID // 16 or len(out) >= math.comb(
-                    len(free) + extra, extra) and all(len({g[x] for g in out}) >= hi - 1 for x in free):
+        # each symbol from 2 or its own lower bound (a bound on c moves c's window alone); every
+        # symbol the claim's domain reads (its relations, the ranks it needs) is a coordinate of
+        # the grid, never completed with another's size; a det's (-1)^n takes hi - 1 sizes of each
+        # parity; the window reaches past the largest literal size of any subterm (⊗ multiplies)
+        lows = {x: max([2] + [b + (op == ">") for a, op, b in ctx.relations if a == x and isinstance(b, int)]) for x in syms}
+        read = {v for r in ctx.relations for v in r} | {x for e in ctx.needs for n in symbols(e) for x in (ctx.env[n].shape.rows, ctx.env[n].shape.cols)}
+        free, par = [x for x in syms if x in used or x in read], 1 + any(isinstance(x, Func) and x.name == "det" for e in (lhs, rhs) for x in e.walk())
+        top = max([0] + [int(math.prod(d) if isinstance(d, tuple) else d) for e in (lhs, rhs) for x in e.walk() for d in (
+            shape_of(x, ctx.env).rows, shape_of(x, ctx.env).cols) if isinstance(d, int) or isinstance(d, tuple) and all(isinstance(k, int) for k in d)])
+        rest, over = {x: lows[x] for x in syms if x not in free}, False  # the others: any size does
+        for last in range(max([lows[x] for x in free] + [top]) + par * (hi - 1) - 1, MAX_SIZE + 1):
+            grid = product(*[range(lows[x], last + 1) for x in free])
+            out = [at for t in islice(grid, MAX_GRID + 1) if ctx.defined(at := {**rest, **dict(zip(free, t))})]
+            if (over := math.prod(last - lows[x] + 1 for x in free) > MAX_GRID) or len(out) > MAX_GRID // 16 or len(
+                    out) >= math.comb(len(free) + extra, extra) and all(len({g[x] for g in out if g[x] % par == p}) >= hi - 1
+                                                                         for x in free for p in range(par)):
                 break
         else:
             out = []
-        if (last - lo + 1) ** len(free) > MAX_GRID or len(out) > MAX_GRID // 16:
+        if over or len(out) > MAX_GRID // 16:
             return out, 0, f"this step needs more than {MAX_GRID // 16} size assignments (every one is checked)"
         decisive = len(out)
     if not out or max(v for x in out for v in x.values()) > MAX_SIZE:
