@@ -216,7 +216,7 @@ def _vars(specs: tuple[str, ...]):
     return env
 
 
-def _read_expr(command: str, which: str, text: str, env) -> None:
+def _read_expr(command: str, which: str, text: str, env, as_json: bool = False) -> None:
     """An expression given on the command line, read and shape-checked before the command runs:
     one that cannot be read is a usage error (exit 2) that shows the text with a caret under the
     offending part, as errors in files do."""
@@ -232,6 +232,11 @@ def _read_expr(command: str, which: str, text: str, env) -> None:
         end = max(span.end if span is not None else 0, start + 1)
         at = f" (column {start + 1})" if span is not None and span.end else ""
         echo(f"prove {command}: error: cannot read the {which}{at}: {exc.diag.message}", err=True)
+        if as_json:  # standard output is still one object a script can read
+            import json
+
+            echo(json.dumps({"derivative": None, "error": f"cannot read the {which}{at}: "
+                             f"{exc.diag.message}"}, ensure_ascii=False, indent=2))
         echo(f"  | {text}", err=True)
         echo(f"  | {' ' * start}{'^' * max(1, min(end, len(text) + 1) - start)}", err=True)
         if exc.diag.help:
@@ -291,7 +296,7 @@ def derive(target: str, wrt: str | None, var: tuple[str, ...], layout: str | Non
         if not wrt:
             raise UsageError("with an expression, give --wrt (and --var for each variable)")
         f_text, wrt_name, env = target, wrt, _vars(var)
-        _read_expr("derive", "expression", f_text, env)
+        _read_expr("derive", "expression", f_text, env, as_json=fmt == "json")
     if hessian and layout == "denominator":
         raise UsageError("a Hessian is the same in either layout: drop --layout")
     layout = layout or "numerator"
