@@ -381,7 +381,7 @@ class Library:
     def __init__(self, book: RuleBook, lib: list[Path] | None = None, near: bool = True):
         self.book, self.lib, self.near = book, lib or [], near
         self.index: dict[str, Path] | None = None
-        self.done: dict[str, tuple[Rule | None, str]] = {}
+        self.done: dict[tuple[str, str], tuple[Rule | None, str]] = {}  # by (name, file)
         self.active: list[str] = []
         self.shown: dict[str, str] = {}  # normalised name -> as written
         self.scanned: dict[Path, dict[str, Path]] = {}  # each folder read once (a file citing
@@ -432,13 +432,14 @@ class Library:
             if key in self.active:
                 chain = " → ".join(self.shown.get(k, k) for k in self.active + [key])
                 return None, f"lemma cycle: {chain}"
-            if key not in self.done:
+            done = (key, str(path))  # by file: two folders may each hold a `foo` of their own
+            if done not in self.done:
                 self.active.append(key)
                 try:
-                    self.done[key] = self._lemma(path, name)
+                    self.done[done] = self._lemma(path, name)
                 finally:
                     self.active.pop()
-            return self.done[key]
+            return self.done[done]
 
         return resolve
 

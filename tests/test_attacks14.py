@@ -420,3 +420,64 @@ def test_the_fixed_windows_still_confirm_true_size_dependent_steps():
                      ("tr(X X^-1)", "tr(X^0)"), ("det(U V)^2", "det(U V) det(V^T U^T)")):
         ev = decide_text(env, lhs, rhs)
         assert ev.holds, (lhs, rhs, ev.note)
+
+
+# -- red-team round 14: justification, read-off, witnesses, lemmas ------------------------------
+
+def _steps(text: str) -> list:
+    r = api.check_text(text)
+    assert r.result is not None, r.message
+    return r.result.steps
+
+
+def test_algebra_cannot_move_a_scalar_out_of_a_differential_sized_from_outside():
+    """d(x I) is d of an n×n matrix; `algebra` knows nothing of d, so it may not commute it
+    with A or turn it into dx I (the steps are true: they are unjustified, not valid)."""
+    steps = _steps("theorem: t\nvariables:\n  A: {shape: [n, n]}\n  x: {shape: scalar}\n"
+                   "claim: {lhs: d(x I) A, rhs: A dx}\nproof:\n  - expr: d(x I) A\n"
+                   "  - expr: A d(x I)\n    by: algebra\n  - expr: A dx\n    by: algebra\n")
+    assert [s.status for s in steps[1:]] == ["unjustified", "unjustified"]
+
+
+def test_a_scalar_variable_read_off_is_not_called_false():
+    """∂tr(A x)/∂x = tr(A) for a scalar x: the line tr(A dx) is not of the form tr(G dx) with G
+    of G's shape, so the read-off is refused as unjustified, never as false."""
+    steps = _steps("theorem: t\nvariables:\n  A: {shape: [n, n], constant: true}\n"
+                   "  x: {shape: scalar}\nclaim: {derivative: tr(A x), wrt: x, equals: tr(A)}\n"
+                   "proof:\n  - expr: d(tr(A x))\n  - expr: tr(d(A x))\n    by: diff-trace\n"
+                   "  - expr: tr(A dx)\n    by: [diff-product, diff-constant]\n"
+                   "  - derivative: tr(A)\n    by: theorem-4\n")
+    assert steps[-1].status == "unjustified"
+
+
+def test_a_counterexample_shows_dX_and_d_of_X_apart():
+    steps = _steps("theorem: t\nvariables:\n  X: {shape: [n, n]}\n"
+                   "  dX: {shape: [n, n], constant: true}\nclaim: {lhs: tr(dX), rhs: tr(d(X))}\n"
+                   "proof:\n  - expr: tr(dX)\n  - expr: tr(d(X))\n    by: algebra\n")
+    w = steps[1].counterexample
+    assert steps[1].status == "invalid" and {"dX", "d(X)"} <= set(w.values)
+    trace = lambda m: sum(m[i][i] for i in range(len(m)))  # noqa: E731
+    assert (trace(w.values["dX"]), trace(w.values["d(X)"])) == (w.lhs[0][0], w.rhs[0][0])
+
+
+def test_a_lemma_is_the_one_in_the_citing_files_folder(tmp_path):
+    """Two folders each hold a theorem `foo`; the citing file's own (false) one is used, not the
+    other folder's valid one that an earlier citation happened to check first."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    a.mkdir()
+    b.mkdir()
+    ident = ("variables:\n  A: {shape: [n, n]}\n  B: {shape: [n, n]}\n")
+    (b / "foo.yaml").write_text("theorem: foo\n" + ident + "claim: {lhs: tr(A B), rhs: tr(B A)}\n"
+                                "proof:\n  - expr: tr(A B)\n  - expr: tr(B A)\n    by: trace-cyclic\n")
+    (b / "bar.yaml").write_text("theorem: bar\n" + ident + "claim: {lhs: tr(A B), rhs: tr(B A)}\n"
+                                "proof:\n  - expr: tr(A B)\n  - expr: tr(B A)\n    by: foo\n")
+    (a / "foo.yaml").write_text("theorem: foo\n" + ident + "claim: {lhs: A B, rhs: B A}\n"
+                                "proof:\n  - expr: A B\n  - expr: B A\n    by: algebra\n")
+    (a / "top.yaml").write_text("theorem: top\n" + ident + "claim: {lhs: tr(A B), rhs: tr(A B)}\n"
+                                "proof:\n  - expr: tr(A B)\n  - expr: tr(B A)\n    by: bar\n"
+                                "  - expr: tr(A B)\n    by: foo\n")
+    from prover.proofs import check_file
+
+    fr = check_file(a / "top.yaml", lib=[b])
+    assert fr.steps[1].status == "valid" and fr.steps[2].status == "error"
+    assert "does not check" in fr.steps[2].message

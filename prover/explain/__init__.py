@@ -90,7 +90,8 @@ def exact_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict, point: dict, d
     differentiated = set().union(*[symbols(n.arg) for e in (lhs, rhs) for n in e.walk()
                                    if isinstance(n, Func) and n.name == "d"])
     values = {k: v for k, v in point.items() if k in used}
-    values.update({"d" + k: v for k, v in dpoint.items() if k in differentiated})
+    values.update({f"d({k})" if "d" + k in point else "d" + k: v for k, v in dpoint.items()
+                   if k in differentiated})  # d(X) beside a declared variable named dX
     return Witness(dict(dims), values, lv.c[0], rv.c[0])
 
 
@@ -193,7 +194,8 @@ def approx_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 40,
             differentiated = set().union(*[symbols(n.arg) for e in (lhs, rhs) for n in e.walk()
                                            if isinstance(n, Func) and n.name == "d"])
             values = {k: v for k, v in point.items() if k in used}
-            values.update({"d" + k: v for k, v in dpoint.items() if k in differentiated})
+            values.update({f"d({k})" if "d" + k in point else "d" + k: v
+                           for k, v in dpoint.items() if k in differentiated})
             shown = lambda m: [[Approx(x) for x in row] for row in m]  # noqa: E731
             return Witness(dict(dims), values, shown(lv.c[0]), shown(rv.c[0]))
     return None

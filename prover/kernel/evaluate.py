@@ -61,12 +61,9 @@ class ModP:
     """Integers modulo a prime drawn at random for each instance."""
 
     zero, one = 0, 1
-    add = lambda self, a, b: (a + b) % self.p
-    sub = lambda self, a, b: (a - b) % self.p
-    mul = lambda self, a, b: a * b % self.p
-    neg = lambda self, a: -a % self.p
-    dot = lambda self, xs, ys: sum(map(_mul, xs, ys)) % self.p
-    is_zero = lambda self, a: a % self.p == 0
+    add, sub = (lambda self, a, b: (a + b) % self.p), (lambda self, a, b: (a - b) % self.p)
+    mul, neg = (lambda self, a, b: a * b % self.p), (lambda self, a: -a % self.p)
+    dot, is_zero = (lambda self, xs, ys: sum(map(_mul, xs, ys)) % self.p), (lambda self, a: a % self.p == 0)
 
     def __init__(self, p: int | None = None):
         self.p = p or random_prime()
@@ -271,6 +268,8 @@ class Evaluator:
             return self.entries(lambda i, j: self.s_mul(_entry(a, i // b.rows, j // b.cols),
                                                         _entry(b, i % b.rows, j % b.cols)), a.rows * b.rows, a.cols * b.cols)
         if isinstance(e, Func):
+            if self.free and self.size(e.arg) is None:  # d(x I): a function of a matrix whose size
+                raise Domain("an argument sized only from outside")  # only its neighbours fix
             v = self.full(self.value(e.arg), e.arg)
             if self.free:  # tr, d, det, vec, diag, sum and f(·) arbitrary; ∘ and ⊗ are arithmetic
                 return self.free_func(e.name, v, *(self.size(e) or (v.rows, v.cols)))

@@ -162,8 +162,7 @@ def _read_claim(proof: ProofIn, env: Env, names: set[str]
                 ) -> tuple[Expr, Expr | None, set[str], Target | None]:
     _check_declarations(proof)
     if (kind := "hessian" if "hessian" in proof.claim else "derivative") not in proof.claim:
-        start = _parse_claim(proof, "lhs", "the claim's lhs", names, env)
-        end = _parse_claim(proof, "rhs", "the claim's rhs", names, env)
+        start, end = (_parse_claim(proof, k, f"the claim's {k}", names, env) for k in ("lhs", "rhs"))
         if not same_shape(shape_of(start, env), shape_of(end, env)):
             raise ProveError("claim", f"the two sides of the claim differ in shape: "
                              f"{shape_of(start, env)} and {shape_of(end, env)}", where=("claim", "rhs"))
@@ -315,7 +314,9 @@ def _check_derivative(i: int, step: StepIn, prev: Expr, proof: ProofIn, env: Env
         return StepResult(**base, status="invalid", message=f"{base['expr']} is {shape}; "
                           f"{'the Hessian' if hess else f'in {layout} layout ∂f/∂{wrt}'} is {gshape}",
                           help="the answer may be transposed (numerator vs denominator layout)")
-    gprime = extract(prev, wrt, dx if hess else None)
+    gprime = extract(prev, wrt, dx if hess else None)  # not where its shape is not G's (tr(A dx), x a scalar)
+    gprime = None if gprime is None or not same_shape(shape_of(T(gprime) if layout == "denominator" else gprime, env),
+                                                      gshape) else gprime
     if gprime is not None:  # a Hessian is symmetric: dx^T G dx gives the symmetric part of G
         left = base["before_tree"] = mul(Num(Fraction(1, 2)), add(gprime, T(gprime))) if hess else (
             T(gprime) if layout == "denominator" else gprime)

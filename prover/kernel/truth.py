@@ -164,12 +164,10 @@ def _size_dependent(e: Expr) -> TypeGuard[Func]:
 def _size_degree(e: Expr) -> int:
     """The degree of e as a polynomial in its size-dependent scalars: `((tr(X^0) - 3)^2 - 1)^2`
     has degree 4 in tr(X^0) = n, so it can vanish at four sizes and not at a fifth."""
-    kids = [_size_degree(k) for k in e.children()]
-    if _size_dependent(e):  # tr(I p(n)) = n p(n); det(s I) = s^n: past every bound
-        return 1 + kids[0] * (MAX_SIZE if e.name == "det" else 1)
+    kids = [_size_degree(k) for k in e.children()]  # tr(I p(n)) = n p(n); det(s I) = s^n: past every bound;
     # sums too: Σ c_k k^n with m terms has m - 1 roots
-    return sum(kids) if isinstance(e, (Add, Mul, Div, Had, Kron)) else abs(e.k) * kids[0] if isinstance(
-        e, Pow) else max(kids, default=0)
+    return 1 + kids[0] * (MAX_SIZE if e.name == "det" else 1) if _size_dependent(e) else sum(kids) if isinstance(
+        e, (Add, Mul, Div, Had, Kron)) else abs(e.k) * kids[0] if isinstance(e, Pow) else max(kids, default=0)
 
 
 def _slots(s: Shape) -> int:
@@ -294,7 +292,9 @@ def plan(lhs: Expr, rhs: Expr, ctx: Context) -> tuple[list[dict[str, int]], int,
         # parity; the window reaches past the largest literal size of any subterm (⊗ multiplies)
         lows = {x: max([2] + [b + (op == ">") for a, op, b in ctx.relations if a == x and isinstance(b, int)]) for x in syms}
         read = {v for r in ctx.relations for v in r} | {x for e in ctx.needs for n in symbols(e) for x in (ctx.env[n].shape.rows, ctx.env[n].shape.cols)}
-        free, par = [x for x in syms if x in used or x in read], 1 + any(isinstance(x, Func) and x.name == "det" for e in (lhs, rhs) for x in e.walk())
+        free = [x for x in syms if x in used or x in read]  # (-1)^n only from a negative literal inside a det:
+        par = 1 + any(isinstance(x, Func) and x.name == "det" and any(isinstance(y, Neg) or isinstance(y, Num) and y.value < 0
+                                                                     for y in x.arg.walk()) for e in (lhs, rhs) for x in e.walk())
         top = max([0] + [int(math.prod(d) if isinstance(d, tuple) else d) for e in (lhs, rhs) for x in e.walk() for d in (
             shape_of(x, ctx.env).rows, shape_of(x, ctx.env).cols) if isinstance(d, int) or isinstance(d, tuple) and all(isinstance(k, int) for k in d)])
         rest, over = {x: lows[x] for x in syms if x not in free}, False  # the others: any size does
@@ -421,7 +421,7 @@ def _agree(lhs: Expr, rhs: Expr, ctx: Context, dims: dict[str, int]) -> Literal[
     if every point tried is undefined."""
     for ev in (ctx.evaluator(dims, fresh) for fresh in range(4)):
         with suppress(Singular, Domain):  # undefined at this point: try another
-            return _differ(ev, lhs, rhs, {**ev.point, **{"d" + k: v for k, v in ev.dpoint.items()}}) or True
+            return _differ(ev, lhs, rhs, {**ev.point, **{f"d({k})" if "d" + k in ev.point else "d" + k: v for k, v in ev.dpoint.items()}}) or True
     return None
 
 
