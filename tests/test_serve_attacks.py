@@ -439,7 +439,7 @@ def test_x_forwarded_for_is_believed_only_from_the_named_proxies():
 # -- the answer cache -------------------------------------------------------------------------
 def test_the_cache_answers_each_request_with_its_own_answer(client):
     """Answers keyed by kind and bytes: the same text for another problem, the same bytes to
-    another endpoint, a JSON body whose last duplicate key differs — each its own answer; the
+    another endpoint, a JSON body with a field twice (refused) — each its own answer; the
     Content-Type, which the answer does not depend on, changes nothing."""
     q1 = client.post("/api/grade", json={"problem": "q1", "text": ALICE}).json()
     q3 = client.post("/api/grade", json={"problem": "q3", "text": ALICE}).json()
@@ -447,7 +447,8 @@ def test_the_cache_answers_each_request_with_its_own_answer(client):
     assert q3["problem"] == "q3" and q3["score"] == 0
     body = json.dumps({"problem": "q1", "text": ALICE})
     dup = body[:-1] + ', "text": ' + json.dumps(ALICE.replace("equals: a a^T", "equals: a^T a"))
-    assert client.post("/api/grade", content=dup + "}").json()["score"] == 0
+    refused = client.post("/api/grade", content=dup + "}")  # a field twice: refused, not cached
+    assert refused.status_code == 400 and "appears twice" in refused.json()["error"]
     assert client.post("/api/grade", content=body).json()["score"] == 10.0
     as_check = client.post("/api/check", content=body).json()
     assert "files" in as_check and "score" not in as_check
