@@ -481,3 +481,25 @@ def test_a_lemma_is_the_one_in_the_citing_files_folder(tmp_path):
     fr = check_file(a / "top.yaml", lib=[b])
     assert fr.steps[1].status == "valid" and fr.steps[2].status == "error"
     assert "does not check" in fr.steps[2].message
+
+
+# -- fairness: a grouped step under a common outer context ---------------------------------------
+
+def test_a_grouped_step_under_an_outer_differential_is_found():
+    """Both d(A x - b) pushed in at once, under the outer d of a second differential; and the
+    one-subtree case d(d(u^T u)) → d(2 u^T A dx). Each is what its cited rules produce (the same
+    rewrite without the outer d was already accepted)."""
+    decl = ("variables: {A: {shape: [m, n], constant: true}, b: {shape: [m, 1], constant: true},"
+            " x: {shape: [n, 1]}}\n")
+    both = _steps("theorem: z\n" + decl
+                  + "claim:\n  lhs: d(d(A x - b)^T (A x - b) + (A x - b)^T d(A x - b))\n"
+                  "  rhs: d((A dx)^T (A x - b) + (A x - b)^T A dx)\nproof:\n"
+                  "  - expr: d(d(A x - b)^T (A x - b) + (A x - b)^T d(A x - b))\n"
+                  "  - expr: d((A dx)^T (A x - b) + (A x - b)^T A dx)\n"
+                  "    by: [diff-add, diff-scale, diff-product, diff-constant, algebra]\n")
+    assert [s.status for s in both] == ["valid", "valid"]
+    one = _steps("theorem: z\n" + decl
+                 + "claim: {lhs: d(d((A x - b)^T (A x - b))), rhs: d(2 (A x - b)^T A dx)}\nproof:\n"
+                 "  - expr: d(d((A x - b)^T (A x - b)))\n  - expr: d(2 (A x - b)^T A dx)\n"
+                 "    by: [diff-product, diff-transpose, diff-add, diff-scale, diff-constant, algebra]\n")
+    assert [s.status for s in one] == ["valid", "valid"]

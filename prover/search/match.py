@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from itertools import combinations
 
+from ..kernel.errors import ProveError
 from ..kernel.evaluate import Domain, Singular
 from ..kernel.expr import (
     Add,
@@ -35,7 +36,7 @@ from ..kernel.expr import (
     symbols,
 )
 from ..trees import subterms
-from ..kernel.rules import Application, Move, Rule, instantiate
+from ..kernel.rules import Application, Move, Rule, apply, instantiate
 from ..kernel.rules import Facts as KernelFacts
 from ..kernel.shapes import Shape
 from ..kernel.truth import Context, algebra_equal
@@ -540,6 +541,49 @@ def _by_parts(e, e2, rules, facts, key, ctx, target, limit) -> Justification | N
     return None
 
 
+def _by_parts_deep(e, e2, rules, facts, key, ctx, target, limit) -> Justification | None:
+    """Where the lines differ in several operands of one operator (under any common context,
+    such as the outer d of a second differential), each operand justified by a search of its
+    own, and its moves lifted to the whole line: a grouped step that rewrites two parts the same
+    way (`d(d(u)^T u + u^T d(u))` with both d(u) pushed in). The kernel replays the moves as it
+    replays any certificate."""
+    path = _focus(e, e2)
+    a, b = e, e2
+    for i in path:
+        a, b = a.children()[i], b.children()[i]
+    ka, kb = a.children(), b.children()
+    differ = [i for i, (x, y) in enumerate(zip(ka, kb)) if x != y] if (
+        type(a) is type(b) and ka and len(ka) == len(kb) and a.with_children(kb) == b) else []
+    # several operands apart: each its own search; one subtree apart under a common context
+    # (d(d(u^T u)) → d(2 u^T A dx)): that subtree's search, without the context to distract it
+    parts = [(path + (i,), ka[i], kb[i]) for i in differ] if len(differ) >= 2 else [(path, a, b)] if path else []
+    if not parts:
+        return None
+    by_id = {r.id: r for r in rules}
+    whole, moves = e, []
+    for at, sub, sub2 in parts:
+        found = justify(sub, sub2, rules, ctx, max_apps=3, budget=1500, deep_work=0)
+        if found is None:
+            return None
+        cur = sub
+        for m in found.moves:
+            app = Application(m.app.rule, m.app.direction, at + m.app.path, m.app.binding, m.app.site)
+            try:
+                if m.backward:
+                    moves.append(Move(app, replace_at(whole, at, m.tree), backward=True))
+                    cur = m.tree
+                else:
+                    start = cur if m.tree is None else m.tree
+                    moves.append(Move(app, replace_at(whole, at, start)))
+                    cur = apply(start, m.app, by_id[m.app.rule], facts, ctx)
+            except (ProveError, KeyError):
+                return None
+            whole = replace_at(whole, at, cur)
+    if whole == e2 or (key(whole) == target and algebra_equal(whole, e2, ctx)):
+        return Justification(moves)
+    return None
+
+
 def _terms(e: Expr) -> int:
     return len(e.args) if isinstance(e, Add) else 1
 
@@ -621,6 +665,8 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
             return found
     found = _breadth(e, e2, rewriting, facts, key, ctx, ke, ke2, limit, max_apps, budget, stats)
     if found is not None:
+        return found
+    if not relaxed and (found := _by_parts_deep(e, e2, rewriting, facts, key, ctx, ke2, limit)) is not None:
         return found
     if deep_work:
         moves = deep(e, e2, rewriting, facts, key, ctx, deep_work, stats)
