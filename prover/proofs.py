@@ -8,6 +8,8 @@ used only if the kernel checks them too; cycles are refused. Read next: `render.
 """
 from __future__ import annotations
 
+import os
+
 import re
 import time
 
@@ -373,6 +375,11 @@ def load_proof_text(text: str) -> ProofIn:
 
 
 # -- lemmas -------------------------------------------------------------------------------------
+def _where(path: Path | str) -> str:
+    """A proof's file as one string whatever way it was named (`FILE#N` for an item of a list)."""
+    return os.path.abspath(os.fspath(path))
+
+
 class Library:
     """Finds lemma files by theorem name (same folder first, then --lib paths), checks each once,
     and refuses cycles. With `near=False` the proof's own folder is not searched: only `lib`
@@ -382,7 +389,7 @@ class Library:
         self.book, self.lib, self.near = book, lib or [], near
         self.index: dict[str, Path] | None = None
         self.done: dict[tuple[str, str], tuple[Rule | None, str]] = {}  # by (name, file)
-        self.active: list[str] = []
+        self.active: list[tuple[str, str]] = []  # the proofs being checked: (name, file)
         self.shown: dict[str, str] = {}  # normalised name -> as written
         self.scanned: dict[Path, dict[str, Path]] = {}  # each folder read once (a file citing
         # 500 unknown names would otherwise read the whole folder 500 times)
@@ -429,12 +436,12 @@ class Library:
             if path is None:
                 return None, ""
             self.shown[key] = name
-            if key in self.active:
-                chain = " → ".join(self.shown.get(k, k) for k in self.active + [key])
+            done = (key, _where(path))  # by file: two folders may each hold a `foo` of their own
+            if done in self.active:
+                chain = " → ".join(self.shown.get(k, k) for k, _ in self.active + [done])
                 return None, f"lemma cycle: {chain}"
-            done = (key, str(path))  # by file: two folders may each hold a `foo` of their own
             if done not in self.done:
-                self.active.append(key)
+                self.active.append(done)
                 try:
                     self.done[done] = self._lemma(path, name)
                 finally:
@@ -512,11 +519,11 @@ def check_file(path: Path | str, book: RuleBook | None = None, library: Library 
     except SourceError as exc:
         return FileResult(shown, "error", message=exc.message, line=exc.line or 1,
                           col=exc.col or 1, help=exc.help, lines=lines, file=item_of)
-    own = normalize(pf.theorem)
+    own = (normalize(pf.theorem), _where(path))
     pushed = own not in library.active
     if pushed:
         library.active.append(own)  # a lemma chain that comes back here is a cycle
-        library.shown.setdefault(own, pf.theorem)
+        library.shown.setdefault(own[0], pf.theorem)
     t0 = time.perf_counter()
     try:
         result = check_proof(proof_in, book, library.resolver(path))

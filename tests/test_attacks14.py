@@ -503,3 +503,59 @@ def test_a_grouped_step_under_an_outer_differential_is_found():
                  "  - expr: d(d((A x - b)^T (A x - b)))\n  - expr: d(2 (A x - b)^T A dx)\n"
                  "    by: [diff-product, diff-transpose, diff-add, diff-scale, diff-constant, algebra]\n")
     assert [s.status for s in one] == ["valid", "valid"]
+
+
+# -- red-team round 15: a verdict never depends on what was checked before ----------------------
+
+def test_a_lemma_of_another_file_with_the_same_name_is_no_cycle(tmp_path):
+    lib, work = tmp_path / "lib", tmp_path / "work"
+    lib.mkdir()
+    work.mkdir()
+    decl = "variables:\n  {v}: {{shape: [n, n]}}\n"
+    (lib / "foo.yaml").write_text("theorem: foo\n" + decl.format(v="X") + "claim: {lhs: tr(X^T), rhs: tr(X)}\n"
+                                  "proof:\n  - expr: tr(X^T)\n  - expr: tr(X)\n    by: trace-transpose\n")
+    (lib / "bar.yaml").write_text("theorem: bar\n" + decl.format(v="Y") + "claim: {lhs: tr(Y^T) + tr(Y), rhs: 2 tr(Y)}\n"
+                                  "proof:\n  - expr: tr(Y^T) + tr(Y)\n  - expr: tr(Y) + tr(Y)\n    by: foo\n"
+                                  "  - expr: 2 tr(Y)\n    by: algebra\n")
+    item = ("- theorem: {name}\n  variables:\n    Z: {{shape: [n, n]}}\n"
+            "  claim: {{lhs: tr(Z^T) + tr(Z), rhs: 2 tr(Z)}}\n  proof:\n    - expr: tr(Z^T) + tr(Z)\n"
+            "    - expr: 2 tr(Z)\n      by: bar\n")
+    (work / "list.yaml").write_text(item.format(name="foo") + item.format(name="baz"))
+    code, out, _ = _prove("check", str(work / "list.yaml"), "--lib", str(lib))
+    assert code == 0 and "2 valid, 0 invalid" in out, out
+
+
+def _deep_pair(folder: Path, primes: int) -> None:
+    t = "X" + "'" * primes
+    (folder / "lem.yaml").write_text(f"theorem: lem\nvariables:\n  X: {{shape: [n, n]}}\n"
+                                     f"claim: {{lhs: {t}, rhs: {t}}}\nproof:\n  - expr: {t}\n"
+                                     f"  - expr: {t}\n    by: algebra\n")
+    (folder / "top.yaml").write_text("theorem: top\nvariables:\n  Y: {shape: [n, n]}\n"
+                                     "claim: {lhs: Y, rhs: Y}\nproof:\n  - expr: Y\n  - expr: Y\n"
+                                     "    by: lem\n")
+
+
+def test_a_deep_lemma_gets_one_verdict_in_either_order(tmp_path):
+    _deep_pair(tmp_path, 244)
+    top, lem = str(tmp_path / "top.yaml"), str(tmp_path / "lem.yaml")
+    answers = {_prove("check", *order, "--jobs", "1")[1].splitlines()[-1]
+               for order in ((top,), (lem, top), (top, lem))}
+    assert answers <= {"1 file: 1 valid, 0 invalid, 0 error", "2 files: 2 valid, 0 invalid, 0 error"}
+
+
+def test_a_rule_that_is_too_deep_once_is_not_remembered_as_unconfirmed(monkeypatch):
+    """A RecursionError depends on how deep the caller already is: confirming a rule that hit
+    one says `unknown` for that call only, never for the rest of the process."""
+    from prover.kernel import rules as R
+    from prover.kernel.parser import parse
+
+    rule = R.Rule("deep-test", parse("X^T^T^T", {"X"}), parse("X^T", {"X"}), env_of(X=("n", "n")))
+    real = R.decide
+
+    def too_deep(*a, **kw):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(R, "decide", too_deep)
+    assert not R.confirm_rule(rule).holds
+    monkeypatch.setattr(R, "decide", real)
+    assert R.confirm_rule(rule).holds  # asked again with room: confirmed

@@ -119,11 +119,11 @@ def confirm_rule(rule: Rule, exact: bool = False) -> Evidence:
     if (key := (rule.content(), exact)) not in _CONFIRMED:
         env = {n: replace(v, shape=SCALAR) if n in rule.scalar else v for n, v in rule.vars.items()}
         varying = {n for n, v in env.items() if not (v.constant or n in rule.constant)}
-        try:
-            shape_of(rule.lhs, env), shape_of(rule.rhs, env)
-            _CONFIRMED[key] = decide(rule.lhs, rule.rhs, Context(env, varying), exact)
-        except (ProveError, KeyError, RecursionError) as exc:
-            _CONFIRMED[key] = Evidence("unknown", note=f"the rule cannot be evaluated ({exc})")
+        try:  # (shape-checked first)
+            _CONFIRMED[key] = (shape_of(rule.lhs, env), shape_of(rule.rhs, env)) and decide(rule.lhs, rule.rhs, Context(env, varying), exact)
+        except (ProveError, KeyError, RecursionError) as exc:  # how deep Python may go is the caller's: not kept
+            ev = Evidence("unknown", note=f"the rule cannot be evaluated ({exc})")
+            return ev if isinstance(exc, RecursionError) else _CONFIRMED.setdefault(key, ev)
     return _CONFIRMED[key]
 
 
