@@ -559,3 +559,66 @@ def test_a_rule_that_is_too_deep_once_is_not_remembered_as_unconfirmed(monkeypat
     assert not R.confirm_rule(rule).holds
     monkeypatch.setattr(R, "decide", real)
     assert R.confirm_rule(rule).holds  # asked again with room: confirmed
+
+
+# -- red-team round 16: gaming the grader ----------------------------------------------------------
+
+Q1_PROOF = """theorem: q1
+variables:
+  a: {shape: [n, 1], constant: true}
+  X: {shape: [n, n]}
+claim: {derivative: a^T X a, wrt: X, equals: a a^T}
+proof:
+  - expr: d(a^T X a)
+  - expr: d(tr(a^T X a))
+    by: theorem-1
+  - expr: d(tr(a a^T X))
+    by: theorem-2
+  - expr: tr(d(a a^T X))
+    by: theorem-3
+  - expr: tr(d(a a^T) X + a a^T dX)
+    by: diff-product
+  - expr: tr(0 X + a a^T dX)
+    by: diff-constant
+  - expr: tr(a a^T dX)
+    by: algebra
+  - derivative: a a^T
+    by: theorem-4
+"""
+
+Q1_HW = ("assignment: hw\nproblems:\n  - id: q1\n    points: 10\n"
+         "    claim: {derivative: a^T X a, wrt: X, equals: a a^T}\n"
+         "    variables: {a: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}\n")
+
+
+def test_a_line_over_a_limit_does_not_buy_a_free_prairielearn_attempt(tmp_path):
+    import json
+
+    (tmp_path / "hw.yaml").write_text(Q1_HW)
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "q1.yaml").write_text(Q1_PROOF + "  - expr: X^17\n    by: algebra\n")
+    code, out, _ = _prove("grade", str(up), "--single", "--assignment", str(tmp_path / "hw.yaml"),
+                          "--format", "prairielearn")
+    data = json.loads(out)
+    assert code == 0 and data["gradable"] is True and data["score"] == 0
+
+
+def test_a_transposed_answer_with_an_unreadable_line_earns_no_more_than_the_milestones(tmp_path):
+    hw = tmp_path / "hw.yaml"
+    hw.write_text("assignment: hw\npartial_credit: {trace_form: 0.5, layout_slip: 0.8}\n"
+                  + Q1_HW.split("\n", 1)[1].replace("a^T X a, wrt: X, equals: a a^T",
+                                                    "a^T X b, wrt: X, equals: b a^T")
+                  .replace("X: {shape: [n, n]}}", "b: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"))
+    proof = (Q1_PROOF.replace("a^T X a", "a^T X b").replace("a a^T X", "b a^T X")
+             .replace("a a^T", "b a^T").replace("a: {shape: [n, 1], constant: true}",
+                                                "a: {shape: [n, 1], constant: true}\n  b: {shape: [n, 1], constant: true}"))
+    typo = proof.replace("  - expr: tr(d(b a^T X))\n", "  - expr: tr(d(b a^T X)\n")
+    for name, text in (("ok", typo), ("slip", typo.replace("derivative: b a^T\n    by", "derivative: a b^T\n    by"))):
+        (tmp_path / "class" / name).mkdir(parents=True)
+        (tmp_path / "class" / name / "q1.yaml").write_text(text)
+    code, out, err = _prove("grade", str(tmp_path / "class"), "--assignment", str(hw), "--format", "csv")
+    rows = {r.split(",")[0]: r.split(",") for r in out.splitlines()[1:]}
+    assert code == 0, err
+    assert rows["ok"][4] == rows["slip"][4] == "needs_review", out
+    assert float(rows["slip"][2]) <= float(rows["ok"][2]), out

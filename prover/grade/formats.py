@@ -61,7 +61,10 @@ def prairielearn_data(r: Report, s: StudentGrade) -> dict:
     in the upload could be read as a proof (every problem missing or an error), it is not
     gradable: PrairieLearn then does not count the attempt against the student."""
     total = s.max_score or 1
-    gradable = any(p.status not in (Status.MISSING, Status.ERROR) for p in s.problems)
+    # a proof that was read and checked counts, even one graded `error` for a line over a limit:
+    # else such a line would buy a free attempt with the full step-by-step feedback
+    gradable = any(p.status not in (Status.MISSING, Status.ERROR) or p.error is None and p.steps
+                   for p in s.problems)
     why = next((p.reason for p in s.problems if p.status == Status.ERROR and p.reason),
                "no proof of any problem was found")
     return {"gradable": gradable, "score": round(s.score / total, 4),

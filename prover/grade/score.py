@@ -124,7 +124,7 @@ def score_problem(p: Problem, oc: Outcome, rec: Union[CheckRecord, TaskFailure, 
         pg.status = Status.INVALID
         pg.reason = f"step {bad.index}{_step_line(pg, bad.index)}: {bad.message}"
     pc = p.partial
-    slip = getattr(rec, "slip", "") == "layout" and bad is not None \
+    slip = getattr(rec, "slip", "") == "layout" and bad is not None and not unreadable \
         and bad.index == rec.steps[-1].index
     claim_note = getattr(rec, "claim_note", "")
     if claim_note and not slip:  # (a slip is named by its step, the same for every shape)
