@@ -622,3 +622,27 @@ def test_a_transposed_answer_with_an_unreadable_line_earns_no_more_than_the_mile
     assert code == 0, err
     assert rows["ok"][4] == rows["slip"][4] == "needs_review", out
     assert float(rows["slip"][2]) <= float(rows["ok"][2]), out
+
+
+def test_where_algebra_is_not_allowed_a_step_of_algebra_alone_earns_nothing(tmp_path):
+    """(A B)^T = B^T A^T in one step citing trace-cyclic, which does not apply: algebra alone,
+    which this assignment leaves out of allowed_rules. Where algebra is allowed, it checks."""
+    proof = ("theorem: q1\nvariables: {A: {shape: [m, n]}, B: {shape: [n, p]}}\n"
+             "claim: {lhs: (A B)^T, rhs: B^T A^T}\nproof:\n  - expr: (A B)^T\n"
+             "  - expr: B^T A^T\n    by: trace-cyclic\n")
+    (tmp_path / "class" / "s1").mkdir(parents=True)
+    (tmp_path / "class" / "s1" / "q1.yaml").write_text(proof)
+    rows = {}
+    for allowed in ("[trace-cyclic]", "[trace-cyclic, algebra]"):
+        hw = tmp_path / "hw.yaml"
+        hw.write_text("assignment: hw\nproblems:\n  - id: q1\n    points: 5\n"
+                      "    claim: {lhs: (A B)^T, rhs: B^T A^T}\n"
+                      "    variables: {A: {shape: [m, n]}, B: {shape: [n, p]}}\n"
+                      f"    allowed_rules: {allowed}\n")
+        code, out, err = _prove("grade", str(tmp_path / "class"), "--assignment", str(hw),
+                                "--format", "csv")
+        assert code == 0, err
+        rows[allowed] = out.splitlines()[1].split(",", 5)
+    assert rows["[trace-cyclic]"][2:5] == ["0", "5", "invalid"]
+    assert "algebra alone" in rows["[trace-cyclic]"][5]
+    assert rows["[trace-cyclic, algebra]"][2:5] == ["5", "5", "valid"]

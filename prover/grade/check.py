@@ -202,6 +202,11 @@ def check_submission(payload: dict) -> CheckRecord:
     # max_rules_per_step: a step the kernel accepts but that cites too many rules is invalid
     # (the checked part ends there: the milestones reached before it still count)
     over = _too_many_rules(dump["proof"], payload.get("max_rules_per_step"))
+    if payload.get("no_algebra"):  # algebra not allowed: a step none of whose rules applies is
+        over.update({s.index: "this step is algebra alone (none of its cited rules applies), "  # algebra
+                     "and this problem does not allow algebra: cite the rule that makes the move"
+                     for s in result.steps if s.index > 0 and s.status == "valid" and not s.applications and "index" not in s.by
+                     and s.before_tree is not None and s.expr_tree != s.before_tree})
     for j, v in enumerate(steps):
         if v.index in over and v.status == "valid":
             steps[j] = dataclasses.replace(v, status="invalid", message=over[v.index])

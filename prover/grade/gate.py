@@ -202,6 +202,8 @@ def _payload(p: Problem, lp: LoadedProof, gate: _Gate, lib: list[str], book) -> 
         out["lib"] = list(lib)
     if p.max_rules is not None:  # only when set: without it, digests are as before
         out["max_rules_per_step"] = p.max_rules
+    if p.allowed is not None and "algebra" not in p.allowed:  # (likewise)
+        out["no_algebra"] = True
     return out
 
 
