@@ -562,7 +562,7 @@ def _by_parts_deep(e, e2, rules, facts, key, ctx, target, limit) -> Justificatio
     by_id = {r.id: r for r in rules}
     whole, moves = e, []
     for at, sub, sub2 in parts:
-        found = justify(sub, sub2, rules, ctx, max_apps=3, budget=1500, deep_work=0)
+        found = justify(sub, sub2, rules, ctx, max_apps=3, budget=1500, deep_work=0, inside=False)  # one level
         if found is None:
             return None
         cur = sub
@@ -627,11 +627,13 @@ class RelaxedFacts(Facts):
 def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 5,
             budget: int = 4000, relaxed: bool = False,
             stats: dict | None = None, fewest: bool = False,
-            deep_work: int | None = None) -> Justification | None:
+            deep_work: int | None = None, inside: bool = True) -> Justification | None:
     """Search for e ->* x and e2 ->* y with x = y up to algebra, using only `rules`. Bounded in
     work (applications tried), never in time. `fewest`: look at every intermediate tree of the
     quick rewriting, so a suggestion names as few rules as possible. `deep_work`: the work bound
-    of the deep search (`deep.py`) run when all else fails (default `deep.WORK`; 0: none)."""
+    of the deep search (`deep.py`) run when all else fails (default `deep.WORK`; 0: none).
+    `inside`: also search inside the lines' common context (`_by_parts_deep`; not again within
+    that search, so a failing search costs at most one sub-search per differing operand)."""
     if deep_work is None:
         deep_work = WORK
     facts = RelaxedFacts(ctx.env, ctx.varying) if relaxed else _facts(ctx)
@@ -657,7 +659,7 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
             return found
     ex, ex2 = expand_powers(e), expand_powers(e2)
     if ex != e or ex2 != e2:  # powers read as products: the same shapes on the expanded view
-        found = justify(ex, ex2, rules, ctx, max_apps=0, budget=0, relaxed=relaxed, fewest=fewest,
+        found = justify(ex, ex2, rules, ctx, max_apps=0, budget=0, relaxed=relaxed, fewest=fewest, inside=False,
                         deep_work=0)
         if found is not None and found.moves:
             if found.moves[0].tree is None and not found.moves[0].backward:
@@ -666,7 +668,7 @@ def justify(e: Expr, e2: Expr, rules: list[Rule], ctx: Context, max_apps: int = 
     found = _breadth(e, e2, rewriting, facts, key, ctx, ke, ke2, limit, max_apps, budget, stats)
     if found is not None:
         return found
-    if not relaxed and (found := _by_parts_deep(e, e2, rewriting, facts, key, ctx, ke2, limit)) is not None:
+    if inside and not relaxed and (found := _by_parts_deep(e, e2, rewriting, facts, key, ctx, ke2, limit)) is not None:
         return found
     if deep_work:
         moves = deep(e, e2, rewriting, facts, key, ctx, deep_work, stats)
