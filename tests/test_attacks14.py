@@ -646,3 +646,18 @@ def test_where_algebra_is_not_allowed_a_step_of_algebra_alone_earns_nothing(tmp_
     assert rows["[trace-cyclic]"][2:5] == ["0", "5", "invalid"]
     assert "algebra alone" in rows["[trace-cyclic]"][5]
     assert rows["[trace-cyclic, algebra]"][2:5] == ["5", "5", "valid"]
+
+
+def test_a_linked_submission_says_why_it_is_missing(tmp_path):
+    import os
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / "q1.yaml").write_text(Q1_PROOF)
+    (tmp_path / "class").mkdir()
+    os.symlink(real, tmp_path / "class" / "bob")
+    (tmp_path / "hw.yaml").write_text(Q1_HW)
+    code, out, _ = _prove("grade", str(tmp_path / "class"), "--assignment",
+                          str(tmp_path / "hw.yaml"), "--format", "csv")
+    row = out.splitlines()[1].split(",", 5)
+    assert code == 0 and row[4] == "missing" and "symbolic link" in row[5]

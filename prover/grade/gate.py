@@ -264,9 +264,11 @@ def gate_student(st: Student, loads: list[LoadedFile], a: Assignment, book
                 why = f"no proof of {p.id} in the files read: {st.over_limit}"
                 outcomes[p.id] = Outcome(Status.ERROR, why, FileError(why, Fault.LIMIT,
                                                                       st.entry))
-            else:
+            else:  # what was not read says why (a linked folder, no YAML file at all)
+                unread = next((n for n in st.notes if "symbolic link" in n or n.startswith("no YAML")), "")
                 outcomes[p.id] = Outcome(Status.MISSING, f"no proof of {p.id} (a file "
-                                         f"{p.id}.yaml, or a proof with theorem: {p.id})")
+                                         f"{p.id}.yaml, or a proof with theorem: {p.id})"
+                                         + (f"; {unread}" if unread else ""))
             continue
         if len(cands) > 1:
             why = f"more than one proof of {p.id}: " + "; ".join(
