@@ -9,11 +9,11 @@ from fractions import Fraction
 
 from .kernel.errors import ProveError
 from .kernel.evaluate import Domain, Evaluator, Singular
-from .kernel.expr import Func, T, symbols
+from .kernel.expr import T
 from .kernel.parser import parse
 from .kernel.printer import show
 from .kernel.shapes import Env, same_shape, shape_of
-from .explain import QQ, NeedsReals, approx_counterexample, small_counterexample
+from .explain import QQ, NeedsReals, approx_counterexample, small_counterexample, witness_values
 from .kernel.truth import Context, Witness, decide
 from .normal import Normalizer
 
@@ -118,13 +118,6 @@ def _shape_witness(a, b, ctx: Context) -> Witness | None:
             left, right = lv.c[0], rv.c[0]
             if len(left) == len(right) and len(left[0]) == len(right[0]):
                 break  # the same size here: try other sizes
-            used = symbols(a) | symbols(b)
-            values = {k: v for k, v in point.items() if k in used}
-            values.update({"d" + k: v for k, v in dpoint.items() if "d" + k in _d_names(a, b)})
-            return Witness(dict(dims), values, left, right)
+            return Witness(dict(dims), witness_values(a, b, point, dpoint), left, right)
     return None
 
-
-def _d_names(a, b) -> set[str]:
-    return {"d" + x for e in (a, b) for n in e.walk() if isinstance(n, Func) and n.name == "d"
-            for x in symbols(n.arg)}

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import sympy
 
+from grading_fixtures import VALID_Q1, proof
+
 from prover import api
 from prover.equiv import equivalent
 from tests.attack_helpers import decide_text, env_of
@@ -563,28 +565,7 @@ def test_a_rule_that_is_too_deep_once_is_not_remembered_as_unconfirmed(monkeypat
 
 # -- red-team round 16: gaming the grader ----------------------------------------------------------
 
-Q1_PROOF = """theorem: q1
-variables:
-  a: {shape: [n, 1], constant: true}
-  X: {shape: [n, n]}
-claim: {derivative: a^T X a, wrt: X, equals: a a^T}
-proof:
-  - expr: d(a^T X a)
-  - expr: d(tr(a^T X a))
-    by: theorem-1
-  - expr: d(tr(a a^T X))
-    by: theorem-2
-  - expr: tr(d(a a^T X))
-    by: theorem-3
-  - expr: tr(d(a a^T) X + a a^T dX)
-    by: diff-product
-  - expr: tr(0 X + a a^T dX)
-    by: diff-constant
-  - expr: tr(a a^T dX)
-    by: algebra
-  - derivative: a a^T
-    by: theorem-4
-"""
+Q1_PROOF = proof()  # the sample class's valid q1 (tests/grading_fixtures.py)
 
 Q1_HW = ("assignment: hw\nproblems:\n  - id: q1\n    points: 10\n"
          "    claim: {derivative: a^T X a, wrt: X, equals: a a^T}\n"
@@ -610,11 +591,14 @@ def test_a_transposed_answer_with_an_unreadable_line_earns_no_more_than_the_mile
                   + Q1_HW.split("\n", 1)[1].replace("a^T X a, wrt: X, equals: a a^T",
                                                     "a^T X b, wrt: X, equals: b a^T")
                   .replace("X: {shape: [n, n]}}", "b: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"))
-    proof = (Q1_PROOF.replace("a^T X a", "a^T X b").replace("a a^T X", "b a^T X")
-             .replace("a a^T", "b a^T").replace("a: {shape: [n, 1], constant: true}",
-                                                "a: {shape: [n, 1], constant: true}\n  b: {shape: [n, 1], constant: true}"))
-    typo = proof.replace("  - expr: tr(d(b a^T X))\n", "  - expr: tr(d(b a^T X)\n")
-    for name, text in (("ok", typo), ("slip", typo.replace("derivative: b a^T\n    by", "derivative: a b^T\n    by"))):
+    steps = [(e.replace("a^T X a", "a^T X b").replace("a a^T", "b a^T"), by) for e, by in VALID_Q1]
+    decl = "variables: {a: {shape: [n, 1], constant: true}, b: {shape: [n, 1], constant: true}, X: {shape: [n, n]}}"
+    claim = "claim: {derivative: a^T X b, wrt: X, equals: b a^T}"
+    right = proof(steps, variables=decl, claim=claim, derivative="b a^T")
+    typo = right.replace("  - expr: tr(d(b a^T X))\n", "  - expr: tr(d(b a^T X)\n")
+    transposed = proof(steps, variables=decl, claim=claim, derivative="a b^T").replace(
+        "  - expr: tr(d(b a^T X))\n", "  - expr: tr(d(b a^T X)\n")
+    for name, text in (("ok", typo), ("slip", transposed)):
         (tmp_path / "class" / name).mkdir(parents=True)
         (tmp_path / "class" / name / "q1.yaml").write_text(text)
     code, out, err = _prove("grade", str(tmp_path / "class"), "--assignment", str(hw), "--format", "csv")

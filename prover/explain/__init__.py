@@ -86,13 +86,26 @@ def exact_witness(lhs: Expr, rhs: Expr, ctx: Context, dims: dict, point: dict, d
         return None
     if equal_values(lv, rv, QQ):
         return None
+    return Witness(dict(dims), witness_values(lhs, rhs, point, dpoint), lv.c[0], rv.c[0])
+
+
+def witness_values(lhs: Expr, rhs: Expr, point: dict, dpoint: dict) -> dict:
+    """What a counterexample shows: the values of the variables the two sides use, and of the
+    differentials they take (`d(X)` beside a declared variable named `dX`)."""
     used = symbols(lhs) | symbols(rhs)
     differentiated = set().union(*[symbols(n.arg) for e in (lhs, rhs) for n in e.walk()
                                    if isinstance(n, Func) and n.name == "d"])
     values = {k: v for k, v in point.items() if k in used}
     values.update({f"d({k})" if "d" + k in point else "d" + k: v for k, v in dpoint.items()
-                   if k in differentiated})  # d(X) beside a declared variable named dX
-    return Witness(dict(dims), values, lv.c[0], rv.c[0])
+                   if k in differentiated})
+    return values
+
+
+def _real_evaluator(ctx: Context, dims: dict, point: dict, dpoint: dict) -> "Evaluator":
+    """An evaluator over 60-digit reals at a rational point."""
+    real = lambda m: [[RR.const(x) for x in row] for row in m]  # noqa: E731
+    return Evaluator(RR, 0, {k: real(v) for k, v in point.items()},
+                     {k: real(v) for k, v in dpoint.items()}, ctx.env, dims)
 
 
 class Approx:
@@ -177,9 +190,7 @@ def approx_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 40,
         for attempt in range(tries):
             span = 2 if attempt < tries // 2 else 4
             point, dpoint = ctx.draw(dims, lambda s=span: Fraction(rng.randint(-s, s)))
-            real = {k: [[RR.const(x) for x in row] for row in v] for k, v in point.items()}
-            dreal = {k: [[RR.const(x) for x in row] for row in v] for k, v in dpoint.items()}
-            ev = Evaluator(RR, 0, real, dreal, ctx.env, dims)
+            ev = _real_evaluator(ctx, dims, point, dpoint)
             try:
                 lv, rv = ev.full(ev.value(lhs), lhs, rhs), ev.full(ev.value(rhs), rhs, lhs)
             except (Singular, Domain, ZeroDivisionError, KeyError, IndexError, ArithmeticError):
@@ -190,14 +201,8 @@ def approx_counterexample(lhs: Expr, rhs: Expr, ctx: Context, tries: int = 40,
             if not any(abs(x - y) > scale * decimal.Decimal("1e-30")
                        for ra, rb in zip(lv.c[0], rv.c[0]) for x, y in zip(ra, rb)):
                 continue
-            used = symbols(lhs) | symbols(rhs)
-            differentiated = set().union(*[symbols(n.arg) for e in (lhs, rhs) for n in e.walk()
-                                           if isinstance(n, Func) and n.name == "d"])
-            values = {k: v for k, v in point.items() if k in used}
-            values.update({f"d({k})" if "d" + k in point else "d" + k: v
-                           for k, v in dpoint.items() if k in differentiated})
             shown = lambda m: [[Approx(x) for x in row] for row in m]  # noqa: E731
-            return Witness(dict(dims), values, shown(lv.c[0]), shown(rv.c[0]))
+            return Witness(dict(dims), witness_values(lhs, rhs, point, dpoint), shown(lv.c[0]), shown(rv.c[0]))
     return None
 
 
@@ -716,10 +721,8 @@ def _undefined_everywhere(e: Expr, ctx: Context, tries: int = 30) -> str:
     for k in range(tries):  # half the points with positive entries only (where a log is)
         low = -3 if k % 2 else 1
         point, dpoint = ctx.draw(dims, lambda: Fraction(rng.randint(low, 3)))
-        real = {k: [[RR.const(x) for x in row] for row in v] for k, v in point.items()}
-        dreal = {k: [[RR.const(x) for x in row] for row in v] for k, v in dpoint.items()}
         try:
-            ev = Evaluator(RR, 0, real, dreal, ctx.env, dims)
+            ev = _real_evaluator(ctx, dims, point, dpoint)
             ev.full(ev.value(e), e, e)
             return ""
         except Domain as exc:
